@@ -1,0 +1,67 @@
+"""attrs validators for constructor arguments, raising `ConfigError` that names the component.
+
+Hyperparameters are stored as Python ``float``/``int`` so they never promote float32 arrays.
+"""
+
+from __future__ import annotations
+
+import numbers
+from typing import Any
+
+from nnframe.errors import ConfigError
+
+
+def _fail(instance: Any, name: str, message: str, value: Any) -> ConfigError:
+    return ConfigError(f"{type(instance).__name__}: {name} {message}, got {value!r}")
+
+
+def to_float(value: Any) -> Any:
+    """Convert real numbers (not bools) to Python floats; leave the rest for the validator."""
+    if isinstance(value, numbers.Real) and not isinstance(value, bool):
+        return float(value)
+    return value
+
+
+def to_int(value: Any) -> Any:
+    """Convert integral numbers (not bools) to Python ints; leave the rest for the validator."""
+    if isinstance(value, numbers.Integral) and not isinstance(value, bool):
+        return int(value)
+    return value
+
+
+def non_negative(instance: Any, attribute: Any, value: Any) -> None:
+    if not isinstance(value, float) or not value >= 0.0:
+        raise _fail(instance, attribute.name, "must be a number >= 0", value)
+
+
+def positive_float(instance: Any, attribute: Any, value: Any) -> None:
+    if not isinstance(value, float) or not value > 0.0:
+        raise _fail(instance, attribute.name, "must be a number > 0", value)
+
+
+def unit_interval(instance: Any, attribute: Any, value: Any) -> None:
+    """A value in [0, 1): rates, momentum, decay factors."""
+    if not isinstance(value, float) or not 0.0 <= value < 1.0:
+        raise _fail(instance, attribute.name, "must be a number in [0, 1)", value)
+
+
+def positive_int(instance: Any, attribute: Any, value: Any) -> None:
+    if not isinstance(value, int) or isinstance(value, bool) or value <= 0:
+        raise _fail(instance, attribute.name, "must be a positive integer", value)
+
+
+def optional_positive_int(instance: Any, attribute: Any, value: Any) -> None:
+    if value is not None:
+        positive_int(instance, attribute, value)
+
+
+def one_of(*choices: str):
+    """Validator: the value is one of the given strings."""
+
+    def check(instance: Any, attribute: Any, value: Any) -> None:
+        if value not in choices:
+            raise _fail(
+                instance, attribute.name, f"must be one of {', '.join(map(repr, choices))}", value
+            )
+
+    return check

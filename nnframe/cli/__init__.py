@@ -1,0 +1,98 @@
+"""The ``nnframe`` command line (Typer). Each command group lives in its own module.
+
+Errors a user can cause (`NNFrameError`, bad usage) print one line on stderr and exit 2;
+anything else is a bug and exits 1. ``--debug`` shows the traceback.
+"""
+
+from __future__ import annotations
+
+import sys
+from typing import Annotated
+
+import typer
+
+from nnframe._version import __version__
+
+app = typer.Typer(
+    name="nnframe",
+    help="nnframe: neural networks on NumPy, where every layer, loss and optimizer is a plugin.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+    rich_markup_mode=None,
+)
+
+_state = {"debug": False}
+
+
+def _version_callback(value: bool) -> None:
+    if value:
+        typer.echo(f"nnframe {__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def _root(
+    version: Annotated[bool, typer.Option(
+        "--version", callback=_version_callback, is_eager=True, help="Show the version and exit.",
+    )] = False,
+    debug: Annotated[bool, typer.Option("--debug", help="Show tracebacks of errors.")] = False,
+) -> None:
+    """nnframe: neural networks on NumPy, where every layer, loss and optimizer is a plugin."""
+    _state["debug"] = debug
+
+
+from nnframe.cli import components  # noqa: E402  (registers its commands on `app`)
+
+__all__ = ["app", "components", "main"]
+
+
+def fail(message: str, status: int = 2) -> typer.Exit:
+    """Print one error line on stderr and return the `typer.Exit` to raise."""
+    typer.echo(f"nnframe: error: {message}", err=True)
+    return typer.Exit(status)
+
+
+def main(argv: list[str] | None = None) -> None:
+    """Entry point of the console script and of ``python -m nnframe``."""
+    from nnframe.errors import NNFrameError
+
+    args = sys.argv[1:] if argv is None else list(argv)
+    if not args:
+        args = ["--help"]
+    debug = "--debug" in args
+    command = typer.main.get_command(app)
+    try:
+        status = command.main(args=args, prog_name="nnframe", standalone_mode=False)
+    except (typer.Abort, KeyboardInterrupt):
+        typer.echo("nnframe: interrupted", err=True)
+        sys.exit(130)
+    except NNFrameError as exc:
+        if debug:
+            raise
+        typer.echo(f"nnframe: error: {exc}", err=True)
+        sys.exit(2)
+    except Exception as exc:
+        if _is_exit(exc):
+            sys.exit(exc.exit_code)
+        if _is_usage_error(exc):  # click's (or Typer's vendored click's) usage errors
+            if debug:
+                raise
+            ctx = getattr(exc, "ctx", None)
+            path = ctx.command_path if ctx is not None else "nnframe"
+            typer.echo(f"nnframe: error: {exc.format_message()} (see `{path} --help`)", err=True)
+            sys.exit(exc.exit_code or 2)
+        if debug:
+            raise
+        typer.echo(f"nnframe: internal error: {type(exc).__name__}: {exc} "
+                   "(rerun with --debug for the traceback, and please report it)", err=True)
+        sys.exit(1)
+    sys.exit(status if isinstance(status, int) else 0)
+
+
+def _is_exit(exc: Exception) -> bool:
+    return type(exc).__name__ == "Exit" and isinstance(getattr(exc, "exit_code", None), int)
+
+
+def _is_usage_error(exc: Exception) -> bool:
+    return hasattr(exc, "format_message") and isinstance(getattr(exc, "exit_code", None), int)

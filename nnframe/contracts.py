@@ -1,0 +1,191 @@
+"""The contracts of SPEC section 3: what a layer, a loss and an optimizer are.
+
+A component is any object with the members of the matching `Protocol`; the base classes
+`Layer`, `Loss` and `Optimizer` are optional and only supply defaults. Components are attrs
+classes whose ``init`` fields are their constructor arguments, so `get_config` comes free.
+"""
+
+from __future__ import annotations
+
+import inspect
+from collections.abc import Sequence
+from typing import Any, Protocol, runtime_checkable
+
+import attrs
+import numpy as np
+
+Shape = tuple[int, ...]
+
+
+# -- protocols ---------------------------------------------------------------------------
+
+
+@runtime_checkable
+class LayerProtocol(Protocol):
+    """What the network needs from a layer."""
+
+    params: dict[str, np.ndarray]
+    grads: dict[str, np.ndarray]
+
+    def build(self, input_shape: Shape, rng: np.random.Generator, dtype: np.dtype) -> None: ...
+
+    def output_shape(self, input_shape: Shape) -> Shape: ...
+
+    def forward(self, x: np.ndarray, training: bool = False) -> np.ndarray: ...
+
+    def backward(self, grad_output: np.ndarray) -> np.ndarray: ...
+
+    def get_config(self) -> dict[str, Any]: ...
+
+
+@runtime_checkable
+class LossProtocol(Protocol):
+    """What the network needs from a loss."""
+
+    def forward(self, y_true: np.ndarray, y_pred: np.ndarray) -> float: ...
+
+    def backward(self) -> np.ndarray: ...
+
+    def get_config(self) -> dict[str, Any]: ...
+
+
+@attrs.define(eq=False)
+class Parameter:
+    """One trainable array and its gradient, under a stable key such as ``"0.weights"``."""
+
+    key: str
+    value: np.ndarray = attrs.field(repr=False)
+    grad: np.ndarray = attrs.field(repr=False)
+
+
+@runtime_checkable
+class OptimizerProtocol(Protocol):
+    """What the network needs from an optimizer."""
+
+    learning_rate: float
+
+    def step(self, parameters: Sequence[Parameter]) -> None: ...
+
+    def state_dict(self) -> dict[str, np.ndarray]: ...
+
+    def load_state_dict(self, state: dict[str, np.ndarray]) -> None: ...
+
+    def get_config(self) -> dict[str, Any]: ...
+
+
+# -- shared helpers ----------------------------------------------------------------------
+
+
+def config_of(component: object) -> dict[str, Any]:
+    """Constructor arguments of a component: its attrs ``init`` fields, else its signature."""
+    cls = type(component)
+    if attrs.has(cls):
+        return {
+            field.alias: _json_safe(getattr(component, field.name))
+            for field in attrs.fields(cls)
+            if field.init
+        }
+    config = {}
+    for name, parameter in inspect.signature(cls).parameters.items():
+        if parameter.kind in (parameter.VAR_POSITIONAL, parameter.VAR_KEYWORD):
+            continue
+        if not hasattr(component, name):
+            raise NotImplementedError(
+                f"{cls.__name__} has no attribute {name!r} for its constructor argument; "
+                "make it an attrs class or override get_config()"
+            )
+        config[name] = _json_safe(getattr(component, name))
+    return config
+
+
+def _json_safe(value: Any) -> Any:
+    if isinstance(value, tuple):
+        return [_json_safe(v) for v in value]
+    if isinstance(value, np.generic):
+        return value.item()
+    return value
+
+
+# -- optional base classes ---------------------------------------------------------------
+
+
+@attrs.define(eq=False)
+class Layer:
+    """Optional base class for layers: no parameters, shape-preserving, config from fields.
+
+    Subclasses are attrs classes (``@attrs.define(eq=False)``) whose ``init`` fields are
+    the constructor arguments; ``params`` and ``grads`` start empty.
+    """
+
+    params: dict[str, np.ndarray] = attrs.field(init=False, factory=dict, repr=False)
+    grads: dict[str, np.ndarray] = attrs.field(init=False, factory=dict, repr=False)
+
+    def build(self, input_shape: Shape, rng: np.random.Generator, dtype: np.dtype) -> None:
+        """Create parameters for one sample's shape; nothing to do without parameters."""
+
+    def output_shape(self, input_shape: Shape) -> Shape:
+        return tuple(input_shape)
+
+    def forward(self, x: np.ndarray, training: bool = False) -> np.ndarray:
+        raise NotImplementedError
+
+    def backward(self, grad_output: np.ndarray) -> np.ndarray:
+        raise NotImplementedError
+
+    def get_config(self) -> dict[str, Any]:
+        return config_of(self)
+
+
+@attrs.define(eq=False)
+class Loss:
+    """Optional base class for losses."""
+
+    def forward(self, y_true: np.ndarray, y_pred: np.ndarray) -> float:
+        raise NotImplementedError
+
+    def backward(self) -> np.ndarray:
+        raise NotImplementedError
+
+    def check_targets(self, y_true: np.ndarray, output_shape: Shape) -> None:
+        """Raise `DataError` when targets cannot be compared with the network's output."""
+
+    def get_config(self) -> dict[str, Any]:
+        return config_of(self)
+
+
+@attrs.define(eq=False)
+class Optimizer:
+    """Optional base class: state as ``{parameter key: {slot: array}}`` plus a step count."""
+
+    state: dict[str, dict[str, np.ndarray]] = attrs.field(init=False, factory=dict, repr=False)
+    iterations: int = attrs.field(init=False, default=0, repr=False)
+
+    def step(self, parameters: Sequence[Parameter]) -> None:
+        raise NotImplementedError
+
+    def slot(self, parameter: Parameter, name: str) -> np.ndarray:
+        """The state array ``name`` of a parameter, created as zeros on first use."""
+        slots = self.state.setdefault(parameter.key, {})
+        array = slots.get(name)
+        if array is None:
+            array = slots[name] = np.zeros_like(parameter.value)
+        return array
+
+    def state_dict(self) -> dict[str, np.ndarray]:
+        """Flat ``{"key/slot": array}`` plus ``iterations``; safe to save without pickle."""
+        flat = {f"{key}/{name}": array for key, slots in self.state.items()
+                for name, array in slots.items()}
+        flat["iterations"] = np.asarray(self.iterations, dtype=np.int64)
+        return flat
+
+    def load_state_dict(self, state: dict[str, np.ndarray]) -> None:
+        self.state = {}
+        for flat_key, array in state.items():
+            if flat_key == "iterations":
+                self.iterations = int(array)
+                continue
+            key, _, name = flat_key.rpartition("/")
+            self.state.setdefault(key, {})[name] = np.array(array)
+
+    def get_config(self) -> dict[str, Any]:
+        return config_of(self)

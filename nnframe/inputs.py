@@ -1,0 +1,55 @@
+"""Checks and conversions of user arrays, done once before training or inference starts."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from nnframe.errors import DataError
+
+
+def as_array(data: Any, name: str) -> np.ndarray:
+    """``data`` as a numeric ndarray with a batch axis, or a `DataError` saying what is wrong."""
+    try:
+        array = np.asarray(data)
+    except (ValueError, TypeError) as exc:
+        raise DataError(f"{name} cannot be read as one array ({exc}); give a numpy array "
+                        "of numbers with the batch on the first axis") from None
+    if array.dtype.kind not in "biuf":
+        raise DataError(f"{name} has dtype {array.dtype}, not numbers; convert it, for "
+                        f"example with np.asarray({name}, dtype='float32')")
+    if array.ndim == 0:
+        raise DataError(f"{name} is a scalar; give a batch with shape (N, ...)")
+    if len(array) == 0:
+        raise DataError(f"{name} is empty; give at least one sample")
+    if array.dtype.kind == "f":
+        finite = np.isfinite(array)
+        if not finite.all():
+            bad = np.argwhere(~finite)
+            raise DataError(
+                f"{name} contains {len(bad)} NaN or infinite values (first at index "
+                f"{tuple(int(i) for i in bad[0])}); clean or impute them before training"
+            )
+    return array
+
+
+def as_inputs(x: Any, dtype: np.dtype, name: str = "x") -> np.ndarray:
+    """Inputs converted once to the network's dtype, contiguous for fast batch gathers."""
+    return np.ascontiguousarray(as_array(x, name), dtype=dtype)
+
+
+def as_targets(y: Any, dtype: np.dtype, name: str = "y") -> np.ndarray:
+    """Float targets in the network's dtype; integer class labels stay integers."""
+    array = as_array(y, name)
+    if array.dtype.kind == "f":
+        return np.ascontiguousarray(array, dtype=dtype)
+    if array.dtype.kind == "b":
+        return array.astype(dtype)
+    return np.ascontiguousarray(array)
+
+
+def check_same_length(x: np.ndarray, y: np.ndarray, names: tuple[str, str] = ("x", "y")) -> None:
+    if len(x) != len(y):
+        raise DataError(f"{names[0]} has {len(x)} samples but {names[1]} has {len(y)}; "
+                        "give one target per input sample")

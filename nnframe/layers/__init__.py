@@ -1,0 +1,1 @@
+"""Built-in layers, one module each; registered by `nnframe.builtin_plugin`."""

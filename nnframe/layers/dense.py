@@ -1,0 +1,79 @@
+"""The fully connected layer: ``y = x @ weights + bias`` over the last axis."""
+
+from __future__ import annotations
+
+import attrs
+import numpy as np
+
+from nnframe.arguments import optional_positive_int, to_int
+from nnframe.contracts import Layer, Shape
+from nnframe.errors import ShapeError
+from nnframe.initializers import check_init, initialize
+
+
+@attrs.define(eq=False)
+class Dense(Layer):
+    """Fully connected layer: y = x @ weights + bias (the seed's FCLayer).
+
+    ``input_size`` may be left out; it is then inferred when the network is built.
+    ``weights`` has shape (input_size, output_size), ``bias`` (output_size,).
+    """
+
+    input_size: int | None = attrs.field(
+        default=None, converter=to_int, validator=optional_positive_int
+    )
+    output_size: int | None = attrs.field(
+        default=None, converter=to_int, validator=optional_positive_int
+    )
+    init: str = attrs.field(default="glorot_uniform", validator=check_init)
+    _input: np.ndarray | None = attrs.field(init=False, default=None, repr=False)
+
+    def __attrs_post_init__(self) -> None:
+        if self.output_size is None:
+            raise ShapeError(
+                "Dense needs output_size: Dense(input_size, output_size) or "
+                "Dense(output_size=N) to infer the input size"
+            )
+
+    def output_shape(self, input_shape: Shape) -> Shape:
+        self._check_input(input_shape)
+        return (*tuple(input_shape)[:-1], self.output_size)
+
+    def build(self, input_shape: Shape, rng: np.random.Generator, dtype: np.dtype) -> None:
+        self._check_input(input_shape)
+        fan_in = int(input_shape[-1])
+        self.input_size = fan_in
+        shape = (fan_in, self.output_size)
+        weights = initialize(self.init, shape, fan_in, self.output_size, rng, dtype)
+        # The seed drew its bias like its weights; every other scheme starts at zero.
+        bias_init = "seed_uniform" if self.init == "seed_uniform" else "zeros"
+        bias = initialize(bias_init, (self.output_size,), fan_in, self.output_size, rng, dtype)
+        self.params = {"weights": weights, "bias": bias}
+        self.grads = {"weights": np.zeros_like(weights), "bias": np.zeros_like(bias)}
+
+    def _check_input(self, input_shape: Shape) -> None:
+        if len(input_shape) == 0:
+            raise ShapeError("expects samples with at least one axis (features), got scalars")
+        if self.input_size is not None and input_shape[-1] != self.input_size:
+            raise ShapeError(
+                f"expected input of size {self.input_size}, got {input_shape[-1]} "
+                f"(sample shape {tuple(input_shape)}); change input_size or the data"
+            )
+
+    def forward(self, x: np.ndarray, training: bool = False) -> np.ndarray:
+        if training:
+            self._input = x
+        y = x @ self.params["weights"]
+        y += self.params["bias"]
+        return y
+
+    def backward(self, grad_output: np.ndarray) -> np.ndarray:
+        x = self._input
+        if x is None:
+            raise RuntimeError("Dense.backward called before forward(x, training=True)")
+        weights = self.params["weights"]
+        x2 = x.reshape(-1, weights.shape[0])
+        g2 = grad_output.reshape(-1, weights.shape[1])
+        np.matmul(x2.T, g2, out=self.grads["weights"])
+        np.sum(g2, axis=0, out=self.grads["bias"])
+        return grad_output @ weights.T

@@ -1,0 +1,1 @@
+"""Built-in losses; registered by `nnframe.builtin_plugin`."""

@@ -1,0 +1,1 @@
+"""Built-in optimizers; registered by `nnframe.builtin_plugin`."""

@@ -1,0 +1,46 @@
+"""Stochastic gradient descent, with optional (Nesterov) momentum as in ``torch.optim.SGD``."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import attrs
+import numpy as np
+
+from nnframe.arguments import non_negative, to_float, unit_interval
+from nnframe.contracts import Optimizer, Parameter
+from nnframe.errors import ConfigError
+
+
+@attrs.define(eq=False)
+class SGD(Optimizer):
+    """Stochastic gradient descent: p -= learning_rate * g (with optional momentum)."""
+
+    learning_rate: float = attrs.field(default=0.01, converter=to_float, validator=non_negative)
+    momentum: float = attrs.field(default=0.0, converter=to_float, validator=unit_interval)
+    nesterov: bool = attrs.field(default=False)
+
+    def __attrs_post_init__(self) -> None:
+        if self.nesterov and self.momentum == 0.0:
+            raise ConfigError("SGD: nesterov=True needs a momentum > 0")
+
+    def step(self, parameters: Sequence[Parameter]) -> None:
+        lr, mu = self.learning_rate, self.momentum
+        for p in parameters:
+            if mu == 0.0:
+                p.value -= lr * p.grad
+                continue
+            first = "velocity" not in self.state.get(p.key, {})
+            velocity = self.slot(p, "velocity")
+            if first:  # torch.optim.SGD starts the buffer at the first gradient
+                np.copyto(velocity, p.grad)
+            else:
+                velocity *= mu
+                velocity += p.grad
+            if self.nesterov:
+                update = p.grad + mu * velocity
+                update *= lr
+                p.value -= update
+            else:
+                p.value -= lr * velocity
+        self.iterations += 1

@@ -1,0 +1,37 @@
+"""The seed's two demos, run as a user runs them."""
+
+from __future__ import annotations
+
+import os
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+from tests.conftest import mnist_dir, requires_mnist
+
+EXAMPLES = Path(__file__).resolve().parents[1] / "examples"
+
+
+def run_example(name: str, **env: str) -> str:
+    result = subprocess.run([sys.executable, str(EXAMPLES / name)], capture_output=True,
+                            text=True, env={**os.environ, **env}, timeout=600)
+    assert result.returncode == 0, result.stderr
+    return result.stdout
+
+
+def test_xor_example_prints_four_correct_predictions():
+    output = run_example("xor.py")
+    assert output.count("predicted") == 4
+    for line in output.splitlines():
+        if "predicted" in line:
+            target, predicted = re.search(r"target (\d), predicted (\d)", line).groups()
+            assert target == predicted, line
+    assert "all four correct" in output
+
+
+@requires_mnist
+def test_mnist_seed_example_learns():
+    output = run_example("mnist_seed.py", NNFRAME_DATA_DIR=str(mnist_dir()))
+    accuracy = float(re.search(r"test accuracy ([\d.]+)%", output).group(1))
+    assert accuracy > 70.0, output
