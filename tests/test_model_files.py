@@ -39,7 +39,7 @@ LAYER_CASES: dict[str, tuple[dict[str, Any], tuple[int, ...]]] = {
     "tanh": ({}, (5,)),
     "sigmoid": ({}, (5,)),
     "relu": ({}, (5,)),
-    "leaky_relu": ({}, (5,)),
+    "leaky_relu": ({"negative_slope": 0.2}, (5,)),
     "softmax": ({}, (5,)),
     "dropout": ({"rate": 0.3}, (5,)),
     "flatten": ({}, (3, 4, 2)),
@@ -53,7 +53,7 @@ OPTIMIZER_KWARGS: dict[str, dict[str, Any]] = {
     "sgd": {"learning_rate": 0.05, "momentum": 0.9, "nesterov": True},
     "adam": {"learning_rate": 0.01, "beta1": 0.8},
     "adamw": {"learning_rate": 0.01, "weight_decay": 0.05},
-    "rmsprop": {"learning_rate": 0.01},
+    "rmsprop": {"learning_rate": 0.01, "momentum": 0.5},
 }
 
 
