@@ -765,3 +765,15 @@ def test_process_killed_midway_leaves_the_old_file(tmp_path):
     assert nnframe.load(path).epoch == 2
     leftovers = temp_files(tmp_path)  # a kill leaves only the hidden temp file
     assert len(leftovers) == 1 and leftovers[0].startswith(".model.npz.")
+
+
+def test_compressed_archive_loads(tmp_path):
+    net = trained_network()
+    path = net.save(tmp_path / "m.npz")
+    with np.load(path, allow_pickle=False) as archive:
+        arrays = {key: archive[key] for key in archive.files}
+    with open(path, "wb") as file:
+        np.savez_compressed(file, **arrays)
+    with zipfile.ZipFile(path) as archive:
+        assert {i.compress_type for i in archive.infolist()} == {zipfile.ZIP_DEFLATED}
+    assert_same_weights(net, nnframe.load(path))
