@@ -131,8 +131,8 @@ class ModelCheckpoint(Callback):
 
     ``path`` may contain ``{epoch}`` (or a format such as ``{epoch:03d}``): the number of
     epochs trained when the file was written; without it each checkpoint replaces the last.
-    Checkpoints include the optimizer state and training position unless
-    ``include_optimizer=False``. ``saved`` lists the files written, in order.
+    Missing directories are created. Checkpoints include the optimizer state and training
+    position unless ``include_optimizer=False``. ``saved`` lists the files written, in order.
     """
 
     def __init__(self, path: str | os.PathLike[str], every: int = 1, *,
@@ -158,8 +158,9 @@ class ModelCheckpoint(Callback):
     def on_epoch_end(self, epoch: int, logs: dict[str, float]) -> None:
         done = epoch + 1
         if done % self.every == 0:
-            path = self.network.save(self.path_for(done),
-                                     include_optimizer=self.include_optimizer)
+            target = self.path_for(done)
+            target.parent.mkdir(parents=True, exist_ok=True)
+            path = self.network.save(target, include_optimizer=self.include_optimizer)
             self.saved.append(path)
 
 

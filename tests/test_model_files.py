@@ -298,6 +298,19 @@ def test_model_checkpoint_arguments_are_checked(tmp_path):
         nnframe.ModelCheckpoint(tmp_path / "c-{step}.npz")
 
 
+def test_model_checkpoint_formats_the_epoch_and_creates_directories(tmp_path):
+    checkpoint = nnframe.ModelCheckpoint(tmp_path / "runs" / "c-{epoch:03d}.npz", every=2)
+    small_network().fit(*small_data(), epochs=3, batch_size=8, seed=0, verbose=0,
+                        callbacks=[checkpoint])
+    assert checkpoint.saved == [tmp_path / "runs" / "c-002.npz"]
+    assert nnframe.load(checkpoint.saved[0]).epoch == 2
+
+
+def test_save_into_a_missing_directory(tmp_path):
+    with pytest.raises(ModelFileError, match=r"could not write the model file .*No such file"):
+        trained_network().save(tmp_path / "nowhere" / "m.npz")
+
+
 def test_model_checkpoint_without_epoch_field_keeps_the_latest(tmp_path):
     net = small_network()
     checkpoint = nnframe.ModelCheckpoint(tmp_path / "last.npz", every=2)
