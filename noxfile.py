@@ -1,7 +1,9 @@
-"""Sessions: ``nox -s tests`` (the README's test command), ``lint``, and later ``docs``/``bench``.
+"""Sessions: ``nox -s tests`` (the README's test command), ``lint``, and ``bench``.
 
 The tests session installs nnframe, every plugin distribution under plugins/ and the test
-plugin under tests/plugin_dist/ into its own virtualenv, as a user would with pip.
+plugin under tests/plugin_dist/ into its own virtualenv, as a user would with pip. The
+bench session (not run by default, nor by CI) compares nnframe with PyTorch and scikit-learn
+and rewrites docs/performance.md.
 """
 
 from __future__ import annotations
@@ -18,10 +20,11 @@ nox.options.sessions = ["tests", "lint"]
 nox.options.reuse_existing_virtualenvs = True
 
 
-def plugin_distributions() -> list[str]:
+def plugin_distributions(include_tests: bool = True) -> list[str]:
     """Every separately installable plugin: plugins/* and the end-to-end test plugin."""
     folders = sorted(ROOT.glob("plugins/*/pyproject.toml"))
-    folders += sorted(ROOT.glob("tests/plugin_dist/*/pyproject.toml"))
+    if include_tests:
+        folders += sorted(ROOT.glob("tests/plugin_dist/*/pyproject.toml"))
     return [str(p.parent) for p in folders]
 
 
@@ -44,3 +47,16 @@ def lint(session: nox.Session) -> None:
     """ruff over the whole project."""
     session.install("ruff")
     session.run("ruff", "check", ".")
+
+
+@nox.session
+def bench(session: nox.Session) -> None:
+    """nnframe vs PyTorch CPU vs scikit-learn on the SPEC 8 workloads (docs/performance.md).
+
+    Arguments after ``--`` go to ``python -m benchmarks`` (``--quick``, ``--rounds N``,
+    ``--workloads mlp,cnn``, ``--threads N``; see ``--help``).
+    """
+    # torch==2.13.0: a CPU build from local disk on the project's machines.
+    session.install(".", *plugin_distributions(include_tests=False), "torch==2.13.0",
+                    "scikit-learn", "matplotlib", "threadpoolctl")
+    session.run("python", "-m", "benchmarks", *session.posargs, env=data_env())

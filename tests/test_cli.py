@@ -161,3 +161,20 @@ def test_help_imports_no_plugin_module(tmp_path):
     env = {"PYTHONPATH": str(site)}
     result = run_module("--help", env=env)
     assert result.returncode == 0 and "imported" not in result.stderr
+
+
+def test_help_and_version_import_no_plugin_module_but_list_does(tmp_path):
+    """SPEC 4: discovery is lazy. A plugin whose import leaves a mark shows who imports it."""
+    site = tmp_path / "site"
+    mark = tmp_path / "imported"
+    source = (f"from pathlib import Path\nPath({str(mark)!r}).write_text('yes')\n"
+              "import nnframe\n\n@nnframe.hookimpl\ndef register_layers(register):\n    pass\n")
+    install_fake_distribution(site, "nnframe-marker", "nnframe_marker", source)
+    env = {"PYTHONPATH": os.pathsep.join([str(site), os.environ.get("PYTHONPATH", "")])}
+    for args in (["--help"], ["--version"], ["list", "--help"]):
+        result = run_module(*args, env=env)
+        assert result.returncode == 0, result.stderr
+        assert not mark.exists(), f"nnframe {' '.join(args)} imported a plugin module"
+    result = run_module("list", env=env)
+    assert result.returncode == 0, result.stderr
+    assert mark.exists(), "nnframe list did not load the plugin: the check above proves nothing"

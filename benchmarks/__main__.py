@@ -1,0 +1,177 @@
+"""``python -m benchmarks``: the workloads in every framework, interleaved over rounds.
+
+Each round trains every selected workload once in nnframe and once in each peer framework,
+one after the other (the order rotates from round to round), each in a fresh process (see
+`benchmarks.measure`). Then: the start-up times, a table on stdout, results/latest.json, a
+bar chart and, for a full run, docs/performance.md.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import subprocess
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+from benchmarks import machine, report, startup
+from benchmarks.workloads import WORKLOADS
+
+ROOT = Path(__file__).resolve().parent.parent
+RESULTS = ROOT / "benchmarks" / "results"
+DOCS = ROOT / "docs"
+# Set on some machines for old OpenBLAS builds; they slow a current one, so the measuring
+# processes run without them (this command only: nothing else is changed).
+OPENBLAS_OVERRIDES = ("OPENBLAS_CORETYPE", "OPENBLAS_L2_SIZE")
+QUICK_SAMPLES = 10_000
+
+
+def parse_args(argv: list[str]) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(prog="python -m benchmarks", description=__doc__)
+    parser.add_argument("--rounds", type=int, default=5,
+                        help="rounds of interleaved measurements (default 5)")
+    parser.add_argument("--quick", action="store_true",
+                        help=f"one round on the first {QUICK_SAMPLES:,} images, fewer repeats; "
+                             "writes results/quick.json and no docs")
+    parser.add_argument("--workloads", default=",".join(WORKLOADS),
+                        help="comma-separated subset of " + ", ".join(WORKLOADS))
+    parser.add_argument("--frameworks", default="nnframe,torch,sklearn",
+                        help="comma-separated subset of nnframe, torch, sklearn")
+    parser.add_argument("--threads", type=int, default=None,
+                        help="threads for every framework (default: what numpy's BLAS uses)")
+    parser.add_argument("--train-samples", type=int, default=None,
+                        help="train on the first N images (default all 60,000)")
+    parser.add_argument("--no-docs", action="store_true",
+                        help="do not rewrite docs/performance.md and its chart")
+    parser.add_argument("--no-startup", action="store_true", help="skip the start-up times")
+    parser.add_argument("--timeout", type=float, default=1800,
+                        help="seconds allowed for one measurement (default 1800)")
+    args = parser.parse_args(argv)
+    if args.quick:
+        args.rounds = 1
+        args.train_samples = args.train_samples or QUICK_SAMPLES
+        args.no_docs = True
+    if args.rounds < 1:
+        parser.error("--rounds must be at least 1")
+    args.workloads = _choices(parser, "--workloads", args.workloads, WORKLOADS)
+    args.frameworks = _choices(parser, "--frameworks", args.frameworks,
+                               ("nnframe", "torch", "sklearn"))
+    if "nnframe" not in args.frameworks:
+        parser.error("--frameworks must include nnframe: every ratio is nnframe / peer")
+    return args
+
+
+def _choices(parser: argparse.ArgumentParser, flag: str, value: str, known) -> list[str]:
+    chosen = [v.strip() for v in value.split(",") if v.strip()]
+    unknown = [v for v in chosen if v not in known]
+    if unknown or not chosen:
+        parser.error(f"{flag}: unknown {', '.join(unknown) or '(none given)'}; "
+                     f"choose from {', '.join(known)}")
+    return chosen
+
+
+def measuring_env() -> tuple[dict[str, str], list[str]]:
+    """The environment of the measuring processes, and the variables removed from it."""
+    env = dict(os.environ)
+    removed = [name for name in OPENBLAS_OVERRIDES if env.pop(name, None) is not None]
+    env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(ROOT), env.get("PYTHONPATH")]))
+    return env, removed
+
+
+def numpy_blas_threads() -> int:
+    from threadpoolctl import threadpool_info
+
+    counts = [i["num_threads"] for i in threadpool_info() if i.get("user_api") == "blas"]
+    return max(counts) if counts else 1
+
+
+def missing_plugin(workload: str) -> str | None:
+    needed = WORKLOADS[workload].plugin
+    if needed and machine.version(needed) is None:
+        return needed
+    return None
+
+
+def run_measure(request: dict[str, Any], env: dict[str, str], timeout: float) -> dict[str, Any]:
+    """One measurement in a fresh interpreter; its JSON line back as a dict."""
+    command = [sys.executable, "-m", "benchmarks.measure", json.dumps(request)]
+    try:
+        done = subprocess.run(command, capture_output=True, text=True, env=env, cwd=ROOT,
+                              timeout=timeout, check=False)
+    except subprocess.TimeoutExpired:
+        return {**request, "error": f"took more than {timeout:.0f} s"}
+    if done.returncode != 0:
+        tail = done.stderr.strip().splitlines()[-1:] or ["(no output)"]
+        return {**request, "error": f"exit {done.returncode}: {tail[0]}"}
+    return json.loads(done.stdout.strip().splitlines()[-1])
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parse_args(sys.argv[1:] if argv is None else argv)
+    env, removed = measuring_env()
+    if removed:
+        print(f"note: measuring without {' and '.join(removed)} (set for old OpenBLAS builds; "
+              "they slow a current one)", file=sys.stderr)
+    threads = args.threads or numpy_blas_threads()
+    workloads = []
+    skipped = {}
+    for name in args.workloads:
+        plugin = missing_plugin(name)
+        if plugin:
+            skipped[name] = (f"skipped: needs the {plugin} plugin, which is not installed "
+                             f"(pip install ./plugins/{plugin})")
+            print(f"{name}: {skipped[name]}", file=sys.stderr)
+        else:
+            workloads.append(name)
+
+    info = machine.describe()
+    info["threads"] = threads
+    info["openblas_variables_removed"] = removed
+    gemm = run_measure({"gemm": True, "threads": threads}, env, args.timeout)
+    info.update(gemm)
+    print(f"machine: {info['cpu']}, {info['cores']} cores, {threads} thread(s), float32 GEMM "
+          f"{gemm.get('gemm_flops_per_s', 0) / 1e9:.0f} GFLOP/s, load {info['load_average_start']}",
+          file=sys.stderr)
+
+    measurements = []
+    started = time.perf_counter()
+    for round_index in range(args.rounds):
+        for name in workloads:
+            frameworks = [f for f in ("nnframe", *WORKLOADS[name].peers) if f in args.frameworks]
+            shift = round_index % len(frameworks)
+            for framework in frameworks[shift:] + frameworks[:shift]:
+                request = {"framework": framework, "workload": name, "seed": round_index,
+                           "threads": threads, "train_samples": args.train_samples,
+                           "inference_repeats": 3 if args.quick else 5}
+                result = run_measure(request, env, args.timeout)
+                result["round"] = round_index
+                measurements.append(result)
+                print(f"round {round_index + 1}/{args.rounds} {name:>8} {framework:>8}: "
+                      + report.describe_measurement(result), file=sys.stderr)
+    info["load_average_end"] = machine.load_average()
+    info["measuring_s"] = time.perf_counter() - started
+
+    startup_results = None
+    if not args.no_startup:
+        startup_results = startup.measure(repeats=3 if args.quick else 7, env=env)
+
+    results = report.assemble(info, measurements, startup_results, skipped, vars(args))
+    print(report.format_report(results))
+    RESULTS.mkdir(parents=True, exist_ok=True)
+    stem = "quick" if args.quick else "latest"
+    (RESULTS / f"{stem}.json").write_text(json.dumps(results, indent=1) + "\n")
+    report.chart(results, RESULTS / f"{stem}.png")
+    if not args.no_docs:
+        (DOCS / "img").mkdir(parents=True, exist_ok=True)
+        report.chart(results, DOCS / "img" / "performance.png")
+        (DOCS / "performance.md").write_text(report.markdown(results))
+        print(f"wrote {RESULTS / (stem + '.json')}, docs/performance.md and "
+              "docs/img/performance.png", file=sys.stderr)
+    return 0 if all("error" not in m for m in measurements) else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,90 @@
+"""Start-up time of the ``nnframe`` command next to ``python -c "import numpy"``, and which
+plugin modules each command imports (``python -X importtime``).
+
+``nnframe --help`` and ``--version`` need no plugin, so they must import none (SPEC 4: lazy
+discovery); ``nnframe list`` needs every plugin, so it imports them, and only then.
+"""
+
+from __future__ import annotations
+
+import importlib.metadata
+import os
+import shutil
+import statistics
+import subprocess
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+BUILTIN_PLUGIN = "nnframe.builtin_plugin"
+
+
+def nnframe_command() -> list[str]:
+    """The installed console script beside this interpreter, else ``python -m nnframe``."""
+    script = Path(sys.executable).parent / "nnframe"
+    if script.exists():
+        return [sys.executable, str(script)]
+    found = shutil.which("nnframe")
+    return [sys.executable, found] if found else [sys.executable, "-m", "nnframe"]
+
+
+def commands() -> dict[str, list[str]]:
+    nnframe = nnframe_command()
+    return {
+        'python -c "import numpy"': [sys.executable, "-c", "import numpy"],
+        'python -c "import nnframe"': [sys.executable, "-c", "import nnframe"],
+        "nnframe --help": [*nnframe, "--help"],
+        "nnframe list": [*nnframe, "list"],
+    }
+
+
+def plugin_modules() -> set[str]:
+    """The modules that the installed plugins' entry points name, and the built-in plugin."""
+    modules = {BUILTIN_PLUGIN}
+    for entry_point in importlib.metadata.entry_points(group="nnframe"):
+        modules.add(entry_point.module)
+    return modules
+
+
+def imported_modules(command: list[str], env: dict[str, str] | None = None) -> set[str]:
+    """Every module that ``command`` (a Python program) imports, from ``-X importtime``."""
+    python, *rest = command
+    result = subprocess.run([python, "-X", "importtime", *rest], capture_output=True,
+                            text=True, env=env, check=False)
+    if result.returncode not in (0,):
+        raise RuntimeError(f"{' '.join(command)} exited {result.returncode}: {result.stderr}")
+    names = set()
+    for line in result.stderr.splitlines():
+        if line.startswith("import time:") and "|" in line:
+            name = line.rsplit("|", 1)[1].strip()
+            if name != "package":  # the header line
+                names.add(name)
+    return names
+
+
+def time_command(command: list[str], repeats: int, env: dict[str, str]) -> list[float]:
+    subprocess.run(command, capture_output=True, env=env, check=True)  # warm the file cache
+    runs = []
+    for _ in range(repeats):
+        start = time.perf_counter()
+        subprocess.run(command, capture_output=True, env=env, check=True)
+        runs.append(time.perf_counter() - start)
+    return runs
+
+
+def measure(repeats: int = 5, env: dict[str, str] | None = None) -> dict[str, Any]:
+    """Median start-up seconds per command, and the plugin modules each one imported."""
+    env = dict(os.environ if env is None else env)
+    plugins = plugin_modules()
+    results: dict[str, Any] = {"commands": {}, "plugin_modules": sorted(plugins)}
+    for label, command in commands().items():
+        runs = time_command(command, repeats, env)
+        entry: dict[str, Any] = {"median_s": statistics.median(runs), "runs": runs}
+        if label.startswith("nnframe"):
+            entry["plugin_modules_imported"] = sorted(imported_modules(command, env) & plugins)
+        results["commands"][label] = entry
+    help_imports = results["commands"]["nnframe --help"]["plugin_modules_imported"]
+    list_imports = results["commands"]["nnframe list"]["plugin_modules_imported"]
+    results["lazy_plugins_ok"] = not help_imports and BUILTIN_PLUGIN in list_imports
+    return results
