@@ -82,6 +82,7 @@ def measuring_env() -> tuple[dict[str, str], list[str]]:
 
 
 def numpy_blas_threads() -> int:
+    import numpy  # noqa: F401  (threadpoolctl sees only the libraries loaded so far)
     from threadpoolctl import threadpool_info
 
     counts = [i["num_threads"] for i in threadpool_info() if i.get("user_api") == "blas"]

@@ -22,7 +22,12 @@ Shape = tuple[int, ...]
 
 @runtime_checkable
 class LayerProtocol(Protocol):
-    """What the network needs from a layer."""
+    """What the network needs from a layer.
+
+    Optional: ``backward_parameters(grad)``, ``backward`` without computing dE/dX, which
+    the network calls in training on its first layer with parameters, whose dE/dX no one
+    uses (`Layer` supplies one that calls ``backward``).
+    """
 
     params: dict[str, np.ndarray]
     grads: dict[str, np.ndarray]
@@ -131,6 +136,11 @@ class Layer:
 
     def backward(self, grad_output: np.ndarray) -> np.ndarray:
         raise NotImplementedError
+
+    def backward_parameters(self, grad_output: np.ndarray) -> None:
+        """Fill ``grads`` as `backward` does when no one needs dE/dX: the network calls
+        this on its first layer with parameters. Override it to skip computing dE/dX."""
+        self.backward(grad_output)
 
     def get_config(self) -> dict[str, Any]:
         return config_of(self)

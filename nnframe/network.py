@@ -138,9 +138,28 @@ class Network:
         return x
 
     def backward(self, grad: np.ndarray) -> np.ndarray:
+        """dE/dX of the network's input; every layer's parameter gradients on the way."""
         for layer in reversed(self.layers):
             grad = layer.backward(grad)
         return grad
+
+    def _parameter_backward(self) -> Callable[[np.ndarray], None]:
+        """Backward as training needs it: down to the first layer with parameters only,
+        which is asked for its parameter gradients alone (``backward_parameters``, when
+        it has one), since no one uses dE/dX of the network's input."""
+        first = next((i for i, layer in enumerate(self.layers) if layer.params), None)
+        if first is None:
+            return lambda grad: None
+        later = [layer.backward for layer in reversed(self.layers[first + 1:])]
+        layer = self.layers[first]
+        last = layer.backward_parameters if _skips_input_grad(layer) else layer.backward
+
+        def backward(grad: np.ndarray) -> None:
+            for step in later:
+                grad = step(grad)
+            last(grad)
+
+        return backward
 
     # -- training ------------------------------------------------------------------------
 
@@ -223,8 +242,10 @@ class Network:
                      epoch: int, callbacks: list[Callback]) -> dict[str, float]:
         n = len(x)
         order = self.rng.permutation(n) if shuffle else None
+        gather = _BatchGather(x, y, batch_size) if shuffle else None
         parameters = self.parameters()
-        snapshot = [p.value.copy() for p in parameters]
+        backward = self._parameter_backward()
+        snapshot = {p.key: p.value.copy() for p in parameters}
         loss_fn = self.loss
         total_loss, correct, done = 0.0, 0, 0
         for batch, begin in enumerate(range(0, n, batch_size)):
@@ -234,14 +255,14 @@ class Network:
                 xb, yb = x[index], y[index]
             else:
                 index = order[begin:end]
-                xb, yb = x.take(index, axis=0), y.take(index, axis=0)
+                xb, yb = gather(index)
             output = self.forward(xb, training=True)
             loss = loss_fn.forward(yb, output)
             if not math.isfinite(loss):
-                self._diverged(loss, epoch, batch, parameters, snapshot, optimizer)
+                self._diverged(loss, epoch, batch, snapshot, optimizer)
             if targets is not None:
                 correct += targets.correct(output, targets.labels[index])
-            self.backward(loss_fn.backward())
+            backward(loss_fn.backward())
             optimizer.step(parameters)
             size = end - begin
             total_loss += loss * size
@@ -256,12 +277,14 @@ class Network:
         logs["batches_done"] = batch + 1
         return logs
 
-    def _diverged(self, loss: float, epoch: int, batch: int, parameters: list[Parameter],
-                  snapshot: list[np.ndarray], optimizer: OptimizerProtocol) -> None:
+    def _diverged(self, loss: float, epoch: int, batch: int, snapshot: dict[str, np.ndarray],
+                  optimizer: OptimizerProtocol) -> None:
         kept = "the weights of the last finite step are kept"
+        parameters = self.parameters()
         if not all(np.isfinite(p.value).all() for p in parameters):
-            for parameter, saved in zip(parameters, snapshot, strict=True):
-                np.copyto(parameter.value, saved)
+            for parameter in parameters:
+                if parameter.key in snapshot:
+                    np.copyto(parameter.value, snapshot[parameter.key])
             kept = "the weights from the start of this epoch were restored"
         raise TrainingDivergedError(
             f"the loss became {loss} at epoch {epoch + 1}, batch {batch + 1}; {kept}. "
@@ -403,6 +426,36 @@ class Network:
     def __repr__(self) -> str:
         names = ", ".join(layer_name(layer) for layer in self.layers)
         return f"Network([{names}], dtype={self.dtype.name!r}, built={self.built})"
+
+
+def _skips_input_grad(layer: object) -> bool:
+    """Whether ``layer.backward_parameters`` may stand in for ``layer.backward``: only when
+    it is defined where ``backward`` is or below, so that a subclass overriding only
+    ``backward`` (of `Dense`, say) keeps its own gradients."""
+    if "backward" in getattr(layer, "__dict__", {}):  # replaced on the instance
+        return False
+    owners = {}
+    for name in ("backward", "backward_parameters"):
+        owners[name] = next((cls for cls in type(layer).__mro__ if name in vars(cls)), None)
+    backward, parameters = owners["backward"], owners["backward_parameters"]
+    return backward is not None and parameters is not None and issubclass(parameters, backward)
+
+
+class _BatchGather:
+    """Shuffled batches copied into two buffers reused from batch to batch."""
+
+    def __init__(self, x: np.ndarray, y: np.ndarray, batch_size: int) -> None:
+        size = min(batch_size, len(x))
+        self.x, self.y = x, y
+        self.x_batch = np.empty((size, *x.shape[1:]), x.dtype)
+        self.y_batch = np.empty((size, *y.shape[1:]), y.dtype)
+
+    def __call__(self, index: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        size = len(index)
+        # mode="clip": the indices are valid, and "raise" would copy through a buffer
+        xb = np.take(self.x, index, axis=0, out=self.x_batch[:size], mode="clip")
+        yb = np.take(self.y, index, axis=0, out=self.y_batch[:size], mode="clip")
+        return xb, yb
 
 
 def _check_int(name: str, value: Any, minimum: int) -> None:

@@ -68,6 +68,11 @@ class Dense(Layer):
         return y
 
     def backward(self, grad_output: np.ndarray) -> np.ndarray:
+        self.backward_parameters(grad_output)
+        return grad_output @ self.params["weights"].T
+
+    def backward_parameters(self, grad_output: np.ndarray) -> None:
+        """dE/dweights = x^T dE/dy and dE/dbias = sum of dE/dy over the batch."""
         x = self._input
         if x is None:
             raise RuntimeError("Dense.backward called before forward(x, training=True)")
@@ -76,4 +81,3 @@ class Dense(Layer):
         g2 = grad_output.reshape(-1, weights.shape[1])
         np.matmul(x2.T, g2, out=self.grads["weights"])
         np.sum(g2, axis=0, out=self.grads["bias"])
-        return grad_output @ weights.T
