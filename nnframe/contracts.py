@@ -24,9 +24,13 @@ Shape = tuple[int, ...]
 class LayerProtocol(Protocol):
     """What the network needs from a layer.
 
-    Optional: ``backward_parameters(grad)``, ``backward`` without computing dE/dX, which
-    the network calls in training on its first layer with parameters, whose dE/dX no one
-    uses (`Layer` supplies one that calls ``backward``).
+    ``forward`` and ``backward`` read the parameters as ``self.params[name]`` and write the
+    gradients into the arrays ``self.grads[name]`` on every call: a built network may put
+    views of its own buffers (same shape, dtype and values) into these dicts, and keep no
+    other reference (see `nnframe.flat`). A layer that puts new arrays into its dicts
+    instead still trains, parameter by parameter. Optional: ``backward_parameters(grad)``,
+    ``backward`` without computing dE/dX, which the network then calls on its first layer
+    with parameters (`Layer` supplies one that calls ``backward``).
     """
 
     params: dict[str, np.ndarray]
@@ -165,20 +169,57 @@ class Loss:
 
 @attrs.define(eq=False)
 class Optimizer:
-    """Optional base class: state as ``{parameter key: {slot: array}}`` plus a step count."""
+    """Optional base class: state as ``{parameter key: {slot: array}}`` plus a step count.
+
+    `groups` and `slot` let an element-wise update rule run once over the network's whole
+    parameter buffer when `step` is given one (see `nnframe.flat`), and once per parameter
+    otherwise, with the same results and the same per-parameter state either way.
+    """
 
     state: dict[str, dict[str, np.ndarray]] = attrs.field(init=False, factory=dict, repr=False)
     iterations: int = attrs.field(init=False, default=0, repr=False)
+    _flat_slots: dict[str, tuple[Any, np.ndarray, tuple[np.ndarray, ...]]] = attrs.field(
+        init=False, factory=dict, repr=False)
 
     def step(self, parameters: Sequence[Parameter]) -> None:
         raise NotImplementedError
 
+    @staticmethod
+    def groups(parameters: Sequence[Parameter]) -> Sequence[Parameter]:
+        """What an element-wise rule updates: the whole buffer when ``parameters`` carries
+        one (``parameters.flat``), else each parameter."""
+        flat = getattr(parameters, "flat", None)
+        return parameters if flat is None else (flat,)
+
     def slot(self, parameter: Parameter, name: str) -> np.ndarray:
-        """The state array ``name`` of a parameter, created as zeros on first use."""
+        """The state array ``name`` of a parameter (or of a whole buffer), zeros at first."""
+        if hasattr(parameter, "members"):
+            return self._flat_slot(parameter, name)
         slots = self.state.setdefault(parameter.key, {})
         array = slots.get(name)
         if array is None:
             array = slots[name] = np.zeros_like(parameter.value)
+        return array
+
+    def _flat_slot(self, flat: Any, name: str) -> np.ndarray:
+        """One state buffer for a whole parameter buffer; ``state`` holds views of it under
+        each parameter's key, so saving, loading and per-parameter steps see the same
+        numbers. State set per parameter (after `load_state_dict`) is copied in."""
+        linked = self._flat_slots.get(name)
+        if linked is not None and linked[0] is flat and all(
+                self.state.get(member.key, {}).get(name) is view
+                for member, view in zip(flat.members, linked[2], strict=True)):
+            return linked[1]
+        array = np.zeros_like(flat.value)
+        views = []
+        for member, (start, stop) in zip(flat.members, flat.spans, strict=True):
+            view = array[start:stop].reshape(member.value.shape)
+            slots = self.state.setdefault(member.key, {})
+            if slots.get(name) is not None:
+                np.copyto(view, slots[name])
+            slots[name] = view
+            views.append(view)
+        self._flat_slots[name] = (flat, array, tuple(views))
         return array
 
     def state_dict(self) -> dict[str, np.ndarray]:

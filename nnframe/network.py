@@ -26,6 +26,7 @@ from nnframe.errors import (
     ShapeError,
     TrainingDivergedError,
 )
+from nnframe.flat import FlatBinding
 from nnframe.inputs import as_inputs, as_targets, check_same_length
 from nnframe.metrics import ClassTargets, class_targets
 
@@ -59,6 +60,11 @@ class Network:
         self.stop_training = False
         #: Epochs trained so far: `fit` continues from here and checkpoints record it.
         self.epoch = 0
+        #: Keep all parameters in one buffer and all gradients in another, the layers
+        #: holding views (`nnframe.flat`), so the optimizer steps them all at once.
+        #: False keeps one array per parameter and steps them one by one.
+        self.flat_parameters = True
+        self._binding: FlatBinding | None = None
         for layer in layers or ():
             self.add(layer)
 
@@ -96,7 +102,17 @@ class Network:
         self.rng = np.random.default_rng(seed)
         self._chain_shapes(shape, build=True)
         self.input_shape = shape
+        self._binding = None
+        self._bind()
         return self
+
+    def _bind(self) -> FlatBinding | None:
+        """The flat parameter buffers, (re)made when missing or no longer intact."""
+        if not self.flat_parameters:
+            self._binding = None
+        elif self._binding is None or not self._binding.intact():
+            self._binding = FlatBinding.bind(self.layers, self.dtype)
+        return self._binding
 
     def _chain_shapes(self, shape: Shape, build: bool) -> Shape:
         if not self.layers:
@@ -243,9 +259,9 @@ class Network:
         n = len(x)
         order = self.rng.permutation(n) if shuffle else None
         gather = _BatchGather(x, y, batch_size) if shuffle else None
-        parameters = self.parameters()
+        binding = self._bind()
         backward = self._parameter_backward()
-        snapshot = {p.key: p.value.copy() for p in parameters}
+        snapshot = {p.key: p.value.copy() for p in self.parameters()}
         loss_fn = self.loss
         total_loss, correct, done = 0.0, 0, 0
         for batch, begin in enumerate(range(0, n, batch_size)):
@@ -263,7 +279,9 @@ class Network:
             if targets is not None:
                 correct += targets.correct(output, targets.labels[index])
             backward(loss_fn.backward())
-            optimizer.step(parameters)
+            if binding is not None and not binding.intact():
+                binding = None  # a layer replaced one of its arrays: step one by one
+            optimizer.step(self.parameters() if binding is None else binding.parameters)
             size = end - begin
             total_loss += loss * size
             done += size

@@ -27,7 +27,7 @@ class Adam(Optimizer):
         b1, b2 = self.beta1, self.beta2
         step_size = self.learning_rate / (1.0 - b1**t)
         inv_sqrt_correction2 = 1.0 / math.sqrt(1.0 - b2**t)
-        for p in parameters:
+        for p in self.groups(parameters):  # the whole buffer at once, when there is one
             self._decay(p)
             m = self.slot(p, "m")
             v = self.slot(p, "v")

@@ -22,7 +22,7 @@ class RMSprop(Optimizer):
 
     def step(self, parameters: Sequence[Parameter]) -> None:
         lr, alpha = self.learning_rate, self.alpha
-        for p in parameters:
+        for p in self.groups(parameters):  # the whole buffer at once, when there is one
             g = p.grad
             square_avg = self.slot(p, "square_avg")
             square_avg *= alpha

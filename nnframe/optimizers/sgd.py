@@ -5,7 +5,6 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 import attrs
-import numpy as np
 
 from nnframe.arguments import non_negative, to_float, unit_interval
 from nnframe.contracts import Optimizer, Parameter
@@ -26,17 +25,14 @@ class SGD(Optimizer):
 
     def step(self, parameters: Sequence[Parameter]) -> None:
         lr, mu = self.learning_rate, self.momentum
-        for p in parameters:
+        for p in self.groups(parameters):  # the whole buffer at once, when there is one
             if mu == 0.0:
                 p.value -= lr * p.grad
                 continue
-            first = "velocity" not in self.state.get(p.key, {})
+            # torch.optim.SGD starts the buffer at the first gradient: mu * 0 + g is exactly g
             velocity = self.slot(p, "velocity")
-            if first:  # torch.optim.SGD starts the buffer at the first gradient
-                np.copyto(velocity, p.grad)
-            else:
-                velocity *= mu
-                velocity += p.grad
+            velocity *= mu
+            velocity += p.grad
             if self.nesterov:
                 update = p.grad + mu * velocity
                 update *= lr
