@@ -42,9 +42,9 @@ def _root(
     _state["debug"] = debug
 
 
-from nnframe.cli import components  # noqa: E402  (registers its commands on `app`)
+from nnframe.cli import components, train, models, show  # noqa: E402, I001 (commands, in order)
 
-__all__ = ["app", "components", "main"]
+__all__ = ["app", "components", "main", "models", "show", "train"]
 
 
 def fail(message: str, status: int = 2) -> typer.Exit:

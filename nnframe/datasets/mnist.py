@@ -92,6 +92,12 @@ def to_float_images(images: np.ndarray) -> np.ndarray:
     return (images.astype(np.float32) / np.float32(255.0))[..., np.newaxis]
 
 
+def files_present(data_dir: str | os.PathLike | None = None) -> bool:
+    """Whether every MNIST file is in the data directory (unchecked), so no download is due."""
+    folder = paths.data_dir(data_dir) / "mnist"
+    return all(_locate(folder, stem) is not None for pair in FILES.values() for stem in pair)
+
+
 def _read_verified(folder: Path, stem: str, allow_download: bool) -> np.ndarray:
     path = _locate(folder, stem)
     if path is None:
