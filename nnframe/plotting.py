@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
-import contextlib
 import importlib.util
 import os
-import tempfile
 from pathlib import Path
 
+from nnframe.atomic import write_atomic
 from nnframe.callbacks import History
 from nnframe.errors import NNFrameError
 
@@ -28,8 +27,8 @@ def require_matplotlib() -> None:
 def plot_history(history: History, path: str | os.PathLike) -> Path:
     """Write the loss (and accuracy) per epoch, training and validation, to a PNG file.
 
-    The file is written beside its target and renamed into place, so it is never half
-    written.
+    The file is written beside its target and renamed into place (`nnframe.atomic`), so
+    it is never half written.
     """
     require_matplotlib()
     import matplotlib
@@ -51,17 +50,7 @@ def plot_history(history: History, path: str | os.PathLike) -> Path:
         axes.set_title(name)
         axes.grid(alpha=0.3)
         axes.legend()
-    target = Path(path)
     try:
-        handle, temporary = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp",
-                                             dir=target.parent)
-        try:
-            with os.fdopen(handle, "wb") as file:
-                figure.savefig(file, format="png", dpi=100)
-            os.replace(temporary, target)
-        finally:
-            with contextlib.suppress(FileNotFoundError):
-                os.unlink(temporary)
+        return write_atomic(path, lambda file: figure.savefig(file, format="png", dpi=100))
     except OSError as exc:
-        raise NNFrameError(f"cannot write the plot {target}: {exc.strerror or exc}") from None
-    return target
+        raise NNFrameError(f"cannot write the plot {path}: {exc.strerror or exc}") from None

@@ -46,36 +46,41 @@ def predict(model: Path, inputs: Path, output: Path | None) -> Iterator[str]:
         save_npy(output, outputs)
         yield f"wrote the outputs {outputs.shape} for {len(x):,} samples to {output}"
         return
-    probabilities = class_probabilities(network, outputs)
-    if probabilities is None:
+    scores, column = class_scores(network, outputs)
+    if scores is None:
         yield "sample  output"
         for index, row in enumerate(outputs.reshape(len(outputs), -1)):
             yield f"{index:>6}  {' '.join(f'{v:.4f}' for v in row)}"
         return
-    classes = np.argmax(probabilities, axis=1)
-    yield "sample  class  probability"
-    for index, (label, row) in enumerate(zip(classes, probabilities, strict=True)):
+    classes = np.argmax(scores, axis=1)
+    yield f"sample  class  {column}"
+    for index, (label, row) in enumerate(zip(classes, scores, strict=True)):
         yield f"{index:>6}  {label:>5}  {row[label]:.4f}"
 
 
-def class_probabilities(network: Network, outputs: np.ndarray) -> np.ndarray | None:
-    """(N, classes) probabilities for a classifier's outputs, else None.
+def class_scores(network: Network, outputs: np.ndarray) -> tuple[np.ndarray | None, str]:
+    """Per-class scores (N, classes) of a classifier and what they are, or ``(None, "")``.
 
-    Outputs that already are distributions (a softmax layer) are kept; logits and other
-    scores are turned into probabilities with a softmax. A single output trained with
-    binary cross-entropy gives the probability of class 1 through a sigmoid.
+    Probabilities come from the logits of a network trained with cross-entropy (softmax) or
+    binary cross-entropy (sigmoid), or from outputs that already are distributions (a
+    softmax layer). Other classifiers (such as the seed's tanh network trained with MSE on
+    one-hot rows) give their raw outputs, labelled ``output``.
     """
-    if (outputs.ndim == 2 and outputs.shape[1] == 1
-            and _loss_name(network) == "binary_cross_entropy"):
-        p = 1.0 / (1.0 + np.exp(-outputs[:, 0].astype(np.float64)))
-        return np.stack([1.0 - p, p], axis=1)
-    if outputs.ndim != 2 or outputs.shape[1] < 2:
-        return None
+    loss = _loss_name(network)
+    if outputs.ndim != 2:
+        return None, ""
     rows = outputs.astype(np.float64)
+    if rows.shape[1] == 1:
+        if loss != "binary_cross_entropy":
+            return None, ""
+        p = 1.0 / (1.0 + np.exp(-rows[:, 0]))
+        return np.stack([1.0 - p, p], axis=1), "probability"
+    if loss == "cross_entropy":
+        shifted = np.exp(rows - rows.max(axis=1, keepdims=True))
+        return shifted / shifted.sum(axis=1, keepdims=True), "probability"
     if (rows >= 0).all() and np.allclose(rows.sum(axis=1), 1.0, atol=1e-4):
-        return rows
-    shifted = np.exp(rows - rows.max(axis=1, keepdims=True))
-    return shifted / shifted.sum(axis=1, keepdims=True)
+        return rows, "probability"
+    return rows, "output"
 
 
 def describe(network: Network) -> Iterator[str]:

@@ -77,9 +77,9 @@ class EpochDisplay(Callback):
     def on_train_begin(self, logs: dict[str, Any]) -> None:
         self.epochs = logs["epochs"]
         self.batches = logs["batches"]
+        self._since = time.perf_counter()
 
     def on_epoch_begin(self, epoch: int, logs: dict[str, Any]) -> None:
-        self._start = time.perf_counter()
         if self.console is None:
             return
         from rich.progress import (
@@ -108,7 +108,8 @@ class EpochDisplay(Callback):
         done = epoch + 1
         if done % self.every and done != self.epochs and not self.network.stop_training:
             return
-        seconds = time.perf_counter() - self._start
+        now = time.perf_counter()
+        seconds, self._since = now - self._since, now  # since the last line
         _say(self.console, f"epoch {done}/{self.epochs} - {seconds:.2f}s - {format_logs(logs)}")
 
     def on_train_end(self, logs: dict[str, Any]) -> None:
