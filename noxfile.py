@@ -34,8 +34,8 @@ def data_env() -> dict[str, str]:
 
 @nox.session
 def tests(session: nox.Session) -> None:
-    """Install nnframe and its plugins, then run the whole test suite."""
-    session.install(".[test]", *plugin_distributions())
+    """Install nnframe (with the plot extra, so --plot is tested) and its plugins, then test."""
+    session.install(".[test,plot]", *plugin_distributions())
     session.run("pytest", *(session.posargs or ["-q"]), env=data_env())
 
 
