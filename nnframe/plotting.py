@@ -35,6 +35,7 @@ def plot_history(history: History, path: str | os.PathLike) -> Path:
 
     matplotlib.use("Agg", force=True)  # files only: no display needed
     from matplotlib.figure import Figure
+    from matplotlib.ticker import MaxNLocator
 
     metrics = history.history
     panels = [name for name in ("loss", "accuracy") if name in metrics]
@@ -46,6 +47,7 @@ def plot_history(history: History, path: str | os.PathLike) -> Path:
         if f"val_{name}" in metrics:
             axes.plot(epochs, metrics[f"val_{name}"], marker=".", label="validation")
         axes.set_xlabel("epoch")
+        axes.xaxis.set_major_locator(MaxNLocator(integer=True))
         axes.set_ylabel(name)
         axes.set_title(name)
         axes.grid(alpha=0.3)
