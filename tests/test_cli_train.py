@@ -401,3 +401,27 @@ def test_show_describes_a_component(capsys):
 def test_show_an_unknown_name_suggests_one(capsys):
     status, _, err = run_main(capsys, "show", "dens")
     assert status == 2 and "Did you mean 'dense'?" in one_error_line(err)
+
+
+def test_the_terminal_display_draws_bars_and_prints_every_nth_epoch(monkeypatch):
+    import io
+
+    from rich.console import Console
+
+    from nnframe.cli.training import EpochDisplay
+
+    stream = io.StringIO()
+    console = Console(file=stream, force_terminal=True, width=30)
+    x, y = nnframe.datasets.xor()
+    net = nnframe.Network([nnframe.layer("dense", 2, 3), nnframe.layer("tanh"),
+                           nnframe.layer("dense", 3, 1)]).use("mse", "sgd")
+    monkeypatch.setattr("nnframe.cli.training.REFRESH_S", 0.0)  # draw at every batch
+    net.fit(x, y, epochs=6, batch_size=1, seed=0, verbose=0,
+            callbacks=[EpochDisplay(every=4, console=console)])
+    text = stream.getvalue()
+    assert "epoch 1/6" in text and "━" in text  # the bar of the first epoch was drawn
+    lines = [line for line in re.sub(r"\x1b\[[0-9;?]*[A-Za-z]", "", text).splitlines()
+             if line.startswith("epoch ") and " - " in line]
+    assert [line.split(" - ")[0] for line in lines] == ["epoch 4/6", "epoch 6/6"]
+    # soft wrap: lines longer than the 30-column console are not broken up
+    assert all(re.search(r" - loss: [\d.]+ - accuracy: [\d.]+$", line) for line in lines)

@@ -25,6 +25,7 @@ from nnframe.errors import ConfigError, NNFrameError
 from nnframe.network import Network, layer_name
 
 INTERRUPTED = 130
+REFRESH_S = 0.1  # seconds between redraws of the progress bar
 
 
 @attrs.define
@@ -67,7 +68,11 @@ class StopOnInterrupt(Callback):
 
 
 class EpochDisplay(Callback):
-    """A line every ``every`` epochs (and after the last); on a terminal, a bar per epoch."""
+    """A line every ``every`` epochs (and after the last); on a terminal, a bar per epoch.
+
+    The bar is drawn from the training thread (no refresh thread), at most every
+    ``REFRESH_S`` seconds, and only for epochs that last longer than that.
+    """
 
     def __init__(self, every: int = 1, console: Any = None) -> None:
         self.every = every
@@ -80,8 +85,24 @@ class EpochDisplay(Callback):
         self._since = time.perf_counter()
 
     def on_epoch_begin(self, epoch: int, logs: dict[str, Any]) -> None:
+        self._epoch = epoch
+        self._loss = 0.0
+        self._drawn = time.perf_counter()
+
+    def on_batch_end(self, batch: int, logs: dict[str, float]) -> None:
         if self.console is None:
             return
+        self._loss += logs["loss"]
+        now = time.perf_counter()
+        if now - self._drawn < REFRESH_S:
+            return  # redrawn at most every REFRESH_S; epochs shorter than that get no bar
+        self._drawn = now
+        if self._progress is None:
+            self._start_bar()
+        self._progress.update(self._task, completed=batch + 1, loss=self._loss / (batch + 1))
+        self._progress.refresh()
+
+    def _start_bar(self) -> None:
         from rich.progress import (
             BarColumn,
             MofNCompleteColumn,
@@ -90,18 +111,13 @@ class EpochDisplay(Callback):
             TimeRemainingColumn,
         )
 
-        self._loss = 0.0
         self._progress = Progress(
-            TextColumn(f"epoch {epoch + 1}/{self.epochs}"), BarColumn(), MofNCompleteColumn(),
-            TextColumn("eta"), TimeRemainingColumn(), TextColumn("loss {task.fields[loss]:.4f}"),
-            console=self.console, transient=True)
+            TextColumn(f"epoch {self._epoch + 1}/{self.epochs}"), BarColumn(),
+            MofNCompleteColumn(), TextColumn("eta"), TimeRemainingColumn(),
+            TextColumn("loss {task.fields[loss]:.4f}"),
+            console=self.console, transient=True, auto_refresh=False)
         self._task = self._progress.add_task("train", total=self.batches, loss=math.nan)
         self._progress.start()
-
-    def on_batch_end(self, batch: int, logs: dict[str, float]) -> None:
-        if self._progress is not None:
-            self._loss += logs["loss"]
-            self._progress.update(self._task, advance=1, loss=self._loss / (batch + 1))
 
     def on_epoch_end(self, epoch: int, logs: dict[str, float]) -> None:
         self._stop_bar()
@@ -123,7 +139,7 @@ class EpochDisplay(Callback):
 
 def _say(console: Any, line: str) -> None:
     if console is not None:
-        console.print(line, highlight=False, markup=False)
+        console.print(line, highlight=False, markup=False, soft_wrap=True)
     else:
         print(line, flush=True)
 
