@@ -3,7 +3,7 @@
 Each mirror is tried in turn. The body goes to a temporary file beside the destination;
 only when ``verify`` accepts it is it renamed into place, so a failed, interrupted or corrupt
 download never leaves a file that looks complete. On a terminal a rich progress bar shows
-the transfer; elsewhere one line per file goes to stderr.
+the transfer; a line on stderr says what is fetched from where.
 """
 
 from __future__ import annotations
@@ -12,7 +12,6 @@ import contextlib
 import http.client
 import os
 import sys
-import tempfile
 import urllib.error
 import urllib.request
 from collections.abc import Callable, Sequence
@@ -20,6 +19,7 @@ from pathlib import Path
 from typing import IO, Any
 
 from nnframe._version import __version__
+from nnframe.atomic import temp_path_for
 from nnframe.errors import DataError
 
 CHUNK = 1 << 16
@@ -70,15 +70,17 @@ def fetch(
 
 def _download_verified(url: str, destination: Path, verify: Callable[[Path], None],
                        timeout: float, report: Callable[[str], None], name: str) -> None:
-    handle, temporary = tempfile.mkstemp(prefix=f".{destination.name}.", suffix=".part",
-                                         dir=destination.parent)
-    temporary = Path(temporary)
+    temporary = temp_path_for(destination)
+    # 0o666: the umask decides the permissions, as for any new file (mkstemp would give 0o600)
+    handle = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_BINARY", 0),
+                     0o666)
     try:
         with os.fdopen(handle, "wb") as out:
             request = urllib.request.Request(url, headers={"User-Agent": f"nnframe/{__version__}"})
             with urllib.request.urlopen(request, timeout=timeout) as response:
                 total = _content_length(response)
-                _copy(response, out, total, f"{name} from {url}", report)
+                report(f"downloading {name} from {url}")
+                _copy(response, out, total, name)
         verify(temporary)
         os.replace(temporary, destination)
     finally:
@@ -91,10 +93,8 @@ def _content_length(response: Any) -> int | None:
     return int(value) if value and value.isdigit() else None
 
 
-def _copy(source: IO[bytes], out: IO[bytes], total: int | None, label: str,
-          report: Callable[[str], None]) -> None:
+def _copy(source: IO[bytes], out: IO[bytes], total: int | None, label: str) -> None:
     if not sys.stderr.isatty():
-        report(f"downloading {label}")
         _copy_chunks(source, out, lambda n: None)
         return
     from rich.console import Console
@@ -107,7 +107,7 @@ def _copy(source: IO[bytes], out: IO[bytes], total: int | None, label: str,
         TransferSpeedColumn,
     )
 
-    columns = (TextColumn(f"downloading {label}"), BarColumn(), DownloadColumn(),
+    columns = (TextColumn(label), BarColumn(), DownloadColumn(),
                TransferSpeedColumn(), TimeRemainingColumn())
     with Progress(*columns, console=Console(stderr=True), transient=True) as progress:
         task = progress.add_task("download", total=total)
