@@ -190,6 +190,9 @@ def test_resume_refuses_a_finished_run_or_another_network(tmp_path, capsys, samp
     status, _, err = run_main(capsys, "train", EXAMPLES / "xor.toml", "--resume",
                               sample_models["mse"])
     assert status == 2 and "resume with the config it was trained with" in one_error_line(err)
+    status, _, err = run_main(capsys, "train", config, "--epochs", "5", "--seed", "3",
+                              "--resume", sample_models["mse"])
+    assert status == 2 and "--seed cannot be combined with --resume" in one_error_line(err)
 
 
 def test_plot_writes_a_png(tmp_path):

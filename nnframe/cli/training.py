@@ -21,7 +21,7 @@ import attrs
 from nnframe.callbacks import Callback, format_logs
 from nnframe.cli.modelio import load_model, save_model
 from nnframe.config import Config, load_config, load_data
-from nnframe.errors import ConfigError, NNFrameError
+from nnframe.errors import ConfigError, ModelFileError
 from nnframe.network import Network, layer_name
 
 INTERRUPTED = 130
@@ -147,6 +147,9 @@ def _say(console: Any, line: str) -> None:
 def train(options: TrainOptions) -> int:
     """Run ``nnframe train``; returns the exit status (0, or 130 after Ctrl-C)."""
     config = load_config(options.config)
+    if options.resume is not None and options.seed is not None:
+        raise ConfigError("--seed cannot be combined with --resume: a resumed run continues "
+                          "the random stream saved in the checkpoint")
     if options.plot is not None:
         from nnframe.plotting import require_matplotlib
 
@@ -216,16 +219,18 @@ def _console(quiet: bool) -> Any:
 
 
 def _resumed(path: Path, config: Config) -> Network:
+    from nnframe.registry import get_registry
+
     network = load_model(path)
     saved = [layer_name(layer) for layer in network.layers]
-    wanted = [spec.create() for spec in config.layers]
-    wanted = [layer_name(layer) for layer in wanted]
+    wanted = [get_registry().get("layer", spec.name).name for spec in config.layers]
     if saved != wanted:
         raise ConfigError(f"{path} holds the layers {', '.join(saved)}, but {config.source} "
                           f"has {', '.join(wanted)}; resume with the config it was trained with")
     if network.loss is None or network.optimizer is None:
-        raise NNFrameError(f"{path} has no loss or optimizer to resume training with; save "
-                           "checkpoints with their optimizer (nnframe train --checkpoint-every)")
+        raise ModelFileError(f"{path} has no loss or optimizer to resume training with; "
+                             "resume from a file saved by nnframe train (or with "
+                             "include_optimizer=True)")
     return network
 
 
