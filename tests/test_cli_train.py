@@ -379,6 +379,18 @@ def test_predict_bad_inputs_are_one_line_errors(sample_models, tmp_path, capsys)
     assert status == 2 and "no such model file" in one_error_line(err)
 
 
+def test_an_unbuilt_model_cannot_be_evaluated_or_run(tmp_path, capsys):
+    path = tmp_path / "unbuilt.npz"
+    nnframe.Network([nnframe.layer("dense", output_size=3)]).use("mse").save(path)
+    inputs = tmp_path / "x.npy"
+    np.save(inputs, np.zeros((2, 4), dtype=np.float32))
+    for args in (["evaluate", path], ["predict", path, inputs]):
+        status, _, err = run_main(capsys, *args)
+        assert status == 2 and "never built or trained" in one_error_line(err)
+    status, out, _ = run_main(capsys, "summary", path)
+    assert status == 0 and "Total params: ?" in out
+
+
 def test_summary_is_a_keras_style_table(sample_models, capsys):
     status, out, _ = run_main(capsys, "summary", sample_models["mse"])
     assert status == 0

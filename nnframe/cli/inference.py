@@ -17,7 +17,7 @@ from nnframe.network import Network
 
 def evaluate(model: Path, dataset: str | None) -> str:
     """One line: the model's loss and accuracy on the test split of a data set."""
-    network = load_model(model)
+    network = _built_model(model)
     info = catalog.dataset(dataset) if dataset else catalog.for_input_shape(network.input_shape)
     x, labels = info.load("test")
     x, y = fit_to_network(network, x, labels, info)
@@ -37,7 +37,7 @@ def evaluate(model: Path, dataset: str | None) -> str:
 
 def predict(model: Path, inputs: Path, output: Path | None) -> Iterator[str]:
     """Lines to print: per sample the class and its probability (classifiers) or outputs."""
-    network = load_model(model)
+    network = _built_model(model)
     x = _read_inputs(inputs, tuple(network.input_shape))
     outputs = network.predict(x)
     if output is not None:
@@ -91,6 +91,14 @@ def describe(network: Network) -> Iterator[str]:
         config = ", ".join(f"{k}={v!r}" for k, v in network.optimizer.get_config().items())
         yield f"Optimizer: {_component_name('optimizer', network.optimizer)}({config})"
     yield f"Epochs trained: {network.epoch}"
+
+
+def _built_model(path: Path) -> Network:
+    network = load_model(path)
+    if not network.built:
+        raise DataError(f"{path} holds a network that was never built or trained (no "
+                        "weights); train it first")
+    return network
 
 
 def _loss_name(network: Network) -> str | None:
