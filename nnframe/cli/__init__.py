@@ -42,9 +42,9 @@ def _root(
     _state["debug"] = debug
 
 
-from nnframe.cli import components  # noqa: E402  (registers its commands on `app`)
+from nnframe.cli import check, components  # noqa: E402  (they register their commands on `app`)
 
-__all__ = ["app", "components", "main"]
+__all__ = ["app", "check", "components", "main"]
 
 
 def fail(message: str, status: int = 2) -> typer.Exit:

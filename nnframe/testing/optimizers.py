@@ -119,7 +119,7 @@ class OptimizerCheck:
         passed = bool(np.isfinite(after) and after < before)
         return PropertyResult("reduces_quadratic", passed,
                               f"{before:.6g} -> {after:.6g} after {self.hints.steps} steps",
-                              after / before)
+                              None)
 
     def in_place(self) -> PropertyResult:
         """The same arrays change: the network's layers hold them, not the optimizer."""
@@ -178,7 +178,7 @@ class OptimizerCheck:
                    for key, value in problem.values().items()]
         result = merged(name, results)
         if result.passed:
-            return attrs.evolve(result, detail=f"{len(state)} state arrays; 3 more steps agree")
+            return attrs.evolve(result, detail=f"state of {len(state)} entries; 3 more steps agree")
         return result
 
     def config_roundtrip(self) -> PropertyResult:
