@@ -51,8 +51,11 @@ def _print_table(reports, problems) -> None:
     from rich.markup import escape
     from rich.table import Table
 
-    table = Table("component", "property", "result", "details", box=None,
-                  header_style="bold")
+    table = Table(box=None, header_style="bold")
+    table.add_column("component", no_wrap=True)
+    table.add_column("property", no_wrap=True)
+    table.add_column("result", no_wrap=True)
+    table.add_column("details", overflow="fold")
     for report in reports:
         for index, result in enumerate(report.properties):
             if result.passed:
@@ -65,6 +68,8 @@ def _print_table(reports, problems) -> None:
     for problem in problems:
         table.add_row("plugin", "load", "[red]FAIL[/red]", escape(problem))
     console = Console()
+    if not console.is_terminal:  # piped or captured: no terminal width to fit
+        console = Console(width=160)
     console.print(table)
     failed = sum(not report.passed for report in reports)
     console.print(f"{len(reports)} components checked: {len(reports) - failed} passed, "
