@@ -12,7 +12,9 @@ A plugin gives hints by setting an optional ``check_hints`` dict on the factory 
 Keys (the defaults depend on the kind of component):
 
 - ``config``: constructor arguments to check the component with (default none).
-- ``input_shape``: one sample's shape: a layer's input, a loss's predictions (default ``(4,)``).
+- ``input_shape``: one sample's shape: a layer's input, a loss's predictions. Without it a
+  loss gets ``(4,)``, and a layer the first of ``(4,)`` (features) and ``(6, 6, 2)`` (a
+  channels-last image) that it builds for.
 - ``inputs``: how to draw a layer's input or a loss's predictions: ``"normal"`` (default),
   ``"positive"`` (in (0.5, 1.5)) or ``"probabilities"`` (rows over the last axis that sum to 1).
 - ``targets``: a loss's targets: ``"normal"`` (default), ``"binary"`` (0 or 1),
@@ -36,6 +38,9 @@ import attrs
 from nnframe.errors import ConfigError
 
 HINTS_ATTRIBUTE = "check_hints"
+#: Sample shapes tried, in order, for a layer without an ``input_shape`` hint.
+LAYER_SHAPES = ((4,), (6, 6, 2))
+LOSS_SHAPE = (4,)
 INPUT_KINDS = ("normal", "positive", "probabilities")
 TARGET_KINDS = ("normal", "binary", "probabilities", "one_hot", "classes")
 
@@ -74,7 +79,7 @@ class CheckHints:
     """The hints for one component, with defaults filled in (see the module docstring)."""
 
     config: dict[str, Any] = attrs.field(factory=dict, converter=dict)
-    input_shape: tuple[int, ...] = attrs.field(default=(4,), converter=_shape)
+    input_shape: tuple[int, ...] | None = attrs.field(default=None, converter=_shape)
     inputs: str = attrs.field(default="normal", validator=_choice(INPUT_KINDS))
     targets: str = attrs.field(default="normal", validator=_choice(TARGET_KINDS))
     batch_size: int = attrs.field(default=3, validator=_at_least(2))

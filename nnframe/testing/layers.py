@@ -10,7 +10,7 @@ import attrs
 import numpy as np
 
 from nnframe.testing.gradients import layer_gradients
-from nnframe.testing.hints import CheckHints, explicit_hints, hints_for
+from nnframe.testing.hints import LAYER_SHAPES, CheckHints, explicit_hints, hints_for
 from nnframe.testing.properties import compare, guarded, merged
 from nnframe.testing.report import CheckReport, PropertyResult
 from nnframe.testing.subjects import Rewind, Subject, draw, resolve
@@ -51,14 +51,9 @@ class LayerCheck:
     seed: int
 
     def run(self) -> list[PropertyResult]:
-        try:
-            self.make("float64")
-            self.make("float32")
-        except Exception as exc:
-            return [PropertyResult("build", False, (
-                f"{self.subject.label}(**{self.hints.config}) built for sample shape "
-                f"{self.hints.input_shape} raised {type(exc).__name__}: {exc} "
-                "(give check_hints for its config or input shape)"))]
+        failure = self.choose_shape()
+        if failure is not None:
+            return [failure]
         results: list[PropertyResult] = []
         for name, check in (
             ("gradient", self.gradients),
@@ -71,6 +66,25 @@ class LayerCheck:
         ):
             results += guarded(name, check)
         return results
+
+    def choose_shape(self) -> PropertyResult | None:
+        """Settle the sample shape: the hinted one, else the first default that builds.
+        A layer that builds for none of them fails the property ``build``."""
+        shapes = [self.hints.input_shape] if self.hints.input_shape else list(LAYER_SHAPES)
+        first_error = None
+        for shape in shapes:
+            self.hints = attrs.evolve(self.hints, input_shape=shape)
+            try:
+                self.make("float64")
+                self.make("float32")
+                return None
+            except Exception as exc:
+                first_error = first_error or exc
+        tried = " or ".join(map(str, shapes))
+        return PropertyResult("build", False, (
+            f"{self.subject.label}(**{self.hints.config}) built for sample shape {tried} "
+            f"raised {type(first_error).__name__}: {first_error} "
+            "(give check_hints for its config or input shape)"))
 
     # -- making layers and data ----------------------------------------------------------
 

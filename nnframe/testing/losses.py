@@ -11,7 +11,7 @@ import attrs
 import numpy as np
 
 from nnframe.testing.gradients import loss_gradients
-from nnframe.testing.hints import CheckHints, explicit_hints, hints_for
+from nnframe.testing.hints import LOSS_SHAPE, CheckHints, explicit_hints, hints_for
 from nnframe.testing.properties import compare, guarded
 from nnframe.testing.report import CheckReport, PropertyResult
 from nnframe.testing.subjects import Subject, draw, resolve
@@ -72,7 +72,7 @@ class LossCheck:
 
     def data(self, dtype: Any) -> tuple[np.ndarray, np.ndarray]:
         """``(y_true, y_pred)`` for one batch, drawn as the hints say."""
-        shape = (self.hints.batch_size, *self.hints.input_shape)
+        shape = (self.hints.batch_size, *(self.hints.input_shape or LOSS_SHAPE))
         y_pred = draw(self.hints.inputs, shape, np.random.default_rng([self.seed, 1]), dtype)
         y_true = draw(self.hints.targets, shape, np.random.default_rng([self.seed, 2]), dtype)
         return y_true, y_pred
