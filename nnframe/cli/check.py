@@ -16,7 +16,7 @@ JsonOption = Annotated[bool, typer.Option("--json", help="Print JSON instead of 
 def check(
     names: Annotated[list[str] | None, typer.Argument(
         help="Components (dense, nnframe-conv:conv2d) or distributions (nnframe-conv).",
-        show_default=False)] = None,
+        metavar="NAME", show_default=False)] = None,
     check_all: Annotated[bool, typer.Option(
         "--all", help="Check every registered component.")] = False,
     as_json: JsonOption = False,

@@ -14,9 +14,9 @@ from nnframe.cli import app
 def new_plugin(
     name: Annotated[str, typer.Argument(
         help="Distribution name, e.g. nnframe-swish (the package is nnframe_swish).",
-        show_default=False)],
+        metavar="NAME", show_default=False)],
     directory: Annotated[Path, typer.Option(
-        "--dir", help="Where to create the NAME folder.")] = Path("."),
+        "--dir", metavar="DIR", help="Where to create the NAME folder.")] = Path("."),
 ) -> None:
     """Create a plugin distribution with an example layer, loss and optimizer, its tests
     and a README; it installs with pip and passes its tests and `nnframe check` as is."""
