@@ -117,6 +117,7 @@ class BadlyHinted(Tanh):
 def register_layers(register):
     register("square", Square)
     register("scale", Scale)
+    register("badly_hinted", BadlyHinted)
 
 
 @nnframe.hookimpl

@@ -57,8 +57,17 @@ def test_check_json_lists_every_property(with_planted_plugin):
 def test_check_a_distribution_checks_each_of_its_components(with_planted_plugin):
     result = runner.invoke(app, ["check", "nnframe-planted", "--json"])
     names = [r["component"] for r in json.loads(result.stdout)["components"]]
-    assert sorted(names) == ["nnframe-planted:scale", "nnframe-planted:square",
-                             "nnframe-planted:sum_squared_error"]
+    assert sorted(names) == ["nnframe-planted:badly_hinted", "nnframe-planted:scale",
+                             "nnframe-planted:square", "nnframe-planted:sum_squared_error"]
+
+
+def test_one_bad_component_does_not_stop_check_all(with_planted_plugin):
+    result = runner.invoke(app, ["check", "--all", "--json"])
+    assert result.exit_code == 1
+    reports = {r["component"]: r for r in json.loads(result.stdout)["components"]}
+    assert reports["nnframe:dense"]["passed"]
+    assert [p["name"] for p in reports["nnframe-planted:badly_hinted"]["properties"]] == [
+        "check_hints"]
 
 
 def test_a_broken_plugin_fails_check_all():

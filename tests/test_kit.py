@@ -111,9 +111,13 @@ def test_explicit_arguments_override_the_hints():
     assert '"input_size": 3' in report["config_roundtrip"].detail
 
 
-def test_hints_come_from_the_factory_and_unknown_ones_are_named():
-    with pytest.raises(ConfigError, match="unknown check hint 'input_shapes'"):
-        check_layer(planted.BadlyHinted)
+def test_bad_hints_on_a_factory_fail_that_component_and_bad_arguments_raise():
+    report = check_layer(planted.BadlyHinted, raises=False)
+    (failure,) = report.properties
+    assert failure.name == "check_hints"
+    assert "unknown check hint 'input_shapes'" in failure.detail
+    with pytest.raises(ConfigError, match="unknown check hint 'tolerence'"):
+        check_layer("tanh", hints={"tolerence": 1e-3})
     with pytest.raises(ConfigError, match="targets must be one of"):
         CheckHints(targets="labels")
     with pytest.raises(ConfigError, match="batch_size"):

@@ -66,10 +66,12 @@ def _choice(choices: tuple[str, ...]):
     return check
 
 
-def _at_least(minimum: float):
+def _at_least(minimum: float, kind: type | tuple[type, ...] = (int, float)):
+    noun = "an integer" if kind is int else "a number"
+
     def check(instance: Any, attribute: attrs.Attribute, value: Any) -> None:
-        if isinstance(value, bool) or not isinstance(value, int | float) or value < minimum:
-            raise ConfigError(f"{attribute.name} must be a number >= {minimum}, got {value!r}")
+        if isinstance(value, bool) or not isinstance(value, kind) or value < minimum:
+            raise ConfigError(f"{attribute.name} must be {noun} >= {minimum}, got {value!r}")
 
     return check
 
@@ -82,9 +84,9 @@ class CheckHints:
     input_shape: tuple[int, ...] | None = attrs.field(default=None, converter=_shape)
     inputs: str = attrs.field(default="normal", validator=_choice(INPUT_KINDS))
     targets: str = attrs.field(default="normal", validator=_choice(TARGET_KINDS))
-    batch_size: int = attrs.field(default=3, validator=_at_least(2))
+    batch_size: int = attrs.field(default=3, validator=_at_least(2, int))
     tolerance: float = attrs.field(default=1e-6, validator=_at_least(0.0))
-    steps: int = attrs.field(default=100, validator=_at_least(1))
+    steps: int = attrs.field(default=100, validator=_at_least(1, int))
 
     def merged(self, overrides: Mapping[str, Any]) -> CheckHints:
         """These hints with ``overrides`` applied; ``config`` dicts are merged key by key."""
@@ -103,12 +105,12 @@ def _check_keys(hints: Mapping[str, Any]) -> None:
                           f"known hints: {', '.join(known)}")
 
 
-def hints_for(factory: Any, overrides: Mapping[str, Any] | None = None) -> CheckHints:
-    """The factory's ``check_hints`` over the defaults, then ``overrides`` over both."""
+def factory_hints(factory: Any) -> CheckHints:
+    """The factory's own ``check_hints`` over the defaults (`ConfigError` if they are bad)."""
     given = getattr(factory, HINTS_ATTRIBUTE, None) or {}
     if not isinstance(given, Mapping):
         raise ConfigError(f"{HINTS_ATTRIBUTE} must be a dict, got {type(given).__name__}")
-    return CheckHints().merged(given).merged(overrides or {})
+    return CheckHints().merged(given)
 
 
 def explicit_hints(hints: Mapping[str, Any] | None, config: Mapping[str, Any],

@@ -10,10 +10,10 @@ import attrs
 import numpy as np
 
 from nnframe.testing.gradients import layer_gradients
-from nnframe.testing.hints import LAYER_SHAPES, CheckHints, explicit_hints, hints_for
-from nnframe.testing.properties import compare, guarded, merged
+from nnframe.testing.hints import LAYER_SHAPES, CheckHints, explicit_hints
+from nnframe.testing.properties import compare, guarded, merged, run_check
 from nnframe.testing.report import CheckReport, PropertyResult
-from nnframe.testing.subjects import Rewind, Subject, draw, resolve
+from nnframe.testing.subjects import Rewind, Subject, draw
 
 #: Two runs of the same float64 computation must agree to this (they should be identical).
 SAME = 1e-12
@@ -36,10 +36,8 @@ def check_layer(
     `nnframe.testing.hints`). Raises `AssertionError` listing every failed property unless
     ``raises`` is false.
     """
-    subject = resolve("layer", factory_or_name)
-    chosen = hints_for(subject.factory, explicit_hints(hints, config, input_shape=input_shape))
-    report = CheckReport("layer", subject.label, LayerCheck(subject, chosen, seed).run())
-    return report.raise_for_failures() if raises else report
+    explicit = explicit_hints(hints, config, input_shape=input_shape)
+    return run_check("layer", factory_or_name, explicit, seed, raises, LayerCheck)
 
 
 @attrs.define

@@ -11,10 +11,10 @@ import attrs
 import numpy as np
 
 from nnframe.testing.gradients import loss_gradients
-from nnframe.testing.hints import LOSS_SHAPE, CheckHints, explicit_hints, hints_for
-from nnframe.testing.properties import compare, guarded
+from nnframe.testing.hints import LOSS_SHAPE, CheckHints, explicit_hints
+from nnframe.testing.properties import compare, guarded, run_check
 from nnframe.testing.report import CheckReport, PropertyResult
-from nnframe.testing.subjects import Subject, draw, resolve
+from nnframe.testing.subjects import Subject, draw
 
 #: Values computed two ways in float64 that must agree (a mean of means, a repeated batch).
 AGREE = 1e-9
@@ -36,10 +36,8 @@ def check_loss(
     `nnframe.testing.hints`). Raises `AssertionError` listing every failed property unless
     ``raises`` is false.
     """
-    subject = resolve("loss", factory_or_name)
-    chosen = hints_for(subject.factory, explicit_hints(hints, config, input_shape=input_shape))
-    report = CheckReport("loss", subject.label, LossCheck(subject, chosen, seed).run())
-    return report.raise_for_failures() if raises else report
+    explicit = explicit_hints(hints, config, input_shape=input_shape)
+    return run_check("loss", factory_or_name, explicit, seed, raises, LossCheck)
 
 
 @attrs.define

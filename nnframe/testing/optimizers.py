@@ -16,10 +16,10 @@ import attrs
 import numpy as np
 
 from nnframe.contracts import Parameter
-from nnframe.testing.hints import CheckHints, explicit_hints, hints_for
-from nnframe.testing.properties import compare, guarded, merged
+from nnframe.testing.hints import CheckHints, explicit_hints
+from nnframe.testing.properties import compare, guarded, merged, run_check
 from nnframe.testing.report import CheckReport, PropertyResult
-from nnframe.testing.subjects import Subject, resolve
+from nnframe.testing.subjects import Subject
 
 SHAPES = {"0.weights": (3, 4), "0.bias": (4,)}
 SAME = 1e-12
@@ -39,10 +39,8 @@ def check_optimizer(
     in the hints is how long it runs on the test quadratic. Raises `AssertionError` listing
     every failed property unless ``raises`` is false.
     """
-    subject = resolve("optimizer", factory_or_name)
-    chosen = hints_for(subject.factory, explicit_hints(hints, config))
-    report = CheckReport("optimizer", subject.label, OptimizerCheck(subject, chosen, seed).run())
-    return report.raise_for_failures() if raises else report
+    explicit = explicit_hints(hints, config)
+    return run_check("optimizer", factory_or_name, explicit, seed, raises, OptimizerCheck)
 
 
 @attrs.define

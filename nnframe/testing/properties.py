@@ -2,12 +2,35 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
+from typing import Any
 
 import numpy as np
 
+from nnframe.errors import ConfigError
 from nnframe.testing.gradients import worst_element
-from nnframe.testing.report import PropertyResult
+from nnframe.testing.hints import HINTS_ATTRIBUTE, factory_hints
+from nnframe.testing.report import CheckReport, PropertyResult
+from nnframe.testing.subjects import resolve
+
+
+def run_check(kind: str, factory_or_name: Any, explicit: Mapping[str, Any], seed: int,
+              raises: bool, checker: Callable[..., Any]) -> CheckReport:
+    """Resolve the component, settle its hints and run ``checker(subject, hints, seed)``.
+
+    Bad ``check_hints`` on the factory fail the property ``check_hints`` (the component's
+    fault); bad ``explicit`` hints raise `ConfigError` (the caller's).
+    """
+    subject = resolve(kind, factory_or_name)
+    try:
+        base = factory_hints(subject.factory)
+    except ConfigError as exc:
+        results = [PropertyResult(HINTS_ATTRIBUTE, False,
+                                  f"{HINTS_ATTRIBUTE} of {subject.label}: {exc}")]
+    else:
+        results = checker(subject, base.merged(explicit), seed).run()
+    report = CheckReport(kind, subject.label, results)
+    return report.raise_for_failures() if raises else report
 
 
 def guarded(name: str, check: Callable[[], PropertyResult | list[PropertyResult]]
