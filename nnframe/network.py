@@ -8,7 +8,9 @@ then updates every parameter in place. Everything is vectorised over the batch.
 from __future__ import annotations
 
 import math
+import os
 from collections.abc import Callable, Iterable, Sequence
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -351,6 +353,18 @@ class Network:
         if targets is not None:
             scores["accuracy"] = correct / len(x)
         return scores
+
+    # -- saving --------------------------------------------------------------------------
+
+    def save(self, path: str | os.PathLike[str], *, include_optimizer: bool = True) -> Path:
+        """Write the network to one ``.npz`` model file, atomically (docs/model-files.md).
+
+        With ``include_optimizer`` the file also holds the optimizer state and the training
+        position, so ``nnframe.load(path).fit(..., initial_epoch=net.epoch)`` resumes exactly.
+        """
+        from nnframe import modelfile  # modelfile imports Network
+
+        return modelfile.save(self, path, include_optimizer=include_optimizer)
 
     # -- description ---------------------------------------------------------------------
 
