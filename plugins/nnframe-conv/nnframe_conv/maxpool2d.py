@@ -21,40 +21,45 @@ class MaxPool2D(Pool2D):
 
     layer_name: ClassVar[str] = "maxpool2d"
 
-    _argmax: np.ndarray | None = attrs.field(init=False, default=None, repr=False)
+    _input: np.ndarray | None = attrs.field(init=False, default=None, repr=False)
+    _output: np.ndarray | None = attrs.field(init=False, default=None, repr=False)
 
     def forward(self, x: np.ndarray, training: bool = False) -> np.ndarray:
         rows, cols = self._prepare(x)
         views = self.positions(x, rows, cols)
-        y = views[0].copy()
-        if not training:
-            for view in views[1:]:
-                np.maximum(y, view, out=y)
-            return y
-        # Index of the winning position per window: a strict > keeps the first of ties.
-        argmax = np.zeros(y.shape, np.min_scalar_type(len(views) - 1))
-        better = np.empty(y.shape, bool)
-        for k, view in enumerate(views[1:], start=1):
-            np.greater(view, y, out=better)
-            np.copyto(y, view, where=better)
-            np.copyto(argmax, k, where=better)
-        self._argmax = argmax
-        self._geometry = (rows, cols)
-        self._input_shape = x.shape
+        y = np.maximum(views[0], views[1]) if len(views) > 1 else views[0].copy()
+        for view in views[2:]:
+            np.maximum(y, view, out=y)
+        if training:
+            # The arg-max is recovered in backward from x and y: cheaper than tracking it
+            # here with masked copies, and nothing is copied.
+            self._input, self._output = x, y
+            self._geometry = (rows, cols)
         return y
 
     def backward(self, grad_output: np.ndarray) -> np.ndarray:
-        if self._argmax is None or self._geometry is None or self._input_shape is None:
+        if self._input is None or self._output is None or self._geometry is None:
             raise RuntimeError("MaxPool2D.backward called before forward(x, training=True)")
+        x, y = self._input, self._output
         rows, cols = self._geometry
-        argmax = self._argmax
         # Tiled input: every cell is written exactly once below, so no zero fill is needed.
         tiled = self.tiles(rows, cols)
-        grad_input = (np.empty if tiled else np.zeros)(self._input_shape, grad_output.dtype)
+        grad_input = (np.empty if tiled else np.zeros)(x.shape, grad_output.dtype)
         overlapping = self.overlapping(rows, cols)
-        hit = np.empty(argmax.shape, bool)
-        for k, target in enumerate(self.positions(grad_input, rows, cols)):
-            np.equal(argmax, k, out=hit)
+        views = self.positions(x, rows, cols)
+        targets = self.positions(grad_input, rows, cols)
+        # ``free``: windows whose arg-max is not found yet. Position k wins where it equals
+        # the max and no earlier position did; the last position takes what is left, so
+        # each window routes its gradient to exactly one cell.
+        free = np.ones(y.shape, bool)
+        hit = np.empty(y.shape, bool)
+        for k, (view, target) in enumerate(zip(views, targets, strict=True)):
+            if k == len(views) - 1:
+                hit = free
+            else:
+                np.equal(view, y, out=hit)
+                hit &= free
+                np.greater(free, hit, out=free)  # free and not hit
             if overlapping:
                 target += grad_output * hit
             else:

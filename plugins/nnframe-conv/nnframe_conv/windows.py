@@ -132,15 +132,13 @@ class Buffers:
             array = self._arrays[name] = np.empty(shape, dtype)
         return array
 
-    def zeros(self, name: str, shape: tuple[int, ...], dtype: np.dtype,
-              refill: bool = True) -> np.ndarray:
-        """A zero array, reused when shape and dtype match; ``refill=False`` zeroes it only
-        when it is created (for borders that are never written)."""
+    def constant(self, name: str, shape: tuple[int, ...], dtype: np.dtype,
+                 value: float) -> np.ndarray:
+        """An array filled with ``value`` when it is created, then reused as it is: for
+        constants, and for zero borders that are never written."""
         array = self._arrays.get(name)
         if array is None or array.shape != shape or array.dtype != dtype:
-            array = self._arrays[name] = np.zeros(shape, dtype)
-        elif refill:
-            array.fill(0)
+            array = self._arrays[name] = np.full(shape, value, dtype)
         return array
 
     def clear(self) -> None:
