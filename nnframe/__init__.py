@@ -9,7 +9,7 @@ Importing nnframe loads no plugin: plugins are discovered on the first lookup by
 """
 
 from nnframe._version import __version__
-from nnframe.callbacks import Callback, EarlyStopping, History
+from nnframe.callbacks import Callback, EarlyStopping, History, ModelCheckpoint
 from nnframe.contracts import (
     Layer,
     LayerProtocol,
@@ -24,6 +24,9 @@ from nnframe.errors import (
     ComponentError,
     ConfigError,
     DataError,
+    MissingPluginError,
+    ModelFileError,
+    ModelFileWarning,
     NetworkStateError,
     NNFrameError,
     PluginError,
@@ -33,6 +36,7 @@ from nnframe.errors import (
 )
 from nnframe.hookspecs import hookimpl
 from nnframe.metrics import one_hot
+from nnframe.modelfile import load
 from nnframe.network import Network
 from nnframe.registry import get_registry, layer, loss, optimizer
 
@@ -48,6 +52,10 @@ __all__ = [
     "LayerProtocol",
     "Loss",
     "LossProtocol",
+    "MissingPluginError",
+    "ModelCheckpoint",
+    "ModelFileError",
+    "ModelFileWarning",
     "NNFrameError",
     "Network",
     "NetworkStateError",
@@ -62,6 +70,7 @@ __all__ = [
     "get_registry",
     "hookimpl",
     "layer",
+    "load",
     "loss",
     "one_hot",
     "optimizer",

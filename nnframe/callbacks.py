@@ -1,4 +1,4 @@
-"""Training callbacks: `History` (always), `EarlyStopping`, and the progress display.
+"""Training callbacks: `History` (always), `EarlyStopping`, `ModelCheckpoint`, the display.
 
 A callback subclasses `Callback` and overrides any of ``on_train_begin``, ``on_train_end``,
 ``on_epoch_begin``, ``on_epoch_end`` and ``on_batch_end``; ``self.network`` is the network
@@ -8,8 +8,10 @@ being trained. Setting ``network.stop_training = True`` ends `fit` after the cur
 from __future__ import annotations
 
 import math
+import os
 import sys
 import time
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -122,6 +124,44 @@ class EarlyStopping(Callback):
         if self.restore_best_weights and self._best_weights is not None:
             for parameter, best in zip(self.network.parameters(), self._best_weights, strict=True):
                 np.copyto(parameter.value, best)
+
+
+class ModelCheckpoint(Callback):
+    """Save the network every ``every`` epochs, atomically, to resume training later.
+
+    ``path`` may contain ``{epoch}`` (or a format such as ``{epoch:03d}``): the number of
+    epochs trained when the file was written; without it each checkpoint replaces the last.
+    Missing directories are created. Checkpoints include the optimizer state and training
+    position unless ``include_optimizer=False``. ``saved`` lists the files written, in order.
+    """
+
+    def __init__(self, path: str | os.PathLike[str], every: int = 1, *,
+                 include_optimizer: bool = True) -> None:
+        if isinstance(every, bool) or not isinstance(every, int) or every < 1:
+            raise ConfigError(f"ModelCheckpoint: every must be an integer >= 1, got {every!r}")
+        self.path = os.fspath(path)
+        try:
+            self.path.format(epoch=0)
+        except (KeyError, IndexError, ValueError) as exc:
+            raise ConfigError(
+                f"ModelCheckpoint: path {self.path!r} is not a valid template ({exc}); the "
+                "only field is {epoch}, and literal braces are written {{ and }}"
+            ) from None
+        self.every = every
+        self.include_optimizer = include_optimizer
+        self.saved: list[Path] = []
+
+    def path_for(self, epochs_done: int) -> Path:
+        """The file for the checkpoint taken after ``epochs_done`` epochs."""
+        return Path(self.path.format(epoch=epochs_done))
+
+    def on_epoch_end(self, epoch: int, logs: dict[str, float]) -> None:
+        done = epoch + 1
+        if done % self.every == 0:
+            target = self.path_for(done)
+            target.parent.mkdir(parents=True, exist_ok=True)
+            path = self.network.save(target, include_optimizer=self.include_optimizer)
+            self.saved.append(path)
 
 
 def format_logs(logs: dict[str, float]) -> str:

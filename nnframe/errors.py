@@ -46,3 +46,15 @@ class NetworkStateError(NNFrameError, RuntimeError):
 
 class TrainingDivergedError(NNFrameError, FloatingPointError):
     """The loss became NaN or infinite during training."""
+
+
+class ModelFileError(NNFrameError, ValueError):
+    """A model file that cannot be written, read or trusted (SPEC section 6)."""
+
+
+class MissingPluginError(ModelFileError):
+    """A model file needs a component whose plugin distribution is not installed."""
+
+
+class ModelFileWarning(UserWarning):
+    """A model file loaded, but was saved with other versions of its components."""

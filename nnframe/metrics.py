@@ -29,8 +29,12 @@ class ClassTargets:
         return int(np.count_nonzero(self.predicted(y_pred) == labels))
 
 
-def class_targets(y: np.ndarray, output_shape: Shape) -> ClassTargets | None:
-    """`ClassTargets` when ``y`` are classification targets for this output, else None."""
+def class_targets(y: np.ndarray, output_shape: Shape, logits: bool = False
+                  ) -> ClassTargets | None:
+    """`ClassTargets` when ``y`` are classification targets for this output, else None.
+
+    ``logits``: a single output is a logit (threshold 0), not a probability (0.5).
+    """
     y = np.asarray(y)
     width = int(np.prod(output_shape)) if len(output_shape) else 1
     if len(output_shape) == 1 and width > 1:
@@ -42,7 +46,8 @@ def class_targets(y: np.ndarray, output_shape: Shape) -> ClassTargets | None:
     if width == 1 and len(y):
         values = np.unique(y)
         if values.size <= 2 and np.isin(values, (0, 1)).all():
-            return ClassTargets((y.reshape(len(y), -1)[:, 0] > 0.5).astype(np.intp), 0.5)
+            labels = (y.reshape(len(y), -1)[:, 0] > 0.5).astype(np.intp)
+            return ClassTargets(labels, 0.0 if logits else 0.5)
         if values.size <= 2 and np.isin(values, (-1, 1)).all():
             return ClassTargets((y.reshape(len(y), -1)[:, 0] > 0).astype(np.intp), 0.0)
     return None

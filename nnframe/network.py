@@ -8,7 +8,9 @@ then updates every parameter in place. Everything is vectorised over the batch.
 from __future__ import annotations
 
 import math
+import os
 from collections.abc import Callable, Iterable, Sequence
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -180,7 +182,7 @@ class Network:
         validation = None
         if validation_data is not None:
             validation = self._validation_arrays(validation_data, output_shape)
-        targets = class_targets(y, output_shape)
+        targets = class_targets(y, output_shape, self._loss_takes_logits())
 
         _check_int("initial_epoch", initial_epoch, minimum=0)
         start = int(initial_epoch)
@@ -281,6 +283,9 @@ class Network:
             self.optimizer.learning_rate = float(learning_rate)
         return self.optimizer
 
+    def _loss_takes_logits(self) -> bool:
+        return bool(getattr(self.loss, "takes_logits", False))
+
     def _check_inputs(self, x: np.ndarray, name: str = "x") -> None:
         if tuple(x.shape[1:]) != self.input_shape:
             first = layer_name(self.layers[0])
@@ -335,7 +340,7 @@ class Network:
         self._check_inputs(x)
         output_shape = self.output_shape
         self._check_targets(y, output_shape, "y")
-        targets = class_targets(y, output_shape)
+        targets = class_targets(y, output_shape, self._loss_takes_logits())
         chunk = batch_size or PREDICT_CHUNK
         total, correct = 0.0, 0
         for begin in range(0, len(x), chunk):
@@ -348,6 +353,18 @@ class Network:
         if targets is not None:
             scores["accuracy"] = correct / len(x)
         return scores
+
+    # -- saving --------------------------------------------------------------------------
+
+    def save(self, path: str | os.PathLike[str], *, include_optimizer: bool = True) -> Path:
+        """Write the network to one ``.npz`` model file, atomically (docs/model-files.md).
+
+        With ``include_optimizer`` the file also holds the optimizer state and the training
+        position, so ``nnframe.load(path).fit(..., initial_epoch=net.epoch)`` resumes exactly.
+        """
+        from nnframe import modelfile  # modelfile imports Network
+
+        return modelfile.save(self, path, include_optimizer=include_optimizer)
 
     # -- description ---------------------------------------------------------------------
 

@@ -6,7 +6,7 @@ import attrs
 import numpy as np
 
 from nnframe.contracts import Loss, Shape
-from nnframe.errors import DataError
+from nnframe.losses.targets import as_prediction_dtype, check_same_shape
 
 
 @attrs.define(eq=False)
@@ -16,7 +16,7 @@ class MeanSquaredError(Loss):
     _diff: np.ndarray | None = attrs.field(init=False, default=None, repr=False)
 
     def forward(self, y_true: np.ndarray, y_pred: np.ndarray) -> float:
-        diff = np.subtract(y_pred, np.asarray(y_true, dtype=y_pred.dtype))
+        diff = np.subtract(y_pred, as_prediction_dtype(y_true, y_pred))
         self._diff = diff
         return float(np.vdot(diff, diff)) / diff.size
 
@@ -25,14 +25,4 @@ class MeanSquaredError(Loss):
         return diff * (2.0 / diff.size)
 
     def check_targets(self, y_true: np.ndarray, output_shape: Shape) -> None:
-        if tuple(y_true.shape[1:]) != tuple(output_shape):
-            hint = ""
-            if y_true.ndim == 1 and len(output_shape) == 1 and output_shape[0] > 1:
-                hint = (
-                    f"; for class labels give one-hot targets of width {output_shape[0]} "
-                    "(nnframe.one_hot) or use the cross_entropy loss"
-                )
-            raise DataError(
-                f"mse: targets have shape {tuple(y_true.shape[1:])} per sample but the "
-                f"network outputs {tuple(output_shape)}{hint}"
-            )
+        check_same_shape("mse", y_true, output_shape)
