@@ -1,4 +1,4 @@
-"""Sessions: ``nox -s tests`` (the README's test command), ``lint``, and later ``docs``/``bench``.
+"""Sessions: ``nox -s tests`` (the README's test command), ``lint``, ``docs``, and later ``bench``.
 
 The tests session installs nnframe, every plugin distribution under plugins/ and the test
 plugin under tests/plugin_dist/ into its own virtualenv, as a user would with pip.
@@ -44,3 +44,11 @@ def lint(session: nox.Session) -> None:
     """ruff over the whole project."""
     session.install("ruff")
     session.run("ruff", "check", ".")
+
+
+@nox.session
+def docs(session: nox.Session) -> None:
+    """Build the documentation site into site/; any warning fails the build (--strict)."""
+    session.install(".[docs]")
+    session.run("mkdocs", "build", "--strict", *session.posargs,
+                env={"NO_MKDOCS_2_WARNING": "1"})

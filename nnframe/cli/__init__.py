@@ -42,9 +42,10 @@ def _root(
     _state["debug"] = debug
 
 
-from nnframe.cli import components  # noqa: E402  (registers its commands on `app`)
+# Each module registers its commands on `app`.
+from nnframe.cli import check, components, scaffold  # noqa: E402
 
-__all__ = ["app", "components", "main"]
+__all__ = ["app", "check", "components", "main", "scaffold"]
 
 
 def fail(message: str, status: int = 2) -> typer.Exit:
