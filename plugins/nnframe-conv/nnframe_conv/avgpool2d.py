@@ -19,6 +19,9 @@ class AvgPool2D(Pool2D):
     """
 
     layer_name: ClassVar[str] = "avgpool2d"
+    #: For ``nnframe check``: overlapping windows on an odd-sized image (the general path).
+    check_hints: ClassVar[dict] = {"config": {"pool_size": 3, "stride": 2},
+                                   "input_shape": (7, 6, 2)}
 
     def forward(self, x: np.ndarray, training: bool = False) -> np.ndarray:
         rows, cols = self._prepare(x)

@@ -20,6 +20,9 @@ class MaxPool2D(Pool2D):
     """
 
     layer_name: ClassVar[str] = "maxpool2d"
+    #: For ``nnframe check``: overlapping windows on an odd-sized image (the general path).
+    check_hints: ClassVar[dict] = {"config": {"pool_size": 3, "stride": 2},
+                                   "input_shape": (7, 6, 2)}
 
     _input: np.ndarray | None = attrs.field(init=False, default=None, repr=False)
     _output: np.ndarray | None = attrs.field(init=False, default=None, repr=False)

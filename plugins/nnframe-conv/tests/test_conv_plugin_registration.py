@@ -86,3 +86,14 @@ def test_plugin_uses_only_the_public_api():
                 for alias in node.names:
                     if alias.name.startswith("nnframe."):
                         assert alias.name in PUBLIC_MODULES, f"{path.name} imports {alias.name}"
+
+
+def test_every_layer_passes_the_plugin_authors_kit():
+    """nnframe.testing checks each registered layer against the layer contract, with the
+    check_hints the layers carry (gradients, shapes, dtype, config, seeded build)."""
+    from nnframe.testing import check_distribution
+
+    reports = check_distribution("nnframe-conv")
+    assert sorted(report.component for report in reports) == sorted(
+        f"nnframe-conv:{name}" for name in LAYERS)
+    assert all(report.passed for report in reports)
