@@ -30,13 +30,22 @@ def numerical_gradient(f: Callable[[], float], array: np.ndarray, eps: float = 1
     return grad
 
 
+#: Elements smaller than this fraction of the array's largest are compared against that
+#: floor rather than their own size: where a gradient cancels to almost zero, float64
+#: rounding in the finite difference would otherwise look like a large relative error.
+SCALE_FLOOR = 1e-3
+
+
 def _elementwise_errors(analytic: np.ndarray, numeric: np.ndarray) -> np.ndarray:
-    denominator = np.maximum(np.abs(analytic) + np.abs(numeric), 1e-8)
+    scale = max(float(np.max(np.abs(analytic))), float(np.max(np.abs(numeric))))
+    floor = max(SCALE_FLOOR * scale, 1e-8) if np.isfinite(scale) else 1e-8
+    denominator = np.maximum(np.abs(analytic) + np.abs(numeric), floor)
     return np.abs(analytic - numeric) / denominator
 
 
 def relative_error(analytic: np.ndarray, numeric: np.ndarray) -> float:
-    """Max of |a - n| / max(1e-8, |a| + |n|): scale-free, 0 for identical arrays."""
+    """Max of |a - n| / max(|a| + |n|, 1e-3 * largest |a| or |n|, 1e-8): scale-free, 0 for
+    identical arrays, and not fooled by elements that cancel to almost zero."""
     return worst_element(analytic, numeric)[0]
 
 

@@ -21,7 +21,8 @@ Keys (the defaults depend on the kind of component):
   ``"probabilities"``, ``"one_hot"`` or ``"classes"`` (integer labels, one per sample).
 - ``batch_size``: samples per batch, at least 2 (default 3).
 - ``tolerance``: the largest relative error allowed between ``backward`` and finite
-  differences in float64 (default ``1e-6``).
+  differences in float64 (default ``1e-6``); an element that cancels to almost zero is
+  measured against a thousandth of its array's largest element, not its own size.
 - ``steps``: optimizer steps on the test quadratic (default 100).
 
 A stochastic layer needs no hint if it draws its randomness from the generator given to
