@@ -1,4 +1,4 @@
-"""Sessions: ``nox -s tests`` (the README's test command), ``lint``, and ``bench``.
+"""Sessions: ``nox -s tests`` (the README's test command), ``lint``, ``docs`` and ``bench``.
 
 The tests session installs nnframe, every plugin distribution under plugins/ and the test
 plugin under tests/plugin_dist/ into its own virtualenv, as a user would with pip. The
@@ -37,8 +37,8 @@ def data_env() -> dict[str, str]:
 
 @nox.session
 def tests(session: nox.Session) -> None:
-    """Install nnframe and its plugins, then run the whole test suite."""
-    session.install(".[test]", *plugin_distributions())
+    """Install nnframe (with the plot extra, so --plot is tested) and its plugins, then test."""
+    session.install(".[test,plot]", *plugin_distributions())
     session.run("pytest", *(session.posargs or ["-q"]), env=data_env())
 
 
@@ -47,6 +47,14 @@ def lint(session: nox.Session) -> None:
     """ruff over the whole project."""
     session.install("ruff")
     session.run("ruff", "check", ".")
+
+
+@nox.session
+def docs(session: nox.Session) -> None:
+    """Build the documentation site into site/; any warning fails the build (--strict)."""
+    session.install(".[docs]")
+    session.run("mkdocs", "build", "--strict", *session.posargs,
+                env={"NO_MKDOCS_2_WARNING": "1"})
 
 
 @nox.session

@@ -15,9 +15,9 @@ x_test, y_test = mnist("test")
 
 net = nnframe.Network([
     nnframe.layer("flatten"),
-    nnframe.layer("dense", output_size=256, init="he_uniform"),
+    nnframe.layer("dense", output_size=256),
     nnframe.layer("relu"),
-    nnframe.layer("dense", output_size=128, init="he_uniform"),
+    nnframe.layer("dense", output_size=128),
     nnframe.layer("relu"),
     nnframe.layer("dense", output_size=10),
 ])

@@ -42,9 +42,10 @@ def _root(
     _state["debug"] = debug
 
 
-from nnframe.cli import components  # noqa: E402  (registers its commands on `app`)
+# Each module registers its commands on `app`, in the order --help lists them.
+from nnframe.cli import components, train, models, show, check, scaffold  # noqa: E402, I001
 
-__all__ = ["app", "components", "main"]
+__all__ = ["app", "check", "components", "main", "models", "scaffold", "show", "train"]
 
 
 def fail(message: str, status: int = 2) -> typer.Exit:

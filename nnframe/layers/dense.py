@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import ClassVar
+
 import attrs
 import numpy as np
 
@@ -18,6 +20,9 @@ class Dense(Layer):
     ``input_size`` may be left out; it is then inferred when the network is built.
     ``weights`` has shape (input_size, output_size), ``bias`` (output_size,).
     """
+
+    #: How `nnframe check` builds it: samples with two axes exercise the reshape.
+    check_hints: ClassVar[dict] = {"config": {"output_size": 3}, "input_shape": (2, 4)}
 
     input_size: int | None = attrs.field(
         default=None, converter=to_int, validator=optional_positive_int

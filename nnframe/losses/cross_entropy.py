@@ -21,6 +21,8 @@ class CrossEntropy(Loss):
     """Softmax cross-entropy from logits; labels as integer classes (N,) or one-hot (N, C)."""
 
     takes_logits: ClassVar[bool] = True
+    #: `nnframe check` draws integer class labels as targets.
+    check_hints: ClassVar[dict] = {"targets": "classes"}
 
     _probabilities: np.ndarray | None = attrs.field(init=False, default=None, repr=False)
     _labels: np.ndarray | None = attrs.field(init=False, default=None, repr=False)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import ClassVar
 
 import attrs
 
@@ -14,6 +15,9 @@ from nnframe.errors import ConfigError
 @attrs.define(eq=False)
 class SGD(Optimizer):
     """Stochastic gradient descent: p -= learning_rate * g (with optional momentum)."""
+
+    #: `nnframe check` runs it with momentum, so that its state is checked too.
+    check_hints: ClassVar[dict] = {"config": {"momentum": 0.9}}
 
     learning_rate: float = attrs.field(default=0.01, converter=to_float, validator=non_negative)
     momentum: float = attrs.field(default=0.0, converter=to_float, validator=unit_interval)

@@ -1,15 +1,53 @@
-"""Tools for checking components against their contracts: finite-difference gradients."""
+"""The plugin author's kit: check that a component honours its contract.
 
+    from nnframe.testing import check_layer, check_loss, check_optimizer
+    check_layer("dense", (4,), output_size=3)        # raises AssertionError on any failure
+    report = check_loss("mse", raises=False)         # or inspect the report
+    check_distribution("my-nnframe-plugin")          # every component a distribution registers
+
+Components that need particular arguments or data say so with a ``check_hints`` dict on
+their factory (see `nnframe.testing.hints`). The finite-difference helpers the checks use
+are here too.
+"""
+
+from nnframe.testing.components import (
+    check_component,
+    check_distribution,
+    components_of,
+    distribution_problems,
+)
 from nnframe.testing.gradients import (
     layer_gradient_errors,
+    layer_gradients,
     loss_gradient_error,
+    loss_gradients,
     numerical_gradient,
     relative_error,
+    worst_element,
 )
+from nnframe.testing.hints import HINTS_ATTRIBUTE, CheckHints
+from nnframe.testing.layers import check_layer
+from nnframe.testing.losses import check_loss
+from nnframe.testing.optimizers import check_optimizer
+from nnframe.testing.report import CheckReport, PropertyResult
 
 __all__ = [
+    "HINTS_ATTRIBUTE",
+    "CheckHints",
+    "CheckReport",
+    "PropertyResult",
+    "check_component",
+    "check_distribution",
+    "check_layer",
+    "check_loss",
+    "check_optimizer",
+    "components_of",
+    "distribution_problems",
     "layer_gradient_errors",
+    "layer_gradients",
     "loss_gradient_error",
+    "loss_gradients",
     "numerical_gradient",
     "relative_error",
+    "worst_element",
 ]

@@ -1,8 +1,10 @@
 """Central finite differences in float64, to check analytic gradients.
 
-For a layer, the scalar checked is ``E = sum(forward(x) * G)`` for a fixed random ``G``:
-its gradient with respect to the output is ``G``, so ``backward(G)`` must equal dE/dx and
-fill ``grads`` with dE/dparam.
+For a layer, the scalar checked is ``E = sum(forward(x, training=True) * G)`` for a fixed
+random ``G``: its gradient with respect to the output is ``G``, so ``backward(G)`` must equal
+dE/dx and fill ``grads`` with dE/dparam. Training mode is what ``backward`` differentiates;
+a stochastic layer (dropout) is made repeatable by ``before_forward``, which the caller uses
+to rewind the layer's random generator before every forward pass.
 """
 
 from __future__ import annotations
@@ -28,16 +30,67 @@ def numerical_gradient(f: Callable[[], float], array: np.ndarray, eps: float = 1
     return grad
 
 
+#: Elements smaller than this fraction of the array's largest are compared against that
+#: floor rather than their own size: where a gradient cancels to almost zero, float64
+#: rounding in the finite difference would otherwise look like a large relative error.
+SCALE_FLOOR = 1e-3
+
+
+def _elementwise_errors(analytic: np.ndarray, numeric: np.ndarray) -> np.ndarray:
+    scale = max(float(np.max(np.abs(analytic))), float(np.max(np.abs(numeric))))
+    floor = max(SCALE_FLOOR * scale, 1e-8) if np.isfinite(scale) else 1e-8
+    denominator = np.maximum(np.abs(analytic) + np.abs(numeric), floor)
+    return np.abs(analytic - numeric) / denominator
+
+
 def relative_error(analytic: np.ndarray, numeric: np.ndarray) -> float:
-    """Max of |a - n| / max(1e-8, |a| + |n|): scale-free, 0 for identical arrays."""
+    """Max of |a - n| / max(|a| + |n|, 1e-3 * largest |a| or |n|, 1e-8): scale-free, 0 for
+    identical arrays, and not fooled by elements that cancel to almost zero."""
+    return worst_element(analytic, numeric)[0]
+
+
+def worst_element(analytic: np.ndarray, numeric: np.ndarray) -> tuple[float, tuple[int, ...]]:
+    """The largest relative error (as in `relative_error`) and the index where it occurs.
+
+    Arrays of different shapes give ``(inf, ())``; empty arrays ``(0.0, ())``.
+    """
     analytic = np.asarray(analytic, dtype=np.float64)
     numeric = np.asarray(numeric, dtype=np.float64)
     if analytic.shape != numeric.shape:
-        return float("inf")
+        return float("inf"), ()
     if analytic.size == 0:
-        return 0.0
-    denominator = np.maximum(np.abs(analytic) + np.abs(numeric), 1e-8)
-    return float(np.max(np.abs(analytic - numeric) / denominator))
+        return 0.0, ()
+    errors = _elementwise_errors(analytic, numeric).reshape(-1)
+    nans = np.flatnonzero(np.isnan(errors))
+    flat = int(nans[0]) if nans.size else int(np.argmax(errors))
+    index = tuple(int(i) for i in np.unravel_index(flat, analytic.shape))
+    return float(errors[flat]), index
+
+
+def layer_gradients(
+    layer,
+    x: np.ndarray,
+    upstream: np.ndarray,
+    eps: float = 1e-6,
+    before_forward: Callable[[], None] | None = None,
+) -> dict[str, tuple[np.ndarray, np.ndarray]]:
+    """``{"input": (analytic, numeric), <param>: (analytic, numeric), ...}`` for a built
+    float64 layer, with ``upstream`` as dE/dY."""
+    rewind = before_forward or (lambda: None)
+    x = np.array(x, dtype=np.float64)
+
+    def energy() -> float:
+        rewind()
+        return float(np.sum(layer.forward(x, training=True) * upstream))
+
+    rewind()
+    layer.forward(x, training=True)
+    grad_input = layer.backward(upstream.copy())
+    analytic = {name: np.array(g, copy=True) for name, g in layer.grads.items()}
+    result = {"input": (np.asarray(grad_input), numerical_gradient(energy, x, eps))}
+    for name, value in layer.params.items():
+        result[name] = (analytic.get(name), numerical_gradient(energy, value, eps))
+    return result
 
 
 def layer_gradient_errors(layer, x: np.ndarray, rng: np.random.Generator,
@@ -45,25 +98,23 @@ def layer_gradient_errors(layer, x: np.ndarray, rng: np.random.Generator,
     """Relative errors of ``backward`` against finite differences, for the input and each
     parameter of an already-built float64 layer: ``{"input": e, "weights": e, ...}``."""
     x = np.array(x, dtype=np.float64)
-    y = layer.forward(x, training=True)
-    upstream = rng.standard_normal(y.shape)
-
-    def energy() -> float:
-        return float(np.sum(layer.forward(x, training=False) * upstream))
-
-    layer.forward(x, training=True)
-    grad_input = layer.backward(upstream.copy())
-    analytic = {name: np.array(g, copy=True) for name, g in layer.grads.items()}
-    errors = {"input": relative_error(grad_input, numerical_gradient(energy, x, eps))}
-    for name, value in layer.params.items():
-        errors[name] = relative_error(analytic[name], numerical_gradient(energy, value, eps))
-    return errors
+    upstream = rng.standard_normal(layer.forward(x, training=True).shape)
+    return {
+        name: relative_error(analytic, numeric)
+        for name, (analytic, numeric) in layer_gradients(layer, x, upstream, eps).items()
+    }
 
 
 def loss_gradient_error(loss, y_true: np.ndarray, y_pred: np.ndarray, eps: float = 1e-6) -> float:
     """Relative error of ``loss.backward()`` against finite differences of ``forward``."""
+    return relative_error(*loss_gradients(loss, y_true, y_pred, eps))
+
+
+def loss_gradients(loss, y_true: np.ndarray, y_pred: np.ndarray,
+                   eps: float = 1e-6) -> tuple[np.ndarray, np.ndarray]:
+    """``(analytic, numeric)`` dE/dy_pred of a loss, in float64."""
     y_pred = np.array(y_pred, dtype=np.float64)
     loss.forward(y_true, y_pred)
     analytic = np.array(loss.backward(), copy=True)
     numeric = numerical_gradient(lambda: loss.forward(y_true, y_pred), y_pred, eps)
-    return relative_error(analytic, numeric)
+    return analytic, numeric

@@ -1,0 +1,137 @@
+"""What ``nnframe evaluate``, ``predict`` and ``summary`` do with a loaded model."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import numpy as np
+
+from nnframe.cli.modelio import load_model
+from nnframe.config.data import fit_to_network
+from nnframe.datasets import catalog
+from nnframe.errors import DataError
+from nnframe.metrics import class_targets
+from nnframe.network import Network
+
+
+def evaluate(model: Path, dataset: str | None) -> str:
+    """One line: the model's loss and accuracy on the test split of a data set."""
+    network = _built_model(model)
+    info = catalog.dataset(dataset) if dataset else catalog.for_input_shape(network.input_shape)
+    x, labels = info.load("test")
+    x, y = fit_to_network(network, x, labels, info)
+    if network.loss is not None:
+        scores = network.evaluate(x, y)
+    else:  # a model saved without a loss: accuracy only
+        targets = class_targets(y, network.output_shape)
+        if targets is None:
+            raise DataError(f"{model} has no loss and {info.name} has no class labels: "
+                            "nothing to evaluate")
+        scores = {"accuracy": targets.correct(network.predict(x), targets.labels) / len(x)}
+    parts = [f"loss {scores['loss']:.4f}"] if "loss" in scores else []
+    if "accuracy" in scores:
+        parts.append(f"accuracy {scores['accuracy']:.2%}")
+    return f"{info.name} test: {' - '.join(parts)} ({len(x):,} samples)"
+
+
+def predict(model: Path, inputs: Path, output: Path | None) -> Iterator[str]:
+    """Lines to print: per sample the class and its probability (classifiers) or outputs."""
+    network = _built_model(model)
+    x = _read_inputs(inputs, tuple(network.input_shape))
+    outputs = network.predict(x)
+    if output is not None:
+        from nnframe.cli.files import save_npy
+
+        save_npy(output, outputs)
+        yield f"wrote the outputs {outputs.shape} for {len(x):,} samples to {output}"
+        return
+    scores, column = class_scores(network, outputs)
+    if scores is None:
+        yield "sample  output"
+        for index, row in enumerate(outputs.reshape(len(outputs), -1)):
+            yield f"{index:>6}  {' '.join(f'{v:.4f}' for v in row)}"
+        return
+    classes = np.argmax(scores, axis=1)
+    yield f"sample  class  {column}"
+    for index, (label, row) in enumerate(zip(classes, scores, strict=True)):
+        yield f"{index:>6}  {label:>5}  {row[label]:.4f}"
+
+
+def class_scores(network: Network, outputs: np.ndarray) -> tuple[np.ndarray | None, str]:
+    """Per-class scores (N, classes) of a classifier and what they are, or ``(None, "")``.
+
+    Probabilities come from the logits of a network trained with cross-entropy (softmax) or
+    binary cross-entropy (sigmoid), or from outputs that already are distributions (a
+    softmax layer). Other classifiers (such as the seed's tanh network trained with MSE on
+    one-hot rows) give their raw outputs, labelled ``output``.
+    """
+    loss = _loss_name(network)
+    if outputs.ndim != 2:
+        return None, ""
+    rows = outputs.astype(np.float64)
+    if rows.shape[1] == 1:
+        if loss != "binary_cross_entropy":
+            return None, ""
+        p = 1.0 / (1.0 + np.exp(-rows[:, 0]))
+        return np.stack([1.0 - p, p], axis=1), "probability"
+    if loss == "cross_entropy":
+        shifted = np.exp(rows - rows.max(axis=1, keepdims=True))
+        return shifted / shifted.sum(axis=1, keepdims=True), "probability"
+    if (rows >= 0).all() and np.allclose(rows.sum(axis=1), 1.0, atol=1e-4):
+        return rows, "probability"
+    return rows, "output"
+
+
+def describe(network: Network) -> Iterator[str]:
+    """Lines after the summary table: loss, optimizer and epochs trained."""
+    if network.loss is not None:
+        yield f"Loss: {_loss_name(network)}"
+    if network.optimizer is not None:
+        config = ", ".join(f"{k}={v!r}" for k, v in network.optimizer.get_config().items())
+        yield f"Optimizer: {_component_name('optimizer', network.optimizer)}({config})"
+    yield f"Epochs trained: {network.epoch}"
+
+
+def _built_model(path: Path) -> Network:
+    network = load_model(path)
+    if not network.built:
+        raise DataError(f"{path} holds a network that was never built or trained (no "
+                        "weights); train it first")
+    return network
+
+
+def _loss_name(network: Network) -> str | None:
+    return None if network.loss is None else _component_name("loss", network.loss)
+
+
+def _component_name(kind: str, component: object) -> str:
+    from nnframe.registry import get_registry
+
+    found = get_registry().find(kind, type(component))
+    return found.name if found is not None else type(component).__name__
+
+
+def _read_inputs(path: Path, input_shape: tuple[int, ...]) -> np.ndarray:
+    """The samples of a .npy file as a batch for ``input_shape``, or a one-line error."""
+    if not path.is_file():
+        raise DataError(f"{path}: no such input file")
+    try:
+        x = np.load(path, allow_pickle=False)
+    except (OSError, ValueError, EOFError) as exc:
+        raise DataError(f"{path}: not a .npy array file ({exc}); save inputs with "
+                        "numpy.save") from None
+    if not isinstance(x, np.ndarray):
+        raise DataError(f"{path}: holds several arrays; give one .npy array")
+    if x.dtype.kind not in "biuf":
+        raise DataError(f"{path}: holds {x.dtype} values, not numbers")
+    sample = int(np.prod(input_shape))
+    if x.shape == input_shape:
+        return x[np.newaxis]
+    if x.ndim >= 2 and int(np.prod(x.shape[1:])) == sample:
+        return x.reshape(len(x), *input_shape)
+    if x.size == sample:
+        return x.reshape(1, *input_shape)
+    batch = ", ".join(map(str, ("N", *input_shape)))
+    raise DataError(f"{path}: holds an array of shape {x.shape}, but the model takes samples "
+                    f"of shape {input_shape}; give an array ({batch}) or one sample")

@@ -1,0 +1,54 @@
+"""``nnframe evaluate``, ``predict`` and ``summary``: using a saved model file."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from nnframe.cli import app
+
+ModelArgument = Annotated[Path, typer.Argument(help="A model file written by nnframe train.",
+                                               metavar="MODEL")]
+
+
+@app.command("evaluate")
+def evaluate_command(
+    model: ModelArgument,
+    dataset: Annotated[str | None, typer.Option(
+        "--dataset", help="Data set whose test split to use: xor, mnist or mnist_sample "
+        "[default: one that fits the model and needs no download].")] = None,
+) -> None:
+    """Test a saved model: loss and accuracy on a data set's test split."""
+    from nnframe.cli.inference import evaluate
+
+    typer.echo(evaluate(model, dataset))
+
+
+@app.command("predict")
+def predict_command(
+    model: ModelArgument,
+    inputs: Annotated[Path, typer.Argument(
+        help="A .npy array of samples (N, *input shape), or one sample.", metavar="INPUT.npy")],
+    output: Annotated[Path | None, typer.Option(
+        "--output", "-o", help="Write the network's outputs to this .npy file instead of "
+        "printing them.")] = None,
+) -> None:
+    """Run a saved model on the samples of a .npy file: classes and probabilities."""
+    from nnframe.cli.inference import predict
+
+    for line in predict(model, inputs, output):
+        typer.echo(line)
+
+
+@app.command("summary")
+def summary_command(model: ModelArgument) -> None:
+    """Show a saved model's layers, output shapes and parameter counts."""
+    from nnframe.cli.inference import describe
+    from nnframe.cli.modelio import load_model
+
+    network = load_model(model)
+    network.summary(print_fn=typer.echo)
+    for line in describe(network):
+        typer.echo(line)

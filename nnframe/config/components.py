@@ -1,0 +1,119 @@
+"""Checking one component of a config: its name in the registry and its arguments.
+
+Arguments are checked against the factory's signature (unknown names, with suggestions;
+missing required ones; a value whose type cannot match the default's) and then by building
+the component, so that its own validators speak too. Every problem names its key.
+"""
+
+from __future__ import annotations
+
+import inspect
+from typing import Any
+
+from nnframe.config.fields import shown, suggestion
+from nnframe.config.problems import Problems
+from nnframe.config.schema import ComponentSpec
+from nnframe.errors import ComponentError, NNFrameError, UnknownComponentError
+from nnframe.registry import Component, check_arguments, get_registry
+
+EXAMPLES = {"layer": 'type = "dense"', "loss": 'type = "mse"',
+            "optimizer": 'type = "sgd"'}
+
+
+def check_component(problems: Problems, kind: str, key: str,
+                    table: dict[str, Any]) -> tuple[ComponentSpec | None, Any]:
+    """The spec and a freshly built instance, or ``(spec or None, None)`` with problems added."""
+    name = table.get("type")
+    if name is None:
+        problems.add(f"{key}.type", f"missing; name the {kind}, for example {EXAMPLES[kind]} "
+                     f"(`nnframe list` shows them all)")
+        return None, None
+    if not isinstance(name, str):
+        problems.add(f"{key}.type", f"must be a string naming a {kind}, got {shown(name)}")
+        return None, None
+    component = _resolve(problems, kind, f"{key}.type", name)
+    if component is None:
+        return None, None
+    arguments = {k: v for k, v in table.items() if k != "type"}
+    spec = ComponentSpec(key=key, kind=kind, name=name, arguments=arguments)
+    before = len(problems.items)
+    _check_signature(problems, component, key, arguments)
+    if len(problems.items) > before:
+        return spec, None
+    try:
+        check_arguments(component, (), arguments)
+        return spec, component.factory(**arguments)
+    except NNFrameError as exc:
+        problems.add(key, f"{kind} {name!r}: {exc}")
+    except Exception as exc:  # a plugin's factory is a guest: report, do not crash
+        problems.add(key, f"{kind} {name!r} could not be created: {type(exc).__name__}: {exc}")
+    return spec, None
+
+
+def _resolve(problems: Problems, kind: str, key: str, name: str) -> Component | None:
+    registry = get_registry()
+    try:
+        return registry.get(kind, name)
+    except UnknownComponentError as exc:
+        if ":" in name:  # a qualified name: the registry's message names distributions
+            problems.add(key, str(exc))
+            return None
+        names = sorted({c.name for c in registry.components(kind)})
+        problems.add(key, f"unknown {kind} {name!r}{suggestion(name, names)}; available: "
+                     f"{', '.join(names) or 'none'} (see `nnframe list`)")
+    except ComponentError as exc:
+        problems.add(key, str(exc))
+    return None
+
+
+def _check_signature(problems: Problems, component: Component, key: str,
+                     arguments: dict[str, Any]) -> None:
+    try:
+        signature = inspect.signature(component.factory)
+    except (TypeError, ValueError):  # no signature to check against: building will tell
+        return
+    parameters = {
+        p.name: p for p in signature.parameters.values()
+        if p.kind in (p.POSITIONAL_OR_KEYWORD, p.KEYWORD_ONLY)
+    }
+    open_ended = any(p.kind == p.VAR_KEYWORD for p in signature.parameters.values())
+    what = f"{component.kind} {component.name!r}"
+    accepted = ", ".join(parameters) or "no arguments"
+    for argument, value in arguments.items():
+        parameter = parameters.get(argument)
+        if parameter is None:
+            if not open_ended:
+                problems.add(f"{key}.{argument}", f"unknown argument for {what}"
+                             f"{suggestion(argument, parameters)}; it accepts: {accepted}")
+            continue
+        expected = _expected_type(parameter.default)
+        if expected is not None and not _fits(value, parameter.default):
+            problems.add(f"{key}.{argument}", f"{what} expects {expected} "
+                         f"(default {parameter.default!r}), got {shown(value)}")
+    for parameter in parameters.values():
+        if parameter.default is parameter.empty and parameter.name not in arguments:
+            problems.add(key, f"{what} needs the argument {parameter.name!r}")
+
+
+def _expected_type(default: Any) -> str | None:
+    if isinstance(default, bool):
+        return "true or false"
+    if isinstance(default, (int, float)):
+        return "a number"
+    if isinstance(default, str):
+        return "a string"
+    return None
+
+
+def _fits(value: Any, default: Any) -> bool:
+    """Whether a TOML value can be meant for a parameter with this default."""
+    if isinstance(default, bool):
+        return isinstance(value, bool)
+    if isinstance(default, (int, float)):
+        def is_number(v: Any) -> bool:
+            return isinstance(v, (int, float)) and not isinstance(v, bool)
+        # sizes such as pool_size = [2, 2] are arrays of numbers
+        return is_number(value) or (isinstance(value, list) and all(map(is_number, value)))
+    if isinstance(default, str):
+        return isinstance(value, str)
+    return True

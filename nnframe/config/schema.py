@@ -1,0 +1,85 @@
+"""A validated training config: what to build, on which data, and how to train it."""
+
+from __future__ import annotations
+
+import math
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import attrs
+
+from nnframe.datasets.catalog import DatasetInfo, dataset
+
+if TYPE_CHECKING:
+    from nnframe.network import Network
+
+
+@attrs.frozen
+class ComponentSpec:
+    """A layer, loss or optimizer by registered name with its constructor arguments."""
+
+    key: str  #: where it is in the file: ``model.layers[2]``, ``loss``, ``optimizer``
+    kind: str  #: ``layer``, ``loss`` or ``optimizer``
+    name: str  #: as written: ``dense`` or ``distribution:name``
+    arguments: dict[str, Any] = attrs.field(factory=dict)
+
+    def create(self) -> Any:
+        """A fresh component, built through the registry."""
+        from nnframe.registry import get_registry
+
+        return get_registry().create(self.kind, self.name, **self.arguments)
+
+
+@attrs.frozen
+class DataSpec:
+    """``[data]``: which data set, how much of it, and how it is shaped for the network."""
+
+    dataset: str
+    subset: int | None = None  #: first N training samples
+    test_subset: int | None = None  #: first N test samples
+    validation_split: float = 0.0  #: fraction held out from the end of the training data
+    flatten: bool = False  #: reshape each sample to a vector
+    one_hot: bool = False  #: class labels as one-hot rows (for mse on classes)
+    data_dir: Path | None = None
+    download: bool = True
+
+    @property
+    def info(self) -> DatasetInfo:
+        return dataset(self.dataset)
+
+    @property
+    def sample_shape(self) -> tuple[int, ...]:
+        """One input sample's shape as the network sees it."""
+        shape = self.info.sample_shape
+        return (math.prod(shape),) if self.flatten else shape
+
+
+@attrs.frozen
+class TrainSpec:
+    """``[train]``: epochs, batch size, seed and display."""
+
+    epochs: int
+    batch_size: int = 32
+    seed: int | None = None  #: None: a fresh seed, printed so that the run can be repeated
+    shuffle: bool = True
+    log_every: int = 1  #: print a line every N epochs (and after the last)
+
+
+@attrs.frozen
+class Config:
+    """A whole training config, checked before anything is trained."""
+
+    source: str
+    layers: tuple[ComponentSpec, ...]
+    loss: ComponentSpec
+    optimizer: ComponentSpec
+    data: DataSpec
+    train: TrainSpec
+    dtype: str = "float32"
+
+    def build_network(self) -> Network:
+        """A new, unbuilt network with the config's layers, loss and optimizer."""
+        from nnframe.network import Network
+
+        network = Network([spec.create() for spec in self.layers], dtype=self.dtype)
+        return network.use(self.loss.create(), self.optimizer.create())

@@ -1,0 +1,195 @@
+"""Reading and checking a whole training config before anything is trained.
+
+Every problem is collected (unknown keys and components with suggestions, wrong types,
+arguments that do not fit, layer shapes that do not chain, targets that do not fit the
+loss) and reported together, each with the file and the key.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from nnframe.config import fields
+from nnframe.config.components import check_component
+from nnframe.config.problems import Problems
+from nnframe.config.schema import ComponentSpec, Config, DataSpec, TrainSpec
+from nnframe.config.toml import read_toml
+from nnframe.datasets.catalog import DATASETS, unknown_dataset_message
+from nnframe.errors import DataError, NNFrameError
+
+SECTIONS = ("model", "loss", "optimizer", "data", "train")
+MODEL_KEYS = ("layers", "dtype")
+DATA_KEYS = ("dataset", "subset", "test_subset", "validation_split", "flatten", "one_hot",
+             "data_dir", "download")
+TRAIN_KEYS = ("epochs", "batch_size", "seed", "shuffle", "log_every")
+LAYERS_EXAMPLE = '[[model.layers]] type = "dense" output_size = 10'
+
+
+def load_config(path: str | Path) -> Config:
+    """Read and check a TOML training config; `ConfigFileError` lists every problem."""
+    return parse_config(read_toml(path), source=str(path), base_dir=Path(path).parent)
+
+
+def parse_config(raw: dict[str, Any], source: str = "<config>",
+                 base_dir: Path | None = None) -> Config:
+    """Check an already parsed config (a dict as TOML gives it)."""
+    problems = Problems(source)
+    fields.check_keys(problems, raw, "", SECTIONS)
+    model = fields.table(problems, raw, "", "model", True, LAYERS_EXAMPLE)
+    dtype = "float32"
+    layer_tables: list[tuple[str, dict[str, Any]]] = []
+    if model is not None:
+        fields.check_keys(problems, model, "model", MODEL_KEYS)
+        dtype = fields.string(problems, model, "model", "dtype", "float32",
+                              choices=("float32", "float64")) or "float32"
+        layer_tables = _layer_tables(problems, model)
+    checked = [check_component(problems, "layer", key, table) for key, table in layer_tables]
+    loss = _component_section(problems, raw, "loss", 'type = "mse"')
+    optimizer = _component_section(problems, raw, "optimizer",
+                                   'type = "sgd" learning_rate = 0.1')
+    data = _data_spec(problems, raw, base_dir)
+    train = _train_spec(problems, raw)
+
+    if data is not None and checked and all(instance is not None for _, instance in checked):
+        output_shape = _chain_shapes(problems, checked, data, dtype)
+        if output_shape is not None and loss[1] is not None:
+            _check_targets(problems, loss[1], output_shape, data)
+    problems.raise_if_any()
+    return Config(source=source, layers=tuple(spec for spec, _ in checked),
+                  loss=loss[0], optimizer=optimizer[0], data=data, train=train, dtype=dtype)
+
+
+def _layer_tables(problems: Problems, model: dict[str, Any]) -> list[tuple[str, dict]]:
+    layers = model.get("layers")
+    if layers is None:
+        problems.add("model.layers", f"missing; list the layers in order, for example "
+                     f"{LAYERS_EXAMPLE}")
+        return []
+    if not isinstance(layers, list) or not layers:
+        problems.add("model.layers", "must be a non-empty array of tables ([[model.layers]]), "
+                     f"got {fields.shown(layers)}")
+        return []
+    tables = []
+    for index, layer in enumerate(layers):
+        key = f"model.layers[{index}]"
+        if isinstance(layer, dict):
+            tables.append((key, layer))
+        else:
+            problems.add(key, f"must be a table with a type, got {fields.shown(layer)}")
+    return tables
+
+
+def _component_section(problems: Problems, raw: dict[str, Any], kind: str,
+                       example: str) -> tuple[ComponentSpec | None, Any]:
+    table = fields.table(problems, raw, "", kind, True, f"[{kind}] {example}")
+    if table is None:
+        return None, None
+    return check_component(problems, kind, kind, table)
+
+
+def _data_spec(problems: Problems, raw: dict[str, Any], base_dir: Path | None) -> DataSpec | None:
+    table = fields.table(problems, raw, "", "data", True, '[data] dataset = "mnist_sample"')
+    if table is None:
+        return None
+    fields.check_keys(problems, table, "data", DATA_KEYS)
+    name = fields.string(problems, table, "data", "dataset")
+    info = DATASETS.get(name) if name is not None else None
+    if name is not None and info is None:
+        problems.add("data.dataset", unknown_dataset_message(name))
+    values = {
+        "subset": fields.integer(problems, table, "data", "subset", None, minimum=1),
+        "test_subset": fields.integer(problems, table, "data", "test_subset", None, minimum=1),
+        "validation_split": fields.number(problems, table, "data", "validation_split", 0.0,
+                                          low=0.0, high=1.0, high_inclusive=False),
+        "flatten": fields.boolean(problems, table, "data", "flatten", False),
+        "one_hot": fields.boolean(problems, table, "data", "one_hot", False),
+        "download": fields.boolean(problems, table, "data", "download", True),
+    }
+    data_dir = fields.string(problems, table, "data", "data_dir", None)
+    if info is not None:
+        for key, split in (("subset", "train"), ("test_subset", "test")):
+            if values[key] is not None and values[key] > info.sizes[split]:
+                problems.add(f"data.{key}", f"{name} has {info.sizes[split]:,} {split} "
+                             f"samples, fewer than {values[key]:,}")
+        if values["one_hot"] and info.num_classes is None:
+            problems.add("data.one_hot", f"{name} has no class labels to one-hot encode")
+        if values["validation_split"]:
+            size = values["subset"] or info.sizes["train"]
+            held_out = round(size * values["validation_split"])
+            if held_out == 0 or held_out == size:
+                problems.add("data.validation_split", f"{values['validation_split']} of "
+                             f"{size} samples leaves no training or no validation samples")
+    if name is None or info is None or problems.has("data"):
+        return None
+    if data_dir is not None:
+        data_dir = Path(data_dir).expanduser()
+        if base_dir is not None and not data_dir.is_absolute():
+            data_dir = base_dir / data_dir
+    return DataSpec(dataset=name, data_dir=data_dir, **values)
+
+
+def _train_spec(problems: Problems, raw: dict[str, Any]) -> TrainSpec | None:
+    table = fields.table(problems, raw, "", "train", True, "[train] epochs = 10")
+    if table is None:
+        return None
+    fields.check_keys(problems, table, "train", TRAIN_KEYS)
+    values = {
+        "epochs": fields.integer(problems, table, "train", "epochs", minimum=1),
+        "batch_size": fields.integer(problems, table, "train", "batch_size", 32, minimum=1),
+        "shuffle": fields.boolean(problems, table, "train", "shuffle", True),
+        "log_every": fields.integer(problems, table, "train", "log_every", 1, minimum=1),
+    }
+    seed = fields.integer(problems, table, "train", "seed", None, minimum=0)
+    if problems.has("train"):
+        return None
+    return TrainSpec(seed=seed, **values)
+
+
+def _chain_shapes(problems: Problems, checked: list[tuple[ComponentSpec, Any]],
+                  data: DataSpec, dtype: str) -> tuple[int, ...] | None:
+    """Build the layers on a dry run from the data's sample shape; a problem where it breaks."""
+    shape = data.sample_shape
+    rng = np.random.default_rng(0)
+    for index, (spec, layer) in enumerate(checked):
+        if index == 0:
+            origin = f"the data ({data.dataset}{', flattened' if data.flatten else ''})"
+        else:
+            origin = f"layer {index - 1} ({checked[index - 1][0].name})"
+        try:
+            layer.build(shape, rng, np.dtype(dtype))
+            shape = tuple(int(s) for s in layer.output_shape(shape))
+        except Exception as exc:  # shape errors, and any failure of a plugin's layer
+            detail = str(exc) if isinstance(exc, NNFrameError) else f"{type(exc).__name__}: {exc}"
+            hint = ""
+            if index == 0 and len(data.sample_shape) > 1 and not data.flatten:
+                hint = "; set data.flatten = true or start with a flatten layer"
+            problems.add(spec.key, f"layer {index} ({spec.name}) does not fit its input of "
+                         f"shape {shape} from {origin}: {detail}{hint}")
+            return None
+    return shape
+
+
+def _check_targets(problems: Problems, loss: Any, output_shape: tuple[int, ...],
+                   data: DataSpec) -> None:
+    """Whether the data's targets, as configured, can be compared with the network's output."""
+    check = getattr(loss, "check_targets", None)
+    if check is None:
+        return
+    info = data.info
+    if info.num_classes is None:
+        targets = np.zeros((1, *info.target_shape), dtype=np.float32)
+    elif data.one_hot:
+        targets = np.eye(info.num_classes, dtype=np.float32)[:1]
+    else:
+        targets = np.zeros(1, dtype=np.int64)
+    try:
+        check(targets, output_shape)
+    except DataError as exc:
+        hint = ""
+        if info.num_classes is not None and not data.one_hot:
+            hint = "; set data.one_hot = true for a loss that compares one-hot rows"
+        problems.add("loss", f"the {data.dataset} targets do not fit the network's output "
+                     f"{output_shape}: {exc}{hint}")

@@ -1,0 +1,139 @@
+"""`check_loss`: does a loss honour the loss contract (SPEC section 3)?"""
+
+from __future__ import annotations
+
+import json
+import math
+from collections.abc import Mapping
+from typing import Any
+
+import attrs
+import numpy as np
+
+from nnframe.testing.gradients import loss_gradients
+from nnframe.testing.hints import LOSS_SHAPE, CheckHints, explicit_hints
+from nnframe.testing.properties import compare, guarded, run_check
+from nnframe.testing.report import CheckReport, PropertyResult
+from nnframe.testing.subjects import Subject, draw
+
+#: Values computed two ways in float64 that must agree (a mean of means, a repeated batch).
+AGREE = 1e-9
+
+
+def check_loss(
+    factory_or_name: Any,
+    input_shape: tuple[int, ...] | None = None,
+    *,
+    hints: Mapping[str, Any] | None = None,
+    seed: int = 0,
+    raises: bool = True,
+    **config: Any,
+) -> CheckReport:
+    """Check a loss against its contract and return the report.
+
+    ``input_shape`` is one sample's prediction shape; the targets are drawn as the factory's
+    ``check_hints`` say (``"targets": "classes"`` for integer labels, see
+    `nnframe.testing.hints`). Raises `AssertionError` listing every failed property unless
+    ``raises`` is false.
+    """
+    explicit = explicit_hints(hints, config, input_shape=input_shape)
+    return run_check("loss", factory_or_name, explicit, seed, raises, LossCheck)
+
+
+@attrs.define
+class LossCheck:
+    """The properties of one loss, each checked on a new instance."""
+
+    subject: Subject
+    hints: CheckHints
+    seed: int
+
+    def run(self) -> list[PropertyResult]:
+        try:
+            self.make()
+        except Exception as exc:
+            return [PropertyResult("build", False, (
+                f"{self.subject.label}(**{self.hints.config}) raised "
+                f"{type(exc).__name__}: {exc} (give check_hints for its config)"))]
+        results: list[PropertyResult] = []
+        for name, check in (
+            ("gradient", self.gradient),
+            ("mean_over_batch", self.mean_over_batch),
+            ("dtype", self.dtype),
+            ("config_roundtrip", self.config_roundtrip),
+        ):
+            results += guarded(name, check)
+        return results
+
+    def make(self) -> Any:
+        return self.subject.factory(**self.hints.config)
+
+    def data(self, dtype: Any) -> tuple[np.ndarray, np.ndarray]:
+        """``(y_true, y_pred)`` for one batch, drawn as the hints say."""
+        shape = (self.hints.batch_size, *(self.hints.input_shape or LOSS_SHAPE))
+        y_pred = draw(self.hints.inputs, shape, np.random.default_rng([self.seed, 1]), dtype)
+        y_true = draw(self.hints.targets, shape, np.random.default_rng([self.seed, 2]), dtype)
+        return y_true, y_pred
+
+    def gradient(self) -> PropertyResult:
+        y_true, y_pred = self.data(np.float64)
+        analytic, numeric = loss_gradients(self.make(), y_true, y_pred)
+        return compare("gradient", "dE/dy_pred", numeric, analytic, self.hints.tolerance,
+                       ("backward", "finite differences"))
+
+    def mean_over_batch(self) -> PropertyResult:
+        """The value is the mean over the batch: a batch given twice has the same value, and
+        so has the mean of the per-sample values. A sum would double."""
+        name = "mean_over_batch"
+        loss = self.make()
+        y_true, y_pred = self.data(np.float64)
+        value = float(loss.forward(y_true, y_pred))
+        twice = float(loss.forward(np.concatenate([y_true, y_true]),
+                                   np.concatenate([y_pred, y_pred])))
+        samples = float(np.mean([loss.forward(y_true[i:i + 1], y_pred[i:i + 1])
+                                 for i in range(len(y_pred))]))
+        scale = max(abs(value), 1e-12)
+        error = max(abs(twice - value), abs(samples - value)) / scale
+        detail = (f"{value:.6g} for a batch of {len(y_pred)}, {twice:.6g} for it twice, "
+                  f"{samples:.6g} as the mean of its samples")
+        if error > AGREE and math.isclose(twice, 2 * value, rel_tol=1e-6):
+            detail += ": a sum over the batch, not a mean"
+        return PropertyResult(name, bool(error <= AGREE), detail, error)
+
+    def dtype(self) -> PropertyResult:
+        """float32 predictions give a finite number and a float32 gradient of their shape."""
+        y_true, y_pred = self.data(np.float32)
+        loss = self.make()
+        value = loss.forward(y_true, y_pred)
+        grad = np.asarray(loss.backward())
+        wrong = []
+        if np.ndim(value) != 0 or not isinstance(value, float | np.floating):
+            wrong.append(f"forward returned {type(value).__name__} {value!r}, not a number")
+        elif not math.isfinite(value):
+            wrong.append(f"forward returned {value}")
+        if grad.dtype != np.float32:
+            wrong.append(f"backward is {grad.dtype}")
+        if grad.shape != y_pred.shape:
+            wrong.append(f"backward has shape {grad.shape}, predictions {y_pred.shape}")
+        if wrong:
+            return PropertyResult("dtype", False, "float32 in: " + "; ".join(wrong))
+        return PropertyResult("dtype", True, "float32 in: a number, and a float32 gradient")
+
+    def config_roundtrip(self) -> PropertyResult:
+        name = "config_roundtrip"
+        loss = self.make()
+        config = loss.get_config()
+        try:
+            text = json.dumps(config, sort_keys=True)
+        except (TypeError, ValueError) as exc:
+            return PropertyResult(name, False, f"get_config() is not JSON-safe: {exc}")
+        rebuilt = self.subject.factory(**json.loads(text))
+        again = json.dumps(rebuilt.get_config(), sort_keys=True)
+        if again != text:
+            return PropertyResult(name, False, f"get_config() gave {text}, but the loss "
+                                  f"rebuilt from it gives {again}")
+        y_true, y_pred = self.data(np.float64)
+        result = compare(name, "value", np.float64(loss.forward(y_true, y_pred)),
+                         np.float64(rebuilt.forward(y_true, y_pred)), AGREE,
+                         ("rebuilt from its config", "original"))
+        return attrs.evolve(result, detail=f"config {text}") if result.passed else result

@@ -1,0 +1,69 @@
+"""What the kit checks: a component resolved from a name or a factory, and data to feed it."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+import attrs
+import numpy as np
+
+from nnframe.registry import Component, get_registry
+
+
+@attrs.frozen
+class Subject:
+    """A component to check: its kind, the name it is reported under, and its factory."""
+
+    kind: str
+    label: str
+    factory: Callable[..., Any] = attrs.field(repr=False)
+
+
+def resolve(kind: str, factory_or_name: Any) -> Subject:
+    """A registered name (bare or ``distribution:name``), a `Component`, or a factory."""
+    if isinstance(factory_or_name, Component):
+        component = factory_or_name
+        if component.kind != kind:
+            raise TypeError(f"{component.qualified_name} is a {component.kind}, not a {kind}")
+        return Subject(kind, component.qualified_name, component.factory)
+    if isinstance(factory_or_name, str):
+        component = get_registry().get(kind, factory_or_name)
+        return Subject(kind, component.qualified_name, component.factory)
+    if not callable(factory_or_name):
+        raise TypeError(f"expected a {kind} name or factory, got {factory_or_name!r}")
+    name = getattr(factory_or_name, "__qualname__", None) or repr(factory_or_name)
+    return Subject(kind, name, factory_or_name)
+
+
+def draw(kind: str, shape: tuple[int, ...], rng: np.random.Generator,
+         dtype: Any = np.float64) -> np.ndarray:
+    """Random data of a hinted kind (see `nnframe.testing.hints`)."""
+    if kind == "normal":
+        data = rng.standard_normal(shape)
+    elif kind == "positive":
+        data = rng.uniform(0.5, 1.5, shape)
+    elif kind == "probabilities":
+        logits = rng.standard_normal(shape)
+        data = np.exp(logits - logits.max(axis=-1, keepdims=True))
+        data /= data.sum(axis=-1, keepdims=True)
+    elif kind == "binary":
+        data = rng.integers(0, 2, shape)
+    elif kind == "one_hot":
+        data = np.eye(shape[-1])[rng.integers(0, shape[-1], shape[:-1])]
+    elif kind == "classes":  # one integer label per sample, classes on the last axis
+        return rng.integers(0, shape[-1], shape[:1])
+    else:
+        raise ValueError(f"unknown kind of data {kind!r}")
+    return data.astype(dtype)
+
+
+class Rewind:
+    """Remembers a generator's state so that stochastic passes can be replayed exactly."""
+
+    def __init__(self, rng: np.random.Generator) -> None:
+        self.rng = rng
+        self.state = rng.bit_generator.state
+
+    def __call__(self) -> None:
+        self.rng.bit_generator.state = self.state

@@ -1,0 +1,195 @@
+"""2-D convolution over channels-last images, as one matrix product (im2col).
+
+Forward: every (kernel_h, kernel_w, C) window of the (padded) input becomes one row of a
+matrix ``cols`` (built from a strided view, copied once), and ``y = cols @ W + b`` with
+``W`` reshaped to (kernel_h * kernel_w * C, filters). Backward: ``dW = cols.T @ dY``,
+``db = sum(dY)`` and ``dcols = dY @ W.T``, which col2im scatters back onto the input with
+kernel_h * kernel_w strided slice-adds (one per position inside the window).
+"""
+
+from __future__ import annotations
+
+from typing import Any, ClassVar
+
+import attrs
+import numpy as np
+from numpy.lib.stride_tricks import sliding_window_view
+
+import nnframe
+from nnframe.arguments import positive_int, to_int
+from nnframe.initializers import check_init, initialize
+from nnframe_conv.windows import (
+    Axis,
+    Buffers,
+    Pair,
+    batch_shape,
+    image_shape,
+    positive_pair,
+    sliding_axis,
+    to_pair,
+)
+
+PADDINGS = ("valid", "same")
+
+
+def _check_padding(instance: Any, attribute: attrs.Attribute, value: Any) -> None:
+    if value not in PADDINGS:
+        raise nnframe.ConfigError(
+            f"{instance.layer_name}: padding must be 'valid' (no padding) or 'same' (output "
+            f"size = ceil(input size / stride)), got {value!r}"
+        )
+
+
+@attrs.define(eq=False)
+class Conv2D(nnframe.Layer):
+    """2-D convolution, channels-last: (N, H, W, C) -> (N, H', W', filters).
+
+    ``kernel_size`` and ``stride`` are an int or a (height, width) pair; ``padding`` is
+    ``"valid"`` or ``"same"`` (as in Keras). Input channels are inferred at build.
+    ``weights`` has shape (kernel_h, kernel_w, in_channels, filters), ``bias`` (filters,).
+    """
+
+    layer_name: ClassVar[str] = "conv2d"
+    #: Arguments and input for ``nnframe check`` (see nnframe.testing.hints): stride 2 with
+    #: "same" padding exercises the uneven padding and the strided col2im.
+    check_hints: ClassVar[dict] = {
+        "config": {"filters": 4, "kernel_size": 3, "stride": 2, "padding": "same"},
+        "input_shape": (6, 6, 2),
+    }
+
+    filters: int = attrs.field(converter=to_int, validator=positive_int)
+    kernel_size: Pair = attrs.field(converter=to_pair, validator=positive_pair)
+    stride: Pair = attrs.field(default=1, converter=to_pair, validator=positive_pair)
+    padding: str = attrs.field(default="valid", validator=_check_padding)
+    init: str = attrs.field(default="glorot_uniform", validator=check_init)
+    in_channels: int | None = attrs.field(init=False, default=None)
+    _cols: np.ndarray | None = attrs.field(init=False, default=None, repr=False)
+    _geometry: tuple[Axis, Axis] | None = attrs.field(init=False, default=None, repr=False)
+    _buffers: Buffers = attrs.field(init=False, factory=Buffers, repr=False)
+
+    # -- shapes --------------------------------------------------------------------------
+
+    def _axes(self, height: int, width: int) -> tuple[Axis, Axis]:
+        rows = sliding_axis(height, self.kernel_size[0], self.stride[0], self.padding)
+        cols = sliding_axis(width, self.kernel_size[1], self.stride[1], self.padding)
+        if rows.out < 1 or cols.out < 1:
+            kh, kw = self.kernel_size
+            raise nnframe.ShapeError(
+                f"{self.layer_name}: the {kh}x{kw} kernel is larger than the "
+                f"{rows.padded}x{cols.padded} (padded) input; use padding='same', a smaller "
+                "kernel_size, or fewer pooling layers before this one"
+            )
+        return rows, cols
+
+    def _check_channels(self, channels: int) -> None:
+        if self.in_channels is not None and channels != self.in_channels:
+            raise nnframe.ShapeError(
+                f"{self.layer_name} was built for {self.in_channels} input channels, got "
+                f"{channels}; images are channels-last (N, H, W, C)"
+            )
+
+    def output_shape(self, input_shape: tuple[int, ...]) -> tuple[int, ...]:
+        height, width, channels = image_shape(self.layer_name, input_shape)
+        self._check_channels(channels)
+        rows, cols = self._axes(height, width)
+        return (rows.out, cols.out, self.filters)
+
+    def build(self, input_shape: tuple[int, ...], rng: np.random.Generator,
+              dtype: np.dtype) -> None:
+        height, width, channels = image_shape(self.layer_name, input_shape)
+        self._axes(height, width)
+        kh, kw = self.kernel_size
+        shape = (kh, kw, channels, self.filters)
+        fan_in, fan_out = kh * kw * channels, kh * kw * self.filters
+        weights = initialize(self.init, shape, fan_in, fan_out, rng, dtype)
+        bias_init = "seed_uniform" if self.init == "seed_uniform" else "zeros"
+        bias = initialize(bias_init, (self.filters,), fan_in, fan_out, rng, dtype)
+        self.in_channels = channels
+        self.params = {"weights": weights, "bias": bias}
+        self.grads = {"weights": np.zeros_like(weights), "bias": np.zeros_like(bias)}
+        self._buffers.clear()
+
+    # -- forward and backward ------------------------------------------------------------
+
+    def forward(self, x: np.ndarray, training: bool = False) -> np.ndarray:
+        n, height, width, channels = batch_shape(self.layer_name, x)
+        self._check_channels(channels)
+        rows, cols = self._axes(height, width)
+        # Training keeps cols for backward in a reused buffer; inference allocates afresh
+        # so that a big prediction batch does not pin memory.
+        buffers = self._buffers if training else Buffers()
+        matrix = self._im2col(self._pad(x, rows, cols, buffers), rows, cols, buffers)
+        weights = self.params["weights"].reshape(-1, self.filters)
+        y = (matrix.T if channels == 1 else matrix) @ weights
+        y += self.params["bias"]
+        if training:
+            self._cols = matrix
+            self._geometry = (rows, cols)
+        return y.reshape(n, rows.out, cols.out, self.filters)
+
+    def _pad(self, x: np.ndarray, rows: Axis, cols: Axis, buffers: Buffers) -> np.ndarray:
+        if rows.padded == rows.size and cols.padded == cols.size:
+            return x
+        n, height, width, channels = x.shape
+        shape = (n, rows.padded, cols.padded, channels)
+        padded = buffers.constant("padded", shape, x.dtype, 0.0)  # borders stay zero
+        padded[:, rows.pad_before:rows.pad_before + height,
+               cols.pad_before:cols.pad_before + width] = x
+        return padded
+
+    def _im2col(self, padded: np.ndarray, rows: Axis, cols: Axis,
+                buffers: Buffers) -> np.ndarray:
+        """The window matrix: one row per output pixel (N * H' * W' rows), its columns in
+        the weights' (kernel_h, kernel_w, C) order.
+
+        With one input channel it is built transposed, (kernel_h * kernel_w, N * H' * W'):
+        each window position is then one copy of whole image rows, where the row layout
+        would copy one element at a time (measured 1.5-2x faster, backward included).
+        """
+        kh, kw = self.kernel_size
+        n, _, _, channels = padded.shape
+        windows = sliding_window_view(padded, (kh, kw), axis=(1, 2))
+        windows = windows[:, rows.window(0), cols.window(0)]  # (N, H', W', C, kh, kw)
+        pixels = n * rows.out * cols.out
+        if channels == 1:
+            patches = buffers.get("cols", (kh, kw, n, rows.out, cols.out), padded.dtype)
+            for i in range(kh):
+                for j in range(kw):
+                    patches[i, j] = windows[:, :, :, 0, i, j]
+            return patches.reshape(kh * kw, pixels)
+        patches = buffers.get("cols", (n, rows.out, cols.out, kh, kw, channels), padded.dtype)
+        np.copyto(patches, windows.transpose(0, 1, 2, 4, 5, 3))
+        return patches.reshape(pixels, kh * kw * channels)
+
+    def backward(self, grad_output: np.ndarray) -> np.ndarray:
+        if self._cols is None or self._geometry is None:
+            raise RuntimeError("Conv2D.backward called before forward(x, training=True)")
+        rows, cols = self._geometry
+        kh, kw = self.kernel_size
+        n = grad_output.shape[0]
+        channels = self.in_channels
+        grad = grad_output.reshape(-1, self.filters)
+        pixels = grad.shape[0]
+        weights = self.params["weights"].reshape(kh * kw, channels, self.filters)
+        grad_weights = self.grads["weights"].reshape(-1, self.filters)
+        np.matmul(self._cols if channels == 1 else self._cols.T, grad, out=grad_weights)
+        # A matrix-vector product sums over the rows far faster than np.sum on a narrow array.
+        ones = self._buffers.constant("ones", (pixels,), grad.dtype, 1.0)
+        np.matmul(ones, grad, out=self.grads["bias"])
+        # dcols, laid out window position first, (kh * kw, N * H' * W', C), so that each
+        # slice-add of col2im reads a contiguous block.
+        dcols = self._buffers.get("dcols", (kh * kw, pixels, channels), grad.dtype)
+        if channels == 1:
+            np.matmul(weights[:, 0], grad.T, out=dcols[:, :, 0])
+        else:
+            np.matmul(grad, weights.transpose(0, 2, 1), out=dcols)
+        dcols = dcols.reshape(kh, kw, n, rows.out, cols.out, channels)
+        # col2im: window position (i, j) of every output pixel adds onto one strided slice.
+        grad_input = np.zeros((n, rows.padded, cols.padded, channels), grad_output.dtype)
+        for i in range(kh):
+            for j in range(kw):
+                grad_input[:, rows.window(i), cols.window(j)] += dcols[i, j]
+        if rows.padded == rows.size and cols.padded == cols.size:
+            return grad_input
+        return grad_input[:, rows.pad_before:rows.pad_before + rows.size,
+                          cols.pad_before:cols.pad_before + cols.size]

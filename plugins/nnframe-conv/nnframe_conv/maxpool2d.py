@@ -1,0 +1,70 @@
+"""Max-pooling over channels-last images; the gradient goes to one arg-max per window."""
+
+from __future__ import annotations
+
+from typing import ClassVar
+
+import attrs
+import numpy as np
+
+from nnframe_conv.pooling import Pool2D
+
+
+@attrs.define(eq=False)
+class MaxPool2D(Pool2D):
+    """Max-pooling: the largest value of each (pool_h, pool_w) window, channel by channel.
+
+    ``pool_size`` is an int or a (height, width) pair, ``stride`` defaults to the pool
+    size; odd sizes are floored. Backward routes each window's gradient to exactly one
+    input cell, its arg-max (on ties, the first in row-major order, as PyTorch does).
+    """
+
+    layer_name: ClassVar[str] = "maxpool2d"
+    #: For ``nnframe check``: overlapping windows on an odd-sized image (the general path).
+    check_hints: ClassVar[dict] = {"config": {"pool_size": 3, "stride": 2},
+                                   "input_shape": (7, 6, 2)}
+
+    _input: np.ndarray | None = attrs.field(init=False, default=None, repr=False)
+    _output: np.ndarray | None = attrs.field(init=False, default=None, repr=False)
+
+    def forward(self, x: np.ndarray, training: bool = False) -> np.ndarray:
+        rows, cols = self._prepare(x)
+        views = self.positions(x, rows, cols)
+        y = np.maximum(views[0], views[1]) if len(views) > 1 else views[0].copy()
+        for view in views[2:]:
+            np.maximum(y, view, out=y)
+        if training:
+            # The arg-max is recovered in backward from x and y: cheaper than tracking it
+            # here with masked copies, and nothing is copied.
+            self._input, self._output = x, y
+            self._geometry = (rows, cols)
+        return y
+
+    def backward(self, grad_output: np.ndarray) -> np.ndarray:
+        if self._input is None or self._output is None or self._geometry is None:
+            raise RuntimeError("MaxPool2D.backward called before forward(x, training=True)")
+        x, y = self._input, self._output
+        rows, cols = self._geometry
+        # Tiled input: every cell is written exactly once below, so no zero fill is needed.
+        tiled = self.tiles(rows, cols)
+        grad_input = (np.empty if tiled else np.zeros)(x.shape, grad_output.dtype)
+        overlapping = self.overlapping(rows, cols)
+        views = self.positions(x, rows, cols)
+        targets = self.positions(grad_input, rows, cols)
+        # ``free``: windows whose arg-max is not found yet. Position k wins where it equals
+        # the max and no earlier position did; the last position takes what is left, so
+        # each window routes its gradient to exactly one cell.
+        free = np.ones(y.shape, bool)
+        hit = np.empty(y.shape, bool)
+        for k, (view, target) in enumerate(zip(views, targets, strict=True)):
+            if k == len(views) - 1:
+                hit = free
+            else:
+                np.equal(view, y, out=hit)
+                hit &= free
+                np.greater(free, hit, out=free)  # free and not hit
+            if overlapping:
+                target += grad_output * hit
+            else:
+                np.multiply(grad_output, hit, out=target)
+        return grad_input

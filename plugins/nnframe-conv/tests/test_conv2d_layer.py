@@ -1,0 +1,194 @@
+"""conv2d: against a direct (slow, obvious) convolution, finite-difference gradients, shapes,
+config and bad input."""
+
+from __future__ import annotations
+
+import itertools
+import json
+
+import numpy as np
+import pytest
+
+import nnframe
+
+nnframe_conv = pytest.importorskip(
+    "nnframe_conv", reason="nnframe-conv is not installed: `pip install ./plugins/nnframe-conv` "
+    "or run `nox -s tests`")
+Conv2D = nnframe_conv.Conv2D
+
+F64 = np.dtype("float64")
+F32 = np.dtype("float32")
+
+
+def reference_conv2d(x, weights, bias, stride, padding):
+    """Cross-correlation written out loop by loop, as the textbook defines it (NHWC)."""
+    kh, kw, _, filters = weights.shape
+    sh, sw = stride
+    n, height, width, _ = x.shape
+    if padding == "same":
+        out_h, out_w = -(-height // sh), -(-width // sw)
+        pad_h = max((out_h - 1) * sh + kh - height, 0)
+        pad_w = max((out_w - 1) * sw + kw - width, 0)
+        x = np.pad(x, ((0, 0), (pad_h // 2, pad_h - pad_h // 2),
+                       (pad_w // 2, pad_w - pad_w // 2), (0, 0)))
+    else:
+        out_h, out_w = (height - kh) // sh + 1, (width - kw) // sw + 1
+    y = np.zeros((n, out_h, out_w, filters))
+    for sample in range(n):
+        for row in range(out_h):
+            for col in range(out_w):
+                window = x[sample, row * sh:row * sh + kh, col * sw:col * sw + kw, :]
+                for f in range(filters):
+                    y[sample, row, col, f] = np.sum(window * weights[..., f]) + bias[f]
+    return y
+
+
+def built(layer, input_shape, rng, dtype=F64):
+    layer.build(input_shape, rng, dtype)
+    if "bias" in layer.params:  # a non-zero bias, so its gradient cannot hide behind zeros
+        layer.params["bias"][...] = rng.standard_normal(layer.params["bias"].shape)
+    return layer
+
+
+CASES = list(itertools.product(
+    [1, 2],                       # stride
+    ["valid", "same"],            # padding
+    [(6, 6), (7, 5)],             # even and odd image sizes
+    [3, (2, 3)],                  # odd and even (non-square) kernels
+    [1, 3],                       # input channels (1 takes the transposed im2col layout)
+))
+
+
+@pytest.mark.parametrize(("stride", "padding", "size", "kernel", "channels"), CASES)
+def test_conv2d_matches_direct_reference(stride, padding, size, kernel, channels, rng):
+    layer = built(Conv2D(4, kernel, stride=stride, padding=padding), (*size, channels), rng)
+    x = rng.standard_normal((3, *size, channels))
+    expected = reference_conv2d(x, layer.params["weights"], layer.params["bias"],
+                                layer.stride, padding)
+    y = layer.forward(x)
+    assert y.shape == (3, *layer.output_shape((*size, channels)))
+    np.testing.assert_allclose(y, expected, rtol=1e-12, atol=1e-12)
+    np.testing.assert_allclose(layer.forward(x, training=True), expected, rtol=1e-12, atol=1e-12)
+
+
+@pytest.mark.parametrize(("stride", "padding", "size", "kernel", "channels"), CASES)
+def test_conv2d_gradients(stride, padding, size, kernel, channels, rng, check_gradients):
+    layer = built(Conv2D(4, kernel, stride=stride, padding=padding), (*size, channels), rng)
+    check_gradients(layer, rng.standard_normal((2, *size, channels)), rng)
+
+
+def test_conv2d_gradients_accumulate_nothing_between_batches(rng):
+    """grads describe the last batch only: two backward passes give the same gradients."""
+    layer = built(Conv2D(3, 3, padding="same"), (5, 5, 2), rng)
+    x = rng.standard_normal((2, 5, 5, 2))
+    g = rng.standard_normal((2, 5, 5, 3))
+    layer.forward(x, training=True)
+    first = layer.backward(g).copy(), layer.grads["weights"].copy()
+    layer.forward(x, training=True)
+    second = layer.backward(g), layer.grads["weights"]
+    np.testing.assert_array_equal(first[0], second[0])
+    np.testing.assert_array_equal(first[1], second[1])
+
+
+@pytest.mark.parametrize(("size", "kernel", "stride", "padding", "expected"), [
+    ((28, 28), 3, 1, "valid", (26, 26)),
+    ((28, 28), 3, 1, "same", (28, 28)),
+    ((28, 28), 3, 2, "valid", (13, 13)),
+    ((28, 28), 3, 2, "same", (14, 14)),
+    ((7, 5), (2, 3), (2, 1), "valid", (3, 3)),
+    ((7, 5), (2, 3), (2, 1), "same", (4, 5)),
+    ((1, 1), 3, 1, "same", (1, 1)),
+])
+def test_conv2d_output_shape(size, kernel, stride, padding, expected, rng):
+    layer = Conv2D(6, kernel, stride=stride, padding=padding)
+    assert layer.output_shape((*size, 2)) == (*expected, 6)
+    layer.build((*size, 2), rng, F32)
+    assert layer.forward(np.zeros((2, *size, 2), np.float32)).shape == (2, *expected, 6)
+
+
+def test_conv2d_parameters_follow_the_spec(rng):
+    layer = Conv2D(8, (3, 2))
+    layer.build((10, 9, 5), rng, F32)
+    assert layer.params["weights"].shape == (3, 2, 5, 8)
+    assert layer.params["bias"].shape == (8,)
+    assert layer.in_channels == 5
+    assert set(layer.grads) == {"weights", "bias"}
+    assert all(g.shape == layer.params[k].shape for k, g in layer.grads.items())
+
+
+def test_conv2d_stays_float32(rng):
+    layer = Conv2D(4, 3, padding="same")
+    layer.build((6, 6, 3), rng, F32)
+    assert {p.dtype for p in layer.params.values()} == {F32}
+    x = rng.standard_normal((2, 6, 6, 3)).astype(np.float32)
+    y = layer.forward(x, training=True)
+    grad_input = layer.backward(np.ones_like(y))
+    assert y.dtype == F32
+    assert grad_input.dtype == F32
+    assert {g.dtype for g in layer.grads.values()} == {F32}
+
+
+def test_conv2d_inference_does_not_disturb_training_cache(rng):
+    """A forward pass without training (say, on a validation batch) between the training
+    forward and backward leaves backward's inputs alone."""
+    layer = built(Conv2D(3, 3), (6, 6, 2), rng)
+    x = rng.standard_normal((2, 6, 6, 2))
+    g = rng.standard_normal((2, 4, 4, 3))
+    layer.forward(x, training=True)
+    expected = layer.backward(g).copy()
+    layer.forward(x, training=True)
+    layer.forward(rng.standard_normal((2, 6, 6, 2)))
+    np.testing.assert_array_equal(layer.backward(g), expected)
+
+
+def test_conv2d_config_round_trips_through_the_registry():
+    layer = nnframe.layer("conv2d", 8, (3, 5), stride=2, padding="same", init="he_normal")
+    config = layer.get_config()
+    assert json.loads(json.dumps(config)) == config
+    assert config == {"filters": 8, "kernel_size": [3, 5], "stride": [2, 2], "padding": "same",
+                      "init": "he_normal"}
+    rebuilt = nnframe.layer("conv2d", **config)
+    assert rebuilt.get_config() == config
+
+
+def test_conv2d_rejects_2d_input_with_a_reshape_hint(rng):
+    layer = built(Conv2D(4, 3), (28, 28, 1), rng)
+    with pytest.raises(nnframe.ShapeError, match=r"conv2d.*reshape to \(N, H, W, C\)"):
+        layer.forward(np.zeros((5, 784)))
+    with pytest.raises(nnframe.ShapeError, match=r"conv2d.*reshape.*\(N, H, W, C\).*"
+                                                 r"x\.reshape\(-1, 28, 28, 1\)"):
+        Conv2D(4, 3).output_shape((784,))
+
+
+def test_conv2d_rejects_a_single_image_without_batch_axis(rng):
+    layer = built(Conv2D(4, 3), (8, 8, 1), rng)
+    with pytest.raises(nnframe.ShapeError, match=r"conv2d.*x\[None\]"):
+        layer.forward(np.zeros((8, 8, 1)))
+
+
+def test_conv2d_rejects_a_kernel_larger_than_the_padded_input(rng):
+    with pytest.raises(nnframe.ShapeError, match=r"conv2d.*5x5 kernel is larger than the 4x6"):
+        Conv2D(2, 5).build((4, 6, 1), rng, F32)
+    # "same" pads up to the kernel, so the same sizes are fine there
+    assert Conv2D(2, 5, padding="same").output_shape((4, 6, 1)) == (4, 6, 2)
+
+
+def test_conv2d_rejects_wrong_channel_count_after_build(rng):
+    layer = built(Conv2D(4, 3), (8, 8, 3), rng)
+    with pytest.raises(nnframe.ShapeError, match="conv2d was built for 3 input channels, got 1"):
+        layer.forward(np.zeros((2, 8, 8, 1)))
+
+
+@pytest.mark.parametrize(("kwargs", "message"), [
+    ({"filters": 4, "kernel_size": 3, "stride": 0}, "conv2d: stride must be a positive"),
+    ({"filters": 4, "kernel_size": 3, "stride": (1, -2)}, "conv2d: stride must be a positive"),
+    ({"filters": 4, "kernel_size": 0}, "conv2d: kernel_size must be a positive"),
+    ({"filters": 4, "kernel_size": (3, 3, 3)}, "conv2d: kernel_size must be a positive"),
+    ({"filters": 4, "kernel_size": 2.5}, "conv2d: kernel_size must be a positive"),
+    ({"filters": 0, "kernel_size": 3}, "filters must be a positive integer"),
+    ({"filters": 4, "kernel_size": 3, "padding": "full"}, "conv2d: padding must be 'valid'"),
+    ({"filters": 4, "kernel_size": 3, "init": "nope"}, "unknown init 'nope'"),
+])
+def test_conv2d_rejects_bad_arguments(kwargs, message):
+    with pytest.raises(nnframe.ConfigError, match=message):
+        nnframe.layer("conv2d", **kwargs)
