@@ -156,6 +156,22 @@ def test_nan_or_inf_in_the_data(bad):
         xor_network().fit(x, y, learning_rate=0.1, verbose=0)
 
 
+@pytest.mark.parametrize("dtype", ["float32", "float64"])
+@pytest.mark.parametrize("bad", [np.nan, np.inf, -np.inf])
+def test_nan_or_inf_found_in_contiguous_and_strided_data(dtype, bad):
+    x = np.zeros((50, 6), dtype)
+    x[31, 4] = bad
+    for data in (x, np.asfortranarray(x)):
+        with pytest.raises(nnframe.DataError, match=r"1 NaN or infinite.*\(31, 4\)"):
+            nnframe.Network([nnframe.layer("dense", 6, 1)]).build((6,)).predict(data)
+
+
+def test_huge_finite_data_is_accepted():
+    """Squares that overflow are not mistaken for infinities."""
+    x = np.full((4, 2), 1e30, np.float32)
+    assert nnframe.Network([nnframe.layer("dense", 2, 1)]).build((2,)).predict(x).shape == (4, 1)
+
+
 def test_non_numeric_arrays():
     with pytest.raises(nnframe.DataError, match="not numbers"):
         xor_network().fit(np.array([["a", "b"]] * 4), xor()[1], learning_rate=0.1, verbose=0)
