@@ -162,7 +162,8 @@ def main(argv: list[str] | None = None) -> int:
     results = report.assemble(info, measurements, startup_results, skipped, vars(args))
     print(report.format_report(results))
     RESULTS.mkdir(parents=True, exist_ok=True)
-    stem = "quick" if args.quick else "latest"
+    # latest.json goes with the docs; runs that leave the docs alone keep their own file
+    stem = "latest" if not args.no_docs else ("quick" if args.quick else "partial")
     (RESULTS / f"{stem}.json").write_text(json.dumps(results, indent=1) + "\n")
     report.chart(results, RESULTS / f"{stem}.png")
     if not args.no_docs:
