@@ -1,5 +1,5 @@
 """Start-up time of the ``nnframe`` command next to ``python -c "import numpy"``, and which
-plugin modules each command imports (``python -X importtime``).
+plugin modules each command has imported when it exits.
 
 ``nnframe --help`` and ``--version`` need no plugin, so they must import none (SPEC 4: lazy
 discovery); ``nnframe list`` needs every plugin, so it imports them, and only then.
@@ -8,11 +8,13 @@ discovery); ``nnframe list`` needs every plugin, so it imports them, and only th
 from __future__ import annotations
 
 import importlib.metadata
+import json
 import os
 import shutil
 import statistics
 import subprocess
 import sys
+import tempfile
 import time
 from pathlib import Path
 from typing import Any
@@ -29,13 +31,14 @@ def nnframe_command() -> list[str]:
     return [sys.executable, found] if found else [sys.executable, "-m", "nnframe"]
 
 
-def commands() -> dict[str, list[str]]:
+def commands() -> dict[str, tuple[list[str], list[str] | None]]:
+    """Label -> (command line, the nnframe arguments when it is the nnframe command)."""
     nnframe = nnframe_command()
     return {
-        'python -c "import numpy"': [sys.executable, "-c", "import numpy"],
-        'python -c "import nnframe"': [sys.executable, "-c", "import nnframe"],
-        "nnframe --help": [*nnframe, "--help"],
-        "nnframe list": [*nnframe, "list"],
+        'python -c "import numpy"': ([sys.executable, "-c", "import numpy"], None),
+        'python -c "import nnframe"': ([sys.executable, "-c", "import nnframe"], None),
+        "nnframe --help": ([*nnframe, "--help"], ["--help"]),
+        "nnframe list": ([*nnframe, "list"], ["list"]),
     }
 
 
@@ -47,20 +50,24 @@ def plugin_modules() -> set[str]:
     return modules
 
 
-def imported_modules(command: list[str], env: dict[str, str] | None = None) -> set[str]:
-    """Every module that ``command`` (a Python program) imports, from ``-X importtime``."""
-    python, *rest = command
-    result = subprocess.run([python, "-X", "importtime", *rest], capture_output=True,
-                            text=True, env=env, check=False)
-    if result.returncode not in (0,):
-        raise RuntimeError(f"{' '.join(command)} exited {result.returncode}: {result.stderr}")
-    names = set()
-    for line in result.stderr.splitlines():
-        if line.startswith("import time:") and "|" in line:
-            name = line.rsplit("|", 1)[1].strip()
-            if name != "package":  # the header line
-                names.add(name)
-    return names
+def imported_modules(args: list[str], env: dict[str, str] | None = None) -> set[str]:
+    """Every module in ``sys.modules`` when ``nnframe ARGS`` exits (the console script's
+    entry point, run in a fresh interpreter). ``-X importtime`` would miss the modules
+    that importlib.import_module loads, as entry points are."""
+    with tempfile.TemporaryDirectory() as folder:
+        out = Path(folder) / "modules.json"
+        code = ("import atexit, json, sys\n"
+                f"atexit.register(lambda: open({str(out)!r}, 'w').write("
+                "json.dumps(sorted(sys.modules))))\n"
+                f"sys.argv = ['nnframe', *{args!r}]\n"
+                "from nnframe.cli import main\n"
+                "main()\n")
+        result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                                env=env, check=False)
+        if result.returncode != 0 or not out.exists():
+            raise RuntimeError(f"nnframe {' '.join(args)} exited {result.returncode}: "
+                               f"{result.stderr}")
+        return set(json.loads(out.read_text()))
 
 
 def time_command(command: list[str], repeats: int, env: dict[str, str]) -> list[float]:
@@ -78,11 +85,12 @@ def measure(repeats: int = 5, env: dict[str, str] | None = None) -> dict[str, An
     env = dict(os.environ if env is None else env)
     plugins = plugin_modules()
     results: dict[str, Any] = {"commands": {}, "plugin_modules": sorted(plugins)}
-    for label, command in commands().items():
+    for label, (command, nnframe_args) in commands().items():
         runs = time_command(command, repeats, env)
         entry: dict[str, Any] = {"median_s": statistics.median(runs), "runs": runs}
-        if label.startswith("nnframe"):
-            entry["plugin_modules_imported"] = sorted(imported_modules(command, env) & plugins)
+        if nnframe_args is not None:
+            imported = imported_modules(nnframe_args, env)
+            entry["plugin_modules_imported"] = sorted(imported & plugins)
         results["commands"][label] = entry
     help_imports = results["commands"]["nnframe --help"]["plugin_modules_imported"]
     list_imports = results["commands"]["nnframe list"]["plugin_modules_imported"]
