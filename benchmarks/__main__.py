@@ -49,6 +49,9 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
     parser.add_argument("--no-startup", action="store_true", help="skip the start-up times")
     parser.add_argument("--timeout", type=float, default=1800,
                         help="seconds allowed for one measurement (default 1800)")
+    parser.add_argument("--report-only", metavar="JSON", type=Path, default=None,
+                        help="measure nothing: print and chart a saved results file (and "
+                             "rewrite the docs from it unless --no-docs)")
     args = parser.parse_args(argv)
     if args.quick:
         args.rounds = 1
@@ -110,8 +113,30 @@ def run_measure(request: dict[str, Any], env: dict[str, str], timeout: float) ->
     return json.loads(done.stdout.strip().splitlines()[-1])
 
 
+def write_outputs(results: dict[str, Any], stem: str, docs: bool) -> None:
+    """The table on stdout, results/<stem>.json and .png, and the docs page."""
+    print(report.format_report(results))
+    RESULTS.mkdir(parents=True, exist_ok=True)
+    (RESULTS / f"{stem}.json").write_text(json.dumps(results, indent=1) + "\n")
+    report.chart(results, RESULTS / f"{stem}.png")
+    if docs:
+        (DOCS / "img").mkdir(parents=True, exist_ok=True)
+        report.chart(results, DOCS / "img" / "performance.png")
+        (DOCS / "performance.md").write_text(report.markdown(results))
+        print(f"wrote {RESULTS / (stem + '.json')}, docs/performance.md and "
+              "docs/img/performance.png", file=sys.stderr)
+
+
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(sys.argv[1:] if argv is None else argv)
+    if args.report_only:
+        results = json.loads(args.report_only.read_text())
+        results["summary"] = report.assemble(
+            results["machine"], results["measurements"], results["startup"],
+            results["skipped"], results["options"])["summary"]
+        results["targets"] = report.targets(results["summary"])
+        write_outputs(results, args.report_only.stem, docs=not args.no_docs)
+        return 0
     env, removed = measuring_env()
     if removed:
         print(f"note: measuring without {' and '.join(removed)} (set for old OpenBLAS builds; "
@@ -159,19 +184,11 @@ def main(argv: list[str] | None = None) -> int:
     if not args.no_startup:
         startup_results = startup.measure(repeats=3 if args.quick else 7, env=env)
 
-    results = report.assemble(info, measurements, startup_results, skipped, vars(args))
-    print(report.format_report(results))
-    RESULTS.mkdir(parents=True, exist_ok=True)
+    options = {k: (str(v) if isinstance(v, Path) else v) for k, v in vars(args).items()}
+    results = report.assemble(info, measurements, startup_results, skipped, options)
     # latest.json goes with the docs; runs that leave the docs alone keep their own file
     stem = "latest" if not args.no_docs else ("quick" if args.quick else "partial")
-    (RESULTS / f"{stem}.json").write_text(json.dumps(results, indent=1) + "\n")
-    report.chart(results, RESULTS / f"{stem}.png")
-    if not args.no_docs:
-        (DOCS / "img").mkdir(parents=True, exist_ok=True)
-        report.chart(results, DOCS / "img" / "performance.png")
-        (DOCS / "performance.md").write_text(report.markdown(results))
-        print(f"wrote {RESULTS / (stem + '.json')}, docs/performance.md and "
-              "docs/img/performance.png", file=sys.stderr)
+    write_outputs(results, stem, docs=not args.no_docs)
     return 0 if all("error" not in m for m in measurements) else 1
 
 

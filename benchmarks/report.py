@@ -131,16 +131,20 @@ def _image_size() -> int:
 
 def table_rows(results: dict[str, Any]) -> list[list[str]]:
     """Header and rows of the main table (plain strings, for text and Markdown)."""
-    rows = [["workload", "framework", "epoch s: median (min-max)", "nnframe / this",
-             "test acc.", "inference ms", "peak MB"]]
+    rows = [["workload", "framework", "epoch s: median (min-max)",
+             "nnframe / this (per round)", "test acc.", "inference ms", "peak MB"]]
     for name, entry in results["summary"].items():
         for framework, stats in entry["frameworks"].items():
             epoch = stats["epoch_s"]
-            ratio = entry["ratios"].get(framework, {}).get("epoch")
+            ratio = entry["ratios"].get(framework)
+            shown = "-"
+            if ratio is not None:
+                paired = ratio["epoch_per_round"]
+                shown = f"{ratio['epoch']:.2f}x ({paired['min']:.2f}-{paired['max']:.2f})"
             rows.append([
                 name, LABELS[framework],
                 f"{epoch['median']:.2f} ({epoch['min']:.2f}-{epoch['max']:.2f})",
-                "-" if ratio is None else f"{ratio:.2f}x",
+                shown,
                 f"{stats['accuracy']['median']:.4f}",
                 f"{stats['inference_s']['median'] * 1e3:.1f}",
                 f"{stats['peak_mb']['median']:.0f}",
@@ -228,20 +232,16 @@ def chart(results: dict[str, Any], path: Path) -> None:
     fig, axes = plt.subplots(1, 3, figsize=(13, 4.2))
     width = 0.8 / len(FRAMEWORK_ORDER)
     for ax, (title, key, scale) in zip(axes, panels, strict=True):
-        for i, framework in enumerate(FRAMEWORK_ORDER):
-            xs, heights, errors = [], [], [[], []]
-            for j, name in enumerate(names):
-                stats = summary[name]["frameworks"].get(framework)
-                if stats is None:
-                    continue
-                s = stats[key]
-                xs.append(j + (i - 1) * width)
-                heights.append(s["median"] * scale)
-                errors[0].append((s["median"] - s["min"]) * scale)
-                errors[1].append((s["max"] - s["median"]) * scale)
-            if xs:
-                ax.bar(xs, heights, width, yerr=errors, capsize=3, color=COLORS[framework],
-                       label=LABELS[framework])
+        labelled = set()
+        for j, name in enumerate(names):
+            present = [f for f in FRAMEWORK_ORDER if f in summary[name]["frameworks"]]
+            for i, framework in enumerate(present):
+                s = summary[name]["frameworks"][framework][key]
+                low, high = (s["median"] - s["min"]) * scale, (s["max"] - s["median"]) * scale
+                ax.bar(j + (i - (len(present) - 1) / 2) * width, s["median"] * scale, width,
+                       yerr=[[low], [high]], capsize=3, color=COLORS[framework],
+                       label=None if framework in labelled else LABELS[framework])
+                labelled.add(framework)
         if key in ("epoch_s", "inference_s"):
             for j, name in enumerate(names):
                 floor = summary[name]["floor"].get(key)
@@ -250,7 +250,9 @@ def chart(results: dict[str, Any], path: Path) -> None:
                               linestyles="dashed", linewidth=1,
                               label="floor: GEMM FLOPs / rate" if j == 0 else None)
         ax.set_xticks(range(len(names)), names)
-        ax.set_title(title, fontsize=10)
+        if key != "peak_mb":  # times span orders of magnitude, and so do the outliers
+            ax.set_yscale("log")
+        ax.set_title(title + (", log scale" if key != "peak_mb" else ""), fontsize=10)
         ax.grid(axis="y", alpha=0.3)
     axes[0].legend(fontsize=8)
     info = results["machine"]
@@ -285,7 +287,9 @@ def markdown(results: dict[str, Any]) -> str:
         "",
         _markdown_table(table_rows(results)),
         "",
-        "`nnframe / this` is nnframe's median epoch time divided by that framework's.",
+        "`nnframe / this` is nnframe's median epoch time divided by that framework's; in",
+        "brackets, the lowest and highest ratio of a single round (both measured minutes",
+        "apart, under the same conditions).",
         "The floor is the epoch's matrix-multiply FLOPs (forward, weight gradients, input",
         "gradients except for the first layer with weights) divided by the float32 GEMM rate",
         "measured on this machine (the best of five 2048 x 2048 products): no framework",
@@ -305,7 +309,11 @@ def markdown(results: dict[str, Any]) -> str:
         "",
         "The machine is shared with other work, so times are noisy: the rounds interleave the",
         "frameworks so that each suffers the same disturbances, the tables give medians, and",
-        "the bars of the chart show the spread (min to max).",
+        "the bars of the chart show the spread (min to max). With two threads on two busy",
+        "cores, a process whose BLAS or OpenMP threads must wait for each other sometimes",
+        "loses a whole scheduler time slice per matrix product: that is where the occasional",
+        "epoch several times slower than the median comes from, in every framework.",
+        "`--threads 1` compares single-threaded compute and is far steadier.",
         "",
     ]
     if results.get("startup"):
@@ -350,6 +358,7 @@ def markdown(results: dict[str, Any]) -> str:
         "nox -s bench -- --rounds 3 --workloads mlp,cnn",
         "nox -s bench -- --threads 1               # the same thread count for everyone",
         "nox -s bench -- --quick                   # 1 round on 10,000 images, no docs",
+        "nox -s bench -- --report-only benchmarks/results/latest.json   # redraw, no runs",
         "```",
         "",
         "The session installs nnframe, every plugin under `plugins/`, `torch==2.13.0` (a CPU",
