@@ -44,20 +44,15 @@ class FlatParameters(list):
         self.flat = flat
 
 
-@attrs.define(eq=False)
-class _Bound:
-    layer: LayerProtocol
-    names: tuple[str, ...]
-    values: tuple[np.ndarray, ...]
-    grads: tuple[np.ndarray, ...]
-
-
 class FlatBinding:
     """The link between a network's layers and its two flat buffers."""
 
-    def __init__(self, parameters: FlatParameters, bound: list[_Bound]) -> None:
+    def __init__(self, parameters: FlatParameters,
+                 views: list[tuple[LayerProtocol, list[tuple[str, np.ndarray, np.ndarray]]]]
+                 ) -> None:
         self.parameters = parameters
-        self._bound = bound
+        #: per layer: the layer and the (name, value view, grad view) it was given
+        self._views = views
 
     @classmethod
     def bind(cls, layers: Sequence[LayerProtocol], dtype: np.dtype) -> FlatBinding | None:
@@ -79,7 +74,7 @@ class FlatBinding:
         flat_values = _aligned_zeros(end, dtype)
         flat_grads = _aligned_zeros(end, dtype)
         members = []
-        bound = {index: _Bound(layer, (), (), ()) for index, layer in enumerate(layers)}
+        views: list[tuple[LayerProtocol, list]] = [(layer, []) for layer in layers]
         for (index, layer, name, value, grad), (start, stop) in zip(entries, spans, strict=True):
             value_view = flat_values[start:stop].reshape(value.shape)
             grad_view = flat_grads[start:stop].reshape(value.shape)
@@ -88,20 +83,17 @@ class FlatBinding:
             layer.params[name] = value_view
             layer.grads[name] = grad_view
             members.append(Parameter(f"{index}.{name}", value_view, grad_view))
-            entry = bound[index]
-            entry.names += (name,)
-            entry.values += (value_view,)
-            entry.grads += (grad_view,)
+            views[index][1].append((name, value_view, grad_view))
         flat = FlatParameter(FLAT_KEY, flat_values, flat_grads, tuple(members), tuple(spans))
-        return cls(FlatParameters(flat), list(bound.values()))
+        return cls(FlatParameters(flat), views)
 
     def intact(self) -> bool:
         """True while every layer holds exactly the views it was given, and no others."""
-        for entry in self._bound:
-            params, grads = entry.layer.params, entry.layer.grads
-            if len(params) != len(entry.names) or len(grads) != len(entry.names):
+        for layer, given in self._views:
+            params, grads = layer.params, layer.grads
+            if len(params) != len(given) or len(grads) != len(given):
                 return False
-            for name, value, grad in zip(entry.names, entry.values, entry.grads, strict=True):
+            for name, value, grad in given:
                 if params.get(name) is not value or grads.get(name) is not grad:
                     return False
         return True
