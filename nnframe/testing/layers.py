@@ -2,18 +2,23 @@
 
 from __future__ import annotations
 
-import json
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import Any
 
 import attrs
 import numpy as np
 
 from nnframe.testing.gradients import layer_gradients
-from nnframe.testing.hints import LAYER_SHAPES, CheckHints, explicit_hints
-from nnframe.testing.properties import compare, guarded, merged, run_check
+from nnframe.testing.hints import LAYER_SHAPES, explicit_hints
+from nnframe.testing.properties import (
+    ComponentCheck,
+    compare,
+    merged,
+    rebuild_from_config,
+    run_check,
+)
 from nnframe.testing.report import CheckReport, PropertyResult
-from nnframe.testing.subjects import Rewind, Subject, draw
+from nnframe.testing.subjects import Rewind, draw
 
 #: Two runs of the same float64 computation must agree to this (they should be identical).
 SAME = 1e-12
@@ -41,19 +46,11 @@ def check_layer(
 
 
 @attrs.define
-class LayerCheck:
+class LayerCheck(ComponentCheck):
     """The properties of one layer, each checked on freshly built copies."""
 
-    subject: Subject
-    hints: CheckHints
-    seed: int
-
-    def run(self) -> list[PropertyResult]:
-        failure = self.choose_shape()
-        if failure is not None:
-            return [failure]
-        results: list[PropertyResult] = []
-        for name, check in (
+    def properties(self) -> list[tuple[str, Callable[[], Any]]]:
+        return [
             ("gradient", self.gradients),
             ("output_shape", self.output_shape),
             ("dtype", self.dtype),
@@ -61,11 +58,9 @@ class LayerCheck:
             ("stateless_inference", self.stateless_inference),
             ("config_roundtrip", self.config_roundtrip),
             ("seeded_build", self.seeded_build),
-        ):
-            results += guarded(name, check)
-        return results
+        ]
 
-    def choose_shape(self) -> PropertyResult | None:
+    def prepare(self) -> PropertyResult | None:
         """Settle the sample shape: the hinted one, else the first default that builds.
         A layer that builds for none of them fails the property ``build``."""
         shapes = [self.hints.input_shape] if self.hints.input_shape else list(LAYER_SHAPES)
@@ -219,16 +214,10 @@ class LayerCheck:
         """get_config() survives JSON, and the factory rebuilds an identical layer from it."""
         name = "config_roundtrip"
         layer, _ = self.make("float64")
-        config = layer.get_config()
-        try:
-            text = json.dumps(config, sort_keys=True)
-        except (TypeError, ValueError) as exc:
-            return PropertyResult(name, False, f"get_config() is not JSON-safe: {exc}")
-        rebuilt = self.subject.factory(**json.loads(text))
-        again = json.dumps(rebuilt.get_config(), sort_keys=True)
-        if again != text:
-            return PropertyResult(name, False, f"get_config() gave {text}, but the layer "
-                                  f"rebuilt from it gives {again}")
+        outcome = rebuild_from_config(layer, self.subject.factory, "layer")
+        if isinstance(outcome, PropertyResult):
+            return outcome
+        rebuilt, text = outcome
         rebuilt.build(self.hints.input_shape, np.random.default_rng(self.seed),
                       np.dtype("float64"))
         x = self.data(np.float64)

@@ -2,19 +2,18 @@
 
 from __future__ import annotations
 
-import json
 import math
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import Any
 
 import attrs
 import numpy as np
 
 from nnframe.testing.gradients import loss_gradients
-from nnframe.testing.hints import LOSS_SHAPE, CheckHints, explicit_hints
-from nnframe.testing.properties import compare, guarded, run_check
+from nnframe.testing.hints import LOSS_SHAPE, explicit_hints
+from nnframe.testing.properties import ComponentCheck, compare, rebuild_from_config, run_check
 from nnframe.testing.report import CheckReport, PropertyResult
-from nnframe.testing.subjects import Subject, draw
+from nnframe.testing.subjects import draw
 
 #: Values computed two ways in float64 that must agree (a mean of means, a repeated batch).
 AGREE = 1e-9
@@ -41,29 +40,16 @@ def check_loss(
 
 
 @attrs.define
-class LossCheck:
+class LossCheck(ComponentCheck):
     """The properties of one loss, each checked on a new instance."""
 
-    subject: Subject
-    hints: CheckHints
-    seed: int
-
-    def run(self) -> list[PropertyResult]:
-        try:
-            self.make()
-        except Exception as exc:
-            return [PropertyResult("build", False, (
-                f"{self.subject.label}(**{self.hints.config}) raised "
-                f"{type(exc).__name__}: {exc} (give check_hints for its config)"))]
-        results: list[PropertyResult] = []
-        for name, check in (
+    def properties(self) -> list[tuple[str, Callable[[], Any]]]:
+        return [
             ("gradient", self.gradient),
             ("mean_over_batch", self.mean_over_batch),
             ("dtype", self.dtype),
             ("config_roundtrip", self.config_roundtrip),
-        ):
-            results += guarded(name, check)
-        return results
+        ]
 
     def make(self) -> Any:
         return self.subject.factory(**self.hints.config)
@@ -122,16 +108,10 @@ class LossCheck:
     def config_roundtrip(self) -> PropertyResult:
         name = "config_roundtrip"
         loss = self.make()
-        config = loss.get_config()
-        try:
-            text = json.dumps(config, sort_keys=True)
-        except (TypeError, ValueError) as exc:
-            return PropertyResult(name, False, f"get_config() is not JSON-safe: {exc}")
-        rebuilt = self.subject.factory(**json.loads(text))
-        again = json.dumps(rebuilt.get_config(), sort_keys=True)
-        if again != text:
-            return PropertyResult(name, False, f"get_config() gave {text}, but the loss "
-                                  f"rebuilt from it gives {again}")
+        outcome = rebuild_from_config(loss, self.subject.factory, "loss")
+        if isinstance(outcome, PropertyResult):
+            return outcome
+        rebuilt, text = outcome
         y_true, y_pred = self.data(np.float64)
         result = compare(name, "value", np.float64(loss.forward(y_true, y_pred)),
                          np.float64(rebuilt.forward(y_true, y_pred)), AGREE,

@@ -8,18 +8,22 @@ arrays before every step, as a network does.
 from __future__ import annotations
 
 import io
-import json
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import Any
 
 import attrs
 import numpy as np
 
 from nnframe.contracts import Parameter
-from nnframe.testing.hints import CheckHints, explicit_hints
-from nnframe.testing.properties import compare, guarded, merged, run_check
+from nnframe.testing.hints import explicit_hints
+from nnframe.testing.properties import (
+    ComponentCheck,
+    compare,
+    merged,
+    rebuild_from_config,
+    run_check,
+)
 from nnframe.testing.report import CheckReport, PropertyResult
-from nnframe.testing.subjects import Subject
 
 SHAPES = {"0.weights": (3, 4), "0.bias": (4,)}
 SAME = 1e-12
@@ -81,30 +85,17 @@ class Quadratic:
 
 
 @attrs.define
-class OptimizerCheck:
+class OptimizerCheck(ComponentCheck):
     """The properties of one optimizer, each checked on a new instance and problem."""
 
-    subject: Subject
-    hints: CheckHints
-    seed: int
-
-    def run(self) -> list[PropertyResult]:
-        try:
-            self.make()
-        except Exception as exc:
-            return [PropertyResult("build", False, (
-                f"{self.subject.label}(**{self.hints.config}) raised "
-                f"{type(exc).__name__}: {exc} (give check_hints for its config)"))]
-        results: list[PropertyResult] = []
-        for name, check in (
+    def properties(self) -> list[tuple[str, Callable[[], Any]]]:
+        return [
             ("reduces_quadratic", self.reduces_quadratic),
             ("in_place", self.in_place),
             ("dtype", self.dtype),
             ("state_roundtrip", self.state_roundtrip),
             ("config_roundtrip", self.config_roundtrip),
-        ):
-            results += guarded(name, check)
-        return results
+        ]
 
     def make(self) -> Any:
         return self.subject.factory(**self.hints.config)
@@ -181,16 +172,10 @@ class OptimizerCheck:
 
     def config_roundtrip(self) -> PropertyResult:
         name = "config_roundtrip"
-        config = self.make().get_config()
-        try:
-            text = json.dumps(config, sort_keys=True)
-        except (TypeError, ValueError) as exc:
-            return PropertyResult(name, False, f"get_config() is not JSON-safe: {exc}")
-        rebuilt = self.subject.factory(**json.loads(text))
-        again = json.dumps(rebuilt.get_config(), sort_keys=True)
-        if again != text:
-            return PropertyResult(name, False, f"get_config() gave {text}, but the optimizer "
-                                  f"rebuilt from it gives {again}")
+        outcome = rebuild_from_config(self.make(), self.subject.factory, "optimizer")
+        if isinstance(outcome, PropertyResult):
+            return outcome
+        rebuilt, text = outcome
         first, second = Quadratic.new(self.seed, np.float64), Quadratic.new(self.seed, np.float64)
         first.descend(self.make(), 3)
         second.descend(rebuilt, 3)

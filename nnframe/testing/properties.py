@@ -2,16 +2,18 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable, Mapping
 from typing import Any
 
+import attrs
 import numpy as np
 
 from nnframe.errors import ConfigError
 from nnframe.testing.gradients import worst_element
-from nnframe.testing.hints import HINTS_ATTRIBUTE, factory_hints
+from nnframe.testing.hints import HINTS_ATTRIBUTE, CheckHints, factory_hints
 from nnframe.testing.report import CheckReport, PropertyResult
-from nnframe.testing.subjects import resolve
+from nnframe.testing.subjects import Subject, resolve
 
 
 def run_check(kind: str, factory_or_name: Any, explicit: Mapping[str, Any], seed: int,
@@ -31,6 +33,54 @@ def run_check(kind: str, factory_or_name: Any, explicit: Mapping[str, Any], seed
         results = checker(subject, base.merged(explicit), seed).run()
     report = CheckReport(kind, subject.label, results)
     return report.raise_for_failures() if raises else report
+
+
+@attrs.define
+class ComponentCheck:
+    """The properties of one component; subclasses list them in `properties`."""
+
+    subject: Subject
+    hints: CheckHints
+    seed: int
+
+    def properties(self) -> list[tuple[str, Callable[[], Any]]]:
+        raise NotImplementedError
+
+    def prepare(self) -> PropertyResult | None:
+        """Settle what every property needs; a failure here is the only result."""
+        try:
+            self.subject.factory(**self.hints.config)
+        except Exception as exc:
+            return PropertyResult("build", False, (
+                f"{self.subject.label}(**{self.hints.config}) raised "
+                f"{type(exc).__name__}: {exc} (give check_hints for its config)"))
+        return None
+
+    def run(self) -> list[PropertyResult]:
+        failure = self.prepare()
+        if failure is not None:
+            return [failure]
+        results: list[PropertyResult] = []
+        for name, check in self.properties():
+            results += guarded(name, check)
+        return results
+
+
+def rebuild_from_config(component: Any, factory: Callable[..., Any], what: str
+                        ) -> tuple[Any, str] | PropertyResult:
+    """``(rebuilt, config JSON)`` when get_config() survives JSON and the factory rebuilds
+    a component with the same config; otherwise the failed ``config_roundtrip`` result."""
+    name = "config_roundtrip"
+    try:
+        text = json.dumps(component.get_config(), sort_keys=True)
+    except (TypeError, ValueError) as exc:
+        return PropertyResult(name, False, f"get_config() is not JSON-safe: {exc}")
+    rebuilt = factory(**json.loads(text))
+    again = json.dumps(rebuilt.get_config(), sort_keys=True)
+    if again != text:
+        return PropertyResult(name, False, f"get_config() gave {text}, but the {what} "
+                              f"rebuilt from it gives {again}")
+    return rebuilt, text
 
 
 def guarded(name: str, check: Callable[[], PropertyResult | list[PropertyResult]]
