@@ -142,6 +142,11 @@ def main(argv: list[str] | None = None) -> int:
         print(f"note: measuring without {' and '.join(removed)} (set for old OpenBLAS builds; "
               "they slow a current one)", file=sys.stderr)
     threads = args.threads or numpy_blas_threads()
+    for framework, distribution in (("torch", "torch"), ("sklearn", "scikit-learn")):
+        if framework in args.frameworks and machine.version(distribution) is None:
+            args.frameworks.remove(framework)
+            print(f"{framework}: skipped: {distribution} is not installed (nox -s bench "
+                  "installs it)", file=sys.stderr)
     workloads = []
     skipped = {}
     for name in args.workloads:
