@@ -161,21 +161,32 @@ class Conv2D(nnframe.Layer):
         np.copyto(patches, windows.transpose(0, 1, 2, 4, 5, 3))
         return patches.reshape(pixels, kh * kw * channels)
 
-    def backward(self, grad_output: np.ndarray) -> np.ndarray:
+    def backward_parameters(self, grad_output: np.ndarray) -> None:
+        """Fill the weight and bias gradients only: the network asks the first layer with
+        parameters for this, since nothing needs dE/dX of the input images (no col2im)."""
+        self._parameter_grads(grad_output)
+
+    def _parameter_grads(self, grad_output: np.ndarray) -> np.ndarray:
+        """Fill ``grads``; return dE/dY as (pixels, filters) for `backward` to go on with."""
         if self._cols is None or self._geometry is None:
             raise RuntimeError("Conv2D.backward called before forward(x, training=True)")
+        grad = grad_output.reshape(-1, self.filters)
+        grad_weights = self.grads["weights"].reshape(-1, self.filters)
+        np.matmul(self._cols if self.in_channels == 1 else self._cols.T, grad,
+                  out=grad_weights)
+        # A matrix-vector product sums over the rows far faster than np.sum on a narrow array.
+        ones = self._buffers.constant("ones", (grad.shape[0],), grad.dtype, 1.0)
+        np.matmul(ones, grad, out=self.grads["bias"])
+        return grad
+
+    def backward(self, grad_output: np.ndarray) -> np.ndarray:
+        grad = self._parameter_grads(grad_output)
         rows, cols = self._geometry
         kh, kw = self.kernel_size
         n = grad_output.shape[0]
         channels = self.in_channels
-        grad = grad_output.reshape(-1, self.filters)
         pixels = grad.shape[0]
         weights = self.params["weights"].reshape(kh * kw, channels, self.filters)
-        grad_weights = self.grads["weights"].reshape(-1, self.filters)
-        np.matmul(self._cols if channels == 1 else self._cols.T, grad, out=grad_weights)
-        # A matrix-vector product sums over the rows far faster than np.sum on a narrow array.
-        ones = self._buffers.constant("ones", (pixels,), grad.dtype, 1.0)
-        np.matmul(ones, grad, out=self.grads["bias"])
         # dcols, laid out window position first, (kh * kw, N * H' * W', C), so that each
         # slice-add of col2im reads a contiguous block.
         dcols = self._buffers.get("dcols", (kh * kw, pixels, channels), grad.dtype)

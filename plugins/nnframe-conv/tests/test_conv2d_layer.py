@@ -128,6 +128,34 @@ def test_conv2d_stays_float32(rng):
     assert {g.dtype for g in layer.grads.values()} == {F32}
 
 
+@pytest.mark.parametrize("channels", [1, 3])
+def test_conv2d_backward_parameters_fills_the_same_gradients_as_backward(channels, rng):
+    """The first layer of a network is asked only for its parameter gradients."""
+    layer = built(Conv2D(4, 3, stride=2, padding="same"), (7, 6, channels), rng)
+    x = rng.standard_normal((3, 7, 6, channels))
+    g = rng.standard_normal((3, 4, 3, 4))
+    layer.forward(x, training=True)
+    layer.backward(g)
+    expected = {name: grad.copy() for name, grad in layer.grads.items()}
+    for grad in layer.grads.values():
+        grad[...] = 0.0
+    layer.forward(x, training=True)
+    assert layer.backward_parameters(g) is None
+    for name, grad in layer.grads.items():
+        np.testing.assert_array_equal(grad, expected[name])
+
+
+def test_a_network_asks_its_first_conv_for_parameter_gradients_only(rng, monkeypatch):
+    net = nnframe.Network([Conv2D(2, 3), nnframe.layer("flatten"),
+                           nnframe.layer("dense", output_size=3)]).use("cross_entropy", "sgd")
+    calls = []
+    original = Conv2D.backward
+    monkeypatch.setattr(Conv2D, "backward",
+                        lambda self, g: calls.append("backward") or original(self, g))
+    net.fit(rng.standard_normal((4, 5, 5, 1)), np.array([0, 1, 2, 0]), epochs=1, verbose=0)
+    assert calls == []  # backward_parameters, defined below backward, stands in for it
+
+
 def test_conv2d_inference_does_not_disturb_training_cache(rng):
     """A forward pass without training (say, on a validation batch) between the training
     forward and backward leaves backward's inputs alone."""
