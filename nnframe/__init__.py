@@ -8,17 +8,9 @@
 Importing nnframe loads no plugin: plugins are discovered on the first lookup by name.
 """
 
+from typing import TYPE_CHECKING
+
 from nnframe._version import __version__
-from nnframe.callbacks import Callback, EarlyStopping, History, ModelCheckpoint
-from nnframe.contracts import (
-    Layer,
-    LayerProtocol,
-    Loss,
-    LossProtocol,
-    Optimizer,
-    OptimizerProtocol,
-    Parameter,
-)
 from nnframe.errors import (
     AmbiguousComponentError,
     ComponentError,
@@ -35,10 +27,62 @@ from nnframe.errors import (
     UnknownComponentError,
 )
 from nnframe.hookspecs import hookimpl
-from nnframe.metrics import one_hot
-from nnframe.modelfile import load
-from nnframe.network import Network
-from nnframe.registry import get_registry, layer, loss, optimizer
+
+# The rest of the API is imported on first use (PEP 562), so that `import nnframe` (and so
+# `nnframe --help`, and every plugin's import) does not pay for NumPy and the network code
+# before it needs them.
+_LAZY = {
+    "Callback": "nnframe.callbacks",
+    "EarlyStopping": "nnframe.callbacks",
+    "History": "nnframe.callbacks",
+    "ModelCheckpoint": "nnframe.callbacks",
+    "Layer": "nnframe.contracts",
+    "LayerProtocol": "nnframe.contracts",
+    "Loss": "nnframe.contracts",
+    "LossProtocol": "nnframe.contracts",
+    "Optimizer": "nnframe.contracts",
+    "OptimizerProtocol": "nnframe.contracts",
+    "Parameter": "nnframe.contracts",
+    "one_hot": "nnframe.metrics",
+    "load": "nnframe.modelfile",
+    "Network": "nnframe.network",
+    "get_registry": "nnframe.registry",
+    "layer": "nnframe.registry",
+    "loss": "nnframe.registry",
+    "optimizer": "nnframe.registry",
+}
+
+if TYPE_CHECKING:
+    from nnframe.callbacks import Callback, EarlyStopping, History, ModelCheckpoint
+    from nnframe.contracts import (
+        Layer,
+        LayerProtocol,
+        Loss,
+        LossProtocol,
+        Optimizer,
+        OptimizerProtocol,
+        Parameter,
+    )
+    from nnframe.metrics import one_hot
+    from nnframe.modelfile import load
+    from nnframe.network import Network
+    from nnframe.registry import get_registry, layer, loss, optimizer
+
+
+def __getattr__(name: str):
+    module = _LAZY.get(name)
+    if module is None:
+        raise AttributeError(f"module 'nnframe' has no attribute {name!r}")
+    import importlib
+
+    value = getattr(importlib.import_module(module), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted(__all__)
+
 
 __all__ = [
     "AmbiguousComponentError",
