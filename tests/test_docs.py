@@ -59,3 +59,15 @@ def test_every_page_is_in_the_navigation_and_every_entry_exists():
     pages = {str(p.relative_to(DOCS)) for p in DOCS.rglob("*.md")}
     assert pages - in_nav == set(), "pages missing from the nav in mkdocs.yml"
     assert in_nav - pages == set(), "nav entries in mkdocs.yml without a page"
+
+
+def test_getting_started_shows_the_readme_quickstart():
+    """The two Quickstart commands are the same in the README and on the site."""
+    root = Path(__file__).resolve().parents[1]
+    readme = (root / "README.md").read_text()
+    block = readme.split("## Quickstart", 1)[1].split("```bash", 1)[1].split("```", 1)[0]
+    commands = [line.strip() for line in block.strip().splitlines()]
+    assert len(commands) == 2
+    page = (root / "docs" / "getting-started.md").read_text()
+    for command in commands:
+        assert command in page, command
