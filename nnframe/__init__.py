@@ -32,41 +32,82 @@ from nnframe.hookspecs import hookimpl
 # `nnframe --help`, and every plugin's import) does not pay for NumPy and the network code
 # before it needs them.
 _LAZY = {
-    "Callback": "nnframe.callbacks",
+    "CSVLogger": "nnframe.callbacks",
     "EarlyStopping": "nnframe.callbacks",
     "History": "nnframe.callbacks",
     "ModelCheckpoint": "nnframe.callbacks",
+    "ProgressDisplay": "nnframe.callbacks",
+    "Callback": "nnframe.contracts",
+    "Dataset": "nnframe.contracts",
+    "Initializer": "nnframe.contracts",
+    "InitializerProtocol": "nnframe.contracts",
     "Layer": "nnframe.contracts",
     "LayerProtocol": "nnframe.contracts",
     "Loss": "nnframe.contracts",
     "LossProtocol": "nnframe.contracts",
+    "Metric": "nnframe.contracts",
+    "MetricProtocol": "nnframe.contracts",
     "Optimizer": "nnframe.contracts",
     "OptimizerProtocol": "nnframe.contracts",
     "Parameter": "nnframe.contracts",
+    "ParameterGroup": "nnframe.contracts",
+    "Schedule": "nnframe.contracts",
+    "ScheduleProtocol": "nnframe.contracts",
+    "callback": "nnframe.builders",
+    "dataset": "nnframe.builders",
+    "initializer": "nnframe.builders",
+    "layer": "nnframe.builders",
+    "loss": "nnframe.builders",
+    "metric": "nnframe.builders",
+    "optimizer": "nnframe.builders",
+    "schedule": "nnframe.builders",
     "one_hot": "nnframe.metrics",
-    "load": "nnframe.modelfile",
+    "load": "nnframe.loading",
     "Network": "nnframe.network",
+    "create": "nnframe.registry",
     "get_registry": "nnframe.registry",
-    "layer": "nnframe.registry",
-    "loss": "nnframe.registry",
-    "optimizer": "nnframe.registry",
 }
 
 if TYPE_CHECKING:
-    from nnframe.callbacks import Callback, EarlyStopping, History, ModelCheckpoint
+    from nnframe.builders import (
+        callback,
+        dataset,
+        initializer,
+        layer,
+        loss,
+        metric,
+        optimizer,
+        schedule,
+    )
+    from nnframe.callbacks import (
+        CSVLogger,
+        EarlyStopping,
+        History,
+        ModelCheckpoint,
+        ProgressDisplay,
+    )
     from nnframe.contracts import (
+        Callback,
+        Dataset,
+        Initializer,
+        InitializerProtocol,
         Layer,
         LayerProtocol,
         Loss,
         LossProtocol,
+        Metric,
+        MetricProtocol,
         Optimizer,
         OptimizerProtocol,
         Parameter,
+        ParameterGroup,
+        Schedule,
+        ScheduleProtocol,
     )
+    from nnframe.loading import load
     from nnframe.metrics import one_hot
-    from nnframe.modelfile import load
     from nnframe.network import Network
-    from nnframe.registry import get_registry, layer, loss, optimizer
+    from nnframe.registry import create, get_registry
 
 
 def __getattr__(name: str):
@@ -86,16 +127,22 @@ def __dir__() -> list[str]:
 
 __all__ = [
     "AmbiguousComponentError",
+    "CSVLogger",
     "Callback",
     "ComponentError",
     "ConfigError",
     "DataError",
+    "Dataset",
     "EarlyStopping",
     "History",
+    "Initializer",
+    "InitializerProtocol",
     "Layer",
     "LayerProtocol",
     "Loss",
     "LossProtocol",
+    "Metric",
+    "MetricProtocol",
     "MissingPluginError",
     "ModelCheckpoint",
     "ModelFileError",
@@ -106,16 +153,26 @@ __all__ = [
     "Optimizer",
     "OptimizerProtocol",
     "Parameter",
+    "ParameterGroup",
     "PluginError",
+    "ProgressDisplay",
+    "Schedule",
+    "ScheduleProtocol",
     "ShapeError",
     "TrainingDivergedError",
     "UnknownComponentError",
     "__version__",
+    "callback",
+    "create",
+    "dataset",
     "get_registry",
     "hookimpl",
+    "initializer",
     "layer",
     "load",
     "loss",
+    "metric",
     "one_hot",
     "optimizer",
+    "schedule",
 ]

@@ -29,6 +29,12 @@ def to_int(value: Any) -> Any:
     return value
 
 
+def check_int(name: str, value: Any, minimum: int) -> None:
+    """`ConfigError` unless ``value`` is an integer (not a bool) >= ``minimum``."""
+    if isinstance(value, bool) or not isinstance(value, numbers.Integral) or value < minimum:
+        raise ConfigError(f"{name} must be an integer >= {minimum}, got {value!r}")
+
+
 def non_negative(instance: Any, attribute: Any, value: Any) -> None:
     if not isinstance(value, float) or not value >= 0.0:
         raise _fail(instance, attribute.name, "must be a number >= 0", value)

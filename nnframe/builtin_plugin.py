@@ -1,48 +1,105 @@
 """The built-in plugin: nnframe's own components, registered through the public hooks.
 
 It is loaded first, as the plugin ``nnframe``, exactly the way a third-party plugin is.
+Factories are named as ``"module:Name"`` strings, so listing components imports none of
+them (nor NumPy); each is imported when first built.
 """
 
 from __future__ import annotations
 
 from nnframe.hookspecs import Register, hookimpl
-from nnframe.layers.activations import LeakyReLU, ReLU, Sigmoid, Softmax, Tanh
-from nnframe.layers.dense import Dense
-from nnframe.layers.dropout import Dropout
-from nnframe.layers.flatten import Flatten
-from nnframe.losses.cross_entropy import BinaryCrossEntropy, CrossEntropy
-from nnframe.losses.huber import Huber
-from nnframe.losses.mae import MeanAbsoluteError
-from nnframe.losses.mse import MeanSquaredError
-from nnframe.optimizers.adam import Adam, AdamW
-from nnframe.optimizers.rmsprop import RMSprop
-from nnframe.optimizers.sgd import SGD
+
+
+def _register_all(register: Register, package: str, table: dict[str, str]) -> None:
+    for name, reference in table.items():
+        register(name, f"{package}.{reference}")
 
 
 @hookimpl
 def register_layers(register: Register) -> None:
-    register("dense", Dense)
-    register("tanh", Tanh)
-    register("sigmoid", Sigmoid)
-    register("relu", ReLU)
-    register("leaky_relu", LeakyReLU)
-    register("softmax", Softmax)
-    register("dropout", Dropout)
-    register("flatten", Flatten)
+    _register_all(register, "nnframe.layers", {
+        "dense": "dense:Dense",
+        "tanh": "activations:Tanh",
+        "sigmoid": "activations:Sigmoid",
+        "relu": "activations:ReLU",
+        "leaky_relu": "activations:LeakyReLU",
+        "softmax": "activations:Softmax",
+        "dropout": "dropout:Dropout",
+        "flatten": "flatten:Flatten",
+    })
 
 
 @hookimpl
 def register_losses(register: Register) -> None:
-    register("mse", MeanSquaredError)
-    register("mae", MeanAbsoluteError)
-    register("huber", Huber)
-    register("cross_entropy", CrossEntropy)
-    register("binary_cross_entropy", BinaryCrossEntropy)
+    _register_all(register, "nnframe.losses", {
+        "mse": "mse:MeanSquaredError",
+        "mae": "mae:MeanAbsoluteError",
+        "huber": "huber:Huber",
+        "cross_entropy": "cross_entropy:CrossEntropy",
+        "binary_cross_entropy": "cross_entropy:BinaryCrossEntropy",
+    })
 
 
 @hookimpl
 def register_optimizers(register: Register) -> None:
-    register("sgd", SGD)
-    register("adam", Adam)
-    register("adamw", AdamW)
-    register("rmsprop", RMSprop)
+    _register_all(register, "nnframe.optimizers", {
+        "sgd": "sgd:SGD",
+        "adam": "adam:Adam",
+        "adamw": "adam:AdamW",
+        "rmsprop": "rmsprop:RMSprop",
+    })
+
+
+@hookimpl
+def register_initializers(register: Register) -> None:
+    _register_all(register, "nnframe", {
+        "glorot_uniform": "initializers:GlorotUniform",
+        "glorot_normal": "initializers:GlorotNormal",
+        "he_uniform": "initializers:HeUniform",
+        "he_normal": "initializers:HeNormal",
+        "zeros": "initializers:Zeros",
+        "constant": "initializers:Constant",
+        "fan_in_uniform": "initializers:FanInUniform",
+        "seed_uniform": "initializers:SeedUniform",
+    })
+
+
+@hookimpl
+def register_metrics(register: Register) -> None:
+    _register_all(register, "nnframe.metrics", {
+        "accuracy": "accuracy:Accuracy",
+        "top_k_accuracy": "accuracy:TopKAccuracy",
+        "precision": "confusion:Precision",
+        "recall": "confusion:Recall",
+        "f1": "confusion:F1",
+        "mae": "regression:MeanAbsoluteError",
+    })
+
+
+@hookimpl
+def register_schedules(register: Register) -> None:
+    _register_all(register, "nnframe.schedules", {
+        "constant": "fixed:Constant",
+        "step": "fixed:StepDecay",
+        "exponential": "fixed:ExponentialDecay",
+        "cosine": "cosine:CosineDecay",
+        "reduce_on_plateau": "plateau:ReduceOnPlateau",
+    })
+
+
+@hookimpl
+def register_callbacks(register: Register) -> None:
+    _register_all(register, "nnframe.callbacks", {
+        "early_stopping": "early_stopping:EarlyStopping",
+        "model_checkpoint": "checkpoint:ModelCheckpoint",
+        "csv_logger": "csv_logger:CSVLogger",
+    })
+
+
+@hookimpl
+def register_datasets(register: Register) -> None:
+    _register_all(register, "nnframe.datasets", {
+        "xor": "catalog:xor_dataset",
+        "mnist": "catalog:mnist_dataset",
+        "mnist_sample": "catalog:mnist_sample_dataset",
+    })

@@ -1,43 +1,56 @@
 """The hook specifications every nnframe plugin implements (pluggy project ``nnframe``).
 
-A plugin is a module (or any object) with functions marked ``@nnframe.hookimpl``. Each hook
-receives a ``register(name, factory)`` callable; ``factory(**config)`` must build the
-component. The built-in components are registered through these very hooks.
+A plugin is a module (or any object) with functions marked ``@nnframe.hookimpl``, named
+after the kinds it provides: ``register_layers``, ``register_losses``,
+``register_optimizers``, ``register_initializers``, ``register_metrics``,
+``register_schedules``, ``register_callbacks`` and ``register_datasets`` (one per entry of
+`nnframe.kinds.KINDS`). Each is called once with a ``register`` callable::
+
+    @nnframe.hookimpl
+    def register_layers(register):
+        register("swish", Swish)                                  # a class or a function
+        register("gelu", "my_package.gelu:GELU", summary="...")  # imported on first use
+
+``register(name, factory, *, summary=None)``: ``factory(**config)`` must build the
+component; given as ``"module:attribute"`` it is imported only when first used, so listing
+components stays fast. The built-in components are registered through these very hooks.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Any
+from typing import Any, Protocol
 
 import pluggy
 
-PROJECT_NAME = "nnframe"
+from nnframe.constants import PROJECT_NAME
+from nnframe.kinds import KINDS
 
 hookspec = pluggy.HookspecMarker(PROJECT_NAME)
 hookimpl = pluggy.HookimplMarker(PROJECT_NAME)
 
-Register = Callable[[str, Callable[..., Any]], None]
+
+class Register(Protocol):
+    """The callable each hook receives: ``register(name, factory, *, summary=None)``."""
+
+    def __call__(self, name: str, factory: Callable[..., Any] | str, *,
+                 summary: str | None = None) -> None: ...
 
 
-@hookspec
-def register_layers(register: Register) -> None:
-    """Register layer factories: ``register("dense", Dense)``."""
+def _make_spec(hook: str, plural: str, description: str, example: str):
+    def spec(register: Register) -> None: ...
+
+    spec.__name__ = spec.__qualname__ = hook
+    spec.__doc__ = (f"Register {plural}: {description}. "
+                    f"``register({example!r}, factory)``; ``factory(**config)`` builds one.")
+    return hookspec(spec)
 
 
-@hookspec
-def register_losses(register: Register) -> None:
-    """Register loss factories: ``register("mse", MeanSquaredError)``."""
+# One specification per kind, generated from the table, so a new kind needs no code here.
+for _kind in KINDS:
+    globals()[_kind.hook] = _make_spec(_kind.hook, _kind.plural, _kind.description,
+                                       _kind.example)
+del _kind
 
-
-@hookspec
-def register_optimizers(register: Register) -> None:
-    """Register optimizer factories: ``register("sgd", SGD)``."""
-
-
-#: Which kind of component each hook registers.
-HOOK_KINDS: dict[str, str] = {
-    "register_layers": "layer",
-    "register_losses": "loss",
-    "register_optimizers": "optimizer",
-}
+#: The hook names, in the order of the kinds table.
+HOOKS: tuple[str, ...] = tuple(kind.hook for kind in KINDS)

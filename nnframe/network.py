@@ -1,50 +1,61 @@
-"""The Sequential model: layers in order, trained by mini-batch gradient descent.
+"""The Sequential model: layers in order, their parameters, inference and saving.
 
 Data flows forward layer by layer; the loss gives dE/dY for the last layer; each layer's
 backward fills its parameter gradients and returns dE/dX for the layer before; the optimizer
-then updates every parameter in place. Everything is vectorised over the batch.
+then updates every parameter in place. Training itself (the loop over epochs and batches)
+lives in `nnframe.training`; this module is the model.
 """
 
 from __future__ import annotations
 
-import math
 import os
 from collections.abc import Callable, Iterable, Sequence
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
 from nnframe import registry
-from nnframe.callbacks import Callback, History, progress_callback
-from nnframe.contracts import LayerProtocol, LossProtocol, OptimizerProtocol, Parameter, Shape
-from nnframe.errors import (
-    ConfigError,
-    DataError,
-    NetworkStateError,
-    NNFrameError,
-    ShapeError,
-    TrainingDivergedError,
+from nnframe.arguments import check_int
+from nnframe.constants import DTYPES
+from nnframe.contracts import (
+    LayerProtocol,
+    LossProtocol,
+    MetricProtocol,
+    OptimizerProtocol,
+    ParameterGroup,
+    Shape,
 )
-from nnframe.flat import FlatBinding
+from nnframe.errors import ConfigError, DataError, NetworkStateError, NNFrameError, ShapeError
+from nnframe.identity import component_name, layer_label
 from nnframe.inputs import as_inputs, as_targets, check_same_length
-from nnframe.metrics import ClassTargets, class_targets
+from nnframe.metrics import Accuracy, class_reader
+from nnframe.parameters import bind, unbound
+from nnframe.saving import save_network
+from nnframe.summary import summary_lines
 
-DTYPES = ("float32", "float64")
+if TYPE_CHECKING:
+    from nnframe.callbacks import History
+    from nnframe.contracts import Callback, ScheduleProtocol
+
 PREDICT_CHUNK = 4096
+LAYER_MEMBERS = ("build", "output_shape", "forward", "backward", "params", "grads",
+                 "get_config")
 
 
 def layer_name(layer: object) -> str:
     """The registered name of a layer (``dense``), else its class name."""
-    component = registry.get_registry().find("layer", type(layer))
-    return component.name if component is not None else type(layer).__name__
+    return component_name("layer", layer)
 
 
 class Network:
     """A sequence of layers trained together (Keras' Sequential).
 
-    >>> net = Network([layer("dense", 2, 3), layer("tanh"), layer("dense", 3, 1)])
-    >>> net.use("mse", "sgd").fit(x, y, epochs=100)  # doctest: +SKIP
+    Example:
+        ```python
+        net = Network([layer("dense", 2, 3), layer("tanh"), layer("dense", 3, 1)])
+        net.use("mse", "sgd").fit(x, y, epochs=100, learning_rate=0.1)
+        ```
     """
 
     def __init__(self, layers: Iterable[LayerProtocol] | None = None, *,
@@ -55,16 +66,19 @@ class Network:
         self.layers: list[LayerProtocol] = []
         self.loss: LossProtocol | None = None
         self.optimizer: OptimizerProtocol | None = None
+        #: Metrics reported by `fit` and `evaluate` besides the loss (see `use`).
+        self.metrics: list[MetricProtocol] = []
         self.input_shape: Shape | None = None
         self.rng = np.random.default_rng()
         self.stop_training = False
         #: Epochs trained so far: `fit` continues from here and checkpoints record it.
         self.epoch = 0
-        #: Keep all parameters in one buffer and all gradients in another, the layers
-        #: holding views (`nnframe.flat`), so the optimizer steps them all at once.
-        #: False keeps one array per parameter and steps them one by one.
-        self.flat_parameters = True
-        self._binding: FlatBinding | None = None
+        #: Where training stopped inside epoch ``epoch`` (Ctrl-C, a callback), so that `fit`
+        #: resumes at the very next batch: ``{"epoch", "batch", "epoch_rng", ...}``.
+        self.resume_point: dict[str, Any] | None = None
+        #: JSON-safe training state kept in model files (a schedule's state, the base rate).
+        self.training_state: dict[str, Any] = {}
+        self._parameters: ParameterGroup | None = None
         for layer in layers or ():
             self.add(layer)
 
@@ -75,21 +89,22 @@ class Network:
         if self.built:
             raise NetworkStateError("the network is already built; add layers before "
                                     "build() or fit(), or start a new Network")
-        missing = [m for m in ("build", "output_shape", "forward", "backward", "params", "grads",
-                               "get_config") if not hasattr(layer, m)]
+        missing = [m for m in LAYER_MEMBERS if not hasattr(layer, m)]
         if missing:
             raise ConfigError(f"layer {len(self.layers)} ({type(layer).__name__}) is not a "
                               f"layer: it lacks {', '.join(missing)} (see nnframe.Layer)")
         self.layers.append(layer)
         return self
 
-    def use(self, loss: str | LossProtocol,
-            optimizer: str | OptimizerProtocol | None = None) -> Network:
-        """Choose the loss and optimizer, as objects or registered names."""
-        self.loss = registry.loss(loss) if isinstance(loss, str) else loss
-        if isinstance(optimizer, str):
-            optimizer = registry.optimizer(optimizer)
-        self.optimizer = optimizer
+    def use(self, loss: str | LossProtocol, optimizer: str | OptimizerProtocol | None = None,
+            *, metrics: Sequence[str | MetricProtocol] | None = None) -> Network:
+        """Choose the loss, the optimizer and extra metrics, as objects or registered names.
+
+        Accuracy is reported anyway whenever the targets are class labels.
+        """
+        self.loss = _component("loss", loss)
+        self.optimizer = _component("optimizer", optimizer) if optimizer is not None else None
+        self.metrics = [_component("metric", metric) for metric in metrics or ()]
         return self
 
     @property
@@ -97,22 +112,14 @@ class Network:
         return self.input_shape is not None
 
     def build(self, input_shape: Sequence[int], seed: int | None = None) -> Network:
-        """Create every layer's parameters for one sample's shape (no batch axis)."""
+        """Create every layer's parameters for one sample's shape (no batch axis), then
+        keep them all in one buffer (and their gradients in another) from now on."""
         shape = tuple(int(s) for s in input_shape)
         self.rng = np.random.default_rng(seed)
         self._chain_shapes(shape, build=True)
+        self._parameters = bind(self.layers, self.dtype)
         self.input_shape = shape
-        self._binding = None
-        self._bind()
         return self
-
-    def _bind(self) -> FlatBinding | None:
-        """The flat parameter buffers, (re)made when missing or no longer intact."""
-        if not self.flat_parameters:
-            self._binding = None
-        elif self._binding is None or not self._binding.intact():
-            self._binding = FlatBinding.bind(self.layers, self.dtype)
-        return self._binding
 
     def _chain_shapes(self, shape: Shape, build: bool) -> Shape:
         if not self.layers:
@@ -123,7 +130,7 @@ class Network:
                     layer.build(shape, self.rng, self.dtype)
                 shape = tuple(layer.output_shape(shape))
             except NNFrameError as exc:
-                raise type(exc)(f"layer {index} ({layer_name(layer)}): {exc}") from None
+                raise type(exc)(f"{layer_label(index, layer)}: {exc}") from None
         return shape
 
     @property
@@ -131,16 +138,43 @@ class Network:
         self._require_built()
         return self._chain_shapes(self.input_shape, build=False)
 
-    def parameters(self) -> list[Parameter]:
-        """Every trainable array with its gradient, keyed ``"<layer index>.<name>"``."""
-        return [
-            Parameter(f"{index}.{name}", value, layer.grads[name])
-            for index, layer in enumerate(self.layers)
-            for name, value in layer.params.items()
-        ]
+    def parameters(self) -> ParameterGroup:
+        """Every trainable array with its gradient, keyed ``"<layer index>.<name>"``, as
+        the one group the optimizer steps (empty before `build`)."""
+        if self._parameters is None:
+            return ParameterGroup.allocate({}, self.dtype)
+        if unbound(self.layers, self._parameters):
+            # a user put new arrays into a layer's dicts (set weights by hand): adopt them
+            self._parameters = bind(self.layers, self.dtype)
+        return self._parameters
+
+    def state(self) -> dict[str, np.ndarray]:
+        """Every layer's state (arrays that are not trained), keyed like parameters."""
+        return {f"{index}.{name}": value
+                for index, layer in enumerate(self.layers)
+                for name, value in getattr(layer, "state", {}).items()}
 
     def count_params(self) -> int:
+        """How many trainable numbers the network has."""
         return sum(p.value.size for p in self.parameters())
+
+    def count_state(self) -> int:
+        """How many non-trainable numbers (layer state) the network has."""
+        return sum(np.size(value) for value in self.state().values())
+
+    def snapshot(self) -> dict[str, np.ndarray]:
+        """Copies of every parameter and every state array, for `restore`."""
+        saved = {f"params/{p.key}": p.value.copy() for p in self.parameters()}
+        saved.update({f"state/{key}": np.array(value, copy=True)
+                      for key, value in self.state().items()})
+        return saved
+
+    def restore(self, snapshot: dict[str, np.ndarray]) -> None:
+        """Put back parameters and state saved by `snapshot`, in place."""
+        current = {f"params/{p.key}": p.value for p in self.parameters()}
+        current.update({f"state/{key}": value for key, value in self.state().items()})
+        for key, saved in snapshot.items():
+            np.copyto(current[key], saved)
 
     def _require_built(self) -> None:
         if not self.built:
@@ -149,6 +183,7 @@ class Network:
     # -- forward and backward ------------------------------------------------------------
 
     def forward(self, x: np.ndarray, training: bool = False) -> np.ndarray:
+        """The network's output for a batch: every layer's forward in order."""
         for layer in self.layers:
             x = layer.forward(x, training)
         return x
@@ -158,24 +193,6 @@ class Network:
         for layer in reversed(self.layers):
             grad = layer.backward(grad)
         return grad
-
-    def _parameter_backward(self) -> Callable[[np.ndarray], None]:
-        """Backward as training needs it: down to the first layer with parameters only,
-        which is asked for its parameter gradients alone (``backward_parameters``, when
-        it has one), since no one uses dE/dX of the network's input."""
-        first = next((i for i, layer in enumerate(self.layers) if layer.params), None)
-        if first is None:
-            return lambda grad: None
-        later = [layer.backward for layer in reversed(self.layers[first + 1:])]
-        layer = self.layers[first]
-        last = layer.backward_parameters if _skips_input_grad(layer) else layer.backward
-
-        def backward(grad: np.ndarray) -> None:
-            for step in later:
-                grad = step(grad)
-            last(grad)
-
-        return backward
 
     # -- training ------------------------------------------------------------------------
 
@@ -193,150 +210,54 @@ class Network:
         callbacks: Sequence[Callback] | None = None,
         verbose: int = 1,
         initial_epoch: int = 0,
+        schedule: str | ScheduleProtocol | None = None,
+        clip_norm: float | None = None,
     ) -> History:
         """Train up to epoch ``epochs``, starting at ``initial_epoch`` (0: a fresh run).
 
-        ``learning_rate`` without an optimizer means SGD at that rate, as in the seed; with
-        one, it sets the optimizer's rate. Everything is checked before the first batch.
+        ``learning_rate`` without an optimizer means SGD at that rate, as in the original
+        from-scratch code; with one, it sets the optimizer's rate. ``schedule`` (a
+        registered name or object) sets the rate before every batch; ``clip_norm`` scales
+        the gradients down whenever their global norm exceeds it. Everything is checked
+        before the first batch; the first batch also checks every layer's shapes.
         """
-        optimizer = self._training_optimizer(learning_rate)
-        _check_int("epochs", epochs, minimum=0)
-        _check_int("batch_size", batch_size, minimum=1)
-        x = as_inputs(x, self.dtype, "x")
-        y = as_targets(y, self.dtype, "y")
-        check_same_length(x, y)
-        if validation_data is None and validation_split:
-            x, y, validation_data = _split(x, y, validation_split)
-        if not self.built:
-            self.build(x.shape[1:], seed=seed)
-        elif seed is not None:
-            self.rng.bit_generator.state = np.random.default_rng(seed).bit_generator.state
-        self._check_inputs(x)
-        output_shape = self.output_shape
-        self._check_targets(y, output_shape, "y")
-        validation = None
-        if validation_data is not None:
-            validation = self._validation_arrays(validation_data, output_shape)
-        targets = class_targets(y, output_shape, self._loss_takes_logits())
+        from nnframe.training import Trainer
 
-        _check_int("initial_epoch", initial_epoch, minimum=0)
-        start = int(initial_epoch)
-        history = History()
-        display = progress_callback(verbose)
-        all_callbacks = [history, *(callbacks or ()), *([display] if display else [])]
-        for callback in all_callbacks:
-            callback.set_network(self)
-        batches = math.ceil(len(x) / batch_size)
-        self.stop_training = False
-        info = {"epochs": epochs, "batches": batches, "samples": len(x)}
-        for callback in all_callbacks:
-            callback.on_train_begin(info)
-        try:
-            for epoch in range(start, epochs):
-                for callback in all_callbacks:
-                    callback.on_epoch_begin(epoch, {})
-                logs = self._train_epoch(x, y, targets, batch_size, shuffle, optimizer,
-                                         epoch, all_callbacks)
-                if validation is not None and not self.stop_training:
-                    scores = self.evaluate(*validation)
-                    logs.update({f"val_{key}": value for key, value in scores.items()})
-                if self.stop_training and logs.get("batches_done", batches) < batches:
-                    break  # interrupted mid-epoch: the epoch does not count
-                logs.pop("batches_done", None)
-                self.epoch = epoch + 1
-                for callback in all_callbacks:
-                    callback.on_epoch_end(epoch, logs)
-                if self.stop_training:
-                    break
-        finally:
-            for callback in all_callbacks:
-                callback.on_train_end({})
-        return history
+        trainer = Trainer.create(
+            self, x, y, epochs=epochs, batch_size=batch_size, learning_rate=learning_rate,
+            shuffle=shuffle, seed=seed, validation_data=validation_data,
+            validation_split=validation_split, callbacks=callbacks, verbose=verbose,
+            initial_epoch=initial_epoch, schedule=schedule, clip_norm=clip_norm)
+        return trainer.run()
 
-    def _train_epoch(self, x: np.ndarray, y: np.ndarray, targets: ClassTargets | None,
-                     batch_size: int, shuffle: bool, optimizer: OptimizerProtocol,
-                     epoch: int, callbacks: list[Callback]) -> dict[str, float]:
-        n = len(x)
-        order = self.rng.permutation(n) if shuffle else None
-        gather = _BatchGather(x, y, batch_size) if shuffle else None
-        binding = self._bind()
-        backward = self._parameter_backward()
-        snapshot = {p.key: p.value.copy() for p in self.parameters()}
-        loss_fn = self.loss
-        total_loss, correct, done = 0.0, 0, 0
-        for batch, begin in enumerate(range(0, n, batch_size)):
-            end = min(begin + batch_size, n)
-            if order is None:
-                index = slice(begin, end)
-                xb, yb = x[index], y[index]
-            else:
-                index = order[begin:end]
-                xb, yb = gather(index)
-            output = self.forward(xb, training=True)
-            loss = loss_fn.forward(yb, output)
-            if not math.isfinite(loss):
-                self._diverged(loss, epoch, batch, snapshot, optimizer)
-            if targets is not None:
-                correct += targets.correct(output, targets.labels[index])
-            backward(loss_fn.backward())
-            if binding is not None and not binding.intact():
-                binding = None  # a layer replaced one of its arrays: step one by one
-            optimizer.step(self.parameters() if binding is None else binding.parameters)
-            size = end - begin
-            total_loss += loss * size
-            done += size
-            for callback in callbacks:
-                callback.on_batch_end(batch, {"loss": loss})
-            if self.stop_training:
-                break
-        logs = {"loss": total_loss / max(done, 1)}
-        if targets is not None:
-            logs["accuracy"] = correct / max(done, 1)
-        logs["batches_done"] = batch + 1
-        return logs
+    def metrics_for(self, y: np.ndarray, output_shape: Shape) -> list[MetricProtocol]:
+        """The metrics to report for targets ``y``, each prepared: the chosen ones, and
+        accuracy first when ``y`` are class labels and it is not chosen already."""
+        metrics = list(self.metrics)
+        reader = class_reader(y, output_shape, bool(getattr(self.loss, "takes_logits", False)))
+        if reader is not None and not any(m.name == "accuracy" for m in metrics):
+            metrics.insert(0, Accuracy())
+        for metric in metrics:
+            prepare = getattr(metric, "prepare", None)
+            if prepare is not None:
+                prepare(output_shape, self.loss, y)
+        names = [m.name for m in metrics]
+        duplicates = sorted({n for n in names if names.count(n) > 1})
+        if duplicates:
+            raise ConfigError(f"two metrics report {', '.join(duplicates)}; choose each once")
+        return metrics
 
-    def _diverged(self, loss: float, epoch: int, batch: int, snapshot: dict[str, np.ndarray],
-                  optimizer: OptimizerProtocol) -> None:
-        kept = "the weights of the last finite step are kept"
-        parameters = self.parameters()
-        if not all(np.isfinite(p.value).all() for p in parameters):
-            for parameter in parameters:
-                if parameter.key in snapshot:
-                    np.copyto(parameter.value, snapshot[parameter.key])
-            kept = "the weights from the start of this epoch were restored"
-        raise TrainingDivergedError(
-            f"the loss became {loss} at epoch {epoch + 1}, batch {batch + 1}; {kept}. "
-            f"Try a smaller learning rate (now {optimizer.learning_rate}) or scale the inputs"
-        )
-
-    def _training_optimizer(self, learning_rate: float | None) -> OptimizerProtocol:
-        if self.loss is None:
-            raise NetworkStateError("no loss chosen: call use(loss, optimizer) before fit(), "
-                                    "for example net.use('mse', 'sgd')")
-        if self.optimizer is None:
-            if learning_rate is None:
-                raise NetworkStateError("no optimizer: call use(loss, optimizer) or pass "
-                                        "fit(..., learning_rate=0.1) for plain SGD")
-            self.optimizer = registry.optimizer("sgd", learning_rate=learning_rate)
-        elif learning_rate is not None:
-            if not isinstance(learning_rate, (int, float)) or not learning_rate >= 0:
-                raise ConfigError(f"learning_rate must be a number >= 0, got {learning_rate!r}")
-            self.optimizer.learning_rate = float(learning_rate)
-        return self.optimizer
-
-    def _loss_takes_logits(self) -> bool:
-        return bool(getattr(self.loss, "takes_logits", False))
-
-    def _check_inputs(self, x: np.ndarray, name: str = "x") -> None:
+    def check_inputs(self, x: np.ndarray, name: str = "x") -> None:
+        """`ShapeError` unless ``x`` has samples of the shape the network was built for."""
         if tuple(x.shape[1:]) != self.input_shape:
-            first = layer_name(self.layers[0])
             raise ShapeError(
-                f"layer 0 ({first}): the network was built for samples of shape "
-                f"{self.input_shape}, but {name} has samples of shape {tuple(x.shape[1:])}; "
-                "reshape the data or build a new network"
+                f"{layer_label(0, self.layers[0])}: the network was built for samples of "
+                f"shape {self.input_shape}, but {name} has samples of shape "
+                f"{tuple(x.shape[1:])}; reshape the data or build a new network"
             )
 
-    def _check_targets(self, y: np.ndarray, output_shape: Shape, name: str) -> None:
+    def check_targets(self, y: np.ndarray, output_shape: Shape, name: str = "y") -> None:
+        """Run the loss's target check (if it has one), naming the targets in its error."""
         check = getattr(self.loss, "check_targets", None)
         if check is not None:
             try:
@@ -344,148 +265,75 @@ class Network:
             except DataError as exc:
                 raise DataError(f"{name}: {exc}") from None
 
-    def _validation_arrays(self, data: Any, output_shape: Shape) -> tuple[np.ndarray, np.ndarray]:
-        try:
-            x_val, y_val = data
-        except (TypeError, ValueError):
-            raise DataError("validation_data must be a pair (x_val, y_val)") from None
-        x_val = as_inputs(x_val, self.dtype, "x_val")
-        y_val = as_targets(y_val, self.dtype, "y_val")
-        check_same_length(x_val, y_val, ("x_val", "y_val"))
-        self._check_inputs(x_val, "x_val")
-        self._check_targets(y_val, output_shape, "y_val")
-        return x_val, y_val
-
     # -- inference -----------------------------------------------------------------------
 
     def predict(self, x: Any, batch_size: int | None = None) -> np.ndarray:
         """The network's outputs for ``x``, computed in chunks of ``batch_size`` samples."""
         self._require_built()
         x = as_inputs(x, self.dtype, "x")
-        self._check_inputs(x)
+        self.check_inputs(x)
         chunk = batch_size or PREDICT_CHUNK
-        _check_int("batch_size", chunk, minimum=1)
+        check_int("batch_size", chunk, minimum=1)
         if len(x) <= chunk:
             return self.forward(x)
         parts = [self.forward(x[i:i + chunk]) for i in range(0, len(x), chunk)]
         return np.concatenate(parts)
 
     def evaluate(self, x: Any, y: Any, batch_size: int | None = None) -> dict[str, float]:
-        """The mean loss over ``x`` and, for classification targets, the accuracy."""
+        """The mean loss over ``x``, accuracy for class labels, and the chosen metrics."""
         if self.loss is None:
             raise NetworkStateError("no loss chosen: call use(loss) before evaluate()")
         self._require_built()
         x = as_inputs(x, self.dtype, "x")
         y = as_targets(y, self.dtype, "y")
         check_same_length(x, y)
-        self._check_inputs(x)
+        self.check_inputs(x)
         output_shape = self.output_shape
-        self._check_targets(y, output_shape, "y")
-        targets = class_targets(y, output_shape, self._loss_takes_logits())
+        self.check_targets(y, output_shape, "y")
+        return self.evaluate_arrays(x, y, self.metrics_for(y, output_shape), batch_size)
+
+    def evaluate_arrays(self, x: np.ndarray, y: np.ndarray, metrics: list[MetricProtocol],
+                        batch_size: int | None = None) -> dict[str, float]:
+        """`evaluate` on arrays already checked, with prepared metrics."""
         chunk = batch_size or PREDICT_CHUNK
-        total, correct = 0.0, 0
+        check_int("batch_size", chunk, minimum=1)
+        for metric in metrics:
+            metric.reset()
+        total = 0.0
         for begin in range(0, len(x), chunk):
             end = min(begin + chunk, len(x))
             output = self.forward(x[begin:end])
             total += self.loss.forward(y[begin:end], output) * (end - begin)
-            if targets is not None:
-                correct += targets.correct(output, targets.labels[begin:end])
-        scores = {"loss": total / len(x)}
-        if targets is not None:
-            scores["accuracy"] = correct / len(x)
-        return scores
+            for metric in metrics:
+                metric.update(y[begin:end], output)
+        return {"loss": total / len(x), **{m.name: float(m.result()) for m in metrics}}
 
     # -- saving --------------------------------------------------------------------------
 
     def save(self, path: str | os.PathLike[str], *, include_optimizer: bool = True) -> Path:
-        """Write the network to one ``.npz`` model file, atomically (docs/model-files.md).
+        """Write the network to one ``.npz`` model file, atomically.
 
         With ``include_optimizer`` the file also holds the optimizer state and the training
         position, so ``nnframe.load(path).fit(..., initial_epoch=net.epoch)`` resumes exactly.
+        A layer whose config would not rebuild it is refused, never saved wrong.
         """
-        from nnframe import modelfile  # modelfile imports Network
-
-        return modelfile.save(self, path, include_optimizer=include_optimizer)
+        return save_network(self, path, include_optimizer=include_optimizer)
 
     # -- description ---------------------------------------------------------------------
 
-    def summary_rows(self) -> list[tuple[int, str, str, int | None]]:
-        """(index, layer name, output shape, parameter count) per layer."""
-        rows = []
-        shape = self.input_shape
-        for index, layer in enumerate(self.layers):
-            if shape is not None:
-                shape = tuple(layer.output_shape(shape))
-                shown = str((None, *shape))
-                count = sum(v.size for v in layer.params.values())
-            else:
-                shown, count = "?", None
-            rows.append((index, layer_name(layer), shown, count))
-        return rows
-
     def summary(self, print_fn: Callable[[str], Any] = print) -> None:
-        """Print a Keras-style table of layers, output shapes and parameter counts."""
-        rows = self.summary_rows()
-        header = ("#", "layer", "output shape", "params")
-        cells = [(str(i), name, shape, "?" if n is None else f"{n:,}")
-                 for i, name, shape, n in rows]
-        widths = [max(len(r[c]) for r in [header, *cells]) for c in range(4)]
-        line = "  ".join(f"{{:<{w}}}" for w in widths[:3]) + f"  {{:>{widths[3]}}}"
-        input_shape = "not built" if not self.built else str((None, *self.input_shape))
-        print_fn(f"Network: {len(self.layers)} layers, {self.dtype}, input {input_shape}")
-        print_fn(line.format(*header))
-        print_fn("-" * (sum(widths) + 6))
-        for row in cells:
-            print_fn(line.format(*row))
-        print_fn("-" * (sum(widths) + 6))
-        total = "?" if not self.built else f"{self.count_params():,}"
-        print_fn(f"Total params: {total}")
+        """Print a Keras-style table: layers (composites' inner layers indented), output
+        shapes, trainable and non-trainable counts."""
+        for line in summary_lines(self):
+            print_fn(line)
 
     def __repr__(self) -> str:
         names = ", ".join(layer_name(layer) for layer in self.layers)
         return f"Network([{names}], dtype={self.dtype.name!r}, built={self.built})"
 
 
-def _skips_input_grad(layer: object) -> bool:
-    """Whether ``layer.backward_parameters`` may stand in for ``layer.backward``: only when
-    it is defined where ``backward`` is or below, so that a subclass overriding only
-    ``backward`` (of `Dense`, say) keeps its own gradients."""
-    if "backward" in getattr(layer, "__dict__", {}):  # replaced on the instance
-        return False
-    owners = {}
-    for name in ("backward", "backward_parameters"):
-        owners[name] = next((cls for cls in type(layer).__mro__ if name in vars(cls)), None)
-    backward, parameters = owners["backward"], owners["backward_parameters"]
-    return backward is not None and parameters is not None and issubclass(parameters, backward)
+def _component(kind: str, value: Any) -> Any:
+    return registry.create(kind, value) if isinstance(value, str) else value
 
 
-class _BatchGather:
-    """Shuffled batches copied into two buffers reused from batch to batch."""
-
-    def __init__(self, x: np.ndarray, y: np.ndarray, batch_size: int) -> None:
-        size = min(batch_size, len(x))
-        self.x, self.y = x, y
-        self.x_batch = np.empty((size, *x.shape[1:]), x.dtype)
-        self.y_batch = np.empty((size, *y.shape[1:]), y.dtype)
-
-    def __call__(self, index: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        size = len(index)
-        # mode="clip": the indices are valid, and "raise" would copy through a buffer
-        xb = np.take(self.x, index, axis=0, out=self.x_batch[:size], mode="clip")
-        yb = np.take(self.y, index, axis=0, out=self.y_batch[:size], mode="clip")
-        return xb, yb
-
-
-def _check_int(name: str, value: Any, minimum: int) -> None:
-    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < minimum:
-        raise ConfigError(f"{name} must be an integer >= {minimum}, got {value!r}")
-
-
-def _split(x: np.ndarray, y: np.ndarray, fraction: float):
-    if not 0.0 < fraction < 1.0:
-        raise ConfigError(f"validation_split must be in (0, 1), got {fraction!r}")
-    cut = len(x) - round(len(x) * fraction)
-    if cut <= 0 or cut >= len(x):
-        raise DataError(f"validation_split={fraction} leaves no training or no validation "
-                        f"samples out of {len(x)}")
-    return x[:cut], y[:cut], (x[cut:], y[cut:])
+__all__ = ["PREDICT_CHUNK", "Network", "layer_name"]

@@ -3,63 +3,80 @@
 Plugins are discovered lazily, on the first lookup: the built-in plugin first (as plugin
 ``nnframe``), then every entry point of the group ``nnframe``. A plugin that fails to import,
 names an unknown hook or raises inside a hook is recorded with its error and disabled; the
-rest keep working. Names are never silently overridden (SPEC section 4).
+rest keep working. Names are never silently overridden: a bare name provided by several
+third-party plugins is ambiguous, and the built-in keeps a name it shares with one.
+
+A factory may be registered as ``"module:attribute"``: it is imported on first use, and its
+summary for ``nnframe list`` is read from its docstring without importing it.
 """
 
 from __future__ import annotations
 
 import difflib
+import importlib
 import importlib.metadata
 import inspect
 import os
-import re
 import sys
+import weakref
 from collections.abc import Callable, Iterable
 from typing import Any
 
 import attrs
 import pluggy
 
-from nnframe import hookspecs
+from nnframe import docstrings, hookspecs
 from nnframe._version import __version__
+from nnframe.constants import (
+    BUILTIN_PLUGIN,
+    ENTRY_POINT_GROUP,
+    LOAD_PLUGINS_ENV,
+    PROJECT_NAME,
+    is_component_name,
+    normalize_distribution,
+)
 from nnframe.errors import (
     AmbiguousComponentError,
     ConfigError,
     PluginError,
     UnknownComponentError,
 )
+from nnframe.kinds import KIND_NAMES, KINDS, Kind
+from nnframe.kinds import kind as kind_named
 
-KINDS = ("layer", "loss", "optimizer")
-BUILTIN_PLUGIN = "nnframe"
-ENTRY_POINT_GROUP = "nnframe"
-LOAD_PLUGINS_ENV = "NNFRAME_LOAD_PLUGINS"
-_NAME_PATTERN = re.compile(r"^[A-Za-z_][A-Za-z0-9_.-]*$")
-
-
-def normalize_distribution(name: str) -> str:
-    """PEP 503 normal form, so ``nnframe_conv`` and ``nnframe-conv`` are the same plugin."""
-    return re.sub(r"[-_.]+", "-", name).lower()
-
-
-def first_line(text: str | None) -> str:
-    """The first non-empty line of a docstring, or ``""``."""
-    for line in (text or "").strip().splitlines():
-        if line.strip():
-            return line.strip()
-    return ""
+__all__ = [
+    "BUILTIN_PLUGIN",
+    "ENTRY_POINT_GROUP",
+    "KIND_NAMES",
+    "LOAD_PLUGINS_ENV",
+    "Component",
+    "PluginInfo",
+    "Registry",
+    "check_arguments",
+    "create",
+    "get_registry",
+    "normalize_distribution",
+    "reset_registry",
+]
 
 
-@attrs.frozen
+@attrs.define(eq=False)
 class Component:
-    """One registered factory and who provided it."""
+    """One registered factory and who provided it.
+
+    ``factory`` is imported on first access when it was registered as ``"module:name"``.
+    """
 
     kind: str
     name: str
-    factory: Callable[..., Any] = attrs.field(repr=False)
     plugin: str
     distribution: str
     version: str | None
     builtin: bool
+    #: ``"module:attribute"`` for a factory registered lazily, else None
+    reference: str | None = None
+    _factory: Callable[..., Any] | None = attrs.field(default=None, repr=False, alias="factory")
+    _summary: str | None = attrs.field(default=None, repr=False, alias="summary")
 
     @property
     def qualified_name(self) -> str:
@@ -67,8 +84,45 @@ class Component:
         return f"{self.distribution}:{self.name}"
 
     @property
+    def loaded(self) -> bool:
+        """Whether the factory is imported (or its module already is)."""
+        if self._factory is not None:
+            return True
+        return self.reference is not None and self.reference.split(":")[0] in sys.modules
+
+    @property
+    def factory(self) -> Callable[..., Any]:
+        if self._factory is None:
+            self._factory = self._import()
+        return self._factory
+
+    def _import(self) -> Callable[..., Any]:
+        module_name, _, attribute = str(self.reference).partition(":")
+        try:
+            value: Any = importlib.import_module(module_name)
+            for part in attribute.split("."):
+                value = getattr(value, part)
+        except Exception as exc:  # plugin code: report it as the plugin's fault
+            raise PluginError(
+                f"{self.kind} {self.name!r} of {self.distribution} (plugin {self.plugin!r}) "
+                f"could not be imported from {self.reference!r}: {type(exc).__name__}: {exc}"
+            ) from exc
+        if not callable(value):
+            raise PluginError(f"{self.kind} {self.name!r} of {self.distribution}: "
+                              f"{self.reference!r} is not callable")
+        return value
+
+    @property
     def summary(self) -> str:
-        return first_line(getattr(self.factory, "__doc__", None))
+        """The first line of the factory's documentation, without importing it if need be."""
+        if self._summary is None:
+            if self._factory is not None or self.reference is None:
+                self._summary = docstrings.summary(getattr(self._factory, "__doc__", None))
+            else:
+                doc = docstrings.lazy_docstring(self.reference)
+                self._summary = docstrings.summary(doc if doc is not None
+                                           else getattr(self.factory, "__doc__", None))
+        return self._summary
 
 
 @attrs.define
@@ -122,10 +176,12 @@ class Registry:
         self._warn = warn
         env = os.environ if environ is None else environ
         self._load_plugins = load_plugins if load_plugins is not None else env.get(LOAD_PLUGINS_ENV)
-        self._manager = pluggy.PluginManager(hookspecs.PROJECT_NAME)
+        self._manager = pluggy.PluginManager(PROJECT_NAME)
         self._manager.add_hookspecs(hookspecs)
         self._plugins: dict[str, PluginInfo] = {}
-        self._table: dict[str, dict[str, list[Component]]] = {kind: {} for kind in KINDS}
+        self._table: dict[str, dict[str, list[Component]]] = {k: {} for k in KIND_NAMES}
+        #: id of an object built by `create` -> (weak reference, its component)
+        self._origins: dict[int, tuple[weakref.ref, Component]] = {}
         self._loaded = False
 
     # -- loading -------------------------------------------------------------------------
@@ -203,43 +259,45 @@ class Registry:
             self._fail(info, f"invalid hook implementation: {_describe(exc)}")
             return
         staged: list[Component] = []
-        for hook_name, kind in hookspecs.HOOK_KINDS.items():
-            caller = getattr(self._manager.hook, hook_name)
+        for kind in KINDS:
+            caller = getattr(self._manager.hook, kind.hook)
             for impl in caller.get_hookimpls():
                 if impl.plugin_name != key:
                     continue
-                info.hooks.append(hook_name)
+                info.hooks.append(kind.hook)
                 register = self._register_callback(kind, info, staged)
                 try:
                     impl.function(**{arg: register for arg in impl.argnames})
                 except (Exception, SystemExit) as exc:
                     self._manager.unregister(name=key)
-                    self._fail(info, f"hook {hook_name} raised {_describe(exc)}")
+                    self._fail(info, f"hook {kind.hook} raised {_describe(exc)}")
                     return
         for component in staged:
             self._insert(component)
 
-    def _register_callback(
-        self, kind: str, info: PluginInfo, staged: list[Component]
-    ) -> Callable[[str, Callable[..., Any]], None]:
-        def register(name: str, factory: Callable[..., Any]) -> None:
-            if not isinstance(name, str) or not _NAME_PATTERN.match(name):
-                raise PluginError(f"invalid {kind} name {name!r}: use letters, digits and _")
-            if not callable(factory):
-                raise PluginError(f"the factory for {kind} {name!r} is not callable")
-            if any(c.kind == kind and c.name == name for c in staged):
-                raise PluginError(f"{kind} {name!r} is registered twice by the same plugin")
-            staged.append(
-                Component(
-                    kind=kind,
-                    name=name,
-                    factory=factory,
-                    plugin=info.name,
-                    distribution=info.distribution,
-                    version=info.version,
-                    builtin=info.builtin,
-                )
-            )
+    def _register_callback(self, kind: Kind, info: PluginInfo, staged: list[Component]
+                           ) -> Callable[..., None]:
+        def register(name: str, factory: Callable[..., Any] | str, *,
+                     summary: str | None = None) -> None:
+            if not is_component_name(name):
+                raise PluginError(f"invalid {kind.name} name {name!r}: start with a letter "
+                                  "or _, then letters, digits, _, . or -")
+            reference = None
+            if isinstance(factory, str):
+                reference, factory = _check_reference(kind, name, factory), None
+            elif not callable(factory):
+                raise PluginError(f"the factory for {kind.name} {name!r} is not callable "
+                                  f"(got {type(factory).__name__}); register a class, a "
+                                  "function or a 'module:attribute' string")
+            if summary is not None and not isinstance(summary, str):
+                raise PluginError(f"the summary of {kind.name} {name!r} must be a string")
+            if any(c.kind == kind.name and c.name == name for c in staged):
+                raise PluginError(f"{kind.name} {name!r} is registered twice by the same "
+                                  "plugin")
+            staged.append(Component(
+                kind=kind.name, name=name, plugin=info.name, distribution=info.distribution,
+                version=info.version, builtin=info.builtin, reference=reference,
+                factory=factory, summary=summary))
 
         return register
 
@@ -273,7 +331,7 @@ class Registry:
     def components(self, kind: str | None = None) -> list[Component]:
         """Every registered component (of one kind), sorted by kind and name."""
         self.load()
-        kinds = KINDS if kind is None else (_check_kind(kind),)
+        kinds = KIND_NAMES if kind is None else (_check_kind(kind).name,)
         return [
             component
             for k in kinds
@@ -284,7 +342,8 @@ class Registry:
     def get(self, kind: str, name: str) -> Component:
         """Resolve a bare or qualified (``distribution:name``) component name."""
         self.load()
-        table = self._table[_check_kind(kind)]
+        kind = _check_kind(kind).name
+        table = self._table[kind]
         if not isinstance(name, str):
             raise UnknownComponentError(f"a {kind} name must be a string, got {name!r}")
         if ":" in name:
@@ -318,25 +377,48 @@ class Registry:
             else ""
         )
         return UnknownComponentError(
-            f"unknown {kind} {name!r}.{hint} Available {kind}s: "
+            f"unknown {kind} {name!r}.{hint} Available {kind_named(kind).plural}: "
             f"{', '.join(available) or 'none'}.{note}"
         )
 
     def find(self, kind: str, factory: Callable[..., Any]) -> Component | None:
-        """The component registered with this factory (for saving models), if any."""
+        """The component registered with this factory, if any (the built-in first)."""
         self.load()
         matches = [
-            c for providers in self._table[_check_kind(kind)].values() for c in providers
-            if c.factory is factory
+            c for providers in self._table[_check_kind(kind).name].values() for c in providers
+            if c.loaded and c.factory is factory
         ]
         builtin = [c for c in matches if c.builtin]
         return (builtin or matches or [None])[0]
+
+    def identify(self, kind: str, component: object) -> Component | None:
+        """Under which registered name ``component`` can be saved and rebuilt.
+
+        An object built through the registry (`create`, ``nnframe.layer(...)``, a config)
+        is known by the name it was built under, whatever its factory; any other object by
+        its class, when that class is itself a registered factory.
+        """
+        origin = self._origins.get(id(component))
+        if origin is not None and origin[0]() is component and origin[1].kind == kind:
+            return origin[1]
+        return self.find(kind, type(component))
 
     def create(self, kind: str, name: str, *args: Any, **kwargs: Any) -> Any:
         """Build a component by name, checking the arguments against its signature."""
         component = self.get(kind, name)
         check_arguments(component, args, kwargs)
-        return component.factory(*args, **kwargs)
+        built = component.factory(*args, **kwargs)
+        self.remember(built, component)
+        return built
+
+    def remember(self, built: object, component: Component) -> None:
+        """Record that ``built`` was made by ``component`` (see `identify`)."""
+        key = id(built)
+        try:
+            reference = weakref.ref(built, lambda _, key=key: self._origins.pop(key, None))
+        except TypeError:  # not weakly referable: it is then identified by its class
+            return
+        self._origins[key] = (reference, component)
 
 
 def check_arguments(component: Component, args: tuple, kwargs: dict[str, Any]) -> None:
@@ -358,18 +440,27 @@ def check_arguments(component: Component, args: tuple, kwargs: dict[str, Any]) -
         ) from None
 
 
+def _check_reference(kind: Kind, name: str, reference: str) -> str:
+    module, colon, attribute = reference.partition(":")
+    parts = [*module.split("."), *attribute.split(".")]
+    if not colon or not all(part.isidentifier() for part in parts):
+        raise PluginError(f"the factory for {kind.name} {name!r} is the string "
+                          f"{reference!r}; a lazy factory is written 'package.module:Name'")
+    return reference
+
+
 def _unknown_hooks(plugin: object) -> list[str]:
     """Messages for functions marked as hooks whose names are not hook specifications."""
-    marker = f"{hookspecs.PROJECT_NAME}_impl"
+    marker = f"{PROJECT_NAME}_impl"
     problems = []
     for attr in dir(plugin):
         try:
             value = getattr(plugin, attr)
         except Exception:
             continue
-        if attr in hookspecs.HOOK_KINDS or not hasattr(value, marker):
+        if attr in hookspecs.HOOKS or not hasattr(value, marker):
             continue
-        close = difflib.get_close_matches(attr, list(hookspecs.HOOK_KINDS), n=1)
+        close = difflib.get_close_matches(attr, list(hookspecs.HOOKS), n=1)
         hint = f" (did you mean {close[0]!r}?)" if close else ""
         problems.append(f"unknown hook {attr!r}{hint}")
     return problems
@@ -379,10 +470,11 @@ def _plugin_key(info: PluginInfo) -> str:
     return info.name if info.builtin else f"{info.distribution}:{info.name}"
 
 
-def _check_kind(kind: str) -> str:
-    if kind not in KINDS:
-        raise UnknownComponentError(f"unknown kind {kind!r}; choose one of {', '.join(KINDS)}")
-    return kind
+def _check_kind(kind: str) -> Kind:
+    try:
+        return kind_named(kind)
+    except ValueError as exc:
+        raise UnknownComponentError(str(exc)) from None
 
 
 def _dist_name(entry_point: Any) -> str:
@@ -416,16 +508,6 @@ def reset_registry(registry: Registry | None = None) -> None:
     _registry = registry
 
 
-def layer(name: str, *args: Any, **kwargs: Any) -> Any:
-    """Build a layer by registered name: ``nnframe.layer("dense", 784, 100)``."""
-    return get_registry().create("layer", name, *args, **kwargs)
-
-
-def loss(name: str, **kwargs: Any) -> Any:
-    """Build a loss by registered name: ``nnframe.loss("mse")``."""
-    return get_registry().create("loss", name, **kwargs)
-
-
-def optimizer(name: str, **kwargs: Any) -> Any:
-    """Build an optimizer by registered name: ``nnframe.optimizer("sgd", learning_rate=0.1)``."""
-    return get_registry().create("optimizer", name, **kwargs)
+def create(kind: str, name: str, *args: Any, **kwargs: Any) -> Any:
+    """Build a component of any kind by registered name: ``create("metric", "f1")``."""
+    return get_registry().create(kind, name, *args, **kwargs)

@@ -13,6 +13,7 @@ from typer.testing import CliRunner
 
 from nnframe import registry
 from nnframe.cli import app, main
+from nnframe.kinds import KINDS
 from tests.fake_plugins import entry_point, layers_plugin
 
 runner = CliRunner()
@@ -57,7 +58,7 @@ def test_plugins_json_keys():
     (builtin,) = [p for p in json.loads(result.stdout) if p["builtin"]]
     assert builtin == {
         "name": "nnframe", "distribution": "nnframe", "version": builtin["version"],
-        "hooks": ["register_layers", "register_losses", "register_optimizers"],
+        "hooks": [f"register_{kind.plural}" for kind in KINDS],
         "builtin": True, "status": "ok", "error": None,
     }
 

@@ -242,6 +242,85 @@ def test_ctrl_c_stops_after_the_batch_and_saves(tmp_path):
     assert nnframe.load(output).epoch >= 1
 
 
+def test_ctrl_c_inside_an_epoch_then_resume_is_the_uninterrupted_run(tmp_path):
+    config = write_config(tmp_path).read_text().replace("epochs = 2", "epochs = 3")
+    config = config.replace("batch_size = 20", "batch_size = 4")
+    path = tmp_path / "c.toml"
+    path.write_text(config)
+    straight = tmp_path / "straight.npz"
+    assert runner.invoke(app, ["train", str(path), "-o", str(straight), "-q"]).exit_code == 0
+    interrupted = tmp_path / "run.npz"
+    process = subprocess.Popen(
+        [sys.executable, "-m", "nnframe", "train", str(path), "-o", str(interrupted),
+         "--checkpoint-every", "1"],
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        for line in process.stdout:  # after the first epoch's checkpoint, mid-epoch 2
+            if line.startswith("epoch 1/"):
+                break
+        process.send_signal(signal.SIGINT)
+        _, err = process.communicate(timeout=60)
+    finally:
+        process.kill()
+    assert process.returncode == 130, err
+    saved = tmp_path / "run.interrupted.npz"
+    assert f"saved the network trained so far to {saved}" in err
+    assert nnframe.load(interrupted).epoch == 1  # the last clean checkpoint is untouched
+    result = runner.invoke(app, ["train", str(path), "--resume", str(saved), "-o",
+                                 str(tmp_path / "resumed.npz"), "-q"])
+    assert result.exit_code == 0, result.output
+    a, b = nnframe.load(straight), nnframe.load(tmp_path / "resumed.npz")
+    for pa, pb in zip(a.parameters(), b.parameters(), strict=True):
+        np.testing.assert_array_equal(pa.value, pb.value)
+
+
+def test_resume_names_what_changed_in_the_config(tmp_path, capsys):
+    config = write_config(tmp_path)
+    output = tmp_path / "m.npz"
+    run_main(capsys, "train", config, "-o", output, "-q")
+    wider = tmp_path / "wider.toml"
+    wider.write_text(config.read_text().replace("output_size = 16", "output_size = 32"))
+    status, _, err = run_main(capsys, "train", wider, "--epochs", "3", "--resume", output)
+    assert status == 2 and ("layer 0 (dense): output_size is 16 in the checkpoint but 32 in "
+                            "the config") in one_error_line(err)
+    other = tmp_path / "other.toml"
+    other.write_text(config.read_text().replace("learning_rate = 0.5", "learning_rate = 0.1")
+                     .replace('type = "mse"', 'type = "mae"'))
+    status, out, _ = run_main(capsys, "train", other, "--epochs", "3", "--resume", output)
+    assert status == 0
+    assert (f"note: resuming with the loss and optimizer saved in {output} (mse; sgd "
+            "learning_rate=0.5") in out
+    assert "loss mse, optimizer sgd (learning rate 0.5)" in out  # the banner says what is used
+
+
+def test_a_config_with_a_schedule_metrics_early_stopping_and_a_csv_log(tmp_path, capsys):
+    config = write_config(tmp_path, loss="cross_entropy").read_text().replace(
+        "seed = 0", textwrap.dedent("""\
+        seed = 0
+        epochs = 6
+        schedule = { type = "cosine", warmup_epochs = 1 }
+        metrics = ["f1", { type = "top_k_accuracy", k = 3 }]
+        clip_norm = 5.0
+        callbacks = [
+            { type = "early_stopping", monitor = "val_loss", patience = 1 },
+            { type = "csv_logger", path = "log.csv" },
+        ]""")).replace("epochs = 2\n", "")
+    path = tmp_path / "full.toml"
+    path.write_text(config)
+    cwd = os.getcwd()
+    os.chdir(tmp_path)
+    try:
+        status, out, err = run_main(capsys, "train", path, "-o", tmp_path / "m.npz")
+    finally:
+        os.chdir(cwd)
+    assert status == 0, err
+    assert "val_f1" in out and "top_3_accuracy" in out and "test: loss" in out
+    rows = (tmp_path / "log.csv").read_text().splitlines()
+    assert rows[0].split(",")[:3] == ["epoch", "loss", "accuracy"]
+    assert 1 <= len(rows) - 1 <= 6
+    assert [m.name for m in nnframe.load(tmp_path / "m.npz").metrics] == ["f1", "top_3_accuracy"]
+
+
 # -- bad input ---------------------------------------------------------------------------
 
 
@@ -325,7 +404,7 @@ def test_evaluate_on_a_named_data_set_shapes_the_data_for_the_model(sample_model
     status, _, err = run_main(capsys, "evaluate", sample_models["mse"], "--dataset", "xor")
     assert status == 2 and "do not fit the model's input shape (784,)" in one_error_line(err)
     status, _, err = run_main(capsys, "evaluate", sample_models["mse"], "--dataset", "mnsit")
-    assert status == 2 and "did you mean 'mnist'" in one_error_line(err)
+    assert status == 2 and "Did you mean 'mnist'" in one_error_line(err)
 
 
 def test_predict_prints_classes_and_probabilities(sample_models, tmp_path, capsys):
@@ -423,16 +502,16 @@ def test_the_terminal_display_draws_bars_and_prints_every_nth_epoch(monkeypatch)
 
     from rich.console import Console
 
-    from nnframe.cli.training import EpochDisplay
+    from nnframe.callbacks import ProgressDisplay
 
     stream = io.StringIO()
     console = Console(file=stream, force_terminal=True, width=30)
     x, y = nnframe.datasets.xor()
     net = nnframe.Network([nnframe.layer("dense", 2, 3), nnframe.layer("tanh"),
                            nnframe.layer("dense", 3, 1)]).use("mse", "sgd")
-    monkeypatch.setattr("nnframe.cli.training.REFRESH_S", 0.0)  # draw at every batch
+    monkeypatch.setattr("nnframe.callbacks.progress.REFRESH_S", 0.0)  # draw at every batch
     net.fit(x, y, epochs=6, batch_size=1, seed=0, verbose=0,
-            callbacks=[EpochDisplay(every=4, console=console)])
+            callbacks=[ProgressDisplay(every=4, console=console)])
     text = stream.getvalue()
     assert "epoch 1/6" in text and "━" in text  # the bar of the first epoch was drawn
     lines = [line for line in re.sub(r"\x1b\[[0-9;?]*[A-Za-z]", "", text).splitlines()

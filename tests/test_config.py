@@ -168,7 +168,7 @@ def test_component_tables_need_a_string_type(tmp_path):
                            .replace('{ type = "tanh" },', '{ kind = "tanh" },', 1))
     assert problems == [
         "model.layers[1].type: missing; name the layer, for example type = \"dense\" "
-        "(`nnframe list` shows them all)",
+        "(`nnframe list layers` shows them all)",
         "loss.type: must be a string naming a loss, got 3 (an integer)",
     ]
 

@@ -15,6 +15,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+import nnframe
 from nnframe.datasets import catalog, mnist, mnist_sample, read_mnist
 from nnframe.datasets.mnist import FILES, MIRROR_ENV, MIRRORS, mirrors
 from nnframe.datasets.sample import SAMPLE_SIZES, sample_path
@@ -53,13 +54,14 @@ def test_unknown_splits_and_datasets_are_clear_errors():
         mnist_sample("validation")
     with pytest.raises(DataError, match="'train' or 'test'"):
         mnist("valid", data_dir="/nonexistent")
-    with pytest.raises(DataError, match="did you mean 'mnist_sample'"):
+    with pytest.raises(DataError, match="Did you mean 'mnist_sample'"):
         catalog.dataset("mnist_sampel")
 
 
 def test_catalog_knows_shapes_without_loading():
-    for name, info in catalog.DATASETS.items():
-        x, _ = info.load("test") if name != "mnist" else mnist_sample("test")
+    for component in nnframe.get_registry().components("dataset"):
+        info = nnframe.dataset(component.name)
+        x, _ = info.load("test") if info.name != "mnist" else mnist_sample("test")
         assert tuple(x.shape[1:]) == info.sample_shape
     assert catalog.for_input_shape((2,)).name == "xor"
     with pytest.raises(DataError, match="--dataset"):

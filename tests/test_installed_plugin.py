@@ -62,3 +62,52 @@ def test_disabled_by_load_plugins(monkeypatch):
     monkeypatch.setenv("NNFRAME_LOAD_PLUGINS", "")
     with pytest.raises(nnframe.UnknownComponentError):
         nnframe.layer("affine")
+
+
+def run_python(code: str, *args: str) -> str:
+    return subprocess.run([sys.executable, "-c", code, *args], capture_output=True,
+                          text=True, check=True).stdout
+
+
+TRAIN_AND_SAVE = """
+import sys, numpy as np, nnframe
+rng = np.random.default_rng(0)
+x = (rng.standard_normal((64, 3)) * 2 + 3).astype(np.float32)
+y = (x[:, 0] > 3).astype(np.int64)
+net = nnframe.Network([nnframe.layer("dense", 3, 4), nnframe.layer("running_center"),
+                       nnframe.layer("scaled_tanh", factor=1.5), nnframe.layer("dense", 4, 2)])
+net.use("cross_entropy", "adam", metrics=["nnframe-example:mean_prediction"])
+net.fit(x, y, epochs=3, batch_size=16, seed=0, verbose=0)
+net.save(sys.argv[1])
+np.save(sys.argv[2], x)
+np.save(sys.argv[3], net.predict(x))
+"""
+
+LOAD_AND_PREDICT = """
+import sys, numpy as np, nnframe
+net = nnframe.load(sys.argv[1])
+print(bool(np.array_equal(net.predict(np.load(sys.argv[2])), np.load(sys.argv[3]))),
+      float(net.state()["1.running_mean"].sum()) != 0.0,
+      [m.name for m in net.metrics], net.layers[2].factor)
+"""
+
+
+def test_a_stateful_plugin_layer_reloads_in_a_new_process_bit_for_bit(tmp_path):
+    model, x, predictions = tmp_path / "m.npz", tmp_path / "x.npy", tmp_path / "p.npy"
+    run_python(TRAIN_AND_SAVE, str(model), str(x), str(predictions))
+    out = run_python(LOAD_AND_PREDICT, str(model), str(x), str(predictions))
+    assert out.split() == ["True", "True", "['mean_prediction']", "1.5"]
+
+
+def test_a_plugin_data_set_and_metric_from_a_config(tmp_path):
+    config = tmp_path / "blobs.toml"
+    config.write_text(
+        '[model]\nlayers = [{ type = "dense", output_size = 3 }]\n'
+        '[loss]\ntype = "cross_entropy"\n[optimizer]\ntype = "adam"\nlearning_rate = 0.05\n'
+        '[data]\ndataset = "blobs"\n'
+        '[train]\nepochs = 5\nseed = 0\nmetrics = ["mean_prediction", "f1"]\n')
+    result = subprocess.run([sys.executable, "-m", "nnframe", "train", str(config), "-o",
+                             str(tmp_path / "m.npz")], capture_output=True, text=True)
+    assert result.returncode == 0, result.stderr
+    assert "blobs: 200 training, 100 test samples of shape (2,)" in result.stdout
+    assert "mean_prediction" in result.stdout and "f1" in result.stdout

@@ -175,7 +175,8 @@ def test_dropout_rate_outside_unit_interval(rate):
 
 
 def test_unknown_init_name():
-    with pytest.raises(nnframe.ConfigError, match=r"Dense: unknown init 'glorot'.*he_normal"):
+    with pytest.raises(nnframe.ConfigError,
+                       match=r"Dense: init: unknown initializer 'glorot'.*he_normal"):
         nnframe.layer("dense", 2, 3, init="glorot")
 
 

@@ -44,6 +44,8 @@ LAYER_CASES: dict[str, tuple[dict[str, Any], tuple[int, ...]]] = {
     "dropout": ({"rate": 0.3}, (5,)),
     "flatten": ({}, (3, 4, 2)),
     "affine": ({}, (5,)),  # tests/plugin_dist/nnframe-example
+    "running_center": ({"momentum": 0.3}, (5,)),
+    "scaled_tanh": ({"factor": 1.5}, (5,)),
     "conv2d": ({"filters": 3, "kernel_size": 3, "padding": "same"}, (6, 6, 2)),
     "maxpool2d": ({"pool_size": 2}, (6, 6, 2)),
     "avgpool2d": ({"pool_size": 3, "stride": 1}, (6, 6, 2)),
@@ -188,13 +190,13 @@ def test_optimizer_round_trip_continues_exactly(component, tmp_path):
 def test_file_is_plain_numpy_with_documented_keys(tmp_path):
     net = trained_network()
     header, arrays = read_contents(net.save(tmp_path / "m.npz"))
-    assert header["format"] == "nnframe-model" and header["format_version"] == 1
+    assert header["format"] == "nnframe-model" and header["format_version"] == 2
     assert header["nnframe_version"] == nnframe.__version__
     assert (header["dtype"], header["input_shape"]) == ("float32", [3])
     assert header["layers"][0] == {
         "name": "dense", "distribution": "nnframe", "version": nnframe.__version__,
         "config": {"input_size": 3, "output_size": 4, "init": "glorot_uniform"}}
-    assert header["loss"]["name"] == "mse"
+    assert header["loss"]["name"] == "mse" and header["metrics"] == []
     assert header["optimizer"]["config"] == {"learning_rate": 0.1, "momentum": 0.9,
                                              "nesterov": False}
     assert header["training"]["epoch"] == 2
@@ -405,8 +407,8 @@ class Unregistered(nnframe.Layer):
 
 def test_unregistered_layer_cannot_be_saved(tmp_path):
     net = Network([layer("dense", 3, 2), Unregistered()]).build((3,), seed=0)
-    with pytest.raises(ModelFileError, match=r"layer 1: .*Unregistered is not a registered "
-                                             r"layer.*register_layers hook"):
+    with pytest.raises(ModelFileError, match=r"layer 1 \(Unregistered\): .*Unregistered is "
+                                             r"not a registered layer.*register_layers hook"):
         net.save(tmp_path / "m.npz")
     assert list(tmp_path.iterdir()) == []
 
@@ -527,7 +529,7 @@ def test_text_arrays_are_refused(tmp_path):
 
 
 @pytest.mark.parametrize("version, expected", [
-    (2, "format version 2 .* upgrade nnframe"),
+    (3, "format version 3 .* upgrade nnframe"),
     (0, "unknown model file format version 0"),
     ("1", "unknown model file format version '1'"),
 ])
@@ -592,13 +594,13 @@ def test_missing_and_extra_weights(tmp_path):
     def add(header, arrays):
         arrays["params/1.weights"] = np.zeros(3, "float32")
 
-    assert "parameters the layers do not have: params/1.weights" in load_error(
+    assert "weights or state the layers do not have: params/1.weights" in load_error(
         edited(tmp_path, add))
 
     def stray(header, arrays):
         arrays["notes"] = np.zeros(1)
 
-    assert "arrays that format version 1 does not have: notes" in load_error(
+    assert "arrays that format version 2 does not have: notes" in load_error(
         edited(tmp_path, stray))
 
 
@@ -722,7 +724,7 @@ def _fuzz_source(tmp_path: Path) -> Path:
 def test_failing_write_leaves_the_old_file_and_no_temp(tmp_path, monkeypatch):
     path = saved_model(tmp_path)
     before = path.read_bytes()
-    from nnframe import modelfile, npz
+    from nnframe import npz, saving
 
     def write_half_then_fail(file, arrays):
         buffer = io.BytesIO()
@@ -730,7 +732,7 @@ def test_failing_write_leaves_the_old_file_and_no_temp(tmp_path, monkeypatch):
         file.write(buffer.getvalue()[: len(buffer.getvalue()) // 2])
         raise RuntimeError("simulated crash in the middle of the write")
 
-    monkeypatch.setattr(modelfile, "write_npz", write_half_then_fail)
+    monkeypatch.setattr(saving, "write_npz", write_half_then_fail)
     with pytest.raises(RuntimeError, match="simulated crash"):
         small_network().build((3,), seed=9).save(path)
     assert path.read_bytes() == before

@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 
 import nnframe
-from nnframe import Parameter
+from nnframe import ParameterGroup
 
 GRADIENTS = [np.array([0.5, -1.0, 2.0]), np.array([0.1, 0.3, -0.2]), np.array([-0.4, 0.0, 1.0])]
 START = np.array([1.0, -2.0, 0.5])
@@ -16,16 +16,25 @@ START = np.array([1.0, -2.0, 0.5])
 
 def run(optimizer, steps=3):
     """Apply the fixed gradients one after another to a float64 parameter; return values."""
-    value = START.copy()
-    grad = np.zeros(3)
-    parameter = Parameter("0.weights", value, grad)
+    group = ParameterGroup.allocate({"0.weights": (3,)}, np.float64)
+    (parameter,) = group
+    value, grad = parameter.value, parameter.grad
+    value[...] = START
     seen = []
     for g in GRADIENTS[:steps]:
         grad[...] = g
-        optimizer.step([parameter])
+        optimizer.step(group)
         seen.append(value.copy())
     assert parameter.value is value  # updated in place
     return seen
+
+
+def group_of(value: np.ndarray, grad: np.ndarray) -> ParameterGroup:
+    """One parameter with these starting values and gradient, as a network gives it."""
+    group = ParameterGroup.allocate({"0.weights": value.shape}, value.dtype)
+    group[0].value[...] = value
+    group[0].grad[...] = grad
+    return group
 
 
 def test_sgd():
@@ -108,19 +117,18 @@ def test_state_is_keyed_by_parameter_and_round_trips(name):
     assert all(key == "iterations" or key.startswith("0.weights/") for key in state)
     second = nnframe.optimizer(name, learning_rate=0.01, **config)
     second.load_state_dict(state)
-    value, grad = START.copy(), GRADIENTS[2].copy()
-    clone = value.copy()
-    first.step([Parameter("0.weights", value, grad)])
-    second.step([Parameter("0.weights", clone, grad)])
-    np.testing.assert_array_equal(value, clone)
+    one, two = group_of(START, GRADIENTS[2]), group_of(START, GRADIENTS[2])
+    first.step(one)
+    second.step(two)
+    np.testing.assert_array_equal(one[0].value, two[0].value)
 
 
 @pytest.mark.parametrize("name", ["sgd", "adam", "adamw", "rmsprop"])
 def test_float32_state_stays_float32(name):
     optimizer = nnframe.optimizer(name, learning_rate=0.01)
-    value = START.astype(np.float32)
-    optimizer.step([Parameter("0.w", value, GRADIENTS[0].astype(np.float32))])
-    assert value.dtype == np.float32
+    group = group_of(START.astype(np.float32), GRADIENTS[0].astype(np.float32))
+    optimizer.step(group)
+    assert group.values.dtype == np.float32
     assert all(a.dtype == np.float32 for s in optimizer.state.values() for a in s.values())
 
 

@@ -8,6 +8,7 @@ import sys
 import pytest
 
 import nnframe
+from nnframe.kinds import KINDS
 from nnframe.registry import Registry
 from tests.fake_plugins import entry_point, layers_plugin, plugin_module
 
@@ -25,7 +26,7 @@ def test_builtins_are_registered_through_the_hooks_as_plugin_nnframe():
     assert {("layer", "dense"), ("layer", "tanh"), ("loss", "mse"), ("optimizer", "sgd")} <= names
     (builtin,) = registry.plugins()
     assert builtin.builtin and builtin.status == "ok"
-    assert builtin.hooks == ["register_layers", "register_losses", "register_optimizers"]
+    assert builtin.hooks == [kind.hook for kind in KINDS]
     assert warnings == []
 
 

@@ -6,8 +6,8 @@ import numpy as np
 import pytest
 
 import nnframe
-from nnframe.callbacks import Callback, EpochLogger, ProgressBar, progress_callback
-from nnframe.metrics import class_targets
+from nnframe.callbacks import Callback, ProgressDisplay
+from nnframe.metrics import class_reader
 
 
 def blobs(n=200, seed=0):
@@ -56,13 +56,13 @@ def test_regression_reports_loss_only():
      (np.array([[-1.0], [1.0], [1.0]]), (1,), False, 0.0)],
 )
 def test_which_targets_are_classification(y, output, logits, threshold):
-    targets = class_targets(y, output, logits)
+    targets = class_reader(y, output, logits)
     assert targets is not None and targets.threshold == threshold
 
 
 def test_real_valued_targets_are_not_classification():
-    assert class_targets(np.array([[0.3], [1.7]]), (1,)) is None
-    assert class_targets(np.random.default_rng(0).random((4, 3)), (3,)) is None
+    assert class_reader(np.array([[0.3], [1.7]]), (1,)) is None
+    assert class_reader(np.random.default_rng(0).random((4, 3)), (3,)) is None
 
 
 def test_validation_data_adds_val_metrics():
@@ -147,17 +147,17 @@ def test_early_stopping_stops_and_restores_the_best_weights():
 
 def test_early_stopping_on_a_missing_metric_says_what_to_do():
     x, y = blobs()
-    with pytest.raises(nnframe.ConfigError, match="pass validation_data"):
+    with pytest.raises(nnframe.ConfigError, match="pass validation data"):
         classifier().fit(x, y, epochs=2, verbose=0, callbacks=[nnframe.EarlyStopping()])
 
 
 def test_progress_display_by_verbosity(monkeypatch):
-    assert progress_callback(0) is None
-    assert isinstance(progress_callback(2), EpochLogger)
+    assert ProgressDisplay.for_verbosity(0) is None
+    assert ProgressDisplay.for_verbosity(2).console is None  # plain lines
     monkeypatch.setattr("sys.stdout.isatty", lambda: False)
-    assert isinstance(progress_callback(1), EpochLogger)
+    assert ProgressDisplay.for_verbosity(1).console is None
     monkeypatch.setattr("sys.stdout.isatty", lambda: True)
-    assert isinstance(progress_callback(1), ProgressBar)
+    assert ProgressDisplay.for_verbosity(1).console is not None  # a bar
 
 
 def test_progress_bar_draws_batches_and_prints_the_epoch_line():
@@ -166,6 +166,6 @@ def test_progress_bar_draws_batches_and_prints_the_epoch_line():
     console = Console(record=True, force_terminal=True, width=120)
     x, y = blobs(64)
     classifier().fit(x, y, epochs=2, batch_size=16, seed=0, verbose=0,
-                     callbacks=[ProgressBar(console)])
+                     callbacks=[ProgressDisplay(console=console)])
     text = console.export_text()
     assert "epoch 1/2" in text and "epoch 2/2" in text and "accuracy:" in text

@@ -7,51 +7,14 @@ anything else is a bug and exits 1. ``--debug`` shows the traceback.
 from __future__ import annotations
 
 import sys
-from typing import Annotated
 
 import typer
 
-from nnframe._version import __version__
-
-app = typer.Typer(
-    name="nnframe",
-    help="nnframe: neural networks on NumPy, where every layer, loss and optimizer is a plugin.",
-    no_args_is_help=True,
-    add_completion=False,
-    pretty_exceptions_enable=False,
-    rich_markup_mode=None,
-)
-
-_state = {"debug": False}
-
-
-def _version_callback(value: bool) -> None:
-    if value:
-        typer.echo(f"nnframe {__version__}")
-        raise typer.Exit()
-
-
-@app.callback()
-def _root(
-    version: Annotated[bool, typer.Option(
-        "--version", callback=_version_callback, is_eager=True, help="Show the version and exit.",
-    )] = False,
-    debug: Annotated[bool, typer.Option("--debug", help="Show tracebacks of errors.")] = False,
-) -> None:
-    """nnframe: neural networks on NumPy, where every layer, loss and optimizer is a plugin."""
-    _state["debug"] = debug
-
-
 # Each module registers its commands on `app`, in the order --help lists them.
-from nnframe.cli import components, train, models, show, check, scaffold  # noqa: E402, I001
+from nnframe.cli import check, components, models, scaffold, show, train
+from nnframe.cli.app import app, fail
 
-__all__ = ["app", "check", "components", "main", "models", "scaffold", "show", "train"]
-
-
-def fail(message: str, status: int = 2) -> typer.Exit:
-    """Print one error line on stderr and return the `typer.Exit` to raise."""
-    typer.echo(f"nnframe: error: {message}", err=True)
-    return typer.Exit(status)
+__all__ = ["app", "check", "components", "fail", "main", "models", "scaffold", "show", "train"]
 
 
 def main(argv: list[str] | None = None) -> None:

@@ -7,7 +7,7 @@ from typing import Annotated
 
 import typer
 
-from nnframe.cli import app
+from nnframe.cli.app import app
 
 JsonOption = Annotated[bool, typer.Option("--json", help="Print JSON instead of a table.")]
 
@@ -25,7 +25,7 @@ def check(
 
     Exits 1 when any property fails (or a plugin failed to load).
     """
-    from nnframe.cli import fail
+    from nnframe.cli.app import fail
     from nnframe.cli.selection import select
     from nnframe.testing import check_component
 

@@ -4,34 +4,31 @@ from __future__ import annotations
 
 import json
 from enum import Enum
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 
-from nnframe.cli import app
+from nnframe.cli.app import app
+from nnframe.kinds import KINDS
 
-
-class KindChoice(str, Enum):
-    layers = "layers"
-    losses = "losses"
-    optimizers = "optimizers"
-
+#: ``nnframe list layers``, ``nnframe list metrics``, ...: one choice per kind.
+KindChoice = Enum("KindChoice", {kind.plural: kind.plural for kind in KINDS}, type=str)
 
 JsonOption = Annotated[bool, typer.Option("--json", help="Print JSON instead of a table.")]
-
-_KIND_OF = {"layers": "layer", "losses": "loss", "optimizers": "optimizer"}
 
 
 @app.command("list")
 def list_components(
-    kind: Annotated[KindChoice | None, typer.Argument(help="Only this kind.")] = None,
+    kind: Annotated[KindChoice | None, typer.Argument(
+        help="Only this kind: " + ", ".join(k.plural for k in KINDS) + ".",
+        show_choices=False)] = None,
     as_json: JsonOption = False,
 ) -> None:
-    """List the registered layers, losses and optimizers, with their providers."""
+    """List the registered components of every kind, with their providers."""
+    from nnframe.kinds import kind as kind_named
     from nnframe.registry import get_registry
 
-    registry = get_registry()
-    components = registry.components(_KIND_OF[kind.value] if kind else None)
+    components = get_registry().components(kind_named(kind.value).name if kind else None)
     rows = [
         {
             "kind": c.kind,
@@ -46,14 +43,8 @@ def list_components(
     if as_json:
         typer.echo(json.dumps(rows, indent=2))
         return
-    from rich.console import Console
-    from rich.table import Table
-
-    table = Table("kind", "name", "plugin", "distribution", "version", "summary",
-                  box=None, header_style="bold")
-    for row in rows:
-        table.add_row(*(str(row[k] or "") for k in row))
-    Console().print(table)
+    print_table(["kind", "name", "plugin", "distribution", "version", "summary"],
+                [[str(row[k] or "") for k in row] for row in rows])
 
 
 @app.command("plugins")
@@ -67,14 +58,37 @@ def list_plugins(
     if as_json:
         typer.echo(json.dumps(rows, indent=2))
         return
+    print_table(["name", "distribution", "version", "hooks", "status", "error"], [
+        [f"{row['name']} (built-in)" if row["builtin"] else row["name"],
+         row["distribution"], row["version"] or "", ", ".join(row["hooks"]), row["status"],
+         row["error"] or ""]
+        for row in rows
+    ])
+
+
+def print_table(header: list[str], rows: list[list[str]]) -> None:
+    """A table that never cuts a name: on a terminal, rich fits it to the width and folds
+    only the last column; piped, plain columns as wide as their longest cell."""
+    import sys
+
+    if sys.stdout.isatty():
+        _rich_table(header, rows)
+        return
+    widths = [max(len(cell) for cell in column) for column in zip(header, *rows, strict=True)]
+    for row in [header, *rows]:
+        cells = [cell.ljust(width) for cell, width in zip(row[:-1], widths[:-1], strict=True)]
+        typer.echo("  ".join([*cells, row[-1]]).rstrip())
+
+
+def _rich_table(header: list[str], rows: list[list[str]]) -> Any:
     from rich.console import Console
+    from rich.markup import escape
     from rich.table import Table
 
-    table = Table("name", "distribution", "version", "hooks", "status", "error",
-                  box=None, header_style="bold")
+    table = Table(box=None, header_style="bold")
+    for index, name in enumerate(header):
+        last = index == len(header) - 1
+        table.add_column(name, no_wrap=not last, overflow="fold" if last else "ignore")
     for row in rows:
-        status = "ok" if row["status"] == "ok" else "[red]error[/red]"
-        name = f"{row['name']} (built-in)" if row["builtin"] else row["name"]
-        table.add_row(name, row["distribution"], row["version"] or "",
-                      ", ".join(row["hooks"]), status, row["error"] or "")
+        table.add_row(*(escape(cell) for cell in row))
     Console().print(table)

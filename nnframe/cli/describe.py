@@ -9,14 +9,15 @@ from collections.abc import Iterator
 import attrs
 
 from nnframe.errors import ComponentError, UnknownComponentError
-from nnframe.registry import KINDS, Component, get_registry
+from nnframe.kinds import KIND_NAMES
+from nnframe.registry import Component, get_registry
 
 
 def find_components(name: str) -> list[Component]:
-    """Every component called ``name`` (bare or qualified), across layers, losses, optimizers."""
+    """Every component called ``name`` (bare or qualified), of every kind."""
     registry = get_registry()
     found, errors = [], []
-    for kind in KINDS:
+    for kind in KIND_NAMES:
         try:
             found.append(registry.get(kind, name))
         except UnknownComponentError:
@@ -30,7 +31,7 @@ def find_components(name: str) -> list[Component]:
                        | {c.qualified_name for c in registry.components()})
         close = difflib.get_close_matches(name, names, n=3, cutoff=0.6)
         hint = f" Did you mean {' or '.join(map(repr, close))}?" if close else ""
-        raise UnknownComponentError(f"no layer, loss or optimizer is called {name!r}.{hint} "
+        raise UnknownComponentError(f"no component of any kind is called {name!r}.{hint} "
                                     "`nnframe list` shows them all.")
     return found
 

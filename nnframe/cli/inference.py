@@ -11,7 +11,8 @@ from nnframe.cli.modelio import load_model
 from nnframe.config.data import fit_to_network
 from nnframe.datasets import catalog
 from nnframe.errors import DataError
-from nnframe.metrics import class_targets
+from nnframe.identity import component_name
+from nnframe.metrics import class_reader
 from nnframe.network import Network
 
 
@@ -24,14 +25,13 @@ def evaluate(model: Path, dataset: str | None) -> str:
     if network.loss is not None:
         scores = network.evaluate(x, y)
     else:  # a model saved without a loss: accuracy only
-        targets = class_targets(y, network.output_shape)
-        if targets is None:
+        reader = class_reader(y, network.output_shape)
+        if reader is None:
             raise DataError(f"{model} has no loss and {info.name} has no class labels: "
                             "nothing to evaluate")
-        scores = {"accuracy": targets.correct(network.predict(x), targets.labels) / len(x)}
-    parts = [f"loss {scores['loss']:.4f}"] if "loss" in scores else []
-    if "accuracy" in scores:
-        parts.append(f"accuracy {scores['accuracy']:.2%}")
+        scores = {"accuracy": reader.correct(y, network.predict(x)) / len(x)}
+    parts = [f"{key} {value:.2%}" if "accuracy" in key else f"{key} {value:.4f}"
+             for key, value in scores.items()]
     return f"{info.name} test: {' - '.join(parts)} ({len(x):,} samples)"
 
 
@@ -61,23 +61,24 @@ def predict(model: Path, inputs: Path, output: Path | None) -> Iterator[str]:
 def class_scores(network: Network, outputs: np.ndarray) -> tuple[np.ndarray | None, str]:
     """Per-class scores (N, classes) of a classifier and what they are, or ``(None, "")``.
 
-    Probabilities come from the logits of a network trained with cross-entropy (softmax) or
-    binary cross-entropy (sigmoid), or from outputs that already are distributions (a
-    softmax layer). Other classifiers (such as the seed's tanh network trained with MSE on
-    one-hot rows) give their raw outputs, labelled ``output``.
+    The loss says how its outputs become class probabilities (``probabilities``: softmax
+    of cross-entropy's logits, sigmoid of binary cross-entropy's); outputs that already are
+    distributions (a softmax layer) are probabilities too. Other classifiers (such as the
+    classic tanh network trained with MSE on one-hot rows) give their raw outputs,
+    labelled ``output``.
     """
-    loss = _loss_name(network)
     if outputs.ndim != 2:
         return None, ""
+    convert = getattr(network.loss, "probabilities", None)
+    probabilities = convert(outputs) if convert is not None else None
+    if probabilities is not None:
+        probabilities = np.asarray(probabilities, dtype=np.float64)
+        if probabilities.shape[1] == 1:  # one unit: the probability of class 1
+            probabilities = np.concatenate([1.0 - probabilities, probabilities], axis=1)
+        return probabilities, "probability"
     rows = outputs.astype(np.float64)
     if rows.shape[1] == 1:
-        if loss != "binary_cross_entropy":
-            return None, ""
-        p = 1.0 / (1.0 + np.exp(-rows[:, 0]))
-        return np.stack([1.0 - p, p], axis=1), "probability"
-    if loss == "cross_entropy":
-        shifted = np.exp(rows - rows.max(axis=1, keepdims=True))
-        return shifted / shifted.sum(axis=1, keepdims=True), "probability"
+        return None, ""
     if (rows >= 0).all() and np.allclose(rows.sum(axis=1), 1.0, atol=1e-4):
         return rows, "probability"
     return rows, "output"
@@ -89,7 +90,9 @@ def describe(network: Network) -> Iterator[str]:
         yield f"Loss: {_loss_name(network)}"
     if network.optimizer is not None:
         config = ", ".join(f"{k}={v!r}" for k, v in network.optimizer.get_config().items())
-        yield f"Optimizer: {_component_name('optimizer', network.optimizer)}({config})"
+        yield f"Optimizer: {component_name('optimizer', network.optimizer)}({config})"
+    if network.metrics:
+        yield f"Metrics: {', '.join(metric.name for metric in network.metrics)}"
     yield f"Epochs trained: {network.epoch}"
 
 
@@ -102,14 +105,7 @@ def _built_model(path: Path) -> Network:
 
 
 def _loss_name(network: Network) -> str | None:
-    return None if network.loss is None else _component_name("loss", network.loss)
-
-
-def _component_name(kind: str, component: object) -> str:
-    from nnframe.registry import get_registry
-
-    found = get_registry().find(kind, type(component))
-    return found.name if found is not None else type(component).__name__
+    return None if network.loss is None else component_name("loss", network.loss)
 
 
 def _read_inputs(path: Path, input_shape: tuple[int, ...]) -> np.ndarray:

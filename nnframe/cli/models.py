@@ -7,7 +7,7 @@ from typing import Annotated
 
 import typer
 
-from nnframe.cli import app
+from nnframe.cli.app import app
 
 ModelArgument = Annotated[Path, typer.Argument(help="A model file written by nnframe train.",
                                                metavar="MODEL")]
@@ -17,8 +17,8 @@ ModelArgument = Annotated[Path, typer.Argument(help="A model file written by nnf
 def evaluate_command(
     model: ModelArgument,
     dataset: Annotated[str | None, typer.Option(
-        "--dataset", help="Data set whose test split to use: xor, mnist or mnist_sample "
-        "[default: one that fits the model and needs no download].")] = None,
+        "--dataset", help="Registered data set whose test split to use (`nnframe list "
+        "datasets`) [default: one that fits the model and needs no download].")] = None,
 ) -> None:
     """Test a saved model: loss and accuracy on a data set's test split."""
     from nnframe.cli.inference import evaluate

@@ -7,7 +7,7 @@ from typing import Annotated
 
 import typer
 
-from nnframe.cli import app
+from nnframe.cli.app import app
 
 
 @app.command("new-plugin")

@@ -5,7 +5,8 @@ from __future__ import annotations
 import difflib
 
 from nnframe.errors import AmbiguousComponentError, UnknownComponentError
-from nnframe.registry import KINDS, Component, get_registry, normalize_distribution
+from nnframe.kinds import KIND_NAMES
+from nnframe.registry import Component, get_registry, normalize_distribution
 from nnframe.testing.components import components_of, distribution_problems
 
 
@@ -37,7 +38,7 @@ def select(names: list[str], everything: bool) -> tuple[list[Component], list[st
 def _components_named(name: str) -> list[Component]:
     registry = get_registry()
     found = []
-    for kind in KINDS:
+    for kind in KIND_NAMES:
         try:
             found.append(registry.get(kind, name))
         except AmbiguousComponentError:

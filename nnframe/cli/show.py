@@ -6,13 +6,13 @@ from typing import Annotated
 
 import typer
 
-from nnframe.cli import app
+from nnframe.cli.app import app
 
 
 @app.command("show")
 def show_command(
     name: Annotated[str, typer.Argument(
-        help="A registered layer, loss or optimizer, bare (dense) or qualified "
+        help="A registered component of any kind, bare (dense) or qualified "
         "(nnframe:dense).", metavar="NAME")],
 ) -> None:
     """Describe a registered component: what it does, its arguments and who provides it."""

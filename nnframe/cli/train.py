@@ -8,7 +8,7 @@ from typing import Annotated
 
 import typer
 
-from nnframe.cli import app
+from nnframe.cli.app import app
 
 
 @app.command("train")
@@ -53,7 +53,7 @@ def train_command(
 
 def _check_writable(label: str, path: Path) -> None:
     """Refuse an output path that cannot be written before training, not after."""
-    from nnframe.cli import fail
+    from nnframe.cli.app import fail
 
     folder = path.parent
     if path.is_dir():

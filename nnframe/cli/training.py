@@ -1,31 +1,33 @@
 """What ``nnframe train`` does: config to data to network to fit, display and Ctrl-C.
 
 Kept apart from the Typer command (cli/train.py) so that ``nnframe --help`` imports none of
-it. Ctrl-C stops training after the current batch and saves what was trained so far; a
-second Ctrl-C stops at once.
+it. Ctrl-C stops training after the current batch and saves the network with its exact
+position, so that ``--resume`` continues as if nothing had happened; a second Ctrl-C stops
+at once.
 """
 
 from __future__ import annotations
 
-import math
+import json
 import secrets
 import signal
 import sys
 import threading
-import time
 from pathlib import Path
 from typing import Any
 
 import attrs
 
-from nnframe.callbacks import Callback, format_logs
+from nnframe.callbacks import ModelCheckpoint, ProgressDisplay
 from nnframe.cli.modelio import load_model, save_model
 from nnframe.config import Config, load_config, load_data
+from nnframe.contracts import Callback
 from nnframe.errors import ConfigError, ModelFileError
-from nnframe.network import Network, layer_name
+from nnframe.identity import component_name
+from nnframe.network import Network
+from nnframe.saving import describe_layer
 
 INTERRUPTED = 130
-REFRESH_S = 0.1  # seconds between redraws of the progress bar
 
 
 @attrs.define
@@ -67,83 +69,6 @@ class StopOnInterrupt(Callback):
             self._previous = None
 
 
-class EpochDisplay(Callback):
-    """A line every ``every`` epochs (and after the last); on a terminal, a bar per epoch.
-
-    The bar is drawn from the training thread (no refresh thread), at most every
-    ``REFRESH_S`` seconds, and only for epochs that last longer than that.
-    """
-
-    def __init__(self, every: int = 1, console: Any = None) -> None:
-        self.every = every
-        self.console = console
-        self._progress: Any = None
-
-    def on_train_begin(self, logs: dict[str, Any]) -> None:
-        self.epochs = logs["epochs"]
-        self.batches = logs["batches"]
-        self._since = time.perf_counter()
-
-    def on_epoch_begin(self, epoch: int, logs: dict[str, Any]) -> None:
-        self._epoch = epoch
-        self._loss = 0.0
-        self._drawn = time.perf_counter()
-
-    def on_batch_end(self, batch: int, logs: dict[str, float]) -> None:
-        if self.console is None:
-            return
-        self._loss += logs["loss"]
-        now = time.perf_counter()
-        if now - self._drawn < REFRESH_S:
-            return  # redrawn at most every REFRESH_S; epochs shorter than that get no bar
-        self._drawn = now
-        if self._progress is None:
-            self._start_bar()
-        self._progress.update(self._task, completed=batch + 1, loss=self._loss / (batch + 1))
-        self._progress.refresh()
-
-    def _start_bar(self) -> None:
-        from rich.progress import (
-            BarColumn,
-            MofNCompleteColumn,
-            Progress,
-            TextColumn,
-            TimeRemainingColumn,
-        )
-
-        self._progress = Progress(
-            TextColumn(f"epoch {self._epoch + 1}/{self.epochs}"), BarColumn(),
-            MofNCompleteColumn(), TextColumn("eta"), TimeRemainingColumn(),
-            TextColumn("loss {task.fields[loss]:.4f}"),
-            console=self.console, transient=True, auto_refresh=False)
-        self._task = self._progress.add_task("train", total=self.batches, loss=math.nan)
-        self._progress.start()
-
-    def on_epoch_end(self, epoch: int, logs: dict[str, float]) -> None:
-        self._stop_bar()
-        done = epoch + 1
-        if done % self.every and done != self.epochs and not self.network.stop_training:
-            return
-        now = time.perf_counter()
-        seconds, self._since = now - self._since, now  # since the last line
-        _say(self.console, f"epoch {done}/{self.epochs} - {seconds:.2f}s - {format_logs(logs)}")
-
-    def on_train_end(self, logs: dict[str, Any]) -> None:
-        self._stop_bar()
-
-    def _stop_bar(self) -> None:
-        if self._progress is not None:
-            self._progress.stop()
-            self._progress = None
-
-
-def _say(console: Any, line: str) -> None:
-    if console is not None:
-        console.print(line, highlight=False, markup=False, soft_wrap=True)
-    else:
-        print(line, flush=True)
-
-
 def train(options: TrainOptions) -> int:
     """Run ``nnframe train``; returns the exit status (0, or 130 after Ctrl-C)."""
     config = load_config(options.config)
@@ -156,20 +81,24 @@ def train(options: TrainOptions) -> int:
         require_matplotlib()
     epochs = options.epochs or config.train.epochs
     output = options.output or Path(f"{options.config.stem}.npz")
-    console = _console(options.quiet)
-
-    def say(line: str) -> None:
-        if not options.quiet:
-            _say(console, line)
+    display = None if options.quiet else ProgressDisplay(config.train.log_every,
+                                                         _console())
+    say = display.say if display is not None else (lambda line: None)
 
     data = load_data(config.data)
     say(data.describe(config.data.dataset))
     if options.resume is not None:
-        network = _resumed(options.resume, config)
+        network = _resumed(options.resume, config, data.x_train.shape[1:])
         if network.epoch >= epochs:
             raise ConfigError(f"{options.resume} has already trained {network.epoch} epochs; "
                               f"ask for more with --epochs (now {epochs})")
-        say(f"resuming from {options.resume} after epoch {network.epoch}")
+        where = f"epoch {network.epoch}"
+        if network.resume_point is not None:
+            where += f" and batch {network.resume_point['batch']} of epoch {network.epoch + 1}"
+        say(f"resuming from {options.resume} after {where}")
+        note = _kept_from_file(network, config, options.resume)
+        if note:
+            say(note)
     else:
         seed = options.seed if options.seed is not None else config.train.seed
         if seed is None:
@@ -180,71 +109,139 @@ def train(options: TrainOptions) -> int:
     say(_describe(network, config))
 
     interrupt = StopOnInterrupt()
-    callbacks: list[Callback] = [interrupt]
-    if not options.quiet:
-        callbacks.append(EpochDisplay(config.train.log_every, console))
+    callbacks: list[Callback] = [interrupt, *config.train.create_callbacks()]
+    if display is not None:
+        callbacks.append(display)
     if options.checkpoint_every:
-        from nnframe.callbacks import ModelCheckpoint
-
         callbacks.append(ModelCheckpoint(output, every=options.checkpoint_every))
     history = network.fit(
         data.x_train, data.y_train, epochs=epochs, batch_size=config.train.batch_size,
         shuffle=config.train.shuffle, validation_data=data.validation, callbacks=callbacks,
-        verbose=0, initial_epoch=network.epoch,
+        verbose=0, initial_epoch=network.epoch, schedule=config.train.create_schedule(),
+        clip_norm=config.train.clip_norm,
     )
     if interrupt.interrupted:
-        saved = save_model(network, output)
-        print(f"nnframe: interrupted after {network.epoch} complete epochs; saved the network "
-              f"trained so far to {saved} (resume with: nnframe train {options.config} "
-              f"--resume {saved})", file=sys.stderr, flush=True)
-        return INTERRUPTED
+        return _save_interrupted(network, output, options)
     scores = network.evaluate(data.x_test, data.y_test)
-    _say(console, f"test: {_scores(scores)} ({len(data.x_test):,} samples)")
+    _print(display, f"test: {_scores(scores)} ({len(data.x_test):,} samples)")
     saved = save_model(network, output)
-    _say(console, f"saved the model to {saved}")
+    _print(display, f"saved the model to {saved}")
     if options.plot is not None:
         from nnframe.plotting import plot_history
 
-        _say(console, f"saved the training curves to {plot_history(history, options.plot)}")
+        _print(display, f"saved the training curves to {plot_history(history, options.plot)}")
     return 0
 
 
-def _console(quiet: bool) -> Any:
+def _save_interrupted(network: Network, output: Path, options: TrainOptions) -> int:
+    """Save a run stopped by Ctrl-C with its exact position; never over the last clean
+    checkpoint (with --checkpoint-every, beside it as ``<name>.interrupted.npz``)."""
+    target = output
+    if options.checkpoint_every:
+        target = output.with_name(f"{output.stem}.interrupted{output.suffix or '.npz'}")
+    saved = save_model(network, target)
+    where = f"{network.epoch} complete epochs"
+    if network.resume_point is not None:
+        where += f" and {network.resume_point['batch']} batches of epoch {network.epoch + 1}"
+    print(f"nnframe: interrupted after {where}; saved the network trained so far to {saved} "
+          f"(resume with: nnframe train {options.config} --resume {saved})",
+          file=sys.stderr, flush=True)
+    return INTERRUPTED
+
+
+def _console() -> Any:
     """A rich console on a terminal (progress bars), else None (plain lines)."""
-    if quiet or not sys.stdout.isatty():
+    if not sys.stdout.isatty():
         return None
     from rich.console import Console
 
     return Console()
 
 
-def _resumed(path: Path, config: Config) -> Network:
-    from nnframe.registry import get_registry
+def _print(display: ProgressDisplay | None, line: str) -> None:
+    """Results are printed even with --quiet."""
+    if display is not None:
+        display.say(line)
+    else:
+        print(line, flush=True)
 
+
+def _resumed(path: Path, config: Config, sample_shape: tuple[int, ...]) -> Network:
+    """The checkpoint's network, refused when its layers differ from the config's."""
     network = load_model(path)
-    saved = [layer_name(layer) for layer in network.layers]
-    wanted = [get_registry().get("layer", spec.name).name for spec in config.layers]
-    if saved != wanted:
-        raise ConfigError(f"{path} holds the layers {', '.join(saved)}, but {config.source} "
-                          f"has {', '.join(wanted)}; resume with the config it was trained with")
     if network.loss is None or network.optimizer is None:
         raise ModelFileError(f"{path} has no loss or optimizer to resume training with; "
                              "resume from a file saved by nnframe train (or with "
                              "include_optimizer=True)")
+    wanted = config.build_network()
+    wanted.build(sample_shape, seed=0)
+    difference = _architecture_difference(network, wanted)
+    if difference is not None:
+        raise ConfigError(f"{path} was trained with other layers than {config.source} "
+                          f"describes: {difference}; resume with the config it was trained "
+                          "with, or train anew without --resume")
     return network
 
 
+def _architecture_difference(saved: Network, wanted: Network) -> str | None:
+    if saved.input_shape != wanted.input_shape:
+        return (f"its input shape is {saved.input_shape}, the data's is "
+                f"{wanted.input_shape}")
+    if len(saved.layers) != len(wanted.layers):
+        return f"it has {len(saved.layers)} layers, the config {len(wanted.layers)}"
+    for index, (mine, theirs) in enumerate(zip(saved.layers, wanted.layers, strict=True)):
+        a, b = describe_layer(mine, f"layer {index}"), describe_layer(theirs, f"layer {index}")
+        a.pop("version", None)
+        b.pop("version", None)
+        if a == b:
+            continue
+        label = f"layer {index} ({component_name('layer', mine)})"
+        if (a["name"], a["distribution"]) != (b["name"], b["distribution"]):
+            return f"{label} is {b['distribution']}:{b['name']} in the config"
+        keys = sorted(k for k in set(a["config"]) | set(b["config"])
+                      if a["config"].get(k) != b["config"].get(k))
+        if keys:
+            return f"{label}: " + ", ".join(
+                f"{k} is {json.dumps(a['config'].get(k))} in the checkpoint but "
+                f"{json.dumps(b['config'].get(k))} in the config" for k in keys)
+        return f"{label} holds other inner layers"
+    return None
+
+
+def _kept_from_file(network: Network, config: Config, path: Path) -> str | None:
+    """A line saying that the checkpoint's loss and optimizer are used, when the config
+    names others (resuming continues the saved optimizer state, so the file wins)."""
+    saved_loss = component_name("loss", network.loss)
+    saved_optimizer = component_name("optimizer", network.optimizer)
+    config_loss, config_optimizer = config.loss.create(), config.optimizer.create()
+    differs = (component_name("loss", config_loss) != saved_loss
+               or config_loss.get_config() != network.loss.get_config()
+               or component_name("optimizer", config_optimizer) != saved_optimizer
+               or config_optimizer.get_config() != network.optimizer.get_config())
+    if not differs:
+        return None
+    return (f"note: resuming with the loss and optimizer saved in {path} ({saved_loss}; "
+            f"{saved_optimizer} {_settings(network.optimizer)}), not the config's "
+            f"({config.loss.name}; {config.optimizer.name} {_settings(config_optimizer)})")
+
+
+def _settings(component: Any) -> str:
+    return ", ".join(f"{k}={v!r}" for k, v in component.get_config().items())
+
+
 def _describe(network: Network, config: Config) -> str:
+    loss = component_name("loss", network.loss)
+    optimizer = component_name("optimizer", network.optimizer)
     return (f"network: {len(network.layers)} layers, {network.count_params():,} parameters, "
-            f"{network.dtype}; loss {config.loss.name}, optimizer {config.optimizer.name}; "
-            f"batch size {config.train.batch_size}")
+            f"{network.dtype}; loss {loss}, optimizer {optimizer} (learning rate "
+            f"{network.optimizer.learning_rate:g}); batch size {config.train.batch_size}")
 
 
 def _scores(scores: dict[str, float]) -> str:
     parts = [f"loss {scores['loss']:.4f}"]
-    if "accuracy" in scores:
-        parts.append(f"accuracy {scores['accuracy']:.2%}")
+    parts += [f"{key} {value:.2%}" if "accuracy" in key else f"{key} {value:.4f}"
+              for key, value in scores.items() if key != "loss"]
     return " - ".join(parts)
 
 
-__all__ = ["EpochDisplay", "StopOnInterrupt", "TrainOptions", "train"]
+__all__ = ["StopOnInterrupt", "TrainOptions", "train"]

@@ -14,24 +14,33 @@ from nnframe.config.fields import shown, suggestion
 from nnframe.config.problems import Problems
 from nnframe.config.schema import ComponentSpec
 from nnframe.errors import ComponentError, NNFrameError, UnknownComponentError
+from nnframe.kinds import kind as kind_named
 from nnframe.registry import Component, check_arguments, get_registry
-
-EXAMPLES = {"layer": 'type = "dense"', "loss": 'type = "mse"',
-            "optimizer": 'type = "sgd"'}
 
 
 def check_component(problems: Problems, kind: str, key: str,
-                    table: dict[str, Any]) -> tuple[ComponentSpec | None, Any]:
-    """The spec and a freshly built instance, or ``(spec or None, None)`` with problems added."""
+                    table: dict[str, Any] | str) -> tuple[ComponentSpec | None, Any]:
+    """The spec and a freshly built instance, or ``(spec or None, None)`` with problems added.
+
+    ``table`` is ``{type = "name", argument = value, ...}``, or just the name as a string.
+    """
+    example = kind_named(kind).example
+    type_key = f"{key}.type"
+    if isinstance(table, str):
+        table, type_key = {"type": table}, key
+    if not isinstance(table, dict):
+        problems.add(key, f"must be a {kind} name or a table with a type, for example "
+                     f'{{ type = "{example}" }}, got {shown(table)}')
+        return None, None
     name = table.get("type")
     if name is None:
-        problems.add(f"{key}.type", f"missing; name the {kind}, for example {EXAMPLES[kind]} "
-                     f"(`nnframe list` shows them all)")
+        problems.add(f"{key}.type", f'missing; name the {kind}, for example type = "{example}" '
+                     f"(`nnframe list {kind_named(kind).plural}` shows them all)")
         return None, None
     if not isinstance(name, str):
-        problems.add(f"{key}.type", f"must be a string naming a {kind}, got {shown(name)}")
+        problems.add(type_key, f"must be a string naming a {kind}, got {shown(name)}")
         return None, None
-    component = _resolve(problems, kind, f"{key}.type", name)
+    component = resolve(problems, kind, type_key, name)
     if component is None:
         return None, None
     arguments = {k: v for k, v in table.items() if k != "type"}
@@ -50,7 +59,9 @@ def check_component(problems: Problems, kind: str, key: str,
     return spec, None
 
 
-def _resolve(problems: Problems, kind: str, key: str, name: str) -> Component | None:
+def resolve(problems: Problems, kind: str, key: str, name: str) -> Component | None:
+    """The registered component called ``name``, or None with a problem that suggests
+    close names."""
     registry = get_registry()
     try:
         return registry.get(kind, name)
@@ -60,7 +71,7 @@ def _resolve(problems: Problems, kind: str, key: str, name: str) -> Component | 
             return None
         names = sorted({c.name for c in registry.components(kind)})
         problems.add(key, f"unknown {kind} {name!r}{suggestion(name, names)}; available: "
-                     f"{', '.join(names) or 'none'} (see `nnframe list`)")
+                     f"{', '.join(names) or 'none'} (see `nnframe list {kind_named(kind).plural}`)")
     except ComponentError as exc:
         problems.add(key, str(exc))
     return None

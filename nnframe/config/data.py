@@ -6,7 +6,7 @@ import attrs
 import numpy as np
 
 from nnframe.config.schema import DataSpec
-from nnframe.datasets.catalog import DatasetInfo
+from nnframe.contracts import Dataset
 from nnframe.errors import DataError, NNFrameError
 from nnframe.metrics import one_hot
 
@@ -53,7 +53,7 @@ def load_data(spec: DataSpec) -> Splits:
     return Splits(x_train, y_train, x_test, y_test, validation)
 
 
-def shape_for(spec: DataSpec, info: DatasetInfo, x: np.ndarray,
+def shape_for(spec: DataSpec, info: Dataset, x: np.ndarray,
               y: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """Flatten the samples and one-hot encode the labels when the config asks for it."""
     if spec.flatten:
@@ -64,7 +64,7 @@ def shape_for(spec: DataSpec, info: DatasetInfo, x: np.ndarray,
 
 
 def fit_to_network(network, x: np.ndarray, labels: np.ndarray,
-                   info: DatasetInfo) -> tuple[np.ndarray, np.ndarray]:
+                   info: Dataset) -> tuple[np.ndarray, np.ndarray]:
     """Data of a named set shaped for a trained network: reshape samples, one-hot if needed.
 
     Samples are reshaped when they hold as many values as the network's input; class
@@ -88,5 +88,5 @@ def fit_to_network(network, x: np.ndarray, labels: np.ndarray,
         return x, one_hot(labels, info.num_classes, dtype=x.dtype)
 
 
-def _load(info: DatasetInfo, split: str, spec: DataSpec) -> tuple[np.ndarray, np.ndarray]:
+def _load(info: Dataset, split: str, spec: DataSpec) -> tuple[np.ndarray, np.ndarray]:
     return info.load(split, data_dir=spec.data_dir, download=spec.download)

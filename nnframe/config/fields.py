@@ -89,17 +89,20 @@ def integer(problems: Problems, values: dict[str, Any], section: str, key: str,
 
 def number(problems: Problems, values: dict[str, Any], section: str, key: str,
            default: Any = MISSING, low: float = -float("inf"), high: float = float("inf"),
-           high_inclusive: bool = True) -> Any:
-    """A float (integers accepted) in [low, high] (or [low, high))."""
+           high_inclusive: bool = True, low_inclusive: bool = True) -> Any:
+    """A float (integers accepted) between ``low`` and ``high``, each bound included or
+    not; never NaN."""
     value = values.get(key, MISSING)
     if value is MISSING:
         return _default(problems, section, key, default, "a number")
-    inside = isinstance(value, (int, float)) and not isinstance(value, bool) and (
-        low <= value <= high if high_inclusive else low <= value < high)
-    if not inside:
+    number = isinstance(value, (int, float)) and not isinstance(value, bool)
+    above = number and (low <= value if low_inclusive else low < value)
+    below = number and (value <= high if high_inclusive else value < high)
+    if not (above and below):
+        left = "[" if low_inclusive else "("
         right = "]" if high_inclusive else ")"
         problems.add(join(section, key),
-                     f"must be a number in [{low:g}, {high:g}{right}, got {shown(value)}")
+                     f"must be a number in {left}{low:g}, {high:g}{right}, got {shown(value)}")
         return None
     return float(value)
 

@@ -8,7 +8,8 @@ from typing import TYPE_CHECKING, Any
 
 import attrs
 
-from nnframe.datasets.catalog import DatasetInfo, dataset
+from nnframe.contracts import Dataset
+from nnframe.datasets.catalog import dataset
 
 if TYPE_CHECKING:
     from nnframe.network import Network
@@ -18,8 +19,8 @@ if TYPE_CHECKING:
 class ComponentSpec:
     """A layer, loss or optimizer by registered name with its constructor arguments."""
 
-    key: str  #: where it is in the file: ``model.layers[2]``, ``loss``, ``optimizer``
-    kind: str  #: ``layer``, ``loss`` or ``optimizer``
+    key: str  #: where it is in the file: ``model.layers[2]``, ``loss``, ``train.schedule``
+    kind: str  #: a kind of component: ``layer``, ``loss``, ``optimizer``, ``metric``, ...
     name: str  #: as written: ``dense`` or ``distribution:name``
     arguments: dict[str, Any] = attrs.field(factory=dict)
 
@@ -44,7 +45,7 @@ class DataSpec:
     download: bool = True
 
     @property
-    def info(self) -> DatasetInfo:
+    def info(self) -> Dataset:
         return dataset(self.dataset)
 
     @property
@@ -56,13 +57,25 @@ class DataSpec:
 
 @attrs.frozen
 class TrainSpec:
-    """``[train]``: epochs, batch size, seed and display."""
+    """``[train]``: epochs, batch size, seed, display, and the components of a run."""
 
     epochs: int
     batch_size: int = 32
     seed: int | None = None  #: None: a fresh seed, printed so that the run can be repeated
     shuffle: bool = True
     log_every: int = 1  #: print a line every N epochs (and after the last)
+    metrics: tuple[ComponentSpec, ...] = ()  #: reported besides the loss
+    schedule: ComponentSpec | None = None  #: the learning rate per step
+    callbacks: tuple[ComponentSpec, ...] = ()  #: early stopping, checkpoints, logs
+    clip_norm: float | None = None  #: the largest global gradient norm
+
+    def create_schedule(self) -> Any:
+        """A fresh schedule, or None."""
+        return None if self.schedule is None else self.schedule.create()
+
+    def create_callbacks(self) -> list[Any]:
+        """Fresh callbacks, in the order of the file."""
+        return [spec.create() for spec in self.callbacks]
 
 
 @attrs.frozen
@@ -82,4 +95,5 @@ class Config:
         from nnframe.network import Network
 
         network = Network([spec.create() for spec in self.layers], dtype=self.dtype)
-        return network.use(self.loss.create(), self.optimizer.create())
+        return network.use(self.loss.create(), self.optimizer.create(),
+                           metrics=[spec.create() for spec in self.train.metrics])

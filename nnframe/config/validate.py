@@ -17,14 +17,14 @@ from nnframe.config.components import check_component
 from nnframe.config.problems import Problems
 from nnframe.config.schema import ComponentSpec, Config, DataSpec, TrainSpec
 from nnframe.config.toml import read_toml
-from nnframe.datasets.catalog import DATASETS, unknown_dataset_message
 from nnframe.errors import DataError, NNFrameError
 
 SECTIONS = ("model", "loss", "optimizer", "data", "train")
 MODEL_KEYS = ("layers", "dtype")
 DATA_KEYS = ("dataset", "subset", "test_subset", "validation_split", "flatten", "one_hot",
              "data_dir", "download")
-TRAIN_KEYS = ("epochs", "batch_size", "seed", "shuffle", "log_every")
+TRAIN_KEYS = ("epochs", "batch_size", "seed", "shuffle", "log_every", "metrics", "schedule",
+              "callbacks", "clip_norm")
 LAYERS_EXAMPLE = '[[model.layers]] type = "dense" output_size = 10'
 
 
@@ -96,9 +96,9 @@ def _data_spec(problems: Problems, raw: dict[str, Any], base_dir: Path | None) -
         return None
     fields.check_keys(problems, table, "data", DATA_KEYS)
     name = fields.string(problems, table, "data", "dataset")
-    info = DATASETS.get(name) if name is not None else None
-    if name is not None and info is None:
-        problems.add("data.dataset", unknown_dataset_message(name))
+    info = None
+    if name is not None:
+        _, info = check_component(problems, "dataset", "data.dataset", name)
     values = {
         "subset": fields.integer(problems, table, "data", "subset", None, minimum=1),
         "test_subset": fields.integer(problems, table, "data", "test_subset", None, minimum=1),
@@ -141,11 +141,36 @@ def _train_spec(problems: Problems, raw: dict[str, Any]) -> TrainSpec | None:
         "batch_size": fields.integer(problems, table, "train", "batch_size", 32, minimum=1),
         "shuffle": fields.boolean(problems, table, "train", "shuffle", True),
         "log_every": fields.integer(problems, table, "train", "log_every", 1, minimum=1),
+        "clip_norm": fields.number(problems, table, "train", "clip_norm", None, low=0.0,
+                                   low_inclusive=False, high=float("inf"),
+                                   high_inclusive=False),
     }
     seed = fields.integer(problems, table, "train", "seed", None, minimum=0)
+    metrics = _component_list(problems, table, "metric", "metrics")
+    callbacks = _component_list(problems, table, "callback", "callbacks")
+    schedule = None
+    if "schedule" in table:
+        schedule, _ = check_component(problems, "schedule", "train.schedule", table["schedule"])
     if problems.has("train"):
         return None
-    return TrainSpec(seed=seed, **values)
+    return TrainSpec(seed=seed, metrics=metrics, schedule=schedule, callbacks=callbacks,
+                     **values)
+
+
+def _component_list(problems: Problems, table: dict[str, Any], kind: str,
+                    key: str) -> tuple[ComponentSpec, ...]:
+    """``[train] metrics = ["f1", { type = "top_k_accuracy", k = 3 }]`` as specs."""
+    items = table.get(key, [])
+    if not isinstance(items, list):
+        problems.add(f"train.{key}", f"must be an array of {kind} names or tables, got "
+                     f"{fields.shown(items)}")
+        return ()
+    specs = []
+    for index, item in enumerate(items):
+        spec, _ = check_component(problems, kind, f"train.{key}[{index}]", item)
+        if spec is not None:
+            specs.append(spec)
+    return tuple(specs)
 
 
 def _chain_shapes(problems: Problems, checked: list[tuple[ComponentSpec, Any]],

@@ -85,15 +85,30 @@ class CrossEntropy(Loss):
         return y_true
 
     def check_targets(self, y_true: np.ndarray, output_shape: Shape) -> None:
+        """Logits (classes,) per sample with classes >= 2; targets integer labels in range,
+        or rows of class probabilities (one-hot or soft) of the same width."""
         if len(output_shape) != 1:
             raise DataError(f"cross_entropy expects logits of shape (classes,) per sample, the "
                             f"network outputs {tuple(output_shape)}; add flatten/dense layers")
         classes = output_shape[0]
+        if classes < 2:
+            raise DataError("cross_entropy needs one output per class (at least 2), the "
+                            "network has 1; for two classes with one output unit use "
+                            "binary_cross_entropy, or give the last dense layer 2 outputs")
         if y_true.ndim == 1:
             self._labels_from(y_true, classes)
         elif y_true.ndim != 2 or y_true.shape[1] != classes:
             raise DataError(f"cross_entropy: targets have shape {tuple(y_true.shape[1:])} per "
                             f"sample; give integer labels (N,) or one-hot rows of width {classes}")
+        elif not _are_distributions(y_true):
+            raise DataError("cross_entropy: 2-D targets must be one-hot rows or class "
+                            "probabilities (each row >= 0 and summing to 1); for integer "
+                            "classes give a 1-D array of labels, for several independent "
+                            "0/1 targets use binary_cross_entropy")
+
+    def probabilities(self, y_pred: np.ndarray) -> np.ndarray:
+        """Softmax of the logits over the last axis."""
+        return softmax(y_pred)
 
 
 @attrs.define(eq=False)
@@ -119,6 +134,10 @@ class BinaryCrossEntropy(Loss):
         grad *= 1.0 / grad.size
         return grad
 
+    def probabilities(self, y_pred: np.ndarray) -> np.ndarray:
+        """The sigmoid of each logit: the probability of class 1 per output."""
+        return 0.5 * (1.0 + np.tanh(0.5 * np.asarray(y_pred, dtype=np.float64)))
+
     def check_targets(self, y_true: np.ndarray, output_shape: Shape) -> None:
         if y_true.ndim == 1 and tuple(output_shape) == (1,):
             y_true = y_true.reshape(-1, 1)
@@ -126,3 +145,19 @@ class BinaryCrossEntropy(Loss):
         if y_true.size and (y_true.min() < 0 or y_true.max() > 1):
             raise DataError("binary_cross_entropy: targets must lie in [0, 1], got values in "
                             f"[{y_true.min()}, {y_true.max()}]")
+
+
+def softmax(logits: np.ndarray) -> np.ndarray:
+    """Softmax over the last axis in float64, shifted by the max for stability."""
+    shifted = np.asarray(logits, dtype=np.float64)
+    shifted = np.exp(shifted - shifted.max(axis=-1, keepdims=True))
+    shifted /= shifted.sum(axis=-1, keepdims=True)
+    return shifted
+
+
+def _are_distributions(rows: np.ndarray) -> bool:
+    """Whether every row is >= 0 and sums to 1 (one-hot rows are)."""
+    if rows.size == 0:
+        return True
+    sums = rows.sum(axis=1, dtype=np.float64)
+    return bool((rows >= 0).all() and np.allclose(sums, 1.0, atol=1e-3))

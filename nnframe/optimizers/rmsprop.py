@@ -2,13 +2,11 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-
 import attrs
 import numpy as np
 
 from nnframe.arguments import non_negative, to_float, unit_interval
-from nnframe.contracts import Optimizer, Parameter
+from nnframe.contracts import Optimizer, ParameterGroup
 
 
 @attrs.define(eq=False)
@@ -20,20 +18,20 @@ class RMSprop(Optimizer):
     eps: float = attrs.field(default=1e-8, converter=to_float, validator=non_negative)
     momentum: float = attrs.field(default=0.0, converter=to_float, validator=unit_interval)
 
-    def step(self, parameters: Sequence[Parameter]) -> None:
+    def step(self, parameters: ParameterGroup) -> None:
+        """One update of every parameter, over the whole buffer at once."""
         lr, alpha = self.learning_rate, self.alpha
-        for p in self.groups(parameters):  # the whole buffer at once, when there is one
-            g = p.grad
-            square_avg = self.slot(p, "square_avg")
-            square_avg *= alpha
-            square_avg += (1.0 - alpha) * (g * g)
-            update = np.sqrt(square_avg)
-            update += self.eps
-            np.divide(g, update, out=update)
-            if self.momentum:
-                buffer = self.slot(p, "momentum_buffer")
-                buffer *= self.momentum
-                buffer += update
-                update = buffer
-            p.value -= lr * update
+        g, value = parameters.grads, parameters.values
+        square_avg = self.slot(parameters, "square_avg")
+        square_avg *= alpha
+        square_avg += (1.0 - alpha) * (g * g)
+        update = np.sqrt(square_avg)
+        update += self.eps
+        np.divide(g, update, out=update)
+        if self.momentum:
+            buffer = self.slot(parameters, "momentum_buffer")
+            buffer *= self.momentum
+            buffer += update
+            update = buffer
+        value -= lr * update
         self.iterations += 1

@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from typing import ClassVar
 
 import attrs
 
 from nnframe.arguments import non_negative, to_float, unit_interval
-from nnframe.contracts import Optimizer, Parameter
+from nnframe.contracts import Optimizer, ParameterGroup
 from nnframe.errors import ConfigError
 
 
@@ -27,20 +26,21 @@ class SGD(Optimizer):
         if self.nesterov and self.momentum == 0.0:
             raise ConfigError("SGD: nesterov=True needs a momentum > 0")
 
-    def step(self, parameters: Sequence[Parameter]) -> None:
+    def step(self, parameters: ParameterGroup) -> None:
+        """One update of every parameter, over the whole buffer at once."""
         lr, mu = self.learning_rate, self.momentum
-        for p in self.groups(parameters):  # the whole buffer at once, when there is one
-            if mu == 0.0:
-                p.value -= lr * p.grad
-                continue
+        g, value = parameters.grads, parameters.values
+        if mu == 0.0:
+            value -= lr * g
+        else:
             # torch.optim.SGD starts the buffer at the first gradient: mu * 0 + g is exactly g
-            velocity = self.slot(p, "velocity")
+            velocity = self.slot(parameters, "velocity")
             velocity *= mu
-            velocity += p.grad
+            velocity += g
             if self.nesterov:
-                update = p.grad + mu * velocity
+                update = g + mu * velocity
                 update *= lr
-                p.value -= update
+                value -= update
             else:
-                p.value -= lr * velocity
+                value -= lr * velocity
         self.iterations += 1

@@ -2,20 +2,28 @@
 
 from __future__ import annotations
 
+import importlib
 from typing import Any
 
+from nnframe.kinds import kind as kind_named
 from nnframe.registry import Component, get_registry, normalize_distribution
-from nnframe.testing.layers import check_layer
-from nnframe.testing.losses import check_loss
-from nnframe.testing.optimizers import check_optimizer
+from nnframe.testing.generic import check_generic
 from nnframe.testing.report import CheckReport
-
-CHECKS = {"layer": check_layer, "loss": check_loss, "optimizer": check_optimizer}
 
 
 def check_component(component: Component, *, raises: bool = True, **kwargs: Any) -> CheckReport:
-    """Run the check of the component's kind with its own hints (`check_layer` and friends)."""
-    return CHECKS[component.kind](component, raises=raises, **kwargs)
+    """Run the check of the component's kind with its own hints (`check_layer` and friends;
+    a kind without a contract check of its own gets `check_generic`)."""
+    return checker(component.kind)(component, raises=raises, **kwargs)
+
+
+def checker(kind: str) -> Any:
+    """The kit's check function for a kind of component, from the kinds table."""
+    reference = kind_named(kind).check
+    if reference is None:
+        return lambda component, **kwargs: check_generic(kind, component, **kwargs)
+    module, _, function = reference.partition(":")
+    return getattr(importlib.import_module(module), function)
 
 
 def components_of(distribution: str) -> list[Component]:

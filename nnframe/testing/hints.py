@@ -24,6 +24,9 @@ Keys (the defaults depend on the kind of component):
   differences in float64 (default ``1e-6``); an element that cancels to almost zero is
   measured against a thousandth of its array's largest element, not its own size.
 - ``steps``: optimizer steps on the test quadratic (default 100).
+- ``large_inputs``: whether the component takes inputs of any magnitude (default true): the
+  kit then feeds values up to 1e4 and fails on overflow or a result that is not finite.
+  Set it false for a layer whose inputs are bounded by nature (indices, probabilities).
 
 A stochastic layer needs no hint if it draws its randomness from the generator given to
 ``build``: the kit rewinds that generator before every forward pass it compares.
@@ -88,6 +91,7 @@ class CheckHints:
     batch_size: int = attrs.field(default=3, validator=_at_least(2, int))
     tolerance: float = attrs.field(default=1e-6, validator=_at_least(0.0))
     steps: int = attrs.field(default=100, validator=_at_least(1, int))
+    large_inputs: bool = attrs.field(default=True, validator=attrs.validators.instance_of(bool))
 
     def merged(self, overrides: Mapping[str, Any]) -> CheckHints:
         """These hints with ``overrides`` applied; ``config`` dicts are merged key by key."""

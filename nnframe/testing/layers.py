@@ -1,27 +1,37 @@
-"""`check_layer`: does a layer honour the layer contract (SPEC section 3)?"""
+"""`check_layer`: does a layer honour the layer contract?"""
 
 from __future__ import annotations
 
+import os
+import tempfile
 from collections.abc import Callable, Mapping
 from typing import Any
 
 import attrs
 import numpy as np
 
+from nnframe.roundtrip import config_text, layer_mismatch, rebuild
 from nnframe.testing.gradients import layer_gradients
 from nnframe.testing.hints import LAYER_SHAPES, explicit_hints
 from nnframe.testing.properties import (
     ComponentCheck,
     compare,
     merged,
-    rebuild_from_config,
     run_check,
+    varied_configs,
 )
 from nnframe.testing.report import CheckReport, PropertyResult
 from nnframe.testing.subjects import Rewind, draw
 
 #: Two runs of the same float64 computation must agree to this (they should be identical).
 SAME = 1e-12
+#: The magnitude of the inputs of the ``large_inputs`` property.
+LARGE = 1e4
+
+
+def _state_copy(layer: Any) -> dict[str, np.ndarray]:
+    return {key: np.array(value, copy=True)
+            for key, value in (getattr(layer, "state", {}) or {}).items()}
 
 
 def check_layer(
@@ -55,8 +65,11 @@ class LayerCheck(ComponentCheck):
             ("output_shape", self.output_shape),
             ("dtype", self.dtype),
             ("backward_keeps_params", self.backward_keeps_params),
+            ("backward_parameters", self.backward_parameters),
             ("stateless_inference", self.stateless_inference),
+            ("large_inputs", self.large_inputs),
             ("config_roundtrip", self.config_roundtrip),
+            ("model_file_roundtrip", self.model_file_roundtrip),
             ("seeded_build", self.seeded_build),
         ]
 
@@ -83,7 +96,7 @@ class LayerCheck(ComponentCheck):
 
     def make(self, dtype: str, seed: int | None = None) -> tuple[Any, Rewind]:
         """A new layer built for the hinted shape, and a rewind of its generator."""
-        layer = self.subject.factory(**self.hints.config)
+        layer = self.subject.make(**self.hints.config)
         rng = np.random.default_rng(self.seed if seed is None else seed)
         layer.build(self.hints.input_shape, rng, np.dtype(dtype))
         return layer, Rewind(rng)
@@ -177,7 +190,8 @@ class LayerCheck(ComponentCheck):
                               f"{len(copies)} parameter arrays unchanged")
 
     def stateless_inference(self) -> PropertyResult:
-        """forward(training=False) works on a fresh layer and leaves a pending backward be."""
+        """forward(training=False) works on a fresh layer, changes no state, and leaves a
+        pending backward be."""
         name = "stateless_inference"
         fresh, _ = self.make("float64")
         try:
@@ -193,7 +207,14 @@ class LayerCheck(ComponentCheck):
         expected = self._backward(layer, upstream)
         rewind()
         layer.forward(x, training=True)
+        state = _state_copy(layer)
         layer.forward(other, training=False)
+        changed = [key for key, value in state.items()
+                   if not np.array_equal(value, getattr(layer, "state", {}).get(key))]
+        if changed:
+            return PropertyResult(name, False, "forward(x, training=False) changed "
+                                  f"state[{changed[0]!r}]; inference may only read state",
+                                  where=f"state[{changed[0]}]")
         actual = self._backward(layer, upstream)
         results = [compare(name, label, expected[label], actual.get(label), SAME,
                            ("with an inference pass between", "without"))
@@ -201,8 +222,61 @@ class LayerCheck(ComponentCheck):
         result = merged(name, results)
         if result.passed:
             return attrs.evolve(result, detail="a fresh layer infers; an inference pass between "
-                                "forward and backward changes nothing")
+                                "forward and backward changes nothing, state included")
         return result
+
+    def backward_parameters(self) -> PropertyResult:
+        """A layer offering ``backward_parameters`` fills the same grads as ``backward``."""
+        name = "backward_parameters"
+        layer, rewind = self.make_perturbed()
+        method = getattr(layer, "backward_parameters", None)
+        if method is None:
+            return PropertyResult(name, True, "not offered (backward is used)")
+        x = self.data(np.float64)
+        rewind()
+        upstream = self.upstream(layer.forward(x, training=True).shape, np.float64)
+        expected = self._backward(layer, upstream)
+        rewind()
+        layer.forward(x, training=True)
+        method(upstream.copy())
+        results = [compare(name, f"grads[{key}]", expected[f"grads[{key}]"], value, SAME,
+                           ("backward_parameters", "backward"))
+                   for key, value in layer.grads.items()]
+        result = merged(name, results)
+        if result.passed:
+            return attrs.evolve(result, detail="the same grads as backward")
+        return attrs.evolve(result, detail=result.detail + " (a subclass that overrides "
+                            "backward must override backward_parameters too)")
+
+    def large_inputs(self) -> PropertyResult:
+        """Inputs of magnitude up to 1e4 give finite outputs and gradients in float32, with
+        no overflow on the way (a naive exp(-x) overflows); skipped when the hints say the
+        layer does not take such inputs (``large_inputs: False``)."""
+        name = "large_inputs"
+        if not self.hints.large_inputs or self.hints.inputs != "normal":
+            return PropertyResult(name, True, "skipped: the layer's hints exclude large inputs")
+        layer, rewind = self.make("float32")
+        rng = np.random.default_rng([self.seed, 7])
+        shape = (self.hints.batch_size, *self.hints.input_shape)
+        x = (rng.choice([-1.0, 1.0], shape) * rng.uniform(0.5, 1.0, shape) * LARGE)
+        x = x.astype(np.float32)
+        try:
+            with np.errstate(over="raise", invalid="raise", divide="raise"):
+                rewind()
+                y = layer.forward(x, training=True)
+                grad = layer.backward(self.upstream(y.shape, np.float32))
+                inference = layer.forward(x, training=False)
+        except FloatingPointError as exc:
+            return PropertyResult(name, False, f"inputs of magnitude up to {LARGE:g}: "
+                                  f"{exc} (compute with a numerically stable formula, e.g. "
+                                  "exp of -|x| only)")
+        arrays = {"forward": y, "backward": grad, "forward(training=False)": inference}
+        arrays.update({f"grads[{k}]": v for k, v in layer.grads.items()})
+        bad = [what for what, value in arrays.items() if not np.isfinite(value).all()]
+        if bad:
+            return PropertyResult(name, False, f"inputs of magnitude up to {LARGE:g}: "
+                                  f"{bad[0]} is not finite", where=bad[0])
+        return PropertyResult(name, True, f"inputs up to {LARGE:g}: finite, no overflow")
 
     @staticmethod
     def _backward(layer: Any, upstream: np.ndarray) -> dict[str, np.ndarray]:
@@ -211,33 +285,85 @@ class LayerCheck(ComponentCheck):
         return {"dE/dX": grad_input, **grads}
 
     def config_roundtrip(self) -> PropertyResult:
-        """get_config() survives JSON, and the factory rebuilds an identical layer from it."""
+        """get_config() survives JSON, and the factory rebuilds from it a layer that gives
+        the same outputs from the same weights: with the hinted config, and again with
+        each numeric or boolean argument changed from its default (an argument kept under
+        another name, or not at all, shows up there)."""
         name = "config_roundtrip"
-        layer, _ = self.make("float64")
-        outcome = rebuild_from_config(layer, self.subject.factory, "layer")
-        if isinstance(outcome, PropertyResult):
-            return outcome
-        rebuilt, text = outcome
-        rebuilt.build(self.hints.input_shape, np.random.default_rng(self.seed),
-                      np.dtype("float64"))
+        configs = [dict(self.hints.config), *varied_configs(self.subject.factory,
+                                                            self.hints.config)]
+        tried, first = 0, None
+        for config in configs:
+            try:
+                layer = self.subject.make(**config)
+                layer.build(self.hints.input_shape, np.random.default_rng(self.seed),
+                            np.dtype("float64"))
+            except Exception:
+                if config is configs[0]:
+                    raise
+                continue  # a variation the layer does not accept: nothing to learn
+            tried += 1
+            try:
+                text = config_text(layer)
+                first = first or text
+                rebuilt = rebuild(layer, self.subject.factory)
+            except Exception as exc:
+                return PropertyResult(name, False, f"get_config() of a layer made with "
+                                      f"{config} cannot rebuild it: {type(exc).__name__}: {exc}")
+            problem = layer_mismatch(layer, rebuilt, self.hints.input_shape,
+                                     self.data(np.float64), np.dtype("float64"))
+            if problem is not None:
+                return PropertyResult(name, False, f"made with {config}, get_config() gave "
+                                      f"{text}, and the layer rebuilt from it differs: "
+                                      f"{problem}")
+        more = f"; {tried - 1} more with arguments changed" if tried > 1 else ""
+        return PropertyResult(name, True, f"config {first} rebuilds an identical layer{more}")
+
+    def model_file_roundtrip(self) -> PropertyResult:
+        """In a network saved to a model file and loaded in its place, the layer predicts
+        the same outputs, bit for bit, with its state after a training pass."""
+        from nnframe.loading import load
+        from nnframe.network import Network
+
+        name = "model_file_roundtrip"
+        if self.subject.component is None:
+            return PropertyResult(name, True, "skipped: a factory that is not registered "
+                                  "cannot be saved by name")
+        layer = self.subject.make(**self.hints.config)
+        network = Network([layer], dtype="float64")
+        network.build(self.hints.input_shape, seed=self.seed)
+        for value in layer.params.values():
+            value += 0.1 * np.random.default_rng([self.seed, 2]).standard_normal(value.shape)
         x = self.data(np.float64)
-        what = ("rebuilt from its config", "original")
-        results = [compare(name, f"params[{k}]", v, rebuilt.params.get(k), SAME, what)
-                   for k, v in layer.params.items()]
-        results.append(compare(name, "forward", layer.forward(x), rebuilt.forward(x), SAME,
-                               what))
+        layer.forward(x, training=True)  # may move state, such as running statistics
+        with tempfile.TemporaryDirectory() as folder:
+            path = os.path.join(folder, "layer.npz")
+            network.save(path)
+            loaded = load(path)
+        results = [compare(name, "predict", network.predict(x), loaded.predict(x), 0.0,
+                           ("after loading", "before saving"))]
+        for key, value in network.state().items():
+            results.append(compare(name, f"state[{key}]", value, loaded.state().get(key), 0.0,
+                                   ("after loading", "before saving")))
         result = merged(name, results)
-        return attrs.evolve(result, detail=f"config {text}") if result.passed else result
+        if result.passed:
+            return attrs.evolve(result, detail="saved and loaded: identical predictions and "
+                                "state")
+        return result
 
     def seeded_build(self) -> PropertyResult:
         name = "seeded_build"
         first, _ = self.make("float32")
         second, _ = self.make("float32")
-        if set(first.params) != set(second.params):
-            return PropertyResult(name, False, f"two builds have params {sorted(first.params)} "
-                                  f"and {sorted(second.params)}")
-        for key, value in first.params.items():
-            if not np.array_equal(value, second.params[key]):
-                return PropertyResult(name, False, f"two builds with seed {self.seed} give "
-                                      f"different params[{key!r}]", where=f"params[{key}]")
-        return PropertyResult(name, True, f"seed {self.seed} twice: identical parameters")
+        for which in ("params", "state"):
+            one, two = getattr(first, which, {}), getattr(second, which, {})
+            if set(one) != set(two):
+                return PropertyResult(name, False, f"two builds have {which} {sorted(one)} "
+                                      f"and {sorted(two)}")
+            for key, value in one.items():
+                if not np.array_equal(value, two[key]):
+                    return PropertyResult(name, False, f"two builds with seed {self.seed} "
+                                          f"give different {which}[{key!r}]",
+                                          where=f"{which}[{key}]")
+        return PropertyResult(name, True, f"seed {self.seed} twice: identical parameters "
+                              "and state")

@@ -1,4 +1,4 @@
-"""`check_loss`: does a loss honour the loss contract (SPEC section 3)?"""
+"""`check_loss`: does a loss honour the loss contract?"""
 
 from __future__ import annotations
 
@@ -11,12 +11,20 @@ import numpy as np
 
 from nnframe.testing.gradients import loss_gradients
 from nnframe.testing.hints import LOSS_SHAPE, explicit_hints
-from nnframe.testing.properties import ComponentCheck, compare, rebuild_from_config, run_check
+from nnframe.testing.properties import (
+    ComponentCheck,
+    compare,
+    rebuild_from_config,
+    run_check,
+    varied_configs,
+)
 from nnframe.testing.report import CheckReport, PropertyResult
 from nnframe.testing.subjects import draw
 
 #: Values computed two ways in float64 that must agree (a mean of means, a repeated batch).
 AGREE = 1e-9
+#: The magnitude of the predictions of the ``large_inputs`` property.
+LARGE = 1e4
 
 
 def check_loss(
@@ -48,11 +56,12 @@ class LossCheck(ComponentCheck):
             ("gradient", self.gradient),
             ("mean_over_batch", self.mean_over_batch),
             ("dtype", self.dtype),
+            ("large_inputs", self.large_inputs),
             ("config_roundtrip", self.config_roundtrip),
         ]
 
     def make(self) -> Any:
-        return self.subject.factory(**self.hints.config)
+        return self.subject.make(**self.hints.config)
 
     def data(self, dtype: Any) -> tuple[np.ndarray, np.ndarray]:
         """``(y_true, y_pred)`` for one batch, drawn as the hints say."""
@@ -105,15 +114,50 @@ class LossCheck(ComponentCheck):
             return PropertyResult("dtype", False, "float32 in: " + "; ".join(wrong))
         return PropertyResult("dtype", True, "float32 in: a number, and a float32 gradient")
 
-    def config_roundtrip(self) -> PropertyResult:
-        name = "config_roundtrip"
+    def large_inputs(self) -> PropertyResult:
+        """Predictions of magnitude up to 1e4 (far-off logits) give a finite loss and
+        gradient in float32, with no overflow on the way; skipped when the hints say the
+        loss takes bounded predictions (``inputs`` other than normal, or
+        ``large_inputs: False``)."""
+        name = "large_inputs"
+        if not self.hints.large_inputs or self.hints.inputs != "normal":
+            return PropertyResult(name, True, "skipped: the hints exclude large predictions")
+        y_true, y_pred = self.data(np.float32)
+        y_pred = (np.sign(y_pred) * LARGE).astype(np.float32)
         loss = self.make()
-        outcome = rebuild_from_config(loss, self.subject.factory, "loss")
-        if isinstance(outcome, PropertyResult):
-            return outcome
-        rebuilt, text = outcome
+        try:
+            with np.errstate(over="raise", invalid="raise", divide="raise"):
+                value = float(loss.forward(y_true, y_pred))
+                grad = np.asarray(loss.backward())
+        except FloatingPointError as exc:
+            return PropertyResult(name, False, f"predictions of magnitude {LARGE:g}: {exc} "
+                                  "(compute with a numerically stable formula)")
+        if not (math.isfinite(value) and np.isfinite(grad).all()):
+            return PropertyResult(name, False, f"predictions of magnitude {LARGE:g}: the "
+                                  f"loss is {value} or its gradient is not finite")
+        return PropertyResult(name, True, f"predictions of magnitude {LARGE:g}: finite")
+
+    def config_roundtrip(self) -> PropertyResult:
+        """The config rebuilds a loss of the same value: with the hinted config, and with
+        each numeric or boolean argument changed from its default."""
+        name = "config_roundtrip"
         y_true, y_pred = self.data(np.float64)
-        result = compare(name, "value", np.float64(loss.forward(y_true, y_pred)),
-                         np.float64(rebuilt.forward(y_true, y_pred)), AGREE,
-                         ("rebuilt from its config", "original"))
-        return attrs.evolve(result, detail=f"config {text}") if result.passed else result
+        configs = [dict(self.hints.config), *varied_configs(self.subject.factory,
+                                                            self.hints.config)]
+        for config in configs:
+            try:
+                loss = self.subject.make(**config)
+            except Exception:
+                if config is configs[0]:
+                    raise
+                continue
+            outcome = rebuild_from_config(loss, self.subject.factory, "loss")
+            if isinstance(outcome, PropertyResult):
+                return outcome
+            rebuilt, _ = outcome
+            result = compare(name, "value", np.float64(loss.forward(y_true, y_pred)),
+                             np.float64(rebuilt.forward(y_true, y_pred)), AGREE,
+                             ("rebuilt from its config", "original"))
+            if not result.passed:
+                return attrs.evolve(result, detail=f"made with {config}: {result.detail}")
+        return PropertyResult(name, True, f"{len(configs)} configs rebuild equal losses")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import inspect
 import json
 from collections.abc import Callable, Mapping
 from typing import Any
@@ -10,6 +11,7 @@ import attrs
 import numpy as np
 
 from nnframe.errors import ConfigError
+from nnframe.roundtrip import config_text, setting_mismatch
 from nnframe.testing.gradients import worst_element
 from nnframe.testing.hints import HINTS_ATTRIBUTE, CheckHints, factory_hints
 from nnframe.testing.report import CheckReport, PropertyResult
@@ -49,7 +51,7 @@ class ComponentCheck:
     def prepare(self) -> PropertyResult | None:
         """Settle what every property needs; a failure here is the only result."""
         try:
-            self.subject.factory(**self.hints.config)
+            self.subject.make(**self.hints.config)
         except Exception as exc:
             return PropertyResult("build", False, (
                 f"{self.subject.label}(**{self.hints.config}) raised "
@@ -69,18 +71,49 @@ class ComponentCheck:
 def rebuild_from_config(component: Any, factory: Callable[..., Any], what: str
                         ) -> tuple[Any, str] | PropertyResult:
     """``(rebuilt, config JSON)`` when get_config() survives JSON and the factory rebuilds
-    a component with the same config; otherwise the failed ``config_roundtrip`` result."""
+    a component with the same config and the same settings; otherwise the failed
+    ``config_roundtrip`` result."""
     name = "config_roundtrip"
     try:
-        text = json.dumps(component.get_config(), sort_keys=True)
-    except (TypeError, ValueError) as exc:
+        text = config_text(component)
+    except (TypeError, ValueError, NotImplementedError) as exc:
         return PropertyResult(name, False, f"get_config() is not JSON-safe: {exc}")
     rebuilt = factory(**json.loads(text))
-    again = json.dumps(rebuilt.get_config(), sort_keys=True)
+    again = config_text(rebuilt)
     if again != text:
         return PropertyResult(name, False, f"get_config() gave {text}, but the {what} "
                               f"rebuilt from it gives {again}")
+    problem = setting_mismatch(component, rebuilt)
+    if problem is not None:
+        return PropertyResult(name, False, f"get_config() gave {text}, but in the {what} "
+                              f"rebuilt from it {problem}")
     return rebuilt, text
+
+
+def varied_configs(factory: Callable[..., Any], config: Mapping[str, Any]
+                   ) -> list[dict[str, Any]]:
+    """``config`` with one argument at a time changed from its default: each number moved,
+    each boolean flipped. A component that drops or renames an argument rebuilds from its
+    config with the default instead, which these configs expose."""
+    try:
+        parameters = inspect.signature(factory).parameters.values()
+    except (TypeError, ValueError):
+        return []
+    varied = []
+    for parameter in parameters:
+        default = parameter.default
+        if parameter.name in config or default is parameter.empty or default is None:
+            continue
+        if isinstance(default, bool):
+            value: Any = not default
+        elif isinstance(default, int):
+            value = default + 1
+        elif isinstance(default, float):
+            value = default * 0.5 + 0.25 if default else 0.25
+        else:
+            continue
+        varied.append({**config, parameter.name: value})
+    return varied
 
 
 def guarded(name: str, check: Callable[[], PropertyResult | list[PropertyResult]]

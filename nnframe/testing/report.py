@@ -56,7 +56,9 @@ class CheckReport:
     def summary(self) -> str:
         """One line per failed property (or that all passed), for messages and logs."""
         if self.passed:
-            return f"{self.kind} {self.component}: all {len(self.properties)} properties hold"
+            count = len(self.properties)
+            held = "the 1 property holds" if count == 1 else f"all {count} properties hold"
+            return f"{self.kind} {self.component}: {held}"
         lines = [f"{self.kind} {self.component}: {len(self.failures)} of "
                  f"{len(self.properties)} properties failed"]
         lines += [f"  {failure}" for failure in self.failures]

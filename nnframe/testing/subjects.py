@@ -13,11 +13,21 @@ from nnframe.registry import Component, get_registry
 
 @attrs.frozen
 class Subject:
-    """A component to check: its kind, the name it is reported under, and its factory."""
+    """A component to check: its kind, the name it is reported under, its factory, and its
+    registry entry when it was given by name."""
 
     kind: str
     label: str
     factory: Callable[..., Any] = attrs.field(repr=False)
+    component: Component | None = attrs.field(default=None, repr=False)
+
+    def make(self, **config: Any) -> Any:
+        """A new component from the factory, known to the registry as its component (so
+        that it can be saved in a model file, whatever kind of factory made it)."""
+        built = self.factory(**config)
+        if self.component is not None:
+            get_registry().remember(built, self.component)
+        return built
 
 
 def resolve(kind: str, factory_or_name: Any) -> Subject:
@@ -26,10 +36,10 @@ def resolve(kind: str, factory_or_name: Any) -> Subject:
         component = factory_or_name
         if component.kind != kind:
             raise TypeError(f"{component.qualified_name} is a {component.kind}, not a {kind}")
-        return Subject(kind, component.qualified_name, component.factory)
+        return Subject(kind, component.qualified_name, component.factory, component)
     if isinstance(factory_or_name, str):
         component = get_registry().get(kind, factory_or_name)
-        return Subject(kind, component.qualified_name, component.factory)
+        return Subject(kind, component.qualified_name, component.factory, component)
     if not callable(factory_or_name):
         raise TypeError(f"expected a {kind} name or factory, got {factory_or_name!r}")
     name = getattr(factory_or_name, "__qualname__", None) or repr(factory_or_name)

@@ -1,15 +1,16 @@
-"""The nnframe plugin module (entry point ``conv`` of the group ``nnframe``)."""
+"""The nnframe plugin module (entry point ``conv`` of the group ``nnframe``).
+
+The layers are named as ``"module:Class"``, so that listing components imports none of
+them (nor NumPy); each module is imported when its layer is first built.
+"""
 
 from __future__ import annotations
 
 import nnframe
-from nnframe_conv.avgpool2d import AvgPool2D
-from nnframe_conv.conv2d import Conv2D
-from nnframe_conv.maxpool2d import MaxPool2D
 
 
 @nnframe.hookimpl
 def register_layers(register) -> None:
-    register("conv2d", Conv2D)
-    register("maxpool2d", MaxPool2D)
-    register("avgpool2d", AvgPool2D)
+    register("conv2d", "nnframe_conv.conv2d:Conv2D")
+    register("maxpool2d", "nnframe_conv.maxpool2d:MaxPool2D")
+    register("avgpool2d", "nnframe_conv.avgpool2d:AvgPool2D")

@@ -152,8 +152,11 @@ def test_a_network_asks_its_first_conv_for_parameter_gradients_only(rng, monkeyp
     original = Conv2D.backward
     monkeypatch.setattr(Conv2D, "backward",
                         lambda self, g: calls.append("backward") or original(self, g))
-    net.fit(rng.standard_normal((4, 5, 5, 1)), np.array([0, 1, 2, 0]), epochs=1, verbose=0)
-    assert calls == []  # backward_parameters, defined below backward, stands in for it
+    x, y = rng.standard_normal((8, 5, 5, 1)), np.array([0, 1, 2, 0] * 2)
+    net.fit(x, y, epochs=1, batch_size=4, verbose=0)
+    # backward only on the first batch, where backward_parameters is compared with it;
+    # then backward_parameters stands in for it
+    assert calls == ["backward"]
 
 
 def test_conv2d_inference_does_not_disturb_training_cache(rng):
@@ -215,7 +218,7 @@ def test_conv2d_rejects_wrong_channel_count_after_build(rng):
     ({"filters": 4, "kernel_size": 2.5}, "conv2d: kernel_size must be a positive"),
     ({"filters": 0, "kernel_size": 3}, "filters must be a positive integer"),
     ({"filters": 4, "kernel_size": 3, "padding": "full"}, "conv2d: padding must be 'valid'"),
-    ({"filters": 4, "kernel_size": 3, "init": "nope"}, "unknown init 'nope'"),
+    ({"filters": 4, "kernel_size": 3, "init": "nope"}, "unknown initializer 'nope'"),
 ])
 def test_conv2d_rejects_bad_arguments(kwargs, message):
     with pytest.raises(nnframe.ConfigError, match=message):

@@ -7,6 +7,7 @@ import numpy as np
 import pytest
 
 import nnframe
+from nnframe.summary import summary_rows
 from nnframe.testing import numerical_gradient
 
 pytest.importorskip(
@@ -92,27 +93,29 @@ def test_flat_input_error_names_layer_index_and_says_how_to_reshape(rng):
     with pytest.raises(nnframe.ShapeError) as info:
         net.fit(rng.random((8, 784)), rng.random((8, 1)), epochs=1, verbose=0)
     message = str(info.value)
-    assert message.startswith("layer 0 (conv2d): ")
+    assert message.startswith("layer 0 (conv2d from nnframe-conv): ")
     assert "reshape flat samples to (N, H, W, C), e.g. x.reshape(-1, 28, 28, 1)" in message
 
 
 def test_layer_after_a_flattening_dense_is_named_with_its_index():
     net = nnframe.Network([L("dense", output_size=10), L("tanh"), L("maxpool2d", 2)])
-    with pytest.raises(nnframe.ShapeError, match=r"^layer 2 \(maxpool2d\): maxpool2d expects"):
+    with pytest.raises(nnframe.ShapeError,
+                       match=r"^layer 2 \(maxpool2d from nnframe-conv\): maxpool2d expects"):
         net.build((16,))
 
 
 def test_kernel_too_large_deep_in_the_network_is_named_with_its_index():
     net = nnframe.Network([L("conv2d", 4, 3), L("maxpool2d", 2), L("conv2d", 4, 5)])
     with pytest.raises(nnframe.ShapeError,
-                       match=r"^layer 2 \(conv2d\): conv2d: the 5x5 kernel is larger than the "
-                             r"4x4 \(padded\) input"):
+                       match=r"^layer 2 \(conv2d from nnframe-conv\): conv2d: the 5x5 kernel "
+                             r"is larger than the 4x4 \(padded\) input"):
         net.build((10, 10, 1))
 
 
 def test_pool_too_large_deep_in_the_network_is_named_with_its_index():
     net = nnframe.Network([L("conv2d", 2, 3), L("maxpool2d", 2), L("avgpool2d", 3)])
-    with pytest.raises(nnframe.ShapeError, match=r"^layer 2 \(avgpool2d\): avgpool2d: the 3x3"):
+    with pytest.raises(nnframe.ShapeError,
+                       match=r"^layer 2 \(avgpool2d from nnframe-conv\): avgpool2d: the 3x3"):
         net.build((6, 6, 1))
 
 
@@ -120,10 +123,10 @@ def test_summary_lists_conv_shapes_and_parameter_counts():
     net = nnframe.Network([L("conv2d", 8, 3), L("maxpool2d", 2), L("conv2d", 16, 3),
                            L("avgpool2d", 2)])
     net.build((28, 28, 1), seed=0)
-    rows = net.summary_rows()
+    rows = [(row.key, row.name, row.output_shape, row.params) for row in summary_rows(net)]
     assert rows == [
-        (0, "conv2d", "(None, 26, 26, 8)", 3 * 3 * 1 * 8 + 8),
-        (1, "maxpool2d", "(None, 13, 13, 8)", 0),
-        (2, "conv2d", "(None, 11, 11, 16)", 3 * 3 * 8 * 16 + 16),
-        (3, "avgpool2d", "(None, 5, 5, 16)", 0),
+        ("0", "conv2d", (26, 26, 8), 3 * 3 * 1 * 8 + 8),
+        ("1", "maxpool2d", (13, 13, 8), 0),
+        ("2", "conv2d", (11, 11, 16), 3 * 3 * 8 * 16 + 16),
+        ("3", "avgpool2d", (5, 5, 16), 0),
     ]

@@ -12,6 +12,8 @@ from pathlib import Path
 
 import pytest
 
+from nnframe.summary import summary_rows
+
 pytest.importorskip(
     "nnframe_conv", reason="nnframe-conv is not installed: `pip install ./plugins/nnframe-conv` "
     "or run `nox -s tests`")
@@ -56,5 +58,5 @@ def test_benchmark_workload_builds_the_spec_network_without_torch():
     assert net.output_shape == (10,)
     # conv 1->8 (80) + conv 8->16 (1,168) + dense 400->10 (4,010), as in PyTorch
     assert net.count_params() == 80 + 1168 + 4010
-    assert [row[1] for row in net.summary_rows()] == [
+    assert [row.name for row in summary_rows(net)] == [
         "conv2d", "relu", "maxpool2d", "conv2d", "relu", "maxpool2d", "flatten", "dense"]

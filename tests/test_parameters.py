@@ -1,8 +1,9 @@
-"""The flat parameter buffers (nnframe.flat) and the training backward that stops early.
+"""Where a network keeps its parameters (nnframe.parameters): one buffer for the values and
+one for the gradients, bound at build, the layers holding views.
 
-The fast paths must be invisible: the same numbers as one array per parameter, the same
-optimizer state under the same keys, float64 kept, and layers that break the rules
-(replacing their arrays, overriding only ``backward``) still trained correctly.
+The fast path must be invisible: optimizer state under per-parameter keys, float64 kept,
+weights set by hand between fits taken in, and a layer that breaks the rule (putting new
+arrays into its dicts during training) stopped with an error that names it.
 """
 
 from __future__ import annotations
@@ -12,7 +13,8 @@ import numpy as np
 import pytest
 
 import nnframe
-from nnframe.flat import FlatParameters
+from nnframe.contracts import ParameterGroup
+from nnframe.errors import NetworkStateError, ShapeError
 
 OPTIMIZERS = [
     ("sgd", {"learning_rate": 0.1}),
@@ -40,9 +42,8 @@ def network(*extra: nnframe.Layer, dtype: str = "float32",
     return net.use("cross_entropy", nnframe.optimizer(name, **config))
 
 
-def trained(net: nnframe.Network, flat: bool, epochs: int = 3) -> nnframe.Network:
+def trained(net: nnframe.Network, epochs: int = 3) -> nnframe.Network:
     x, y = data()
-    net.flat_parameters = flat
     net.fit(x, y, epochs=epochs, batch_size=8, seed=7, verbose=0)
     return net
 
@@ -59,14 +60,15 @@ def assert_same_training(a: nnframe.Network, b: nnframe.Network) -> None:
 
 def test_params_and_grads_are_views_of_two_buffers():
     net = network().build((6,), seed=0)
-    flat = net._binding.parameters.flat
-    assert flat.value.dtype == np.float32 and flat.grad.dtype == np.float32
+    group = net.parameters()
+    assert group.values.dtype == np.float32 and group.grads.dtype == np.float32
     for layer in net.layers:
         for name, value in layer.params.items():
-            assert inside(value, flat.value) and inside(layer.grads[name], flat.grad)
+            assert inside(value, group.values) and inside(layer.grads[name], group.grads)
             assert value.flags.c_contiguous and value.ctypes.data % 64 == 0
-    trained(net, flat=True)
-    assert all(inside(p.value, flat.value) for p in net.parameters())  # still linked
+    trained(net)
+    assert net.parameters() is group  # bound once, at build
+    assert all(inside(p.value, group.values) for p in net.parameters())
 
 
 def inside(view: np.ndarray, buffer: np.ndarray) -> bool:
@@ -76,15 +78,31 @@ def inside(view: np.ndarray, buffer: np.ndarray) -> bool:
 
 
 @pytest.mark.parametrize(("name", "config"), OPTIMIZERS)
-def test_one_step_over_the_buffer_equals_steps_per_parameter(name, config):
-    flat = trained(network(optimizer=(name, config)).build((6,), seed=1), flat=True)
-    single = trained(network(optimizer=(name, config)).build((6,), seed=1), flat=False)
-    assert single._binding is None
-    assert_same_training(flat, single)
+def test_steps_do_not_depend_on_where_parameters_sit_in_the_buffer(name, config):
+    """The same parameters laid out in two groups of different order and gaps take the
+    same steps: an update rule over the whole buffer is element-wise."""
+    rng = np.random.default_rng(0)
+    shapes = {"0.weights": (6, 5), "0.bias": (5,), "2.weights": (5, 3), "2.bias": (3,)}
+    values = {key: rng.standard_normal(shape) for key, shape in shapes.items()}
+    grads = [{key: rng.standard_normal(shape) for key, shape in shapes.items()}
+             for _ in range(4)]
+    results = []
+    for order in (list(shapes), list(reversed(shapes))):
+        group = ParameterGroup.allocate({key: shapes[key] for key in order}, "float64")
+        optimizer = nnframe.optimizer(name, **config)
+        for p in group:
+            p.value[...] = values[p.key]
+        for step in grads:
+            for p in group:
+                p.grad[...] = step[p.key]
+            optimizer.step(group)
+        results.append({p.key: p.value.copy() for p in group})
+    for key in shapes:
+        np.testing.assert_array_equal(results[0][key], results[1][key])
 
 
 def test_optimizer_state_keys_stay_per_parameter_and_save_load_resumes(tmp_path):
-    net = trained(network().build((6,), seed=2), flat=True)
+    net = trained(network().build((6,), seed=2))
     keys = {key.rpartition("/")[0] for key in net.optimizer.state_dict() if "/" in key}
     assert keys == {"0.weights", "0.bias", "2.weights", "2.bias", "4.weights", "4.bias"}
     net.save(tmp_path / "model.npz")
@@ -96,8 +114,8 @@ def test_optimizer_state_keys_stay_per_parameter_and_save_load_resumes(tmp_path)
 
 
 def test_float64_networks_stay_float64():
-    net = trained(network(dtype="float64").build((6,), seed=3), flat=True)
-    assert net._binding.parameters.flat.value.dtype == np.float64
+    net = trained(network(dtype="float64").build((6,), seed=3))
+    assert net.parameters().values.dtype == np.float64
     assert all(p.value.dtype == np.float64 and p.grad.dtype == np.float64
                for p in net.parameters())
     assert all(a.dtype == np.float64 for k, a in net.optimizer.state_dict().items()
@@ -106,7 +124,7 @@ def test_float64_networks_stay_float64():
 
 @attrs.define(eq=False)
 class ReplacingDense(nnframe.Layer):
-    """A layer that breaks the link: it puts new arrays into its dicts on every call."""
+    """A layer that breaks the rule: it puts a new gradient array into its dict."""
 
     units: int = 3
     _input: np.ndarray | None = attrs.field(init=False, default=None)
@@ -129,19 +147,29 @@ class ReplacingDense(nnframe.Layer):
         return grad_output @ self.params["w"].T
 
 
-def test_a_layer_that_replaces_its_arrays_still_trains_exactly():
-    def run(flat: bool) -> list[np.ndarray]:
-        net = nnframe.Network([nnframe.layer("dense", 6, 4), ReplacingDense(3),
-                               nnframe.layer("dense", 3, 2)])
-        net.use("cross_entropy", nnframe.optimizer("adam", learning_rate=0.05))
-        net.build((6,), seed=4)
-        before = net.layers[1].params["w"].copy()
-        trained(net, flat=flat)
-        assert not np.array_equal(net.layers[1].params["w"], before)  # it did learn
-        return [p.value.copy() for p in net.parameters()]
+def test_a_layer_that_replaces_its_arrays_is_stopped_with_its_name():
+    net = nnframe.Network([nnframe.layer("dense", 6, 4), ReplacingDense(3),
+                           nnframe.layer("dense", 3, 2)])
+    net.use("cross_entropy", nnframe.optimizer("adam", learning_rate=0.05))
+    x, y = data()
+    with pytest.raises(NetworkStateError, match=r"layer 1 \(ReplacingDense\): grads\['w'\] "
+                       r"was replaced .* in place"):
+        net.fit(x, y, epochs=1, batch_size=8, seed=4, verbose=0)
 
-    for a, b in zip(run(flat=True), run(flat=False), strict=True):
-        np.testing.assert_array_equal(a, b)
+
+@attrs.define(eq=False)
+class Float64Dense(ReplacingDense):
+    """A layer that ignores the dtype it is given."""
+
+    def build(self, input_shape, rng, dtype):
+        super().build(input_shape, rng, np.float64)
+
+
+def test_parameters_of_another_dtype_are_refused_at_build():
+    net = nnframe.Network([nnframe.layer("dense", 6, 4), Float64Dense(3)])
+    with pytest.raises(ShapeError, match=r"layer 1 \(Float64Dense\): params\['w'\] is "
+                       "float64, but the network is float32"):
+        net.build((6,))
 
 
 def test_parameters_handed_to_the_optimizer():
@@ -155,17 +183,15 @@ def test_parameters_handed_to_the_optimizer():
     x, y = data()
     net = network().use("cross_entropy", Recording(learning_rate=0.1)).build((6,), seed=5)
     net.fit(x, y, epochs=1, batch_size=20, verbose=0)
-    assert all(isinstance(p, FlatParameters) for p in seen)
-    assert [p.key for p in seen[0]] == [p.key for p in net.parameters()]  # still a list
-    net.flat_parameters = False
-    net.fit(x, y, epochs=1, batch_size=20, verbose=0)
-    assert not isinstance(seen[-1], FlatParameters)
+    assert all(p is net.parameters() for p in seen)  # the network's one group
+    assert isinstance(seen[0], ParameterGroup)
+    assert [p.key for p in seen[0]] == [p.key for p in net.parameters()]  # iterable
 
 
 def test_params_replaced_by_the_user_between_fits_are_taken_in():
     x, y = data()
-    net = trained(network().build((6,), seed=6), flat=True)
+    net = trained(network().build((6,), seed=6))
     net.layers[0].params["weights"] = np.zeros((6, 5), np.float32)
     net.fit(x, y, epochs=1, batch_size=8, learning_rate=0.0, verbose=0)
     assert np.all(net.layers[0].params["weights"] == 0.0)
-    assert inside(net.layers[0].params["weights"], net._binding.parameters.flat.value)
+    assert inside(net.layers[0].params["weights"], net.parameters().values)

@@ -1,0 +1,108 @@
+"""`ProgressDisplay`: a line per epoch, and on a terminal a progress bar during each epoch."""
+
+from __future__ import annotations
+
+import math
+import sys
+import time
+from typing import Any
+
+from nnframe.contracts import Callback
+
+REFRESH_S = 0.1  # seconds between redraws of the progress bar
+
+
+def format_logs(logs: dict[str, float]) -> str:
+    """``loss: 0.1234 - accuracy: 0.9612``."""
+    return " - ".join(f"{key}: {value:.4f}" for key, value in logs.items())
+
+
+class ProgressDisplay(Callback):
+    """A line every ``every`` epochs (and after the last); with a rich ``console``, a bar
+    during each epoch (batches, ETA, running loss).
+
+    The bar is drawn from the training thread (no refresh thread), at most every
+    ``REFRESH_S`` seconds and only for epochs that last longer than that. Without a
+    console the lines are printed to stdout.
+    """
+
+    def __init__(self, every: int = 1, console: Any = None) -> None:
+        self.every = every
+        self.console = console
+        self._progress: Any = None
+
+    @classmethod
+    def for_verbosity(cls, verbose: int) -> ProgressDisplay | None:
+        """The display for ``fit(verbose=...)``: 0 nothing, 1 a bar on a terminal (else
+        lines), 2 lines."""
+        if not verbose:
+            return None
+        if verbose == 1 and sys.stdout.isatty():
+            from rich.console import Console
+
+            return cls(console=Console())
+        return cls()
+
+    def on_train_begin(self, logs: dict[str, Any]) -> None:
+        self.epochs = logs["epochs"]
+        self.batches = logs["batches"]
+        self._since = time.perf_counter()
+
+    def on_epoch_begin(self, epoch: int, logs: dict[str, Any]) -> None:
+        self._epoch = epoch
+        self._loss = 0.0
+        self._drawn = time.perf_counter()
+
+    def on_batch_end(self, batch: int, logs: dict[str, float]) -> None:
+        if self.console is None:
+            return
+        self._loss += logs["loss"]
+        now = time.perf_counter()
+        if now - self._drawn < REFRESH_S:
+            return
+        self._drawn = now
+        if self._progress is None:
+            self._start_bar()
+        self._progress.update(self._task, completed=batch + 1, loss=self._loss / (batch + 1))
+        self._progress.refresh()
+
+    def _start_bar(self) -> None:
+        from rich.progress import (
+            BarColumn,
+            MofNCompleteColumn,
+            Progress,
+            TextColumn,
+            TimeRemainingColumn,
+        )
+
+        self._progress = Progress(
+            TextColumn(f"epoch {self._epoch + 1}/{self.epochs}"), BarColumn(),
+            MofNCompleteColumn(), TextColumn("eta"), TimeRemainingColumn(),
+            TextColumn("loss {task.fields[loss]:.4f}"),
+            console=self.console, transient=True, auto_refresh=False)
+        self._task = self._progress.add_task("train", total=self.batches, loss=math.nan)
+        self._progress.start()
+
+    def on_epoch_end(self, epoch: int, logs: dict[str, float]) -> None:
+        self._stop_bar()
+        done = epoch + 1
+        if done % self.every and done != self.epochs and not self.network.stop_training:
+            return
+        now = time.perf_counter()
+        seconds, self._since = now - self._since, now  # since the last line
+        self.say(f"epoch {done}/{self.epochs} - {seconds:.2f}s - {format_logs(logs)}")
+
+    def on_train_end(self, logs: dict[str, Any]) -> None:
+        self._stop_bar()
+
+    def say(self, line: str) -> None:
+        """Print one line through the console (or to stdout)."""
+        if self.console is not None:
+            self.console.print(line, highlight=False, markup=False, soft_wrap=True)
+        else:
+            print(line, flush=True)
+
+    def _stop_bar(self) -> None:
+        if self._progress is not None:
+            self._progress.stop()
+            self._progress = None

@@ -1,0 +1,45 @@
+"""The contracts of every kind of component, one module per kind.
+
+A component is any object with the members of its kind's `Protocol` (checked by members,
+not by class); the base classes (`Layer`, `Loss`, `Optimizer`, `Initializer`, `Metric`,
+`Schedule`, `Callback`, `Dataset`) are optional and supply defaults. Components are
+usually attrs classes whose ``init`` fields are their constructor arguments, so
+``get_config`` comes free (`config_of`).
+"""
+
+from nnframe.contracts.callback import Callback
+from nnframe.contracts.config import config_of, json_safe
+from nnframe.contracts.dataset import Dataset
+from nnframe.contracts.initializer import Initializer, InitializerProtocol
+from nnframe.contracts.layer import Layer, LayerProtocol, Shape
+from nnframe.contracts.loss import Loss, LossProtocol
+from nnframe.contracts.metric import Metric, MetricProtocol
+from nnframe.contracts.optimizer import (
+    Optimizer,
+    OptimizerProtocol,
+    Parameter,
+    ParameterGroup,
+)
+from nnframe.contracts.schedule import Schedule, ScheduleProtocol
+
+__all__ = [
+    "Callback",
+    "Dataset",
+    "Initializer",
+    "InitializerProtocol",
+    "Layer",
+    "LayerProtocol",
+    "Loss",
+    "LossProtocol",
+    "Metric",
+    "MetricProtocol",
+    "Optimizer",
+    "OptimizerProtocol",
+    "Parameter",
+    "ParameterGroup",
+    "Schedule",
+    "ScheduleProtocol",
+    "Shape",
+    "config_of",
+    "json_safe",
+]

@@ -1,0 +1,44 @@
+"""The callback contract: code that runs at points of training."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from nnframe.contracts.config import config_of
+
+if TYPE_CHECKING:
+    from nnframe.network import Network
+
+
+class Callback:
+    """Base class of training callbacks: every hook does nothing.
+
+    Override any of the ``on_*`` methods; ``self.network`` is the network being trained.
+    Setting ``network.stop_training = True`` ends training after the current batch. The
+    ``logs`` of an epoch hold its loss and metrics (``val_`` prefixed for validation data).
+    """
+
+    network: Network
+
+    def set_network(self, network: Network) -> None:
+        """Called before training starts, with the network to be trained."""
+        self.network = network
+
+    def on_train_begin(self, logs: dict[str, Any]) -> None:
+        """Training starts; ``logs`` has ``epochs``, ``batches`` (per epoch), ``samples``."""
+
+    def on_train_end(self, logs: dict[str, Any]) -> None:
+        """Training ended (normally, stopped, or by an error)."""
+
+    def on_epoch_begin(self, epoch: int, logs: dict[str, Any]) -> None:
+        """Epoch ``epoch`` (counted from 0) starts."""
+
+    def on_epoch_end(self, epoch: int, logs: dict[str, float]) -> None:
+        """Epoch ``epoch`` ended with these logs (loss, metrics, validation scores)."""
+
+    def on_batch_end(self, batch: int, logs: dict[str, float]) -> None:
+        """A batch of the current epoch was trained; ``logs`` has its ``loss``."""
+
+    def get_config(self) -> dict[str, Any]:
+        """The constructor arguments, read back from attributes of the same names."""
+        return config_of(self)

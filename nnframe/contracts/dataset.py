@@ -1,0 +1,52 @@
+"""The data set contract: a named data set, described before it is loaded."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable
+from typing import Any
+
+import attrs
+import numpy as np
+
+from nnframe.errors import DataError
+
+Loader = Callable[[str, "str | os.PathLike[str] | None", bool], tuple[np.ndarray, np.ndarray]]
+
+
+def _always() -> bool:
+    return True
+
+
+@attrs.frozen
+class Dataset:
+    """A named data set: its splits' sizes, one sample's shape and its classes, known
+    before anything is read, so that a config can be checked without loading the data.
+
+    A plugin registers a factory that returns one (``register_datasets``); ``loader(split,
+    data_dir, download)`` returns the inputs and targets of ``"train"`` or ``"test"``.
+    ``num_classes`` is set when the targets are integer class labels (N,); None means the
+    targets are arrays of ``target_shape`` per sample.
+    """
+
+    name: str
+    description: str
+    sample_shape: tuple[int, ...] = attrs.field(converter=tuple)
+    sizes: dict[str, int]
+    num_classes: int | None
+    target_shape: tuple[int, ...] = attrs.field(converter=tuple)
+    loader: Loader = attrs.field(repr=False)
+    #: whether it can be loaded now without downloading anything
+    ready: Callable[[], bool] = attrs.field(default=_always, repr=False)
+
+    def load(self, split: str, data_dir: str | os.PathLike[str] | None = None,
+             download: bool = True) -> tuple[np.ndarray, np.ndarray]:
+        """Inputs and targets of ``split`` (``"train"`` or ``"test"``)."""
+        if split not in self.sizes:
+            raise DataError(f"data set {self.name!r} has no split {split!r}; "
+                            f"use {' or '.join(map(repr, self.sizes))}")
+        return self.loader(split, data_dir, download)
+
+    def get_config(self) -> dict[str, Any]:
+        """Data sets are rebuilt by name alone."""
+        return {}

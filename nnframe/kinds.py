@@ -1,0 +1,64 @@
+"""The one table of component kinds: everything that can be registered by a plugin.
+
+The registry, the hook specifications, the command line (``list``, ``show``, ``check``),
+config files, model files and the plugin author's kit all read this table, so adding a
+kind of component is one entry here (and its contract in `nnframe.contracts`).
+"""
+
+from __future__ import annotations
+
+import attrs
+
+
+@attrs.frozen
+class Kind:
+    """One kind of component: its names, what it is, and how the kit checks it."""
+
+    name: str  #: singular, as in ``nnframe.layer(...)`` and model files: ``"layer"``
+    plural: str  #: as in the hook ``register_layers`` and ``nnframe list layers``
+    description: str  #: one line for hook docs and ``nnframe list``
+    example: str  #: a registered name to show in messages: ``"dense"``
+    #: ``"module:function"`` of the kit's check for this kind, or None when it has none
+    check: str | None = None
+
+    @property
+    def hook(self) -> str:
+        """The name of the hook that registers this kind: ``register_layers``."""
+        return f"register_{self.plural}"
+
+
+KINDS: tuple[Kind, ...] = (
+    Kind("layer", "layers", "network building blocks with forward and backward", "dense",
+         "nnframe.testing.layers:check_layer"),
+    Kind("loss", "losses", "training objectives that give dE/dY for the last layer", "mse",
+         "nnframe.testing.losses:check_loss"),
+    Kind("optimizer", "optimizers", "update rules that change parameters from gradients",
+         "sgd", "nnframe.testing.optimizers:check_optimizer"),
+    Kind("initializer", "initializers", "how a layer's weights are drawn at build",
+         "glorot_uniform", "nnframe.testing.initializers:check_initializer"),
+    Kind("metric", "metrics", "scores reported during training and evaluation", "accuracy",
+         "nnframe.testing.metrics:check_metric"),
+    Kind("schedule", "schedules", "learning rate as a function of the training step",
+         "cosine", "nnframe.testing.schedules:check_schedule"),
+    Kind("callback", "callbacks", "code run at points of training (stop early, save, log)",
+         "early_stopping"),
+    Kind("dataset", "datasets", "named data sets that configs and the CLI can train on",
+         "mnist_sample"),
+)
+
+KIND_NAMES: tuple[str, ...] = tuple(kind.name for kind in KINDS)
+_BY_NAME = {kind.name: kind for kind in KINDS} | {kind.plural: kind for kind in KINDS}
+
+
+def kind(name: str) -> Kind:
+    """The kind called ``name`` (singular or plural); `ValueError` naming the kinds if none."""
+    found = _BY_NAME.get(name) if isinstance(name, str) else None
+    if found is None:
+        raise ValueError(f"unknown kind of component {name!r}; the kinds are "
+                         f"{', '.join(KIND_NAMES)}")
+    return found
+
+
+def by_hook(hook: str) -> Kind | None:
+    """The kind a hook registers (``register_layers``: layer), or None for other names."""
+    return next((k for k in KINDS if k.hook == hook), None)

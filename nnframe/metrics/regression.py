@@ -1,0 +1,37 @@
+"""Regression metrics: errors between outputs and targets of the same shape."""
+
+from __future__ import annotations
+
+from typing import ClassVar
+
+import attrs
+import numpy as np
+
+from nnframe.contracts import Metric
+
+
+@attrs.define(eq=False)
+class MeanAbsoluteError(Metric):
+    """Mean absolute error over every output of every sample."""
+
+    higher_is_better: ClassVar[bool] = False
+    #: `nnframe check` compares it on regression targets.
+    check_hints: ClassVar[dict] = {"targets": "normal"}
+
+    _total: float = attrs.field(init=False, default=0.0, repr=False)
+    _count: int = attrs.field(init=False, default=0, repr=False)
+
+    @property
+    def name(self) -> str:
+        return "mae"
+
+    def reset(self) -> None:
+        self._total, self._count = 0.0, 0
+
+    def update(self, y_true: np.ndarray, y_pred: np.ndarray) -> None:
+        y_true = np.asarray(y_true, dtype=y_pred.dtype).reshape(y_pred.shape)
+        self._total += float(np.sum(np.abs(y_pred - y_true), dtype=np.float64))
+        self._count += y_pred.size
+
+    def result(self) -> float:
+        return self._total / self._count if self._count else 0.0

@@ -1,0 +1,373 @@
+"""The training loop, apart from the model: epochs of shuffled mini-batches.
+
+`Network.fit` checks its arguments, makes a `Trainer` and runs it. Per batch: gather the
+samples, set the scheduled learning rate, forward (training), loss, metrics, backward down
+to the first layer with parameters, optional gradient clipping, one optimizer step over the
+network's parameter buffer. Callbacks see the run, every epoch and every batch. When
+training stops inside an epoch (Ctrl-C, a callback) the network records the exact position,
+so that saving it and resuming gives the very model of an uninterrupted run.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable, Sequence
+from typing import TYPE_CHECKING, Any
+
+import attrs
+import numpy as np
+
+from nnframe import registry
+from nnframe.arguments import check_int
+from nnframe.callbacks import History, ProgressDisplay
+from nnframe.contracts import (
+    Callback,
+    LossProtocol,
+    MetricProtocol,
+    OptimizerProtocol,
+    ScheduleProtocol,
+)
+from nnframe.errors import ConfigError, DataError, NetworkStateError, TrainingDivergedError
+from nnframe.inputs import as_inputs, as_targets, check_same_length
+from nnframe.layer_checks import (
+    backward_parameters_agrees,
+    checked_backward,
+    checked_forward,
+)
+from nnframe.parameters import unbound
+
+if TYPE_CHECKING:
+    from nnframe.network import Network
+
+
+class CallbackList:
+    """Every callback of a run, called in order at each point of training."""
+
+    def __init__(self, callbacks: Sequence[Callback], network: Network) -> None:
+        self.callbacks = list(callbacks)
+        for callback in self.callbacks:
+            callback.set_network(network)
+
+    def __getattr__(self, hook: str) -> Callable[..., None]:
+        if not hook.startswith("on_"):
+            raise AttributeError(hook)
+
+        def call(*args: Any) -> None:
+            for callback in self.callbacks:
+                getattr(callback, hook)(*args)
+
+        return call
+
+
+@attrs.define
+class Trainer:
+    """One run of `Network.fit`: the data, the settings and the loop."""
+
+    network: Network
+    x: np.ndarray = attrs.field(repr=False)
+    y: np.ndarray = attrs.field(repr=False)
+    epochs: int
+    batch_size: int
+    shuffle: bool = True
+    validation: tuple[np.ndarray, np.ndarray] | None = attrs.field(default=None, repr=False)
+    callbacks: list[Callback] = attrs.field(factory=list)
+    schedule: ScheduleProtocol | None = None
+    clip_norm: float | None = None
+    initial_epoch: int = 0
+    verbose: int = 1
+
+    @classmethod
+    def create(cls, network: Network, x: Any, y: Any, *, epochs: int, batch_size: int,
+               learning_rate: float | None, shuffle: bool, seed: int | None,
+               validation_data: Any, validation_split: float,
+               callbacks: Sequence[Callback] | None, verbose: int, initial_epoch: int,
+               schedule: str | ScheduleProtocol | None, clip_norm: float | None) -> Trainer:
+        """Check everything `fit` was given, build the network if needed, and return the run."""
+        _training_optimizer(network, learning_rate)
+        check_int("epochs", epochs, minimum=0)
+        check_int("batch_size", batch_size, minimum=1)
+        check_int("initial_epoch", initial_epoch, minimum=0)
+        if clip_norm is not None and (isinstance(clip_norm, bool) or not isinstance(
+                clip_norm, (int, float)) or not 0 < clip_norm < math.inf):
+            raise ConfigError(f"clip_norm must be a finite number > 0, got {clip_norm!r}")
+        x = as_inputs(x, network.dtype, "x")
+        y = as_targets(y, network.dtype, "y")
+        check_same_length(x, y)
+        if validation_data is None and validation_split:
+            x, y, validation_data = _split(x, y, validation_split)
+        if not network.built:
+            network.build(x.shape[1:], seed=seed)
+        elif seed is not None:
+            network.rng.bit_generator.state = np.random.default_rng(seed).bit_generator.state
+            network.resume_point = None  # a new random stream: no exact resume
+        network.check_inputs(x)
+        output_shape = network.output_shape
+        network.check_targets(y, output_shape, "y")
+        validation = None
+        if validation_data is not None:
+            validation = _validation_arrays(network, validation_data)
+        if isinstance(schedule, str):
+            schedule = registry.create("schedule", schedule)
+        return cls(network, x, y, int(epochs), int(batch_size), bool(shuffle), validation,
+                   list(callbacks or ()), schedule,
+                   None if clip_norm is None else float(clip_norm), int(initial_epoch),
+                   verbose)
+
+    # -- the run -------------------------------------------------------------------------
+
+    def run(self) -> History:
+        """Train from ``initial_epoch`` up to ``epochs``; returns the `History`."""
+        network = self.network
+        history = History()
+        display = ProgressDisplay.for_verbosity(self.verbose)
+        callbacks = CallbackList([history, *self.callbacks, *([display] if display else [])],
+                                 network)
+        steps = math.ceil(len(self.x) / self.batch_size)
+        metrics = network.metrics_for(self.y, network.output_shape)
+        val_metrics = (network.metrics_for(self.validation[1], network.output_shape)
+                       if self.validation is not None else [])
+        self._start_schedule(steps)
+        network.stop_training = False
+        callbacks.on_train_begin({"epochs": self.epochs, "batches": steps,
+                                  "samples": len(self.x)})
+        # overflow shows as a loss that is not finite, a TrainingDivergedError: no noise
+        with np.errstate(over="ignore", invalid="ignore"):
+            try:
+                self._epochs(steps, metrics, val_metrics, callbacks)
+            finally:
+                callbacks.on_train_end({})
+        return history
+
+    def _epochs(self, steps: int, metrics: list[MetricProtocol],
+                val_metrics: list[MetricProtocol], callbacks: CallbackList) -> None:
+        network = self.network
+        for epoch in range(self.initial_epoch, self.epochs):
+            callbacks.on_epoch_begin(epoch, {})
+            logs = self._epoch(epoch, steps, metrics, callbacks)
+            if logs is None:
+                return  # stopped inside the epoch: network.resume_point says where
+            if self.validation is not None:
+                scores = network.evaluate_arrays(*self.validation, val_metrics)
+                logs.update({f"val_{key}": value for key, value in scores.items()})
+            network.epoch = epoch + 1
+            self._end_schedule(epoch, logs)
+            callbacks.on_epoch_end(epoch, logs)
+            if network.stop_training:
+                return
+
+    def _epoch(self, epoch: int, steps: int, metrics: list[MetricProtocol],
+               callbacks: CallbackList) -> dict[str, float] | None:
+        """One epoch; its logs, or None when training stopped before its last batch."""
+        network = self.network
+        loss_fn: LossProtocol = network.loss
+        optimizer: OptimizerProtocol = network.optimizer
+        rng = network.rng
+        point = network.resume_point
+        resuming = point is not None and point.get("epoch") == epoch
+        epoch_rng = point["epoch_rng"] if resuming else rng.bit_generator.state
+        if resuming:
+            current = rng.bit_generator.state
+            rng.bit_generator.state = epoch_rng
+        order = rng.permutation(len(self.x)) if self.shuffle else None
+        if resuming:
+            rng.bit_generator.state = current
+        first_batch = point["batch"] if resuming else 0
+        total_loss = float(point.get("loss_sum", 0.0)) if resuming else 0.0
+        seen = int(point.get("seen", 0)) if resuming else 0
+        network.resume_point = None
+        gather = _BatchGather(self.x, self.y, self.batch_size) if self.shuffle else None
+        group = network.parameters()
+        backward = _ParameterBackward(network.layers)
+        snapshot = network.snapshot()
+        for metric in metrics:
+            metric.reset()
+        for batch in range(first_batch, steps):
+            begin = batch * self.batch_size
+            end = min(begin + self.batch_size, len(self.x))
+            if order is None:
+                xb, yb = self.x[begin:end], self.y[begin:end]
+            else:
+                xb, yb = gather(order[begin:end])
+            if self.schedule is not None:
+                optimizer.learning_rate = float(self.schedule.rate(epoch * steps + batch))
+            checked = epoch == self.initial_epoch and batch == first_batch
+            if checked:
+                output, inputs = checked_forward(network.layers, xb, network.dtype)
+            else:
+                output = network.forward(xb, training=True)
+            loss = loss_fn.forward(yb, output)
+            if not math.isfinite(loss):
+                self._diverged(loss, epoch, batch, snapshot)
+            for metric in metrics:
+                metric.update(yb, output)
+            if checked:
+                backward.checked(loss_fn.backward(), inputs)
+            else:
+                backward(loss_fn.backward())
+            if self.clip_norm is not None:
+                _clip(group.grads, self.clip_norm)
+            optimizer.step(group)
+            if checked:
+                _check_bound(network, group)
+            total_loss += loss * (end - begin)
+            seen += end - begin
+            callbacks.on_batch_end(batch, {"loss": loss})
+            if network.stop_training and batch + 1 < steps:
+                network.resume_point = {"epoch": epoch, "batch": batch + 1,
+                                        "epoch_rng": epoch_rng, "loss_sum": total_loss,
+                                        "seen": seen}
+                return None
+        logs = {"loss": total_loss / max(seen, 1)}
+        logs.update({metric.name: float(metric.result()) for metric in metrics})
+        return logs
+
+    # -- schedule ------------------------------------------------------------------------
+
+    def _start_schedule(self, steps: int) -> None:
+        if self.schedule is None:
+            return
+        state = self.network.training_state
+        resuming = self.initial_epoch > 0 or self.network.resume_point is not None
+        base = state.get("base_learning_rate") if resuming else None
+        if base is None:
+            base = self.network.optimizer.learning_rate
+        self.schedule.start(float(base), steps, self.epochs)
+        saved = state.get("schedule")
+        if resuming and saved and hasattr(self.schedule, "load_state_dict"):
+            self.schedule.load_state_dict(saved)
+        state["base_learning_rate"] = float(base)
+
+    def _end_schedule(self, epoch: int, logs: dict[str, float]) -> None:
+        if self.schedule is None:
+            return
+        end_epoch = getattr(self.schedule, "end_epoch", None)
+        if end_epoch is not None:
+            end_epoch(epoch, logs)
+        if hasattr(self.schedule, "state_dict"):
+            self.network.training_state["schedule"] = self.schedule.state_dict()
+
+    # -- divergence ----------------------------------------------------------------------
+
+    def _diverged(self, loss: float, epoch: int, batch: int,
+                  snapshot: dict[str, np.ndarray]) -> None:
+        network = self.network
+        kept = "the weights of the last finite step are kept"
+        arrays = [p.value for p in network.parameters()] + list(network.state().values())
+        if not all(np.isfinite(a).all() for a in arrays if np.asarray(a).dtype.kind == "f"):
+            network.restore(snapshot)
+            kept = "the weights and layer state from the start of this epoch were restored"
+        raise TrainingDivergedError(
+            f"the loss became {loss} at epoch {epoch + 1}, batch {batch + 1}; {kept}. "
+            f"Try a smaller learning rate (now {network.optimizer.learning_rate}), "
+            "clip_norm, or scale the inputs"
+        )
+
+
+class _ParameterBackward:
+    """Backward as training needs it: down to the first layer with parameters only, which
+    is asked for its parameter gradients alone (``backward_parameters``, when it offers
+    one and the first batch shows it agrees with its ``backward``), since no one uses dE/dX
+    of the network's input."""
+
+    def __init__(self, layers: Sequence[Any]) -> None:
+        self.layers = list(layers)
+        self.first = next((i for i, layer in enumerate(layers) if layer.params), None)
+        if self.first is None:
+            self.steps, self.last = [], None
+            return
+        self.steps = [layer.backward for layer in reversed(self.layers[self.first + 1:])]
+        layer = self.layers[self.first]
+        self.last = getattr(layer, "backward_parameters", None) or layer.backward
+
+    def __call__(self, grad: np.ndarray) -> None:
+        if self.last is None:
+            return
+        for step in self.steps:
+            grad = step(grad)
+        self.last(grad)
+
+    def checked(self, grad: np.ndarray, inputs: list[np.ndarray]) -> None:
+        """The first batch: every shape checked, and ``backward_parameters`` compared with
+        ``backward`` (a subclass that overrides only ``backward`` keeps its gradients)."""
+        if self.first is None:
+            return
+        grad = checked_backward(self.layers, grad, inputs, self.first)
+        layer = self.layers[self.first]
+        if self.last == layer.backward:
+            self.last(grad)
+        elif not backward_parameters_agrees(self.first, layer, grad):
+            self.last = layer.backward
+
+
+class _BatchGather:
+    """Shuffled batches copied into two buffers reused from batch to batch."""
+
+    def __init__(self, x: np.ndarray, y: np.ndarray, batch_size: int) -> None:
+        size = min(batch_size, len(x))
+        self.x, self.y = x, y
+        self.x_batch = np.empty((size, *x.shape[1:]), x.dtype)
+        self.y_batch = np.empty((size, *y.shape[1:]), y.dtype)
+
+    def __call__(self, index: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        size = len(index)
+        # mode="clip": the indices are valid, and "raise" would copy through a buffer
+        xb = np.take(self.x, index, axis=0, out=self.x_batch[:size], mode="clip")
+        yb = np.take(self.y, index, axis=0, out=self.y_batch[:size], mode="clip")
+        return xb, yb
+
+
+def _clip(grads: np.ndarray, clip_norm: float) -> None:
+    """Scale the gradient buffer down to global norm ``clip_norm`` when it is larger."""
+    norm = math.sqrt(float(np.vdot(grads, grads)))
+    if norm > clip_norm:
+        grads *= clip_norm / norm
+
+
+def _check_bound(network: Network, group: Any) -> None:
+    problems = unbound(network.layers, group)
+    if problems:
+        raise NetworkStateError(
+            f"{problems[0]} was replaced by a new array during training; a layer must "
+            "write into the arrays of its params and grads dicts in place (grads[name][...] "
+            f"= ..., or out=), which the network shares with the optimizer"
+            + (f" (also: {', '.join(problems[1:4])})" if len(problems) > 1 else ""))
+
+
+def _training_optimizer(network: Network, learning_rate: float | None) -> OptimizerProtocol:
+    if network.loss is None:
+        raise NetworkStateError("no loss chosen: call use(loss, optimizer) before fit(), "
+                                "for example net.use('mse', 'sgd')")
+    if learning_rate is not None and (isinstance(learning_rate, bool) or not isinstance(
+            learning_rate, (int, float)) or not 0 <= learning_rate < math.inf):
+        raise ConfigError(f"learning_rate must be a finite number >= 0, got {learning_rate!r}")
+    if network.optimizer is None:
+        if learning_rate is None:
+            raise NetworkStateError("no optimizer: call use(loss, optimizer) or pass "
+                                    "fit(..., learning_rate=0.1) for plain SGD")
+        network.optimizer = registry.create("optimizer", "sgd", learning_rate=learning_rate)
+    elif learning_rate is not None:
+        network.optimizer.learning_rate = float(learning_rate)
+    return network.optimizer
+
+
+def _validation_arrays(network: Network, data: Any) -> tuple[np.ndarray, np.ndarray]:
+    try:
+        x_val, y_val = data
+    except (TypeError, ValueError):
+        raise DataError("validation_data must be a pair (x_val, y_val)") from None
+    x_val = as_inputs(x_val, network.dtype, "x_val")
+    y_val = as_targets(y_val, network.dtype, "y_val")
+    check_same_length(x_val, y_val, ("x_val", "y_val"))
+    network.check_inputs(x_val, "x_val")
+    network.check_targets(y_val, network.output_shape, "y_val")
+    return x_val, y_val
+
+
+def _split(x: np.ndarray, y: np.ndarray, fraction: float):
+    if not 0.0 < fraction < 1.0:
+        raise ConfigError(f"validation_split must be in (0, 1), got {fraction!r}")
+    cut = len(x) - round(len(x) * fraction)
+    if cut <= 0 or cut >= len(x):
+        raise DataError(f"validation_split={fraction} leaves no training or no validation "
+                        f"samples out of {len(x)}")
+    return x[:cut], y[:cut], (x[cut:], y[cut:])
