@@ -1,4 +1,4 @@
-"""The contracts of SPEC section 3: what a layer, a loss and an optimizer are.
+"""The contracts: what a layer, a loss and an optimizer are.
 
 A component is any object with the members of the matching `Protocol`; the base classes
 `Layer`, `Loss` and `Optimizer` are optional and only supply defaults. Components are attrs

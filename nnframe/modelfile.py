@@ -1,11 +1,11 @@
-"""nnframe model files (SPEC section 6): one ``.npz`` readable with numpy alone, no pickle.
+"""nnframe model files: one ``.npz`` readable with numpy alone, no pickle.
 
 The archive holds a JSON ``header`` (a uint8 array of UTF-8 bytes) describing the network,
 the weights as ``params/<layer index>.<name>``, and optionally the optimizer's state as
 ``optimizer/<state key>``. Components are written as registered names with their configs
 and the distribution and version that provided them, and are rebuilt only through the
 registry: nothing in a file can make nnframe import a module or run code.
-docs/model-files.md describes the format.
+The guide's "Model files" page describes the format.
 """
 
 from __future__ import annotations

@@ -398,7 +398,7 @@ class Network:
     # -- saving --------------------------------------------------------------------------
 
     def save(self, path: str | os.PathLike[str], *, include_optimizer: bool = True) -> Path:
-        """Write the network to one ``.npz`` model file, atomically (docs/model-files.md).
+        """Write the network to one ``.npz`` model file, atomically (see the guide's "Model files").
 
         With ``include_optimizer`` the file also holds the optimizer state and the training
         position, so ``nnframe.load(path).fit(..., initial_epoch=net.epoch)`` resumes exactly.

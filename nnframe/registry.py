@@ -3,7 +3,7 @@
 Plugins are discovered lazily, on the first lookup: the built-in plugin first (as plugin
 ``nnframe``), then every entry point of the group ``nnframe``. A plugin that fails to import,
 names an unknown hook or raises inside a hook is recorded with its error and disabled; the
-rest keep working. Names are never silently overridden (SPEC section 4).
+rest keep working. Names are never silently overridden.
 """
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""`check_layer`: does a layer honour the layer contract (SPEC section 3)?"""
+"""`check_layer`: does a layer honour the layer contract?"""
 
 from __future__ import annotations
 

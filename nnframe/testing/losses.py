@@ -1,4 +1,4 @@
-"""`check_loss`: does a loss honour the loss contract (SPEC section 3)?"""
+"""`check_loss`: does a loss honour the loss contract?"""
 
 from __future__ import annotations
 

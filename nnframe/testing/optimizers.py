@@ -1,4 +1,4 @@
-"""`check_optimizer`: does an optimizer honour the optimizer contract (SPEC section 3)?
+"""`check_optimizer`: does an optimizer honour the optimizer contract?
 
 The test problem is a convex quadratic, ``E = sum(a * (p - c)**2) / 2`` over two parameter
 arrays with ``a > 0``, whose gradient ``a * (p - c)`` is written into the same gradient
