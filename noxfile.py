@@ -51,15 +51,23 @@ def lint(session: nox.Session) -> None:
 
 @nox.session
 def docs(session: nox.Session) -> None:
-    """Build the documentation site into site/; any warning fails the build (--strict)."""
-    session.install(".[docs]")
+    """Build the documentation site into site/ and check it; any warning fails the build.
+
+    After the build (--strict), the docs tests run on the built site: formulas rendered as
+    MathML (no script, no network), an API reference entry for every public name, code that
+    fits the page, no citation of the specification or of paths outside the repository.
+    Once installed, the session needs no network.
+    """
+    session.install(".[docs,test]")
     session.run("mkdocs", "build", "--strict", *session.posargs,
                 env={"NO_MKDOCS_2_WARNING": "1"})
+    session.run("pytest", "-q", "tests/test_docs.py",
+                "tests/test_docs_site.py", env={"NNFRAME_DOCS_SITE": str(ROOT / "site")})
 
 
 @nox.session
 def bench(session: nox.Session) -> None:
-    """nnframe vs PyTorch CPU vs scikit-learn on the SPEC 8 workloads (docs/performance.md).
+    """nnframe vs PyTorch CPU vs scikit-learn on the reference workloads (docs/performance.md).
 
     Arguments after ``--`` go to ``python -m benchmarks`` (``--quick``, ``--rounds N``,
     ``--workloads mlp,cnn``, ``--threads N``; see ``--help``).

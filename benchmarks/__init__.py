@@ -1,4 +1,4 @@
-"""nnframe's benchmark suite: the SPEC 8 workloads in nnframe, PyTorch (CPU) and scikit-learn.
+"""nnframe's benchmark suite: the reference workloads in nnframe, PyTorch (CPU) and scikit-learn.
 
 Run it with ``nox -s bench`` (or ``python -m benchmarks --help`` in an environment that has
 nnframe, its plugins, torch, scikit-learn, matplotlib and threadpoolctl). docs/performance.md

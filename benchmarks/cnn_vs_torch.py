@@ -1,10 +1,10 @@
-"""The SPEC 8 `cnn` workload alone: one epoch in nnframe and in PyTorch (CPU), through the
+"""The reference `cnn` workload alone: one epoch in nnframe and in PyTorch (CPU), through the
 benchmark suite (``python -m benchmarks --workloads cnn``), which defines the workload once
 in `benchmarks.workloads`: conv 3x3 1->8, relu, maxpool 2, conv 3x3 8->16, relu, maxpool 2,
 flatten, dense 400->10, softmax cross-entropy, Adam 1e-3, batch 64.
 
 Run: pip install ./plugins/nnframe-conv torch threadpoolctl matplotlib
-     NNFRAME_DATA_DIR=../shared/data python benchmarks/cnn_vs_torch.py [--threads 1] [--rounds 3]
+     NNFRAME_DATA_DIR=~/data python benchmarks/cnn_vs_torch.py [--threads 1] [--rounds 3]
 
 Any option of ``python -m benchmarks`` works (see its ``--help``); the docs are not rewritten.
 `build_nnframe` and `build_torch` build the workload without side effects at import and

@@ -1,7 +1,7 @@
 """Start-up time of the ``nnframe`` command next to ``python -c "import numpy"``, and which
 plugin modules each command has imported when it exits.
 
-``nnframe --help`` and ``--version`` need no plugin, so they must import none (SPEC 4: lazy
+``nnframe --help`` and ``--version`` need no plugin, so they must import none (lazy
 discovery); ``nnframe list`` needs every plugin, so it imports them, and only then.
 """
 

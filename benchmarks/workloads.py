@@ -1,4 +1,4 @@
-"""The SPEC 8 reference workloads, defined once and built for each framework from that one
+"""The reference workloads, defined once and built for each framework from that one
 definition, so nnframe, PyTorch and scikit-learn always train the same network.
 
 - ``seed-mlp``: 784-100-50-10, tanh after each, MSE on one-hot labels, SGD 0.1, batch 32.

@@ -1,11 +1,11 @@
-"""The SPEC 8 `cnn` workload: conv 3x3 1->8, relu, maxpool 2, conv 3x3 8->16, relu,
+"""The reference `cnn` workload: conv 3x3 1->8, relu, maxpool 2, conv 3x3 8->16, relu,
 maxpool 2, flatten, dense 400->10, softmax cross-entropy from logits, Adam at 1e-3, batch 64,
 3 epochs from seed 0, on the 60,000 MNIST training images; then the accuracy on the 10,000
 test images. The convolution and pooling layers come from the plugin distribution
 nnframe-conv.
 
 Run: pip install ./plugins/nnframe-conv
-     NNFRAME_DATA_DIR=../shared/data python examples/mnist_cnn.py [--epochs 3]
+     NNFRAME_DATA_DIR=~/data python examples/mnist_cnn.py [--epochs 3]
 """
 
 from __future__ import annotations

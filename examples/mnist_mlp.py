@@ -1,8 +1,8 @@
-"""The SPEC 8 `mlp` workload: 784-256-relu-128-relu-10, softmax cross-entropy from logits,
+"""The reference `mlp` workload: 784-256-relu-128-relu-10, softmax cross-entropy from logits,
 Adam at 1e-3, batch 128, 5 epochs from seed 0, on the 60,000 MNIST training images; then the
 accuracy on the 10,000 test images.
 
-Run: NNFRAME_DATA_DIR=../shared/data python examples/mnist_mlp.py
+Run: NNFRAME_DATA_DIR=~/data python examples/mnist_mlp.py
 """
 
 import time

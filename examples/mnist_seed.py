@@ -2,7 +2,7 @@
 MSE on one-hot labels, SGD at learning rate 0.1, the seed's U(-0.5, 0.5) initialisation,
 trained on 1,000 training images for 35 epochs, then tested on the 10,000 test images.
 
-Run: NNFRAME_DATA_DIR=../shared/data python examples/mnist_seed.py
+Run: NNFRAME_DATA_DIR=~/data python examples/mnist_seed.py
 """
 
 import time

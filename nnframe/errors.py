@@ -49,7 +49,7 @@ class TrainingDivergedError(NNFrameError, FloatingPointError):
 
 
 class ModelFileError(NNFrameError, ValueError):
-    """A model file that cannot be written, read or trusted (SPEC section 6)."""
+    """A model file that cannot be written, read or trusted."""
 
 
 class MissingPluginError(ModelFileError):

@@ -165,7 +165,7 @@ def test_help_imports_no_plugin_module(tmp_path):
 
 
 def test_help_and_version_import_no_plugin_module_but_list_does(tmp_path):
-    """SPEC 4: discovery is lazy. A plugin whose import leaves a mark shows who imports it."""
+    """Discovery is lazy. A plugin whose import leaves a mark shows who imports it."""
     site = tmp_path / "site"
     mark = tmp_path / "imported"
     source = (f"from pathlib import Path\nPath({str(mark)!r}).write_text('yes')\n"

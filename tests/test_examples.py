@@ -39,7 +39,7 @@ def test_mnist_seed_example_learns():
 
 @requires_mnist
 def test_mnist_mlp_example_reaches_the_reference_accuracy():
-    """SPEC 8 `mlp`, 5 epochs from seed 0. The issue asks for 98.0%; this workload measures
+    """The `mlp` workload, 5 epochs from seed 0. The issue asks for 98.0%; this workload measures
     97.8% here, as PyTorch CPU does on the same network, optimizer and batch (97.8-97.9%
     over two seeds), so the test holds the line just below that."""
     output = run_example("mnist_mlp.py", NNFRAME_DATA_DIR=str(mnist_dir()))

@@ -1,4 +1,4 @@
-"""Model files (SPEC 6): round trips, exact resume, atomic saves, and hostile or broken files."""
+"""Model files: round trips, exact resume, atomic saves, and hostile or broken files."""
 
 from __future__ import annotations
 

@@ -5,8 +5,8 @@ read (and SHA-256-checked) from the standard IDX files. The .npz is written byte
 reproducibly (fixed member order and timestamps), so running this script again on the same
 data gives the same file.
 
-    python tools/make_mnist_sample.py --data-dir ../shared/data          # rewrite the file
-    python tools/make_mnist_sample.py --data-dir ../shared/data --check  # compare only
+    python tools/make_mnist_sample.py --data-dir ~/data          # rewrite the file
+    python tools/make_mnist_sample.py --data-dir ~/data --check  # compare only
 
 MNIST is by Yann LeCun, Corinna Cortes and Christopher J.C. Burges (CC BY-SA 3.0).
 """

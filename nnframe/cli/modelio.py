@@ -1,4 +1,4 @@
-"""Model files for the CLI: the one place that names the model-file API (SPEC section 6).
+"""Model files for the CLI: the one place that names the model-file API.
 
 `save_model` and `load_model` wrap ``Network.save`` and ``nnframe.load``; warnings from a
 load (a component saved with another version of its plugin) become one line on stderr each.

@@ -1,6 +1,6 @@
 """MNIST from the standard IDX files in ``<data dir>/mnist/``, checked and downloaded if missing.
 
-Every file is checked against the SHA-256 of its *decompressed* content (SPEC section 7)
+Every file is checked against the SHA-256 of its *decompressed* content
 each time it is read, so a corrupt or truncated file is never silently trusted. Missing
 files are fetched from the well-known public mirrors in turn (``NNFRAME_MNIST_MIRROR``, one
 base URL or several separated by commas, replaces the list).
@@ -27,7 +27,7 @@ FILES = {
     "test": ("t10k-images-idx3-ubyte", "t10k-labels-idx1-ubyte"),
 }
 
-#: SHA-256 of each decompressed file (SPEC section 7).
+#: SHA-256 of each decompressed file.
 SHA256 = {
     "train-images-idx3-ubyte": "ba891046e6505d7aadcbbe25680a0738ad16aec93bde7f9b65e87a2fc25776db",
     "train-labels-idx1-ubyte": "65a50cbbf4e906d70832878ad85ccda5333a97f0f4c3dd2ef09a8a9eef7101c5",

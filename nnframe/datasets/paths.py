@@ -9,7 +9,7 @@ DATA_DIR_ENV = "NNFRAME_DATA_DIR"
 
 
 def data_dir(explicit: str | os.PathLike | None = None) -> Path:
-    """The data directory (SPEC 7): argument, then ``$NNFRAME_DATA_DIR``, then the user cache."""
+    """The data directory: argument, then ``$NNFRAME_DATA_DIR``, then the user cache."""
     if explicit is not None:
         return Path(explicit).expanduser()
     env = os.environ.get(DATA_DIR_ENV)

@@ -25,7 +25,7 @@ class Dropout(Layer):
         self._rng = rng
 
     def forward(self, x: np.ndarray, training: bool = False) -> np.ndarray:
-        if not training:  # leaves the mask of a pending backward alone (SPEC section 3)
+        if not training:  # leaves the mask of a pending backward alone
             return x
         if self.rate == 0.0:
             self._mask = None

@@ -1,5 +1,5 @@
 """The cnn workload scripts of the repository: examples/mnist_cnn.py learns, and the
-benchmark's workload builder imports without side effects and builds the SPEC 8 network."""
+benchmark's workload builder imports without side effects and builds the reference `cnn` network."""
 
 from __future__ import annotations
 
@@ -24,7 +24,7 @@ BENCHMARK = ROOT / "benchmarks" / "cnn_vs_torch.py"
 
 
 def mnist_dir() -> Path | None:
-    """NNFRAME_DATA_DIR, else ../shared/data beside the checkout, if it holds MNIST."""
+    """NNFRAME_DATA_DIR, else the data folder CI keeps beside the checkout, if it holds MNIST."""
     env = os.environ.get("NNFRAME_DATA_DIR")
     for candidate in [Path(env)] if env else [ROOT.parent / "shared" / "data"]:
         if (candidate / "mnist" / "train-images-idx3-ubyte.gz").exists():
