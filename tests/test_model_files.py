@@ -439,7 +439,7 @@ def load_error(path: Path) -> str:
 
 
 def test_missing_file(tmp_path):
-    assert "no such file" in load_error(tmp_path / "nothing.npz")
+    assert "no such model file" in load_error(tmp_path / "nothing.npz")
 
 
 def test_directory(tmp_path):
