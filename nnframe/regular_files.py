@@ -70,4 +70,5 @@ def open_regular(path: str | os.PathLike[str], what: str,
 def _check_regular(path: str | os.PathLike[str], mode: int, what: str,
                    error: type[NNFrameError]) -> None:
     if not stat.S_ISREG(mode):
-        raise error(f"{path}: is {kind_of(mode)}, not a {what}")
+        article = "an" if what[:1] in "aeiou" else "a"
+        raise error(f"{path}: is {kind_of(mode)}, not {article} {what}")

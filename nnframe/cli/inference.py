@@ -13,6 +13,7 @@ from nnframe.datasets import catalog
 from nnframe.errors import DataError
 from nnframe.metrics import class_targets
 from nnframe.network import Network
+from nnframe.regular_files import open_regular
 
 
 def evaluate(model: Path, dataset: str | None) -> str:
@@ -114,15 +115,15 @@ def _component_name(kind: str, component: object) -> str:
 
 def _read_inputs(path: Path, input_shape: tuple[int, ...]) -> np.ndarray:
     """The samples of a .npy file as a batch for ``input_shape``, or a one-line error."""
-    if not path.is_file():
-        raise DataError(f"{path}: no such input file")
-    try:
-        x = np.load(path, allow_pickle=False)
-    except (OSError, ValueError, EOFError) as exc:
-        raise DataError(f"{path}: not a .npy array file ({exc}); save inputs with "
-                        "numpy.save") from None
-    if not isinstance(x, np.ndarray):
-        raise DataError(f"{path}: holds several arrays; give one .npy array")
+    with open_regular(path, "input file", DataError) as file:
+        try:
+            x = np.load(file, allow_pickle=False)
+        except (OSError, ValueError, EOFError) as exc:
+            raise DataError(f"{path}: not a .npy array file ({exc}); save inputs with "
+                            "numpy.save") from None
+        if not isinstance(x, np.ndarray):
+            x.close()
+            raise DataError(f"{path}: holds several arrays; give one .npy array")
     if x.dtype.kind not in "biuf":
         raise DataError(f"{path}: holds {x.dtype} values, not numbers")
     sample = int(np.prod(input_shape))

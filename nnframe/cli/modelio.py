@@ -22,12 +22,10 @@ def save_model(network: Network, path: Path) -> Path:
 
 
 def load_model(path: Path) -> Network:
-    """The network saved at ``path``; a missing or foreign file is an `NNFrameError`."""
+    """The network saved at ``path``; a missing or foreign file is an `NNFrameError`
+    (`nnframe.load` refuses anything that is not a regular file, saying what it is)."""
     from nnframe import load
-    from nnframe.errors import DataError
 
-    if not Path(path).is_file():
-        raise DataError(f"{path}: no such model file")
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
         network = load(path)
