@@ -23,7 +23,7 @@ from pathlib import Path
 from typing import IO, Any
 
 from nnframe._version import __version__
-from nnframe.atomic import temp_path_for
+from nnframe.atomic import remove_stale_temps, temp_path_for
 from nnframe.errors import DataError
 
 CHUNK = 1 << 16
@@ -79,6 +79,7 @@ def fetch(
     except OSError as exc:
         raise DataError(f"cannot create {destination.parent} to download {name} into ({exc}); "
                         "set NNFRAME_DATA_DIR to a writable directory") from None
+    remove_stale_temps(destination.parent)  # what downloads killed midway left behind
     failures = []
     for url in urls:
         limits = _Limits(max_bytes, time.monotonic() + deadline, deadline, timeout)
