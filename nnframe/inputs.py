@@ -9,8 +9,12 @@ import numpy as np
 from nnframe.errors import DataError
 
 
-def as_array(data: Any, name: str) -> np.ndarray:
-    """``data`` as a numeric ndarray with a batch axis, or a `DataError` saying what is wrong."""
+def as_array(data: Any, name: str, purpose: str | None = None) -> np.ndarray:
+    """``data`` as a numeric ndarray with a batch axis, or a `DataError` saying what is wrong.
+
+    ``purpose`` (``"training"``, ``"predicting"``) completes the advice for NaN values:
+    clean them before that.
+    """
     try:
         array = np.asarray(data)
     except (ValueError, TypeError) as exc:
@@ -29,7 +33,8 @@ def as_array(data: Any, name: str) -> np.ndarray:
             bad = np.argwhere(~finite)
             raise DataError(
                 f"{name} contains {len(bad)} NaN or infinite values (first at index "
-                f"{tuple(int(i) for i in bad[0])}); clean or impute them before training"
+                f"{tuple(int(i) for i in bad[0])}); clean or impute them "
+                f"{f'before {purpose}' if purpose else 'first'}"
             )
     return array
 
