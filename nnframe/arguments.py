@@ -5,6 +5,7 @@ Hyperparameters are stored as Python ``float``/``int`` so they never promote flo
 
 from __future__ import annotations
 
+import math
 import numbers
 from typing import Any
 
@@ -12,7 +13,11 @@ from nnframe.errors import ConfigError
 
 
 def _fail(instance: Any, name: str, message: str, value: Any) -> ConfigError:
-    return ConfigError(f"{type(instance).__name__}: {name} {message}, got {value!r}")
+    """The error for argument ``name``; its ``argument`` attribute names it, so that a
+    config can report the key it came from."""
+    error = ConfigError(f"{type(instance).__name__}: {name} {message}, got {value!r}")
+    error.argument = name
+    return error
 
 
 def to_float(value: Any) -> Any:
@@ -36,13 +41,19 @@ def check_int(name: str, value: Any, minimum: int) -> None:
 
 
 def non_negative(instance: Any, attribute: Any, value: Any) -> None:
-    if not isinstance(value, float) or not value >= 0.0:
-        raise _fail(instance, attribute.name, "must be a number >= 0", value)
+    """A finite number >= 0: learning rates, eps, weight decay, slopes.
+
+    Infinity is refused like NaN: a rate of ``inf`` would pass a bare ``>= 0`` and only
+    show up later as NaN weights and NumPy warnings.
+    """
+    if not isinstance(value, float) or not 0.0 <= value < math.inf:
+        raise _fail(instance, attribute.name, "must be a number >= 0 and finite", value)
 
 
 def positive_float(instance: Any, attribute: Any, value: Any) -> None:
-    if not isinstance(value, float) or not value > 0.0:
-        raise _fail(instance, attribute.name, "must be a number > 0", value)
+    """A finite number > 0."""
+    if not isinstance(value, float) or not 0.0 < value < math.inf:
+        raise _fail(instance, attribute.name, "must be a number > 0 and finite", value)
 
 
 def unit_interval(instance: Any, attribute: Any, value: Any) -> None:

@@ -48,6 +48,11 @@ class TrainingDivergedError(NNFrameError, FloatingPointError):
     """The loss became NaN or infinite during training."""
 
 
+class PathError(NNFrameError, ValueError):
+    """A path that no file can be written to as given: empty, a directory's name such as
+    ``.``, or holding a NUL byte."""
+
+
 class ModelFileError(NNFrameError, ValueError):
     """A model file that cannot be written, read or trusted."""
 
@@ -58,3 +63,7 @@ class MissingPluginError(ModelFileError):
 
 class ModelFileWarning(UserWarning):
     """A model file loaded, but was saved with other versions of its components."""
+
+
+class NonFiniteWeightsWarning(ModelFileWarning):
+    """A model file loaded, but its weights or state hold NaN or infinite values."""

@@ -9,8 +9,12 @@ import numpy as np
 from nnframe.errors import DataError
 
 
-def as_array(data: Any, name: str) -> np.ndarray:
-    """``data`` as a numeric ndarray with a batch axis, or a `DataError` saying what is wrong."""
+def as_array(data: Any, name: str, purpose: str | None = None) -> np.ndarray:
+    """``data`` as a numeric ndarray with a batch axis, or a `DataError` saying what is wrong.
+
+    ``purpose`` (``"training"``, ``"predicting"``) completes the advice for NaN values:
+    clean them before that.
+    """
     try:
         array = np.asarray(data)
     except (ValueError, TypeError) as exc:
@@ -29,7 +33,8 @@ def as_array(data: Any, name: str) -> np.ndarray:
             bad = np.argwhere(~finite)
             raise DataError(
                 f"{name} contains {len(bad)} NaN or infinite values (first at index "
-                f"{tuple(int(i) for i in bad[0])}); clean or impute them before training"
+                f"{tuple(int(i) for i in bad[0])}); clean or impute them "
+                f"{f'before {purpose}' if purpose else 'first'}"
             )
     return array
 
@@ -43,14 +48,16 @@ def _surely_finite(array: np.ndarray) -> bool:
     return bool(np.isfinite(np.vdot(array, array)))
 
 
-def as_inputs(x: Any, dtype: np.dtype, name: str = "x") -> np.ndarray:
+def as_inputs(x: Any, dtype: np.dtype, name: str = "x", purpose: str | None = None
+              ) -> np.ndarray:
     """Inputs converted once to the network's dtype, contiguous for fast batch gathers."""
-    return np.ascontiguousarray(as_array(x, name), dtype=dtype)
+    return np.ascontiguousarray(as_array(x, name, purpose), dtype=dtype)
 
 
-def as_targets(y: Any, dtype: np.dtype, name: str = "y") -> np.ndarray:
+def as_targets(y: Any, dtype: np.dtype, name: str = "y", purpose: str | None = None
+               ) -> np.ndarray:
     """Float targets in the network's dtype; integer class labels stay integers."""
-    array = as_array(y, name)
+    array = as_array(y, name, purpose)
     if array.dtype.kind == "f":
         return np.ascontiguousarray(array, dtype=dtype)
     if array.dtype.kind == "b":

@@ -43,7 +43,7 @@ def load(path: str | os.PathLike[str]) -> Network:
     component's plugin is not installed, and warns (`ModelFileWarning`) when a component
     comes from another version of its distribution than the one it was saved with.
     """
-    from nnframe.errors import ModelFileWarning
+    from nnframe.errors import ModelFileWarning, NonFiniteWeightsWarning
 
     arrays = read_npz(path)
     header = read_header(path, arrays.pop(HEADER_KEY, None))
@@ -51,6 +51,8 @@ def load(path: str | os.PathLike[str]) -> Network:
     network = reader.network()
     for message in reader.version_warnings():
         warnings.warn(message, ModelFileWarning, stacklevel=2)
+    for message in reader.warnings:
+        warnings.warn(message, NonFiniteWeightsWarning, stacklevel=2)
     return network
 
 
@@ -79,6 +81,7 @@ class _Reader:
     header: dict[str, Any]
     arrays: dict[str, np.ndarray]
     _mismatches: dict[str, _Mismatch] = attrs.field(factory=dict)
+    warnings: list[str] = attrs.field(factory=list)
 
     def fail(self, message: str) -> ModelFileError:
         return ModelFileError(f"{self.path}: {message}")
@@ -315,6 +318,13 @@ class _Reader:
         if extra:
             raise self.fail(f"holds weights or state the layers do not have: "
                             f"{', '.join(sorted(extra))}")
+        broken = [key for key, target in targets
+                  if np.asarray(target).dtype.kind == "f" and not np.isfinite(target).all()]
+        if broken:
+            self.warnings.append(f"{self.path}: {', '.join(broken[:3])} hold NaN or infinite "
+                                 "values: the model's outputs will not be finite (it "
+                                 "diverged when it was trained; retrain it or load another "
+                                 "file)")
 
     def _load_optimizer_state(self, network: Network) -> None:
         from nnframe.contracts import Optimizer

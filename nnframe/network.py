@@ -270,7 +270,7 @@ class Network:
     def predict(self, x: Any, batch_size: int | None = None) -> np.ndarray:
         """The network's outputs for ``x``, computed in chunks of ``batch_size`` samples."""
         self._require_built()
-        x = as_inputs(x, self.dtype, "x")
+        x = as_inputs(x, self.dtype, "x", "predicting")
         self.check_inputs(x)
         chunk = batch_size or PREDICT_CHUNK
         check_int("batch_size", chunk, minimum=1)
@@ -284,8 +284,8 @@ class Network:
         if self.loss is None:
             raise NetworkStateError("no loss chosen: call use(loss) before evaluate()")
         self._require_built()
-        x = as_inputs(x, self.dtype, "x")
-        y = as_targets(y, self.dtype, "y")
+        x = as_inputs(x, self.dtype, "x", "evaluating")
+        y = as_targets(y, self.dtype, "y", "evaluating")
         check_same_length(x, y)
         self.check_inputs(x)
         output_shape = self.output_shape

@@ -29,10 +29,16 @@ LAYOUT = {
     "test_plugin.py.tmpl": "tests/test_plugin.py",
 }
 _NAME = re.compile(r"^[A-Za-z][A-Za-z0-9]*([-_][A-Za-z0-9]+)*$")
+#: Longest plugin name: far more than any real distribution needs, and well within the
+#: 255 bytes a file name may have on common file systems (with the staging folder's suffix).
+MAX_NAME_LENGTH = 100
 
 
 def package_name(distribution: str) -> str:
     """The import name for a distribution name: ``nnframe-swish`` -> ``nnframe_swish``."""
+    if len(distribution) > MAX_NAME_LENGTH:
+        raise ConfigError(f"invalid plugin name {distribution[:20]}... ({len(distribution)} "
+                          f"characters): a plugin name has at most {MAX_NAME_LENGTH}")
     if not _NAME.match(distribution):
         raise ConfigError(f"invalid plugin name {distribution!r}: use letters and digits, "
                           "joined by single - or _ (for example nnframe-swish)")
@@ -65,12 +71,19 @@ def new_plugin(distribution: str, directory: str | os.PathLike[str] = ".") -> Pa
     package = package_name(distribution)
     parent = Path(directory)
     target = parent / distribution
-    if target.exists():
+    if target.is_symlink() and not target.exists():
+        raise ConfigError(f"{target} is a broken symbolic link (to {os.readlink(target)}); "
+                          "remove it or choose another name or --dir")
+    if target.exists() or target.is_symlink():
         raise ConfigError(f"{target} already exists; choose another name or --dir")
     if not parent.is_dir():
         raise ConfigError(f"{parent} is not a directory; create it first or choose another --dir")
     files = render(distribution, package)
-    staging = Path(tempfile.mkdtemp(prefix=f".{distribution}-", dir=parent))
+    try:
+        staging = Path(tempfile.mkdtemp(prefix=f".{distribution}-", dir=parent))
+    except OSError as exc:
+        raise ConfigError(f"cannot create {target}: {parent} is not writable "
+                          f"({exc.strerror or exc}); choose another --dir") from None
     try:
         for relative, text in files.items():
             path = staging / relative
@@ -78,6 +91,10 @@ def new_plugin(distribution: str, directory: str | os.PathLike[str] = ".") -> Pa
             path.write_text(text, encoding="utf-8")
         staging.chmod(0o777 & ~_umask())
         os.rename(staging, target)
+    except OSError as exc:
+        shutil.rmtree(staging, ignore_errors=True)
+        raise ConfigError(f"cannot create {target}: {exc.strerror or exc}; nothing was "
+                          "written") from None
     except BaseException:
         shutil.rmtree(staging, ignore_errors=True)
         raise

@@ -90,8 +90,8 @@ class Trainer:
         if clip_norm is not None and (isinstance(clip_norm, bool) or not isinstance(
                 clip_norm, (int, float)) or not 0 < clip_norm < math.inf):
             raise ConfigError(f"clip_norm must be a finite number > 0, got {clip_norm!r}")
-        x = as_inputs(x, network.dtype, "x")
-        y = as_targets(y, network.dtype, "y")
+        x = as_inputs(x, network.dtype, "x", "training")
+        y = as_targets(y, network.dtype, "y", "training")
         check_same_length(x, y)
         if validation_data is None and validation_split:
             x, y, validation_data = _split(x, y, validation_split)
@@ -339,7 +339,7 @@ def _training_optimizer(network: Network, learning_rate: float | None) -> Optimi
                                 "for example net.use('mse', 'sgd')")
     if learning_rate is not None and (isinstance(learning_rate, bool) or not isinstance(
             learning_rate, (int, float)) or not 0 <= learning_rate < math.inf):
-        raise ConfigError(f"learning_rate must be a finite number >= 0, got {learning_rate!r}")
+        raise ConfigError(f"learning_rate must be a number >= 0 and finite, got {learning_rate!r}")
     if network.optimizer is None:
         if learning_rate is None:
             raise NetworkStateError("no optimizer: call use(loss, optimizer) or pass "
@@ -355,8 +355,8 @@ def _validation_arrays(network: Network, data: Any) -> tuple[np.ndarray, np.ndar
         x_val, y_val = data
     except (TypeError, ValueError):
         raise DataError("validation_data must be a pair (x_val, y_val)") from None
-    x_val = as_inputs(x_val, network.dtype, "x_val")
-    y_val = as_targets(y_val, network.dtype, "y_val")
+    x_val = as_inputs(x_val, network.dtype, "x_val", "training")
+    y_val = as_targets(y_val, network.dtype, "y_val", "training")
     check_same_length(x_val, y_val, ("x_val", "y_val"))
     network.check_inputs(x_val, "x_val")
     network.check_targets(y_val, network.output_shape, "y_val")

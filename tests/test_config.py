@@ -109,7 +109,7 @@ def test_every_problem_is_reported_together_with_file_and_key(tmp_path):
         "model.layers[2].type: unknown layer 'dens' (did you mean 'dense'?)",
         "model.layers[3].ouput_size: unknown argument for layer 'dense' (did you mean "
         "'output_size'?)",
-        "model.layers[4]: layer 'dense': Dense: output_size must be a positive integer",
+        "model.layers[4].output_size: layer 'dense': Dense: output_size must be a positive integer",
         "optimizer.learning_rate: optimizer 'sgd' expects a number (default 0.01), got \"fast\"",
         "optimizer.momentun: unknown argument for optimizer 'sgd' (did you mean 'momentum'?)",
         "data.dataset: unknown dataset 'mnist_sampel' (did you mean 'mnist_sample'?)",

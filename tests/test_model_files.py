@@ -441,7 +441,7 @@ def load_error(path: Path) -> str:
 
 
 def test_missing_file(tmp_path):
-    assert "no such file" in load_error(tmp_path / "nothing.npz")
+    assert "no such model file" in load_error(tmp_path / "nothing.npz")
 
 
 def test_directory(tmp_path):
@@ -792,3 +792,11 @@ def test_compressed_archive_loads(tmp_path):
     with zipfile.ZipFile(path) as archive:
         assert {i.compress_type for i in archive.infolist()} == {zipfile.ZIP_DEFLATED}
     assert_same_weights(net, nnframe.load(path))
+
+
+def test_loading_weights_that_are_not_finite_warns(tmp_path):
+    net = Network([layer("dense", 2, 2)]).build((2,), seed=0)
+    net.layers[0].params["weights"][0, 0] = np.nan
+    path = net.save(tmp_path / "nan.npz")
+    with pytest.warns(nnframe.NonFiniteWeightsWarning, match="params/0.weights hold NaN"):
+        nnframe.load(path)

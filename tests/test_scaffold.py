@@ -73,6 +73,62 @@ def test_an_existing_folder_is_left_alone(tmp_path, capsys):
     assert written(tmp_path / "demo") == {"mine.txt"}
 
 
+def new_plugin_error(capsys, *args: str) -> str:
+    """The one error line of `nnframe new-plugin ARGS`, which must exit 2."""
+    with pytest.raises(SystemExit) as info:
+        main(["new-plugin", *args])
+    err = capsys.readouterr().err
+    lines = err.strip().splitlines()
+    assert info.value.code == 2 and len(lines) == 1, err
+    assert lines[0].startswith("nnframe: error: ") and "internal error" not in err
+    return lines[0]
+
+
+def test_an_overlong_name_is_refused_in_one_line(tmp_path, capsys):
+    line = new_plugin_error(capsys, "a" * 300, "--dir", str(tmp_path))
+    assert "(300 characters): a plugin name has at most 100" in line
+    assert len(line) < 200 and list(tmp_path.iterdir()) == []
+
+
+def test_a_dangling_symlink_at_the_target_is_refused_in_one_line(tmp_path, capsys):
+    (tmp_path / "demo").symlink_to(tmp_path / "nowhere")
+    line = new_plugin_error(capsys, "demo", "--dir", str(tmp_path))
+    assert "demo is a broken symbolic link" in line and "remove it" in line
+    assert [p.name for p in tmp_path.iterdir()] == ["demo"]  # only the link, no staging
+
+
+@pytest.mark.skipif(not hasattr(os, "geteuid") or os.geteuid() == 0,
+                    reason="needs a user that file permissions apply to (not root)")
+def test_a_read_only_dir_is_refused_in_one_line(tmp_path, capsys):
+    folder = tmp_path / "ro"
+    folder.mkdir()
+    folder.chmod(0o555)
+    try:
+        line = new_plugin_error(capsys, "demo", "--dir", str(folder))
+    finally:
+        folder.chmod(0o755)
+    assert f"cannot create {folder / 'demo'}: {folder} is not writable" in line
+
+
+def test_file_system_errors_while_writing_are_one_line(tmp_path, capsys, monkeypatch):
+    """As root a read-only directory is writable, so the refusal of the file system is
+    simulated where it happens: creating the staging folder, and writing into it."""
+    import tempfile
+
+    def refuse(*args, **kwargs):
+        raise PermissionError(13, "Permission denied")
+
+    with monkeypatch.context() as patch:
+        patch.setattr(tempfile, "mkdtemp", refuse)
+        line = new_plugin_error(capsys, "demo", "--dir", str(tmp_path))
+    assert "is not writable (Permission denied); choose another --dir" in line
+    with monkeypatch.context() as patch:
+        patch.setattr(os, "rename", lambda *a: refuse())
+        line = new_plugin_error(capsys, "demo", "--dir", str(tmp_path))
+    assert "cannot create" in line and "Permission denied; nothing was written" in line
+    assert list(tmp_path.iterdir()) == []  # the staging folder was removed
+
+
 @pytest.mark.slow
 def test_scaffold_installs_and_passes_its_tests_and_nnframe_check(tmp_path):
     """pip-installs the scaffold (no network: --no-deps, the build backend from this

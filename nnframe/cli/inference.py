@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -12,8 +13,10 @@ from nnframe.config.data import fit_to_network
 from nnframe.datasets import catalog
 from nnframe.errors import DataError
 from nnframe.identity import component_name
+from nnframe.inputs import as_array
 from nnframe.metrics import class_reader
 from nnframe.network import Network
+from nnframe.regular_files import open_regular
 
 
 def evaluate(model: Path, dataset: str | None) -> str:
@@ -24,12 +27,16 @@ def evaluate(model: Path, dataset: str | None) -> str:
     x, y = fit_to_network(network, x, labels, info)
     if network.loss is not None:
         scores = network.evaluate(x, y)
+        if not math.isfinite(scores["loss"]):
+            check_finite_outputs(model, network, network.predict(x))
     else:  # a model saved without a loss: accuracy only
         reader = class_reader(y, network.output_shape)
         if reader is None:
             raise DataError(f"{model} has no loss and {info.name} has no class labels: "
                             "nothing to evaluate")
-        scores = {"accuracy": reader.correct(y, network.predict(x)) / len(x)}
+        outputs = network.predict(x)
+        check_finite_outputs(model, network, outputs)
+        scores = {"accuracy": reader.correct(y, outputs) / len(x)}
     parts = [f"{key} {value:.2%}" if "accuracy" in key else f"{key} {value:.4f}"
              for key, value in scores.items()]
     return f"{info.name} test: {' - '.join(parts)} ({len(x):,} samples)"
@@ -40,6 +47,7 @@ def predict(model: Path, inputs: Path, output: Path | None) -> Iterator[str]:
     network = _built_model(model)
     x = _read_inputs(inputs, tuple(network.input_shape))
     outputs = network.predict(x)
+    check_finite_outputs(model, network, outputs)
     if output is not None:
         from nnframe.cli.files import save_npy
 
@@ -56,6 +64,33 @@ def predict(model: Path, inputs: Path, output: Path | None) -> Iterator[str]:
     yield f"sample  class  {column}"
     for index, (label, row) in enumerate(zip(classes, scores, strict=True)):
         yield f"{index:>6}  {label:>5}  {row[label]:.4f}"
+
+
+def check_finite_outputs(model: Path, network: Network, outputs: np.ndarray) -> None:
+    """A `DataError` when the model's outputs hold NaN or infinity, saying why: weights
+    that are not finite (a diverged run was saved), or inputs it cannot handle."""
+    if outputs.dtype.kind != "f" or np.isfinite(outputs).all():
+        return
+    bad = nonfinite_arrays(network)
+    if bad:
+        shown = ", ".join(bad[:3]) + (f" and {len(bad) - 3} more" if len(bad) > 3 else "")
+        raise DataError(f"{model}: the model's outputs are not finite: its weights hold NaN "
+                        f"or infinite values ({shown}); retrain it or load another file")
+    raise DataError(f"{model}: the model's outputs are not finite (NaN or infinite) for these "
+                    "inputs, although its weights are finite; check that the inputs are "
+                    "scaled as in training")
+
+
+def nonfinite_arrays(network: Network) -> list[str]:
+    """The keys (``"<layer>.<name>"``) of the weights and layer state holding NaN or inf."""
+    bad = [p.key for p in network.parameters()
+           if p.value.dtype.kind == "f" and not np.isfinite(p.value).all()]
+    for index, layer in enumerate(network.layers):
+        for name, value in (getattr(layer, "state", None) or {}).items():
+            array = np.asarray(value)
+            if array.dtype.kind == "f" and not np.isfinite(array).all():
+                bad.append(f"{index}.{name}")
+    return bad
 
 
 def class_scores(network: Network, outputs: np.ndarray) -> tuple[np.ndarray | None, str]:
@@ -110,24 +145,26 @@ def _loss_name(network: Network) -> str | None:
 
 def _read_inputs(path: Path, input_shape: tuple[int, ...]) -> np.ndarray:
     """The samples of a .npy file as a batch for ``input_shape``, or a one-line error."""
-    if not path.is_file():
-        raise DataError(f"{path}: no such input file")
-    try:
-        x = np.load(path, allow_pickle=False)
-    except (OSError, ValueError, EOFError) as exc:
-        raise DataError(f"{path}: not a .npy array file ({exc}); save inputs with "
-                        "numpy.save") from None
-    if not isinstance(x, np.ndarray):
-        raise DataError(f"{path}: holds several arrays; give one .npy array")
+    with open_regular(path, "input file", DataError) as file:
+        try:
+            x = np.load(file, allow_pickle=False)
+        except (OSError, ValueError, EOFError) as exc:
+            raise DataError(f"{path}: not a .npy array file ({exc}); save inputs with "
+                            "numpy.save") from None
+        if not isinstance(x, np.ndarray):
+            x.close()
+            raise DataError(f"{path}: holds several arrays; give one .npy array")
     if x.dtype.kind not in "biuf":
         raise DataError(f"{path}: holds {x.dtype} values, not numbers")
     sample = int(np.prod(input_shape))
     if x.shape == input_shape:
-        return x[np.newaxis]
-    if x.ndim >= 2 and int(np.prod(x.shape[1:])) == sample:
-        return x.reshape(len(x), *input_shape)
-    if x.size == sample:
-        return x.reshape(1, *input_shape)
-    batch = ", ".join(map(str, ("N", *input_shape)))
-    raise DataError(f"{path}: holds an array of shape {x.shape}, but the model takes samples "
-                    f"of shape {input_shape}; give an array ({batch}) or one sample")
+        batch = x[np.newaxis]
+    elif x.ndim >= 2 and int(np.prod(x.shape[1:])) == sample:
+        batch = x.reshape(len(x), *input_shape)
+    elif x.size == sample:
+        batch = x.reshape(1, *input_shape)
+    else:
+        shape = ", ".join(map(str, ("N", *input_shape)))
+        raise DataError(f"{path}: holds an array of shape {x.shape}, but the model takes "
+                        f"samples of shape {input_shape}; give an array ({shape}) or one sample")
+    return as_array(batch, str(path), purpose="predicting")  # NaN: say so, naming the file

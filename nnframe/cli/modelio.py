@@ -22,15 +22,15 @@ def save_model(network: Network, path: Path) -> Path:
 
 
 def load_model(path: Path) -> Network:
-    """The network saved at ``path``; a missing or foreign file is an `NNFrameError`."""
+    """The network saved at ``path``; a missing or foreign file is an `NNFrameError`
+    (`nnframe.load` refuses anything that is not a regular file, saying what it is)."""
     from nnframe import load
-    from nnframe.errors import DataError
+    from nnframe.errors import NonFiniteWeightsWarning
 
-    if not Path(path).is_file():
-        raise DataError(f"{path}: no such model file")
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
         network = load(path)
-    for warning in caught:
-        typer.echo(f"nnframe: warning: {warning.message}", err=True)
+    for warning in caught:  # non-finite weights: each command says what that means for it
+        if not issubclass(warning.category, NonFiniteWeightsWarning):
+            typer.echo(f"nnframe: warning: {warning.message}", err=True)
     return network

@@ -45,10 +45,14 @@ def predict_command(
 @app.command("summary")
 def summary_command(model: ModelArgument) -> None:
     """Show a saved model's layers, output shapes and parameter counts."""
-    from nnframe.cli.inference import describe
+    from nnframe.cli.inference import describe, nonfinite_arrays
     from nnframe.cli.modelio import load_model
 
     network = load_model(model)
     network.summary(print_fn=typer.echo)
     for line in describe(network):
         typer.echo(line)
+    bad = nonfinite_arrays(network) if network.built else []
+    if bad:
+        typer.echo(f"nnframe: warning: {model}: the weights {', '.join(bad)} hold NaN or "
+                   "infinite values; the model's outputs will not be finite", err=True)

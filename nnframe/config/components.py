@@ -52,8 +52,10 @@ def check_component(problems: Problems, kind: str, key: str,
     try:
         check_arguments(component, (), arguments)
         return spec, component.factory(**arguments)
-    except NNFrameError as exc:
-        problems.add(key, f"{kind} {name!r}: {exc}")
+    except NNFrameError as exc:  # an argument's validator names it: report it at its key
+        argument = getattr(exc, "argument", None)
+        where = f"{key}.{argument}" if argument in arguments else key
+        problems.add(where, f"{kind} {name!r}: {exc}")
     except Exception as exc:  # a plugin's factory is a guest: report, do not crash
         problems.add(key, f"{kind} {name!r} could not be created: {type(exc).__name__}: {exc}")
     return spec, None

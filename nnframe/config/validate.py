@@ -16,7 +16,7 @@ from nnframe.config import fields
 from nnframe.config.components import check_component
 from nnframe.config.problems import Problems
 from nnframe.config.schema import ComponentSpec, Config, DataSpec, TrainSpec
-from nnframe.config.toml import read_toml
+from nnframe.config.toml import check_nesting, read_toml
 from nnframe.errors import DataError, NNFrameError
 
 SECTIONS = ("model", "loss", "optimizer", "data", "train")
@@ -36,6 +36,7 @@ def load_config(path: str | Path) -> Config:
 def parse_config(raw: dict[str, Any], source: str = "<config>",
                  base_dir: Path | None = None) -> Config:
     """Check an already parsed config (a dict as TOML gives it)."""
+    check_nesting(raw, source)
     problems = Problems(source)
     fields.check_keys(problems, raw, "", SECTIONS)
     model = fields.table(problems, raw, "", "model", True, LAYERS_EXAMPLE)

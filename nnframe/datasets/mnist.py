@@ -35,6 +35,14 @@ SHA256 = {
     "t10k-labels-idx1-ubyte": "ff7bcfd416de33731a308c3f266cc351222c34898ecbeaf847f06e48f7ec33f2",
 }
 
+#: Bytes of each decompressed file: nothing read or downloaded may be larger.
+SIZES = {
+    "train-images-idx3-ubyte": 47_040_016,
+    "train-labels-idx1-ubyte": 60_008,
+    "t10k-images-idx3-ubyte": 7_840_016,
+    "t10k-labels-idx1-ubyte": 10_008,
+}
+
 #: Public mirrors of the gzip files, tried in order.
 MIRRORS = (
     "https://ossci-datasets.s3.amazonaws.com/mnist/",
@@ -52,15 +60,28 @@ def mirrors() -> list[str]:
     return list(MIRRORS)
 
 
-def check_sha256(data: bytes, stem: str, source: str | os.PathLike) -> None:
-    """Raise `DataError` unless ``data`` is the decompressed MNIST file ``stem``."""
+def max_download_size(stem: str) -> int:
+    """The most bytes a mirror may send for ``stem``.gz: its decompressed size, plus what
+    gzip adds when it cannot compress at all (5 bytes per 64 KiB block, a header), so any
+    valid encoding fits and a mirror streaming without end is cut off."""
+    size = SIZES[stem]
+    return size + 5 * (size // 65_535 + 1) + 4096
+
+
+def check_sha256(data: bytes, stem: str, source: str | os.PathLike | None = None) -> None:
+    """Raise `DataError` unless ``data`` is the decompressed MNIST file ``stem``.
+
+    With ``source``, the message names that file and says to delete it; without, it is
+    about a download, which is discarded anyway.
+    """
     digest = hashlib.sha256(data).hexdigest()
-    if digest != SHA256[stem]:
-        raise DataError(
-            f"{source} is corrupt or not the MNIST file {stem}: the SHA-256 of its "
-            f"decompressed content is {digest}, expected {SHA256[stem]}; delete it so "
-            "that nnframe downloads it again, or copy in a good one"
-        )
+    if digest == SHA256[stem]:
+        return
+    found = f"the SHA-256 of its decompressed content is {digest}, expected {SHA256[stem]}"
+    if source is None:
+        raise DataError(f"it served something other than the MNIST file {stem}: {found}")
+    raise DataError(f"{source} is corrupt or not the MNIST file {stem}: {found}; delete it "
+                    "so that nnframe downloads it again, or copy in a good one")
 
 
 def read_mnist(split: str = "train", data_dir: str | os.PathLike | None = None,
@@ -107,12 +128,25 @@ def _read_verified(folder: Path, stem: str, allow_download: bool) -> np.ndarray:
                             "allow downloading")
         urls = [f"{base.rstrip('/')}/{stem}.gz" for base in mirrors()]
         path = download.fetch(f"{stem}.gz", urls, folder / f"{stem}.gz",
-                              lambda candidate: check_sha256(read_bytes(candidate), stem,
-                                                             candidate))
-    data = read_bytes(path)
+                              lambda candidate: _check_download(candidate, stem),
+                              max_bytes=max_download_size(stem))
+    data = read_bytes(path, SIZES[stem])
     check_sha256(data, stem, path)
     return read_idx_bytes(data, str(path))
 
 
+def _check_download(candidate: Path, stem: str) -> None:
+    """A downloaded file, before it is moved into place: decompressed within its size."""
+    try:
+        data = read_bytes(candidate, SIZES[stem])
+    except DataError:
+        raise DataError(f"it served something other than the MNIST file {stem}: a damaged "
+                        f"gzip, or more than its {SIZES[stem]:,} bytes once "
+                        "decompressed") from None
+    check_sha256(data, stem)
+
+
 def _locate(folder: Path, stem: str) -> Path | None:
-    return next((p for p in (folder / f"{stem}.gz", folder / stem) if p.is_file()), None)
+    """The file for ``stem`` in ``folder`` (gzip first), if anything is there: something
+    that is not a regular file is found too, so that reading it says what it is."""
+    return next((p for p in (folder / f"{stem}.gz", folder / stem) if p.exists()), None)
