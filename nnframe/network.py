@@ -441,6 +441,14 @@ class Network:
         total = "?" if not self.built else f"{self.count_params():,}"
         print_fn(f"Total params: {total}")
 
+    def __getstate__(self) -> dict[str, Any]:
+        """Copies (``copy.deepcopy``, pickle) leave the flat buffers behind: a copy's layers
+        hold copies of the views, no longer inside the copied buffers, so stepping those
+        would train nothing. The copy binds its own buffers when it next trains."""
+        state = self.__dict__.copy()
+        state["_binding"] = None
+        return state
+
     def __repr__(self) -> str:
         names = ", ".join(layer_name(layer) for layer in self.layers)
         return f"Network([{names}], dtype={self.dtype.name!r}, built={self.built})"
