@@ -31,6 +31,7 @@ from sklearn.utils.estimator_checks import (
 import nnframe
 from nnframe.errors import ConfigError, UnknownComponentError
 from nnframe.sklearn import NetworkClassifier, NetworkRegressor
+from nnframe.sklearn._stopping import StopWhenStalled
 from tests.fake_plugins import plugin_module
 
 # -- scikit-learn's estimator checks -----------------------------------------------------
@@ -374,6 +375,21 @@ def test_training_loss_stops_early_like_mlp_and_none_trains_every_epoch():
     assert stopped.n_iter_ < 500
     every = quick(epochs=40, tol=0.5, n_iter_no_change=None).fit(x, y)
     assert every.n_iter_ == 40
+
+
+def test_the_stopping_rule_is_mlps_not_keras():
+    """A loss that creeps down by less than tol each epoch stops the training (the best so
+    far follows every improvement), as in MLPClassifier; EarlyStopping would train on."""
+    stop = StopWhenStalled("loss", patience=3, tol=1e-4)
+    stop.set_network(attrs.make_class("Net", ["stop_training"])(False))
+    stop.on_train_begin({})
+    for epoch, loss in enumerate(1.0 - 5e-5 * np.arange(10)):
+        stop.on_epoch_end(epoch, {"loss": float(loss)})
+        if stop.network.stop_training:
+            break
+    assert epoch == 4  # epochs 1-4 stalled: more than 3 in a row
+    stop.on_train_begin({})
+    assert stop.best == np.inf and stop.stalled == 0
 
 
 def test_verbose_prints_epochs(capsys):

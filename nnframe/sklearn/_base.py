@@ -16,10 +16,10 @@ from sklearn.model_selection import train_test_split
 from sklearn.utils import check_random_state
 from sklearn.utils.validation import check_is_fitted, validate_data
 
-from nnframe.callbacks import Callback, EarlyStopping
 from nnframe.errors import ConfigError
 from nnframe.network import DTYPES, Network
 from nnframe.sklearn._components import component, hidden_layers
+from nnframe.sklearn._stopping import stopping_callbacks
 
 #: ``batch_size="auto"``: MLPClassifier's ``min(200, n_samples)``.
 AUTO_BATCH = 200
@@ -84,6 +84,7 @@ class NetworkEstimator(BaseEstimator):
         epochs = 1 if partial else self._epochs()
         validation_fraction = 0.0 if partial else self._validation_fraction()
         patience = None if partial else self._patience()
+        tol = 0.0 if partial else self._tol()
         batch_size, learning_rate = self._batch_size(), self._learning_rate()
         if fresh:
             for name in [n for n in vars(self) if n.endswith("_") and not n.startswith("__")]:
@@ -103,14 +104,7 @@ class NetworkEstimator(BaseEstimator):
                 X, targets, test_size=validation_fraction, random_state=split_seed,
                 stratify=self._stratify(encoded))
             validation = (X_val, t_val)
-        callbacks: list[Callback] = []
-        if patience is not None:
-            # Like MLPClassifier: stop after `n_iter_no_change` epochs without an
-            # improvement of at least `tol`, in the validation loss (then keeping the best
-            # epoch's weights) when part of the data is held out, else in the training loss.
-            callbacks.append(EarlyStopping("val_loss" if validation else "loss",
-                                           patience=patience, min_delta=self._tol(),
-                                           restore_best_weights=validation is not None))
+        callbacks = stopping_callbacks(patience, tol, validation is not None, epochs)
         start = network.epoch
         history = network.fit(
             X, targets,

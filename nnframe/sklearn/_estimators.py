@@ -72,10 +72,10 @@ class NetworkClassifier(ClassifierMixin, NetworkEstimator):
             shuffling, the validation split), a ``numpy.random.RandomState``, or None.
         validation_fraction: the fraction of the training data held out (stratified) to
             measure a validation loss each epoch; 0 holds out nothing.
-        n_iter_no_change: stop after this many epochs without an improvement of at least
-            ``tol``: in the validation loss when ``validation_fraction`` > 0 (the best
-            epoch's weights are then restored), else in the training loss. None trains
-            every one of ``epochs``.
+        n_iter_no_change: stop after more than this many epochs in a row in which the loss
+            did not fall below its best so far by at least ``tol`` (MLPClassifier's rule):
+            the validation loss when ``validation_fraction`` > 0 (the best epoch's weights
+            are then restored), else the training loss. None trains all ``epochs``.
         tol: the smallest loss decrease that counts as an improvement.
         verbose: 0 silent, 1 a progress bar (on a terminal) or a line per epoch, 2 a line
             per epoch.
