@@ -37,8 +37,10 @@ def data_env() -> dict[str, str]:
 
 @nox.session
 def tests(session: nox.Session) -> None:
-    """Install nnframe (with the plot extra, so --plot is tested) and its plugins, then test."""
-    session.install(".[test,plot]", *plugin_distributions())
+    """Install nnframe with the plot and sklearn extras (so --plot and nnframe.sklearn are
+    tested) and its plugins, then test. pandas lets scikit-learn's estimator checks and
+    the tests feed DataFrames, as most scikit-learn users do."""
+    session.install(".[test,plot,sklearn]", "pandas", *plugin_distributions())
     session.run("pytest", *(session.posargs or ["-q"]), env=data_env())
 
 

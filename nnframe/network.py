@@ -327,6 +327,19 @@ class Network:
         for line in summary_lines(self):
             print_fn(line)
 
+    def __getstate__(self) -> dict[str, Any]:
+        """Copies (``copy.deepcopy``, pickle) leave the parameter buffers behind: a copy's
+        layers hold copies of the views, no longer inside any buffer the optimizer steps."""
+        state = self.__dict__.copy()
+        state["_parameters"] = None
+        return state
+
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        """A copy binds buffers of its own, around the arrays its layers hold."""
+        self.__dict__.update(state)
+        if self.built:
+            self._parameters = bind(self.layers, self.dtype)
+
     def __repr__(self) -> str:
         names = ", ".join(layer_name(layer) for layer in self.layers)
         return f"Network([{names}], dtype={self.dtype.name!r}, built={self.built})"

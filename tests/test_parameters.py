@@ -195,3 +195,22 @@ def test_params_replaced_by_the_user_between_fits_are_taken_in():
     net.fit(x, y, epochs=1, batch_size=8, learning_rate=0.0, verbose=0)
     assert np.all(net.layers[0].params["weights"] == 0.0)
     assert inside(net.layers[0].params["weights"], net.parameters().values)
+
+
+@pytest.mark.parametrize("how", ["deepcopy", "pickle"])
+def test_a_copied_network_keeps_training_in_its_own_buffers(how):
+    """A copy's layers must not hold views of buffers the optimizer no longer steps."""
+    import copy
+    import pickle
+
+    x, y = data()
+    original = trained(network(), epochs=1)
+    twin = trained(network(), epochs=1)
+    copied = copy.deepcopy(original) if how == "deepcopy" else pickle.loads(pickle.dumps(original))
+    for net in (twin, copied):
+        net.fit(x, y, epochs=3, batch_size=8, initial_epoch=1, verbose=0)
+    assert_same_training(twin, copied)
+    assert inside(copied.layers[0].params["weights"], copied.parameters().values)
+    before = original.layers[0].params["weights"].copy()
+    copied.fit(x, y, epochs=4, batch_size=8, initial_epoch=3, verbose=0)
+    np.testing.assert_array_equal(original.layers[0].params["weights"], before)
