@@ -26,6 +26,9 @@ def register_layers(register: Register) -> None:
         "softmax": "activations:Softmax",
         "dropout": "dropout:Dropout",
         "flatten": "flatten:Flatten",
+        "sequential": "composite:Sequential",
+        "residual": "composite:Residual",
+        "parallel": "composite:Parallel",
     })
 
 

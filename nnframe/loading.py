@@ -269,11 +269,11 @@ class _Reader:
         for index, layer in enumerate(network.layers):
             declared = getattr(layer, "parameter_shapes", None)
             try:
-                if declared is not None:
-                    for name, expected in declared(shape).items():
-                        key = f"{PARAMS_PREFIX}{index}.{name}"
-                        self._check_stored(key, tuple(expected), dtype,
-                                           "the layer built from its config")
+                shapes = declared(shape) if declared is not None else None
+                for name, expected in (shapes or {}).items():
+                    key = f"{PARAMS_PREFIX}{index}.{name}"
+                    self._check_stored(key, tuple(expected), dtype,
+                                       "the layer built from its config")
                 shape = tuple(layer.output_shape(shape))
             except NNFrameError as exc:
                 if isinstance(exc, ModelFileError):

@@ -43,6 +43,10 @@ LAYER_CASES: dict[str, tuple[dict[str, Any], tuple[int, ...]]] = {
     "softmax": ({}, (5,)),
     "dropout": ({"rate": 0.3}, (5,)),
     "flatten": ({}, (3, 4, 2)),
+    "sequential": ({"layers": [{"type": "dense", "output_size": 4}, "tanh"]}, (5,)),
+    "residual": ({"layers": [{"type": "dense", "output_size": 5}, "relu"]}, (5,)),
+    "parallel": ({"branches": [[{"type": "dense", "output_size": 2}], ["sigmoid"]],
+                  "merge": "concat"}, (5,)),
     "affine": ({}, (5,)),  # tests/plugin_dist/nnframe-example
     "running_center": ({"momentum": 0.3}, (5,)),
     "scaled_tanh": ({"factor": 1.5}, (5,)),

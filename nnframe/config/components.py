@@ -47,11 +47,14 @@ def check_component(problems: Problems, kind: str, key: str,
     spec = ComponentSpec(key=key, kind=kind, name=name, arguments=arguments)
     before = len(problems.items)
     _check_signature(problems, component, key, arguments)
+    built = _inner_layers(problems, component, key, arguments) if kind == "layer" else {}
     if len(problems.items) > before:
         return spec, None
     try:
         check_arguments(component, (), arguments)
-        return spec, component.factory(**arguments)
+        instance = component.factory(**{**arguments, **built})
+        get_registry().remember(instance, component)
+        return spec, instance
     except NNFrameError as exc:  # an argument's validator names it: report it at its key
         argument = getattr(exc, "argument", None)
         where = f"{key}.{argument}" if argument in arguments else key
@@ -130,3 +133,27 @@ def _fits(value: Any, default: Any) -> bool:
     if isinstance(default, str):
         return isinstance(value, str)
     return True
+
+
+def _inner_layers(problems: Problems, component: Component, key: str,
+                  arguments: dict[str, Any]) -> dict[str, Any]:
+    """For a composite layer (its factory ``holds`` ``layers`` or ``branches``): each inner
+    layer checked at its own key (``model.layers[3].layers[1]``); the built inner layers,
+    to build the composite with, when all of them are fine."""
+    holds = getattr(component.factory, "holds", None)
+    if holds not in ("layers", "branches") or holds not in arguments:
+        return {}
+    value = arguments[holds]
+    what = "an array of layer tables" if holds == "layers" else "an array of arrays of tables"
+    if not isinstance(value, list) or (holds == "branches" and not all(
+            isinstance(branch, list) for branch in value)):
+        problems.add(f"{key}.{holds}", f"must be {what}, got {shown(value)}")
+        return {}
+    if holds == "layers":
+        built = [check_component(problems, "layer", f"{key}.layers[{i}]", table)[1]
+                 for i, table in enumerate(value)]
+        return {holds: built} if all(layer is not None for layer in built) else {}
+    branches = [[check_component(problems, "layer", f"{key}.branches[{b}][{i}]", table)[1]
+                 for i, table in enumerate(branch)] for b, branch in enumerate(value)]
+    fine = all(layer is not None for branch in branches for layer in branch)
+    return {holds: branches} if fine else {}

@@ -192,7 +192,9 @@ def _chain_shapes(problems: Problems, checked: list[tuple[ComponentSpec, Any]],
             hint = ""
             if index == 0 and len(data.sample_shape) > 1 and not data.flatten:
                 hint = "; set data.flatten = true or start with a flatten layer"
-            problems.add(spec.key, f"layer {index} ({spec.name}) does not fit its input of "
+            inner = getattr(exc, "inner_key", "")
+            problems.add(f"{spec.key}.{inner}" if inner else spec.key,
+                         f"layer {index} ({spec.name}) does not fit its input of "
                          f"shape {shape} from {origin}: {detail}{hint}")
             return None
     return shape

@@ -9,7 +9,7 @@ import attrs
 import numpy as np
 
 from nnframe.arguments import non_negative, to_float
-from nnframe.contracts import Layer
+from nnframe.contracts import Layer, Shape
 
 
 @attrs.define(eq=False)
@@ -26,6 +26,10 @@ class _CachesOutput(Layer):
 
     def function(self, x: np.ndarray) -> np.ndarray:
         raise NotImplementedError
+
+    def parameter_shapes(self, input_shape: Shape) -> dict[str, Shape]:
+        """No parameters."""
+        return {}
 
     def _cached(self) -> np.ndarray:
         if self._output is None:
@@ -86,6 +90,10 @@ class LeakyReLU(Layer):
 
     negative_slope: float = attrs.field(default=0.01, converter=to_float, validator=non_negative)
     _positive: np.ndarray | None = attrs.field(init=False, default=None, repr=False)
+
+    def parameter_shapes(self, input_shape: Shape) -> dict[str, Shape]:
+        """No parameters."""
+        return {}
 
     def forward(self, x: np.ndarray, training: bool = False) -> np.ndarray:
         positive = x > 0.0

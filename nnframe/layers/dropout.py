@@ -24,6 +24,10 @@ class Dropout(Layer):
     def build(self, input_shape: Shape, rng: np.random.Generator, dtype: np.dtype) -> None:
         self._rng = rng
 
+    def parameter_shapes(self, input_shape: Shape) -> dict[str, Shape]:
+        """No parameters."""
+        return {}
+
     def forward(self, x: np.ndarray, training: bool = False) -> np.ndarray:
         if not training:  # leaves the mask of a pending backward alone
             return x

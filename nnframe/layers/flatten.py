@@ -19,6 +19,10 @@ class Flatten(Layer):
     def output_shape(self, input_shape: Shape) -> Shape:
         return (math.prod(input_shape),)
 
+    def parameter_shapes(self, input_shape: Shape) -> dict[str, Shape]:
+        """No parameters."""
+        return {}
+
     def forward(self, x: np.ndarray, training: bool = False) -> np.ndarray:
         if training:
             self._input_shape = x.shape
