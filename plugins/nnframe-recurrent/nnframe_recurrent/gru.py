@@ -22,8 +22,9 @@ SIGMOID_GATES = (True, True, False)
 
 @attrs.define(eq=False)
 class GRU(Recurrent):
-    """GRU layer: (N, time, features) -> (N, units), or (N, time, units) with
-    ``return_sequences``; zero initial state.
+    """Gated recurrent unit: (N, time, features) -> (N, units) or (N, time, units).
+
+    The last hidden state, or every one with ``return_sequences``; zero initial state.
 
     ``input_weights`` (features, 3 * units), ``recurrent_weights`` (units, 3 * units),
     ``input_bias`` and ``recurrent_bias`` (3 * units,), their columns in PyTorch's gate

@@ -21,8 +21,10 @@ SIGMOID_GATES = (True, True, False, True)
 
 @attrs.define(eq=False)
 class LSTM(Recurrent):
-    """LSTM layer: (N, time, features) -> (N, units), or (N, time, units) with
-    ``return_sequences``; zero initial hidden and cell states.
+    """Long short-term memory: (N, time, features) -> (N, units) or (N, time, units).
+
+    The last hidden state, or every one with ``return_sequences``; zero initial hidden and
+    cell states.
 
     ``input_weights`` (features, 4 * units), ``recurrent_weights`` (units, 4 * units) and
     ``bias`` (4 * units,), their columns in PyTorch's gate order i, f, g, o: the transposes

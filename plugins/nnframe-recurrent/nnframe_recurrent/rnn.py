@@ -14,8 +14,9 @@ from nnframe_recurrent.sequences import Workspace
 
 @attrs.define(eq=False)
 class SimpleRNN(Recurrent):
-    """Recurrent layer with tanh: (N, time, features) -> (N, units), or (N, time, units)
-    with ``return_sequences``; zero initial state.
+    """Elman recurrent layer with tanh: (N, time, features) -> (N, units) or (N, time, units).
+
+    The last hidden state, or every one with ``return_sequences``; zero initial state.
 
     ``input_weights`` (features, units), ``recurrent_weights`` (units, units), ``bias``
     (units,): the transposes of PyTorch's ``weight_ih_l0`` and ``weight_hh_l0``, and the
