@@ -13,7 +13,7 @@ from typing import ClassVar
 import attrs
 import numpy as np
 
-from nnframe_recurrent.recurrent import Draw, Recurrent, Run, gate_scale
+from nnframe_recurrent.recurrent import Draw, Recurrent, Run, activate, exp_factors
 from nnframe_recurrent.sequences import Workspace
 
 #: r, z, n: which gates are sigmoids (n is a tanh)
@@ -43,37 +43,37 @@ class GRU(Recurrent):
     def _forward_steps(self, steps: np.ndarray, work: Workspace) -> Run:
         time, n, _ = steps.shape
         units, dtype = self.units, steps.dtype
-        scale = gate_scale(SIGMOID_GATES, units, dtype)
-        halved = {name: self._scaled(name, scale, work) for name in
+        factors = exp_factors(SIGMOID_GATES, units, dtype)
+        factors[2 * units:] = 1.0  # n's tanh waits for r: its pre-activation stays as it is
+        scaled = {name: self._scaled(name, factors, work) for name in
                   ("input_weights", "input_bias", "recurrent_weights", "recurrent_bias")}
 
         gates = work.get("gates", (time, n, 3 * units), dtype)
-        self._project(steps, halved["input_weights"], halved["input_bias"], gates)
+        self._project(steps, scaled["input_weights"], scaled["input_bias"], gates)
         # h_{t-1} W_hh + b_hh of every step: backward needs its n block
         hidden = work.get("hidden", (time, n, 3 * units), dtype)
         states = self._states(work, time, n, dtype)
         product = work.get("product", (n, units), dtype)
-        for t in range(time):
-            carried = hidden[t]
-            if t:
-                np.matmul(states[t], halved["recurrent_weights"], out=carried)
-                carried += halved["recurrent_bias"]
-            else:
-                carried[...] = halved["recurrent_bias"]
-            gate = gates[t]
-            rz = gate[:, :2 * units]
-            rz += carried[:, :2 * units]
-            np.tanh(rz, out=rz)
-            rz *= 0.5
-            rz += 0.5  # now sigmoid(r), sigmoid(z)
-            r, z, new = (gate[:, k * units:(k + 1) * units] for k in range(3))
-            np.multiply(r, carried[:, 2 * units:], out=product)
-            new += product
-            np.tanh(new, out=new)
-            state = states[t + 1]  # n + z * (h_{t-1} - n)
-            np.subtract(states[t], new, out=state)
-            state *= z
-            state += new
+        with np.errstate(over="ignore"):
+            for t in range(time):
+                carried = hidden[t]
+                if t:
+                    np.matmul(states[t], scaled["recurrent_weights"], out=carried)
+                    carried += scaled["recurrent_bias"]
+                else:
+                    carried[...] = scaled["recurrent_bias"]
+                gate = gates[t]
+                rz = gate[:, :2 * units]
+                rz += carried[:, :2 * units]
+                activate(rz)  # now sigmoid(r), sigmoid(z)
+                r, z, new = (gate[:, k * units:(k + 1) * units] for k in range(3))
+                np.multiply(r, carried[:, 2 * units:], out=product)
+                new += product
+                np.tanh(new, out=new)
+                state = states[t + 1]  # n + z * (h_{t-1} - n)
+                np.subtract(states[t], new, out=state)
+                state *= z
+                state += new
         return Run(steps, states, {"gates": gates, "hidden": hidden})
 
     def _backward_steps(self, run: Run, grad_states: np.ndarray) -> np.ndarray:

@@ -12,7 +12,7 @@ from typing import ClassVar
 import attrs
 import numpy as np
 
-from nnframe_recurrent.recurrent import Recurrent, Run, gate_scale
+from nnframe_recurrent.recurrent import Recurrent, Run, activate, exp_factors
 from nnframe_recurrent.sequences import Workspace
 
 #: i, f, g, o: which gates are sigmoids (g is a tanh)
@@ -37,33 +37,33 @@ class LSTM(Recurrent):
     def _forward_steps(self, steps: np.ndarray, work: Workspace) -> Run:
         time, n, _ = steps.shape
         units, dtype = self.units, steps.dtype
-        scale = gate_scale(SIGMOID_GATES, units, dtype)
-        shift = 1.0 - scale  # 0.5 on the sigmoid gates, 0 on g
-        halved = {name: self._scaled(name, scale, work)
+        factors = exp_factors(SIGMOID_GATES, units, dtype)
+        scaled = {name: self._scaled(name, factors, work)
                   for name in ("input_weights", "recurrent_weights", "bias")}
 
         gates = work.get("gates", (time, n, 4 * units), dtype)
-        self._project(steps, halved["input_weights"], halved["bias"], gates)
+        self._project(steps, scaled["input_weights"], scaled["bias"], gates)
         states = self._states(work, time, n, dtype)
         cells = work.get("cells", (time + 1, n, units), dtype)
         cells[0] = 0.0
         cell_tanh = work.get("cell_tanh", (time, n, units), dtype)
         carried = work.get("carried", (n, 4 * units), dtype)
         product = work.get("product", (n, units), dtype)
-        for t in range(time):
-            gate = gates[t]
-            if t:
-                np.matmul(states[t], halved["recurrent_weights"], out=carried)
-                gate += carried
-            np.tanh(gate, out=gate)
-            gate *= scale
-            gate += shift  # now sigmoid(i), sigmoid(f), tanh(g), sigmoid(o)
-            i, f, g, o = (gate[:, k * units:(k + 1) * units] for k in range(4))
-            np.multiply(f, cells[t], out=cells[t + 1])
-            np.multiply(i, g, out=product)
-            cells[t + 1] += product
-            np.tanh(cells[t + 1], out=cell_tanh[t])
-            np.multiply(o, cell_tanh[t], out=states[t + 1])
+        with np.errstate(over="ignore"):
+            for t in range(time):
+                gate = gates[t]
+                if t:
+                    np.matmul(states[t], scaled["recurrent_weights"], out=carried)
+                    gate += carried
+                activate(gate)
+                i, f, g, o = (gate[:, k * units:(k + 1) * units] for k in range(4))
+                g *= 2.0
+                g -= 1.0  # now sigmoid(i), sigmoid(f), tanh(g), sigmoid(o)
+                np.multiply(f, cells[t], out=cells[t + 1])
+                np.multiply(i, g, out=product)
+                cells[t + 1] += product
+                np.tanh(cells[t + 1], out=cell_tanh[t])
+                np.multiply(o, cell_tanh[t], out=states[t + 1])
         return Run(steps, states, {"gates": gates, "cells": cells, "cell_tanh": cell_tanh})
 
     def _backward_steps(self, run: Run, grad_states: np.ndarray) -> np.ndarray:
