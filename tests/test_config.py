@@ -232,3 +232,45 @@ def test_data_options_shape_the_arrays():
     assert data.x_train.shape == (80, 784) and data.y_train.shape == (80, 10)
     assert data.validation[0].shape == (20, 784) and data.x_test.shape == (50, 784)
     assert np.array_equal(data.y_train.sum(axis=1), np.ones(80))
+
+
+def test_data_reshape_gives_every_sample_the_configured_shape():
+    config = parse_config({
+        "model": {"layers": [{"type": "dense", "output_size": 5}, {"type": "flatten"},
+                             {"type": "dense", "output_size": 10}]},
+        "loss": {"type": "cross_entropy"}, "optimizer": {"type": "sgd"},
+        "data": {"dataset": "mnist_sample", "subset": 30, "test_subset": 20,
+                 "reshape": [28, 28]},
+        "train": {"epochs": 1},
+    })
+    assert config.data.sample_shape == (28, 28)
+    data = load_data(config.data)
+    assert data.x_train.shape == (30, 28, 28) and data.x_test.shape == (20, 28, 28)
+    network = config.build_network().build(config.data.sample_shape)
+    assert network.layers[0].input_size == 28  # dense works on the last axis: rows of pixels
+
+
+@pytest.mark.parametrize(("reshape", "problem"), [
+    ("[28, 27]", "data.reshape: [28, 27] holds 756 values per sample, but mnist_sample "
+                 "samples (28, 28, 1) hold 784"),
+    ("[28, 0]", "data.reshape: must be an array of positive integers, the shape of one sample "
+                "(for example [28, 28]), got [28, 0] (an array)"),
+    ('"28x28"', 'data.reshape: must be an array of positive integers, the shape of one sample '
+                '(for example [28, 28]), got "28x28" (a string)'),
+    ("[784]\nflatten = true", "data.reshape: give either flatten = true or reshape, not both "
+                              "(flatten is reshape to one axis)"),
+])
+def test_data_reshape_problems(tmp_path, reshape, problem):
+    text = (GOOD.replace('"xor"', f'"mnist_sample"\nreshape = {reshape}')
+            .replace("output_size = 1 }", "output_size = 10 }"))
+    assert problems_of(tmp_path, text) == [problem]
+
+
+def test_a_reshaped_input_that_does_not_fit_names_the_reshape(tmp_path):
+    problems = problems_of(tmp_path, GOOD.replace('"xor"', '"mnist_sample"\nreshape = [28, 28]')
+                           .replace('{ type = "dense", output_size = 8 }',
+                                    '{ type = "dense", input_size = 784, output_size = 8 }'))
+    assert problems == [
+        "model.layers[0]: layer 0 (dense) does not fit its input of shape (28, 28) from the "
+        "data (mnist_sample, reshaped to (28, 28)): expected input of size 784, got 28 (sample "
+        "shape (28, 28)); change input_size or the data"]

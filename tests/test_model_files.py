@@ -53,6 +53,9 @@ LAYER_CASES: dict[str, tuple[dict[str, Any], tuple[int, ...]]] = {
     "conv2d": ({"filters": 3, "kernel_size": 3, "padding": "same"}, (6, 6, 2)),
     "maxpool2d": ({"pool_size": 2}, (6, 6, 2)),
     "avgpool2d": ({"pool_size": 3, "stride": 1}, (6, 6, 2)),
+    "rnn": ({"units": 3}, (4, 2)),  # plugins/nnframe-recurrent
+    "lstm": ({"units": 3, "return_sequences": True}, (4, 2)),
+    "gru": ({"units": 4}, (5, 3)),
 }
 LOSS_KWARGS: dict[str, dict[str, Any]] = {"huber": {"delta": 0.5}}
 OPTIMIZER_KWARGS: dict[str, dict[str, Any]] = {

@@ -1,4 +1,5 @@
-"""Loading the data a config names, shaped for the network (subset, flatten, one-hot, split)."""
+"""Loading the data a config names, shaped for the network (subset, flatten or reshape,
+one-hot, split)."""
 
 from __future__ import annotations
 
@@ -55,9 +56,11 @@ def load_data(spec: DataSpec) -> Splits:
 
 def shape_for(spec: DataSpec, info: Dataset, x: np.ndarray,
               y: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Flatten the samples and one-hot encode the labels when the config asks for it."""
+    """Flatten or reshape the samples and one-hot encode the labels when the config asks."""
     if spec.flatten:
         x = x.reshape(len(x), -1)
+    if spec.reshape is not None:
+        x = x.reshape(len(x), *spec.reshape)
     if spec.one_hot and info.num_classes is not None:
         y = one_hot(y, info.num_classes, dtype=x.dtype)
     return x, y

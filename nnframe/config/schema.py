@@ -40,6 +40,7 @@ class DataSpec:
     test_subset: int | None = None  #: first N test samples
     validation_split: float = 0.0  #: fraction held out from the end of the training data
     flatten: bool = False  #: reshape each sample to a vector
+    reshape: tuple[int, ...] | None = None  #: reshape each sample to this shape
     one_hot: bool = False  #: class labels as one-hot rows (for mse on classes)
     data_dir: Path | None = None
     download: bool = True
@@ -52,6 +53,8 @@ class DataSpec:
     def sample_shape(self) -> tuple[int, ...]:
         """One input sample's shape as the network sees it."""
         shape = self.info.sample_shape
+        if self.reshape is not None:
+            return self.reshape
         return (math.prod(shape),) if self.flatten else shape
 
 

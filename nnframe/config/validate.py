@@ -7,6 +7,7 @@ loss) and reported together, each with the file and the key.
 
 from __future__ import annotations
 
+import math
 from pathlib import Path
 from typing import Any
 
@@ -17,12 +18,13 @@ from nnframe.config.components import check_component
 from nnframe.config.problems import Problems
 from nnframe.config.schema import ComponentSpec, Config, DataSpec, TrainSpec
 from nnframe.config.toml import check_nesting, read_toml
+from nnframe.contracts import Dataset
 from nnframe.errors import DataError, NNFrameError
 
 SECTIONS = ("model", "loss", "optimizer", "data", "train")
 MODEL_KEYS = ("layers", "dtype")
-DATA_KEYS = ("dataset", "subset", "test_subset", "validation_split", "flatten", "one_hot",
-             "data_dir", "download")
+DATA_KEYS = ("dataset", "subset", "test_subset", "validation_split", "flatten", "reshape",
+             "one_hot", "data_dir", "download")
 TRAIN_KEYS = ("epochs", "batch_size", "seed", "shuffle", "log_every", "metrics", "schedule",
               "callbacks", "clip_norm")
 LAYERS_EXAMPLE = '[[model.layers]] type = "dense" output_size = 10'
@@ -109,6 +111,7 @@ def _data_spec(problems: Problems, raw: dict[str, Any], base_dir: Path | None) -
         "one_hot": fields.boolean(problems, table, "data", "one_hot", False),
         "download": fields.boolean(problems, table, "data", "download", True),
     }
+    values["reshape"] = _reshape(problems, table, info, values["flatten"])
     data_dir = fields.string(problems, table, "data", "data_dir", None)
     if info is not None:
         for key, split in (("subset", "train"), ("test_subset", "test")):
@@ -130,6 +133,30 @@ def _data_spec(problems: Problems, raw: dict[str, Any], base_dir: Path | None) -
         if base_dir is not None and not data_dir.is_absolute():
             data_dir = base_dir / data_dir
     return DataSpec(dataset=name, data_dir=data_dir, **values)
+
+
+def _reshape(problems: Problems, table: dict[str, Any], info: Dataset | None,
+             flatten: bool | None) -> tuple[int, ...] | None:
+    """``data.reshape``: a sample shape with as many values as the data set's samples."""
+    value = table.get("reshape")
+    if value is None:
+        return None
+    if (not isinstance(value, list) or not value
+            or not all(isinstance(s, int) and not isinstance(s, bool) and s > 0 for s in value)):
+        problems.add("data.reshape", "must be an array of positive integers, the shape of "
+                     f"one sample (for example [28, 28]), got {fields.shown(value)}")
+        return None
+    shape = tuple(value)
+    if flatten:
+        problems.add("data.reshape", "give either flatten = true or reshape, not both "
+                     "(flatten is reshape to one axis)")
+        return None
+    if info is not None and math.prod(shape) != math.prod(info.sample_shape):
+        problems.add("data.reshape", f"{list(shape)} holds {math.prod(shape):,} values per "
+                     f"sample, but {info.name} samples {info.sample_shape} hold "
+                     f"{math.prod(info.sample_shape):,}")
+        return None
+    return shape
 
 
 def _train_spec(problems: Problems, raw: dict[str, Any]) -> TrainSpec | None:
@@ -181,7 +208,7 @@ def _chain_shapes(problems: Problems, checked: list[tuple[ComponentSpec, Any]],
     rng = np.random.default_rng(0)
     for index, (spec, layer) in enumerate(checked):
         if index == 0:
-            origin = f"the data ({data.dataset}{', flattened' if data.flatten else ''})"
+            origin = f"the data ({data.dataset}{_shaped(data)})"
         else:
             origin = f"layer {index - 1} ({checked[index - 1][0].name})"
         try:
@@ -190,7 +217,9 @@ def _chain_shapes(problems: Problems, checked: list[tuple[ComponentSpec, Any]],
         except Exception as exc:  # shape errors, and any failure of a plugin's layer
             detail = str(exc) if isinstance(exc, NNFrameError) else f"{type(exc).__name__}: {exc}"
             hint = ""
-            if index == 0 and len(data.sample_shape) > 1 and not data.flatten:
+            flat = (math.prod(shape),)
+            if (index == 0 and len(shape) > 1 and data.reshape is None
+                    and _builds(layer, flat, rng, dtype)):
                 hint = "; set data.flatten = true or start with a flatten layer"
             inner = getattr(exc, "inner_key", "")
             problems.add(f"{spec.key}.{inner}" if inner else spec.key,
@@ -198,6 +227,24 @@ def _chain_shapes(problems: Problems, checked: list[tuple[ComponentSpec, Any]],
                          f"shape {shape} from {origin}: {detail}{hint}")
             return None
     return shape
+
+
+def _builds(layer: Any, shape: tuple[int, ...], rng: np.random.Generator, dtype: str) -> bool:
+    """Whether ``layer`` builds for samples of ``shape`` (to suggest only a fix that works)."""
+    try:
+        layer.build(shape, rng, np.dtype(dtype))
+        layer.output_shape(shape)
+    except Exception:
+        return False
+    return True
+
+
+def _shaped(data: DataSpec) -> str:
+    if data.flatten:
+        return ", flattened"
+    if data.reshape is not None:
+        return f", reshaped to {data.reshape}"
+    return ""
 
 
 def _check_targets(problems: Problems, loss: Any, output_shape: tuple[int, ...],

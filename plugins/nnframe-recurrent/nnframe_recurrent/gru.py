@@ -1,0 +1,121 @@
+"""Gated recurrent unit, as PyTorch's ``nn.GRU`` (gate order r, z, n)::
+
+    r = sigmoid(x_t W_ir + b_ir + h_{t-1} W_hr + b_hr)
+    z = sigmoid(x_t W_iz + b_iz + h_{t-1} W_hz + b_hz)
+    n = tanh(x_t W_in + b_in + r * (h_{t-1} W_hn + b_hn))
+    h_t = (1 - z) * n + z * h_{t-1}
+"""
+
+from __future__ import annotations
+
+from typing import ClassVar
+
+import attrs
+import numpy as np
+
+from nnframe_recurrent.recurrent import Draw, Recurrent, Run, activate, exp_factors
+from nnframe_recurrent.sequences import Workspace
+
+#: r, z, n: which gates are sigmoids (n is a tanh)
+SIGMOID_GATES = (True, True, False)
+
+
+@attrs.define(eq=False)
+class GRU(Recurrent):
+    """Gated recurrent unit: (N, time, features) -> (N, units) or (N, time, units).
+
+    The last hidden state, or every one with ``return_sequences``; zero initial state.
+
+    ``input_weights`` (features, 3 * units), ``recurrent_weights`` (units, 3 * units),
+    ``input_bias`` and ``recurrent_bias`` (3 * units,), their columns in PyTorch's gate
+    order r, z, n: the transposes of PyTorch's ``weight_ih_l0`` and ``weight_hh_l0``, and
+    its ``bias_ih_l0`` and ``bias_hh_l0`` (two biases, since ``r`` multiplies the recurrent
+    one of n).
+    """
+
+    layer_name: ClassVar[str] = "gru"
+    gates: ClassVar[int] = 3
+    input_bias_key: ClassVar[str] = "input_bias"
+
+    def _initial_biases(self, draw: Draw, width: int) -> dict[str, np.ndarray]:
+        return {"input_bias": draw((width,)), "recurrent_bias": draw((width,))}
+
+    def _forward_steps(self, steps: np.ndarray, work: Workspace) -> Run:
+        time, n, _ = steps.shape
+        units, dtype = self.units, steps.dtype
+        factors = exp_factors(SIGMOID_GATES, units, dtype)
+        factors[2 * units:] = 1.0  # n's tanh waits for r: its pre-activation stays as it is
+        scaled = {name: self._scaled(name, factors, work) for name in
+                  ("input_weights", "input_bias", "recurrent_weights", "recurrent_bias")}
+
+        gates = work.get("gates", (time, n, 3 * units), dtype)
+        self._project(steps, scaled["input_weights"], scaled["input_bias"], gates)
+        # h_{t-1} W_hh + b_hh of every step: backward needs its n block
+        hidden = work.get("hidden", (time, n, 3 * units), dtype)
+        states = self._states(work, time, n, dtype)
+        product = work.get("product", (n, units), dtype)
+        with np.errstate(over="ignore"):
+            for t in range(time):
+                carried = hidden[t]
+                if t:
+                    np.matmul(states[t], scaled["recurrent_weights"], out=carried)
+                    carried += scaled["recurrent_bias"]
+                else:
+                    carried[...] = scaled["recurrent_bias"]
+                gate = gates[t]
+                rz = gate[:, :2 * units]
+                rz += carried[:, :2 * units]
+                activate(rz)  # now sigmoid(r), sigmoid(z)
+                r, z, new = (gate[:, k * units:(k + 1) * units] for k in range(3))
+                np.multiply(r, carried[:, 2 * units:], out=product)
+                new += product
+                np.tanh(new, out=new)
+                state = states[t + 1]  # n + z * (h_{t-1} - n)
+                np.subtract(states[t], new, out=state)
+                state *= z
+                state += new
+        return Run(steps, states, {"gates": gates, "hidden": hidden})
+
+    def _backward_steps(self, run: Run, grad_states: np.ndarray) -> np.ndarray:
+        gates, hidden, states = run.arrays["gates"], run.arrays["hidden"], run.states
+        time, n, _ = gates.shape
+        units, dtype, work = self.units, gates.dtype, self._workspace
+        grad = work.get("grad_projection", (time, n, 3 * units), dtype)
+        # the recurrent pre-activations: as grad, but n's through r
+        grad_hidden = work.get("grad_hidden", (time, n, 3 * units), dtype)
+        grad_state = work.get("grad_state", (n, units), dtype)  # dE/dh_t
+        np.copyto(grad_state, self._grad_state_at(grad_states, time - 1, time))
+        product = work.get("grad_product", (n, units), dtype)
+        recurrent_transposed = self.params["recurrent_weights"].T
+        # Step by step, so that each step's arrays stay in the cache between operations.
+        for t in reversed(range(time)):
+            r, z, new = (gates[t][:, k * units:(k + 1) * units] for k in range(3))
+            gr, gz, gn = (grad[t][:, k * units:(k + 1) * units] for k in range(3))
+            # h_t = (1 - z) * n + z * h_{t-1}, n = tanh(a_n)
+            np.multiply(new, new, out=gn)
+            np.subtract(1.0, gn, out=gn)
+            np.subtract(1.0, z, out=product)
+            gn *= product
+            gn *= grad_state  # dE/da_n
+            product *= z
+            np.subtract(states[t], new, out=gz)
+            gz *= product
+            gz *= grad_state  # dE/da_z
+            # a_n = ... + r * (h_{t-1} W_hn + b_hn)
+            np.multiply(gn, hidden[t][:, 2 * units:], out=gr)
+            np.subtract(1.0, r, out=product)
+            product *= r
+            gr *= product  # dE/da_r
+            grad_hidden[t][:, :2 * units] = grad[t][:, :2 * units]
+            np.multiply(gn, r, out=grad_hidden[t][:, 2 * units:])
+            if t:
+                np.multiply(grad_state, z, out=product)  # h_t = ... + z * h_{t-1}
+                np.matmul(grad_hidden[t], recurrent_transposed, out=grad_state)
+                grad_state += product
+                own = self._grad_state_at(grad_states, t - 1, time)
+                if own is not None:
+                    grad_state += own
+        np.matmul(states[1:time].reshape(-1, units).T, grad_hidden[1:].reshape(-1, 3 * units),
+                  out=self.grads["recurrent_weights"])
+        self._sum_rows(grad_hidden.reshape(-1, 3 * units), self.grads["recurrent_bias"])
+        return grad

@@ -1,0 +1,111 @@
+"""Long short-term memory, as PyTorch's ``nn.LSTM`` (gate order i, f, g, o)::
+
+    i, f, o = sigmoid(.), g = tanh(.)   of   x_t W_ih + h_{t-1} W_hh + b
+    c_t = f * c_{t-1} + i * g
+    h_t = o * tanh(c_t)
+"""
+
+from __future__ import annotations
+
+from typing import ClassVar
+
+import attrs
+import numpy as np
+
+from nnframe_recurrent.recurrent import Recurrent, Run, activate, exp_factors
+from nnframe_recurrent.sequences import Workspace
+
+#: i, f, g, o: which gates are sigmoids (g is a tanh)
+SIGMOID_GATES = (True, True, False, True)
+
+
+@attrs.define(eq=False)
+class LSTM(Recurrent):
+    """Long short-term memory: (N, time, features) -> (N, units) or (N, time, units).
+
+    The last hidden state, or every one with ``return_sequences``; zero initial hidden and
+    cell states.
+
+    ``input_weights`` (features, 4 * units), ``recurrent_weights`` (units, 4 * units) and
+    ``bias`` (4 * units,), their columns in PyTorch's gate order i, f, g, o: the transposes
+    of PyTorch's ``weight_ih_l0`` and ``weight_hh_l0``, and the sum of its two biases.
+    """
+
+    layer_name: ClassVar[str] = "lstm"
+    gates: ClassVar[int] = 4
+
+    def _forward_steps(self, steps: np.ndarray, work: Workspace) -> Run:
+        time, n, _ = steps.shape
+        units, dtype = self.units, steps.dtype
+        factors = exp_factors(SIGMOID_GATES, units, dtype)
+        scaled = {name: self._scaled(name, factors, work)
+                  for name in ("input_weights", "recurrent_weights", "bias")}
+
+        gates = work.get("gates", (time, n, 4 * units), dtype)
+        self._project(steps, scaled["input_weights"], scaled["bias"], gates)
+        states = self._states(work, time, n, dtype)
+        cells = work.get("cells", (time + 1, n, units), dtype)
+        cells[0] = 0.0
+        cell_tanh = work.get("cell_tanh", (time, n, units), dtype)
+        carried = work.get("carried", (n, 4 * units), dtype)
+        product = work.get("product", (n, units), dtype)
+        with np.errstate(over="ignore"):
+            for t in range(time):
+                gate = gates[t]
+                if t:
+                    np.matmul(states[t], scaled["recurrent_weights"], out=carried)
+                    gate += carried
+                activate(gate)
+                i, f, g, o = (gate[:, k * units:(k + 1) * units] for k in range(4))
+                g *= 2.0
+                g -= 1.0  # now sigmoid(i), sigmoid(f), tanh(g), sigmoid(o)
+                np.multiply(f, cells[t], out=cells[t + 1])
+                np.multiply(i, g, out=product)
+                cells[t + 1] += product
+                np.tanh(cells[t + 1], out=cell_tanh[t])
+                np.multiply(o, cell_tanh[t], out=states[t + 1])
+        return Run(steps, states, {"gates": gates, "cells": cells, "cell_tanh": cell_tanh})
+
+    def _backward_steps(self, run: Run, grad_states: np.ndarray) -> np.ndarray:
+        gates, cells, cell_tanh = (run.arrays[k] for k in ("gates", "cells", "cell_tanh"))
+        states = run.states
+        time, n, _ = gates.shape
+        units, dtype, work = self.units, gates.dtype, self._workspace
+        grad = work.get("grad_projection", (time, n, 4 * units), dtype)
+        grad_state = work.zeros("grad_state", (n, units), dtype)  # dE/dh_t
+        grad_cell = work.zeros("grad_cell", (n, units), dtype)  # dE/dc_t
+        product = work.get("grad_product", (n, units), dtype)
+        # (1 - a) (a + [0, 0, 1, 0]): s (1 - s) for the sigmoid gates, 1 - g^2 for g
+        slope, offset = (work.get(name, (n, 4 * units), dtype) for name in ("slope", "offset"))
+        tanh_gate = np.repeat(~np.array(SIGMOID_GATES), units).astype(dtype)
+        recurrent_transposed = self.params["recurrent_weights"].T
+        # Step by step, so that each step's arrays stay in the cache between operations.
+        for t in reversed(range(time)):
+            own = self._grad_state_at(grad_states, t, time)
+            if own is not None:
+                grad_state += own
+            gate, grad_gate = gates[t], grad[t]
+            i, f, g, o = (gate[:, k * units:(k + 1) * units] for k in range(4))
+            gi, gf, gg, go = (grad_gate[:, k * units:(k + 1) * units] for k in range(4))
+            # h_t = o * tanh(c_t)
+            np.multiply(grad_state, cell_tanh[t], out=go)
+            np.multiply(cell_tanh[t], cell_tanh[t], out=product)
+            np.subtract(1.0, product, out=product)
+            product *= o
+            product *= grad_state
+            grad_cell += product
+            # c_t = f * c_{t-1} + i * g
+            np.multiply(grad_cell, g, out=gi)
+            np.multiply(grad_cell, cells[t], out=gf)
+            np.multiply(grad_cell, i, out=gg)
+            # through the activations, to the pre-activations
+            np.subtract(1.0, gate, out=slope)
+            np.add(gate, tanh_gate, out=offset)
+            grad_gate *= slope
+            grad_gate *= offset
+            if t:
+                grad_cell *= f  # c_t = f * c_{t-1} + ...
+                np.matmul(grad_gate, recurrent_transposed, out=grad_state)
+        np.matmul(states[1:time].reshape(-1, units).T, grad[1:].reshape(-1, 4 * units),
+                  out=self.grads["recurrent_weights"])
+        return grad

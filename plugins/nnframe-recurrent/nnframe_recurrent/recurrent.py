@@ -1,0 +1,243 @@
+"""What rnn, lstm and gru share: arguments, shapes, PyTorch's initialisation, the input
+projection of every time step in one matrix product, the output, and the gradients that
+follow from the gradient of that projection.
+
+A cell (a subclass) supplies the loop over time: `_forward_steps` runs it on a time-major
+sequence, `_backward_steps` runs backpropagation through time over the cached run, fills
+the recurrent gradients and returns dE/d(projection) for every step. From that one array
+the base class gets the input-weight gradient, the input-bias gradient and dE/dX with one
+matrix product each.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable
+from typing import Any, ClassVar
+
+import attrs
+import numpy as np
+
+import nnframe
+from nnframe.arguments import positive_int, to_int
+from nnframe_recurrent.sequences import Workspace, batch_shape, sample_shape
+
+Draw = Callable[[tuple[int, ...]], np.ndarray]
+
+
+def _check_bool(instance: Any, attribute: attrs.Attribute, value: Any) -> None:
+    if not isinstance(value, (bool, np.bool_)):
+        raise nnframe.ConfigError(
+            f"{instance.layer_name}: {attribute.name} must be true or false, got {value!r}")
+
+
+@attrs.define(eq=False)
+class Run:
+    """One forward pass over a sequence, time-major: what backward needs.
+
+    ``steps`` is the input (time, N, features), ``states`` the hidden states (time + 1, N,
+    units) with the zero initial state first, ``arrays`` whatever else the cell keeps.
+    """
+
+    steps: np.ndarray
+    states: np.ndarray
+    arrays: dict[str, np.ndarray] = attrs.field(factory=dict)
+
+
+@attrs.define(eq=False)
+class Recurrent(nnframe.Layer):
+    """Base of the recurrent layers: (N, time, features) -> (N, units), or (N, time, units)
+    with ``return_sequences``; zero initial state."""
+
+    layer_name: ClassVar[str] = "recurrent"
+    #: G: blocks of ``units`` columns in the weights (1 rnn, 4 lstm, 3 gru)
+    gates: ClassVar[int] = 1
+    #: the bias added to the input projection (rnn and lstm: their one bias)
+    input_bias_key: ClassVar[str] = "bias"
+    #: inference runs in chunks of samples whose work arrays fit in about this many bytes
+    inference_bytes: ClassVar[int] = 32 * 2**20
+    #: How `nnframe check` builds it: features != units, whole sequences out.
+    check_hints: ClassVar[dict] = {
+        "config": {"units": 3, "return_sequences": True},
+        "input_shape": (4, 2),
+    }
+
+    units: int = attrs.field(converter=to_int, validator=positive_int)
+    return_sequences: bool = attrs.field(default=False, validator=_check_bool)
+    features: int | None = attrs.field(init=False, default=None)
+    _workspace: Workspace = attrs.field(init=False, factory=Workspace, repr=False)
+    _run: Run | None = attrs.field(init=False, default=None, repr=False)
+
+    # -- shapes and parameters -----------------------------------------------------------
+
+    def output_shape(self, input_shape: tuple[int, ...]) -> tuple[int, ...]:
+        time, features = sample_shape(self.layer_name, input_shape)
+        self._check_features(features)
+        return (time, self.units) if self.return_sequences else (self.units,)
+
+    def _check_features(self, features: int) -> None:
+        if self.features is not None and features != self.features:
+            raise nnframe.ShapeError(
+                f"{self.layer_name} was built for {self.features} features per time step, "
+                f"got {features}; sequences are (N, time, features)"
+            )
+
+    def build(self, input_shape: tuple[int, ...], rng: np.random.Generator,
+              dtype: np.dtype) -> None:
+        """Every weight and bias from U(-1/sqrt(units), 1/sqrt(units)), as PyTorch does."""
+        _, features = sample_shape(self.layer_name, input_shape)
+        bound = 1.0 / math.sqrt(self.units)
+
+        def draw(shape: tuple[int, ...]) -> np.ndarray:
+            return rng.uniform(-bound, bound, shape)
+
+        width = self.gates * self.units
+        params = {"input_weights": draw((features, width)),
+                  "recurrent_weights": draw((self.units, width))}
+        params.update(self._initial_biases(draw, width))
+        self.params = {name: value.astype(dtype) for name, value in params.items()}
+        self.grads = {name: np.zeros_like(value) for name, value in self.params.items()}
+        self.features = features
+        self._workspace.clear()
+        self._run = None
+
+    def _initial_biases(self, draw: Draw, width: int) -> dict[str, np.ndarray]:
+        """One ``bias``, drawn as the sum of two draws: PyTorch's two biases, which this
+        one bias stands for, each come from the same range as the weights."""
+        return {"bias": draw((width,)) + draw((width,))}
+
+    # -- forward -------------------------------------------------------------------------
+
+    def forward(self, x: np.ndarray, training: bool = False) -> np.ndarray:
+        n, time, features = batch_shape(self.layer_name, x)
+        if self.features is None:
+            raise nnframe.NetworkStateError(
+                f"{self.layer_name} is not built: call build((time, features), rng, dtype) "
+                "or put it in a Network")
+        self._check_features(features)
+        if training:
+            self._run = self._forward_steps(self._time_major(x, self._workspace),
+                                            self._workspace)
+            return self._output(self._run.states)
+        # Inference keeps nothing and works through the batch in chunks, so that a large
+        # prediction batch does not hold every step's gates at once.
+        work = Workspace()
+        dtype = self.params["input_weights"].dtype
+        per_sample = time * (2 * self.gates + 4) * self.units * dtype.itemsize
+        chunk = max(1, self.inference_bytes // per_sample)
+        outputs = [self._output(self._forward_steps(self._time_major(x[i:i + chunk], work),
+                                                    work).states)
+                   for i in range(0, n, chunk)]
+        return outputs[0] if len(outputs) == 1 else np.concatenate(outputs)
+
+    def _time_major(self, x: np.ndarray, work: Workspace) -> np.ndarray:
+        """(time, N, features) in the layer's dtype, contiguous: a view when ``x`` already
+        is one transposed (the output of a recurrent layer with return_sequences)."""
+        steps = x.transpose(1, 0, 2)
+        dtype = self.params["input_weights"].dtype
+        if steps.flags.c_contiguous and steps.dtype == dtype:
+            return steps
+        buffer = work.get("steps", steps.shape, dtype)
+        np.copyto(buffer, steps)
+        return buffer
+
+    def _project(self, steps: np.ndarray, weights: np.ndarray, bias: np.ndarray,
+                 out: np.ndarray) -> np.ndarray:
+        """``out[t] = steps[t] @ weights + bias`` for every step, as one matrix product."""
+        time, n, features = steps.shape
+        np.matmul(steps.reshape(time * n, features), weights,
+                  out=out.reshape(time * n, weights.shape[1]))
+        out += bias
+        return out
+
+    def _scaled(self, name: str, scale: np.ndarray, work: Workspace) -> np.ndarray:
+        """``params[name] * scale`` (columns scaled) in a work array: see `activate`."""
+        value = self.params[name]
+        return np.multiply(value, scale, out=work.get(f"scaled_{name}", value.shape, value.dtype))
+
+    def _states(self, work: Workspace, time: int, n: int, dtype: np.dtype) -> np.ndarray:
+        """(time + 1, N, units) for the hidden states, the first (initial) one zero."""
+        states = work.get("states", (time + 1, n, self.units), dtype)
+        states[0] = 0.0
+        return states
+
+    def _output(self, states: np.ndarray) -> np.ndarray:
+        """A fresh array (states live in reused buffers): the last state, or every state
+        as (N, time, units), a view of a time-major copy, which the next recurrent layer
+        reads without copying it again."""
+        if self.return_sequences:
+            return states[1:].copy().transpose(1, 0, 2)
+        return states[-1].copy()
+
+    def _forward_steps(self, steps: np.ndarray, work: Workspace) -> Run:
+        raise NotImplementedError
+
+    # -- backward ------------------------------------------------------------------------
+
+    def backward(self, grad_output: np.ndarray) -> np.ndarray:
+        grad_projection = self._parameter_grads(grad_output)
+        time, n, width = grad_projection.shape
+        grad = grad_projection.reshape(time * n, width) @ self.params["input_weights"].T
+        return grad.reshape(time, n, -1).transpose(1, 0, 2)
+
+    def backward_parameters(self, grad_output: np.ndarray) -> None:
+        """Fill ``grads`` only: the network asks its first layer with parameters for this,
+        since nothing needs dE/dX of its input (one matrix product fewer)."""
+        self._parameter_grads(grad_output)
+
+    def _parameter_grads(self, grad_output: np.ndarray) -> np.ndarray:
+        """Fill ``grads``; return dE/d(projection), (time, N, G * units)."""
+        run = self._run
+        if run is None:
+            raise RuntimeError(f"{type(self).__name__}.backward called before "
+                               "forward(x, training=True)")
+        time, n, features = run.steps.shape
+        expected = (n, time, self.units) if self.return_sequences else (n, self.units)
+        if tuple(grad_output.shape) != expected:
+            raise nnframe.ShapeError(
+                f"{self.layer_name}: the gradient of its output has shape "
+                f"{tuple(grad_output.shape)}, expected {expected} as forward returned")
+        grad_states = grad_output.transpose(1, 0, 2) if self.return_sequences else grad_output
+        grad_projection = self._backward_steps(run, grad_states)
+        flat = grad_projection.reshape(time * n, -1)
+        np.matmul(run.steps.reshape(time * n, features).T, flat,
+                  out=self.grads["input_weights"])
+        self._sum_rows(flat, self.grads[self.input_bias_key])
+        return grad_projection
+
+    def _sum_rows(self, matrix: np.ndarray, out: np.ndarray) -> None:
+        """``out = matrix.sum(axis=0)`` as a matrix-vector product, far faster than np.sum
+        on a narrow array."""
+        ones = self._workspace.constant("ones", (matrix.shape[0],), matrix.dtype, 1.0)
+        np.matmul(ones, matrix, out=out)
+
+    def _backward_steps(self, run: Run, grad_states: np.ndarray) -> np.ndarray:
+        """Backpropagation through time: fill the recurrent gradients, return
+        dE/d(projection). ``grad_states`` is dE/d(states[1:]) as (time, N, units) with
+        return_sequences, else dE/d(last state) as (N, units)."""
+        raise NotImplementedError
+
+    def _grad_state_at(self, grad_states: np.ndarray, t: int, time: int) -> np.ndarray | None:
+        """The output's own gradient for the state of step ``t``, if it has one."""
+        if self.return_sequences:
+            return grad_states[t]
+        return grad_states if t == time - 1 else None
+
+
+def exp_factors(sigmoid_gates: tuple[bool, ...], units: int, dtype: np.dtype) -> np.ndarray:
+    """Per column: -1 for a sigmoid gate, -2 for a tanh gate (see `activate`)."""
+    return np.repeat(np.where(sigmoid_gates, -1.0, -2.0), units).astype(dtype)
+
+
+def activate(block: np.ndarray) -> None:
+    """In place, pre-activations ``a`` given times their factor -> ``sigmoid(a)`` for a
+    sigmoid gate, ``sigmoid(2a)`` for a tanh gate (then ``tanh(a) = 2 sigmoid(2a) - 1``).
+
+    sigmoid(a) = 1 / (1 + exp(-a)): every gate of a step in one exp call, which NumPy
+    computes markedly faster than tanh in float32. The factors -1 and -2 are folded into
+    copies of the weights and biases once per batch (exact: powers of two). Where exp
+    overflows to inf the sigmoid is 0, exactly; callers silence that warning.
+    """
+    np.exp(block, out=block)
+    block += 1.0
+    np.reciprocal(block, out=block)

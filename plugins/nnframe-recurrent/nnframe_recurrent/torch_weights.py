@@ -1,0 +1,103 @@
+"""Weights to and from PyTorch's ``nn.RNN``, ``nn.LSTM`` and ``nn.GRU``, with NumPy alone.
+
+Both keep the same gates in the same order with the same formulas; PyTorch stores each
+matrix transposed, (G * units, features), and two biases, ``bias_ih`` and ``bias_hh``. The
+rnn and lstm layers keep their sum as one ``bias``; the gru keeps both, since ``r``
+multiplies the recurrent bias of ``n``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+import numpy as np
+
+import nnframe
+from nnframe_recurrent.recurrent import Recurrent
+
+
+def to_torch_state_dict(layer: Recurrent, index: int = 0) -> dict[str, np.ndarray]:
+    """A built layer's weights under PyTorch's names (``weight_ih_l0`` ...), as NumPy arrays.
+
+    For rnn and lstm the whole bias goes to ``bias_ih_l{index}`` and ``bias_hh_l{index}`` is
+    zero. ``index`` is the layer number in a stacked PyTorch module (``num_layers``). Load
+    with ``module.load_state_dict({k: torch.from_numpy(v) for k, v in d.items()})``.
+    """
+    _require_built(layer)
+    params = layer.params
+    state = {f"weight_ih_l{index}": params["input_weights"].T.copy(),
+             f"weight_hh_l{index}": params["recurrent_weights"].T.copy()}
+    if "bias" in params:
+        state[f"bias_ih_l{index}"] = params["bias"].copy()
+        state[f"bias_hh_l{index}"] = np.zeros_like(params["bias"])
+    else:
+        state[f"bias_ih_l{index}"] = params["input_bias"].copy()
+        state[f"bias_hh_l{index}"] = params["recurrent_bias"].copy()
+    return state
+
+
+def load_torch_state_dict(layer: Recurrent, state_dict: Mapping[str, Any], index: int = 0,
+                          prefix: str = "") -> None:
+    """Copy the weights of a PyTorch recurrent module into a built layer, in place.
+
+    ``state_dict`` maps PyTorch's names to tensors or arrays: a module's ``state_dict()``,
+    or a whole model's with ``prefix`` (``"encoder."`` for ``model.encoder``); ``index``
+    picks the layer of a stacked module. The module must be unidirectional, with
+    ``batch_first=True`` when it runs on (N, time, features) as nnframe does; a module made
+    with ``bias=False`` loads as zero biases.
+    """
+    _require_built(layer)
+
+    def get(name: str, required: bool = True) -> np.ndarray | None:
+        key = f"{prefix}{name}_l{index}"
+        if key not in state_dict:
+            if not required:
+                return None
+            known = ", ".join(sorted(state_dict)) or "none"
+            raise nnframe.DataError(f"{layer.layer_name}: the state dict has no {key!r} "
+                                    f"(its keys: {known})")
+        return _numpy(state_dict[key])
+
+    width = layer.gates * layer.units
+    values = {"input_weights": _checked(layer, "weight_ih", get("weight_ih"),
+                                        (width, layer.features)).T,
+              "recurrent_weights": _checked(layer, "weight_hh", get("weight_hh"),
+                                            (width, layer.units)).T}
+    bias_ih, bias_hh = get("bias_ih", required=False), get("bias_hh", required=False)
+    bias_ih = np.zeros(width) if bias_ih is None else _checked(layer, "bias_ih", bias_ih,
+                                                               (width,))
+    bias_hh = np.zeros(width) if bias_hh is None else _checked(layer, "bias_hh", bias_hh,
+                                                               (width,))
+    if "bias" in layer.params:
+        values["bias"] = bias_ih.astype(np.float64) + bias_hh
+    else:
+        values["input_bias"], values["recurrent_bias"] = bias_ih, bias_hh
+    for name, value in values.items():
+        layer.params[name][...] = value  # in place: a network's buffers stay bound
+
+
+def _require_built(layer: Any) -> None:
+    if not isinstance(layer, Recurrent):
+        raise TypeError(f"expected an rnn, lstm or gru layer, got {type(layer).__name__}")
+    if layer.features is None:
+        raise nnframe.NetworkStateError(
+            f"{layer.layer_name} is not built: build it (or its Network) first, so that its "
+            "weights have their shapes")
+
+
+def _numpy(value: Any) -> np.ndarray:
+    """A NumPy array from an array or a tensor (detached and moved to the CPU)."""
+    if hasattr(value, "detach"):
+        value = value.detach().cpu().numpy()
+    return np.asarray(value)
+
+
+def _checked(layer: Recurrent, name: str, value: np.ndarray,
+             shape: tuple[int, ...]) -> np.ndarray:
+    if value.shape != shape:
+        raise nnframe.ShapeError(
+            f"{layer.layer_name}: PyTorch's {name} has shape {value.shape}, expected {shape} "
+            f"for {layer.features} features and {layer.units} units; "
+            "is it the same kind of layer, built for the same sizes?")
+    return value

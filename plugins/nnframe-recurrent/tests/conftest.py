@@ -1,0 +1,61 @@
+"""Fixtures for the nnframe-recurrent tests: a fresh registry per test, a seeded Generator,
+built float64 layers and a finite-difference check over whole sequences.
+
+This folder has no ``__init__.py``: pytest imports the test modules by their (unique) file
+names, and pytest's own handling keeps this conftest apart from the other ones.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from nnframe import registry
+from nnframe.testing import numerical_gradient, relative_error
+
+#: Largest relative error allowed between backward and central differences (float64).
+TOLERANCE = 1e-6
+#: Finite-difference step: small enough that the truncation error (eps^2) vanishes, large
+#: enough that rounding in the difference of two sums over a whole sequence stays ~1e-9.
+EPS = 1e-5
+
+
+@pytest.fixture(autouse=True)
+def fresh_registry():
+    """Every test starts from a registry that has not loaded any plugin yet."""
+    registry.reset_registry()
+    yield
+    registry.reset_registry()
+
+
+@pytest.fixture
+def rng() -> np.random.Generator:
+    return np.random.default_rng(2025)
+
+
+def _gradient_errors(layer, x: np.ndarray, rng: np.random.Generator) -> dict[str, float]:
+    """Relative errors of backward against central differences of E = sum(forward(x) * G),
+    in float64, for the input and every parameter; also checks shapes and dtypes."""
+    x = np.array(x, dtype=np.float64)
+    upstream = rng.standard_normal(layer.forward(x).shape)
+
+    def energy() -> float:
+        return float(np.sum(layer.forward(x, training=True) * upstream))
+
+    layer.forward(x, training=True)
+    grad_input = layer.backward(upstream.copy())
+    assert grad_input.shape == x.shape
+    assert grad_input.dtype == np.float64
+    errors = {"input": relative_error(grad_input, numerical_gradient(energy, x, EPS))}
+    analytic = {name: grad.copy() for name, grad in layer.grads.items()}
+    assert set(analytic) == set(layer.params)
+    for name, value in layer.params.items():
+        errors[name] = relative_error(analytic[name], numerical_gradient(energy, value, EPS))
+    return errors
+
+
+@pytest.fixture
+def gradient_errors():
+    """``gradient_errors(layer, x, rng)``: {"input": e, <key>: e, ...} for a built float64
+    layer, backward against finite differences over the whole sequence."""
+    return _gradient_errors

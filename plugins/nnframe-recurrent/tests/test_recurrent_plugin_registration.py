@@ -1,0 +1,111 @@
+"""The installed distribution: found by entry point, listed with its version, loaded
+lazily, built on nnframe's public API only, and passing the plugin author's kit."""
+
+from __future__ import annotations
+
+import ast
+import importlib.metadata
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+import nnframe
+
+nnframe_recurrent = pytest.importorskip(
+    "nnframe_recurrent", reason="nnframe-recurrent is not installed: "
+    "`pip install ./plugins/nnframe-recurrent` or run `nox -s tests`")
+
+LAYERS = {"rnn": "SimpleRNN", "lstm": "LSTM", "gru": "GRU"}
+#: What the plugin may import from nnframe: the package itself and its public modules.
+PUBLIC_MODULES = {"nnframe", "nnframe.arguments", "nnframe.testing"}
+
+
+def installed_version() -> str:
+    return importlib.metadata.version("nnframe-recurrent")
+
+
+def test_version_is_the_distribution_version():
+    assert nnframe_recurrent.__version__ == installed_version()
+
+
+def test_nnframe_list_layers_shows_the_three_layers_with_distribution_and_version():
+    result = subprocess.run([sys.executable, "-m", "nnframe", "list", "layers", "--json"],
+                            capture_output=True, text=True, check=True)
+    rows = {row["name"]: row for row in json.loads(result.stdout)}
+    for name in LAYERS:
+        assert rows[name]["kind"] == "layer"
+        assert rows[name]["distribution"] == "nnframe-recurrent"
+        assert rows[name]["version"] == installed_version()
+        assert rows[name]["summary"]
+    assert "nnframe: warning" not in result.stderr
+
+
+def test_nnframe_plugins_shows_the_plugin_healthy():
+    result = subprocess.run([sys.executable, "-m", "nnframe", "plugins", "--json"],
+                            capture_output=True, text=True, check=True)
+    plugin = next(p for p in json.loads(result.stdout)
+                  if p["distribution"] == "nnframe-recurrent")
+    assert plugin["status"] == "ok", plugin["error"]
+    assert plugin["hooks"] == ["register_layers"]
+    assert plugin["version"] == installed_version()
+
+
+@pytest.mark.parametrize(("name", "cls"), LAYERS.items())
+def test_layers_resolve_by_bare_and_qualified_name(name, cls):
+    component = nnframe.get_registry().get("layer", name)
+    assert component.distribution == "nnframe-recurrent"
+    assert component.factory is getattr(nnframe_recurrent, cls)
+    assert nnframe.get_registry().get("layer", f"nnframe-recurrent:{name}") is component
+
+
+def test_load_plugins_can_leave_the_plugin_out(monkeypatch):
+    monkeypatch.setenv("NNFRAME_LOAD_PLUGINS", "")
+    with pytest.raises(nnframe.UnknownComponentError):
+        nnframe.layer("lstm", 8)
+
+
+def test_importing_nnframe_does_not_import_the_plugin():
+    code = "import sys, nnframe; print('nnframe_recurrent' in sys.modules)"
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                            check=True)
+    assert result.stdout.strip() == "False"
+
+
+def test_plugin_uses_only_the_public_api():
+    package = Path(nnframe_recurrent.__file__).parent
+    for path in package.glob("*.py"):
+        for node in ast.walk(ast.parse(path.read_text())):
+            if isinstance(node, ast.ImportFrom) and (node.module or "").startswith("nnframe."):
+                assert node.module in PUBLIC_MODULES, f"{path.name} imports {node.module}"
+            if isinstance(node, ast.ImportFrom) and node.module == "nnframe":
+                for alias in node.names:
+                    assert alias.name in nnframe.__all__, f"{path.name}: {alias.name}"
+            if isinstance(node, ast.Import):
+                for alias in node.names:
+                    if alias.name.startswith("nnframe."):
+                        assert alias.name in PUBLIC_MODULES, f"{path.name} imports {alias.name}"
+            if (isinstance(node, ast.Attribute) and isinstance(node.value, ast.Name)
+                    and node.value.id == "nnframe"):  # nnframe.X: only the public names
+                assert node.attr in nnframe.__all__, f"{path.name}: nnframe.{node.attr}"
+
+
+def test_the_plugin_does_not_import_torch():
+    code = ("import sys, nnframe_recurrent; "
+            "print(any(m == 'torch' or m.startswith('torch.') for m in sys.modules))")
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                            check=True)
+    assert result.stdout.strip() == "False"
+
+
+def test_every_layer_passes_the_plugin_authors_kit():
+    """nnframe.testing checks each registered layer against the layer contract, with the
+    check_hints the layers carry (gradients, shapes, dtype, config, seeded build)."""
+    from nnframe.testing import check_distribution
+
+    reports = check_distribution("nnframe-recurrent")
+    assert sorted(report.component for report in reports) == sorted(
+        f"nnframe-recurrent:{name}" for name in LAYERS)
+    assert all(report.passed for report in reports)
