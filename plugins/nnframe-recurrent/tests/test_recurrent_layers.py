@@ -196,10 +196,10 @@ def test_forward_on_an_unbuilt_layer_says_to_build_it():
 
 def test_a_network_error_names_the_layer_and_the_expected_shape(rng):
     net = nnframe.Network([nnframe.layer("dense", output_size=4), nnframe.layer("lstm", 8)])
-    with pytest.raises(nnframe.ShapeError, match=r"^layer 1 \(lstm from nnframe-recurrent\): "
-                                                 r"lstm expects sequences, a batch shaped "
-                                                 r"\(N, time, features\), so samples of shape \(time, features\); got "
-                                                 r"samples of shape \(4,\)"):
+    with pytest.raises(nnframe.ShapeError,
+                       match=r"^layer 1 \(lstm from nnframe-recurrent\): lstm expects sequences, "
+                             r"a batch shaped \(N, time, features\), so samples of shape "
+                             r"\(time, features\); got samples of shape \(4,\)"):
         net.build((10,))
     net = nnframe.Network([nnframe.layer("gru", 8)]).use("mse", "sgd")
     with pytest.raises(nnframe.ShapeError,
