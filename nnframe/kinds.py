@@ -20,6 +20,9 @@ class Kind:
     example: str  #: a registered name to show in messages: ``"dense"``
     #: ``"module:function"`` of the kit's check for this kind, or None when it has none
     check: str | None = None
+    #: the members every component of this kind has (its protocol's), checked on every
+    #: component a factory builds, so that a broken factory is named at once
+    members: tuple[str, ...] = ()
 
     @property
     def hook(self) -> str:
@@ -29,21 +32,28 @@ class Kind:
 
 KINDS: tuple[Kind, ...] = (
     Kind("layer", "layers", "network building blocks with forward and backward", "dense",
-         "nnframe.testing.layers:check_layer"),
+         "nnframe.testing.layers:check_layer",
+         ("build", "output_shape", "forward", "backward", "params", "grads", "get_config")),
     Kind("loss", "losses", "training objectives that give dE/dY for the last layer", "mse",
-         "nnframe.testing.losses:check_loss"),
+         "nnframe.testing.losses:check_loss", ("forward", "backward", "get_config")),
     Kind("optimizer", "optimizers", "update rules that change parameters from gradients",
-         "sgd", "nnframe.testing.optimizers:check_optimizer"),
+         "sgd", "nnframe.testing.optimizers:check_optimizer",
+         ("learning_rate", "step", "state_dict", "load_state_dict", "get_config")),
     Kind("initializer", "initializers", "how a layer's weights are drawn at build",
-         "glorot_uniform", "nnframe.testing.initializers:check_initializer"),
+         "glorot_uniform", "nnframe.testing.initializers:check_initializer",
+         ("__call__", "get_config")),
     Kind("metric", "metrics", "scores reported during training and evaluation", "accuracy",
-         "nnframe.testing.metrics:check_metric"),
+         "nnframe.testing.metrics:check_metric",
+         ("name", "higher_is_better", "reset", "update", "result", "get_config")),
     Kind("schedule", "schedules", "learning rate as a function of the training step",
-         "cosine", "nnframe.testing.schedules:check_schedule"),
+         "cosine", "nnframe.testing.schedules:check_schedule",
+         ("start", "rate", "get_config")),
     Kind("callback", "callbacks", "code run at points of training (stop early, save, log)",
-         "early_stopping"),
+         "early_stopping", None,
+         ("set_network", "on_train_begin", "on_train_end", "on_epoch_begin", "on_epoch_end",
+          "on_batch_end")),
     Kind("dataset", "datasets", "named data sets that configs and the CLI can train on",
-         "mnist_sample"),
+         "mnist_sample", None, ("name", "sample_shape", "sizes", "num_classes", "load")),
 )
 
 KIND_NAMES: tuple[str, ...] = tuple(kind.name for kind in KINDS)

@@ -252,6 +252,7 @@ class _Reader:
         try:
             registry.check_arguments(component, (), arguments)
             built = component.factory(**arguments)
+            registry.check_built(component, built)
         except Exception as exc:  # the file's data went into plugin code: say so, keep cause
             raise self.fail(f"{label} cannot be rebuilt from its saved config "
                             f"{json.dumps(config)}: {_reason(exc)}") from exc

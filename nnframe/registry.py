@@ -408,6 +408,7 @@ class Registry:
         component = self.get(kind, name)
         check_arguments(component, args, kwargs)
         built = component.factory(*args, **kwargs)
+        check_built(component, built)
         self.remember(built, component)
         return built
 
@@ -438,6 +439,23 @@ def check_arguments(component: Component, args: tuple, kwargs: dict[str, Any]) -
             f"{component.kind} {component.name!r} ({component.distribution}): {exc}; "
             f"it accepts: {accepted or 'no arguments'}"
         ) from None
+
+
+def check_built(component: Component, built: object) -> None:
+    """`PluginError` naming the component when its factory returned something that is not
+    a component of its kind (it lacks members of the kind's contract)."""
+    missing = [m for m in kind_named(component.kind).members if not hasattr(built, m)]
+    if missing:
+        raise PluginError(
+            f"{component.kind} {component.name!r} of {component.distribution} (plugin "
+            f"{component.plugin!r}): its factory returned {type(built).__name__} "
+            f"{_short(built)}, which is not a {component.kind}: it lacks "
+            f"{', '.join(missing)}; report this to the plugin's author")
+
+
+def _short(value: object) -> str:
+    text = repr(value)
+    return text if len(text) <= 40 else text[:37] + "..."
 
 
 def _check_reference(kind: Kind, name: str, reference: str) -> str:

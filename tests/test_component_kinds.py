@@ -151,3 +151,25 @@ def test_listing_imports_no_component_module_and_not_numpy():
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
                             env=env, check=True)
     assert json.loads(result.stdout) == []
+
+
+@pytest.mark.parametrize(("kind", "returned", "lacks"), [
+    ("loss", "not a loss", "forward, backward"),
+    ("optimizer", None, "learning_rate, step"),
+    ("layer", 42, "build, output_shape"),
+])
+def test_a_factory_returning_garbage_is_named(kind, returned, lacks):
+    def register(register):
+        register("broken", lambda: returned)
+
+    hook = f"register_{'losses' if kind == 'loss' else kind + 's'}"
+    nnframe.get_registry().register_plugin(plugin_module("garbage", **{hook: register}),
+                                           "garbage", distribution="garbage-dist")
+    with pytest.raises(PluginError, match=rf"{kind} 'broken' of garbage-dist .*its factory "
+                       rf"returned .* which is not a {kind}: it lacks {lacks}"):
+        nnframe.create(kind, "broken")
+    net = nnframe.Network([nnframe.layer("dense", 2, 1)])
+    if kind != "layer":
+        with pytest.raises(PluginError, match="its factory returned"):
+            net.use("broken" if kind == "loss" else "mse",
+                    "broken" if kind == "optimizer" else None)

@@ -15,7 +15,7 @@ from nnframe.config.problems import Problems
 from nnframe.config.schema import ComponentSpec
 from nnframe.errors import ComponentError, NNFrameError, UnknownComponentError
 from nnframe.kinds import kind as kind_named
-from nnframe.registry import Component, check_arguments, get_registry
+from nnframe.registry import Component, check_arguments, check_built, get_registry
 
 
 def check_component(problems: Problems, kind: str, key: str,
@@ -53,6 +53,7 @@ def check_component(problems: Problems, kind: str, key: str,
     try:
         check_arguments(component, (), arguments)
         instance = component.factory(**{**arguments, **built})
+        check_built(component, instance)
         get_registry().remember(instance, component)
         return spec, instance
     except NNFrameError as exc:  # an argument's validator names it: report it at its key

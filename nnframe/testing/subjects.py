@@ -8,7 +8,7 @@ from typing import Any
 import attrs
 import numpy as np
 
-from nnframe.registry import Component, get_registry
+from nnframe.registry import Component, check_built, get_registry
 
 
 @attrs.frozen
@@ -26,6 +26,7 @@ class Subject:
         that it can be saved in a model file, whatever kind of factory made it)."""
         built = self.factory(**config)
         if self.component is not None:
+            check_built(self.component, built)
             get_registry().remember(built, self.component)
         return built
 
