@@ -142,3 +142,13 @@ def test_stopping_inside_an_epoch_then_resuming_is_the_uninterrupted_run(tmp_pat
     for a, b in zip(whole.parameters(), resumed.parameters(), strict=True):
         np.testing.assert_array_equal(a.value, b.value, err_msg=a.key)
     assert resumed.epoch == 4 and resumed.resume_point is None
+
+
+def test_a_checkpoint_directory_that_cannot_be_made_is_a_clear_error(tmp_path):
+    blocker = tmp_path / "file"
+    blocker.write_text("not a directory")
+    x, y = data()
+    checkpoint = nnframe.ModelCheckpoint(blocker / "sub" / "ckpt-{epoch}.npz")
+    with pytest.raises(nnframe.ModelFileError, match="ModelCheckpoint cannot create the "
+                       "directory .*file/sub"):
+        network().fit(x, y, epochs=1, verbose=0, callbacks=[checkpoint])
