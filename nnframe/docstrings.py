@@ -2,16 +2,24 @@
 
 `nnframe list` shows a one-line summary of every component. Importing every component
 module (and NumPy with them) only to read docstrings would make listing slow, so a factory
-registered as ``"module:Name"`` has its docstring parsed out of the module's source file,
-found the way the import system would find it, but without running any module.
+registered as ``"module:Name"`` has its docstring read out of the module's source file,
+found the way the import system would find it, without running any module. Only the
+tokens of the definition's header and first statement are read, not the whole module.
 """
 
 from __future__ import annotations
 
 import ast
 import functools
+import inspect
+import io
+import re
 import sys
+import tokenize
 from importlib.machinery import ModuleSpec, PathFinder
+
+#: Tokens that may stand between a definition's header and its docstring.
+_SKIPPED = {tokenize.NEWLINE, tokenize.NL, tokenize.COMMENT, tokenize.INDENT}
 
 
 def summary(text: str | None) -> str:
@@ -32,17 +40,41 @@ def lazy_docstring(reference: str) -> str | None:
     spec = _find_spec(module_name)
     if spec is None or not spec.origin or not spec.origin.endswith(".py"):
         return None
-    body = _module_body(spec.origin)
-    if body is None:
+    source = _source(spec.origin)
+    if source is None:
         return None
-    node = None
+    start = 0
     for part in attribute.split("."):
-        node = next((n for n in body if isinstance(
-            n, (ast.ClassDef, ast.FunctionDef, ast.AsyncFunctionDef)) and n.name == part), None)
-        if node is None:
+        found = re.compile(rf"^[ \t]*(?:async[ \t]+)?(?:class|def)[ \t]+{re.escape(part)}\b",
+                           re.MULTILINE).search(source, start)
+        if found is None:
             return None
-        body = node.body
-    return ast.get_docstring(node) or ""
+        start = found.start()
+    return _docstring_at(source, start)
+
+
+def _docstring_at(source: str, start: int) -> str | None:
+    """The docstring of the definition starting at ``start``: the string that is the first
+    statement after its header (whose ``:`` ends it outside brackets)."""
+    depth, header_done = 0, False
+    try:
+        for token in tokenize.generate_tokens(io.StringIO(source[start:]).readline):
+            if not header_done:
+                if token.type == tokenize.OP and token.string in "([{":
+                    depth += 1
+                elif token.type == tokenize.OP and token.string in ")]}":
+                    depth -= 1
+                elif token.type == tokenize.OP and token.string == ":" and depth == 0:
+                    header_done = True
+                continue
+            if token.type in _SKIPPED:
+                continue
+            if token.type == tokenize.STRING:
+                return inspect.cleandoc(ast.literal_eval(token.string))
+            return ""  # the body starts with something else: no docstring
+    except (tokenize.TokenError, SyntaxError, ValueError):
+        return None
+    return None
 
 
 def _find_spec(module_name: str) -> ModuleSpec | None:
@@ -70,9 +102,9 @@ def _find_spec(module_name: str) -> ModuleSpec | None:
 
 
 @functools.lru_cache(maxsize=64)
-def _module_body(path: str) -> list[ast.stmt] | None:
+def _source(path: str) -> str | None:
     try:
         with open(path, encoding="utf-8") as source:
-            return ast.parse(source.read(), filename=path).body
-    except (OSError, SyntaxError, ValueError):
+            return source.read()
+    except (OSError, ValueError):
         return None

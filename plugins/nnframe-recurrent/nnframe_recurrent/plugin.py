@@ -1,15 +1,16 @@
-"""The nnframe plugin module (entry point ``recurrent`` of the group ``nnframe``)."""
+"""The nnframe plugin module (entry point ``recurrent`` of the group ``nnframe``).
+
+The layers are named as ``"module:Class"``, so that listing components imports none of
+them (nor NumPy); each module is imported when its layer is first built.
+"""
 
 from __future__ import annotations
 
 import nnframe
-from nnframe_recurrent.gru import GRU
-from nnframe_recurrent.lstm import LSTM
-from nnframe_recurrent.rnn import SimpleRNN
 
 
 @nnframe.hookimpl
 def register_layers(register) -> None:
-    register("rnn", SimpleRNN)
-    register("lstm", LSTM)
-    register("gru", GRU)
+    register("rnn", "nnframe_recurrent.rnn:SimpleRNN")
+    register("lstm", "nnframe_recurrent.lstm:LSTM")
+    register("gru", "nnframe_recurrent.gru:GRU")
