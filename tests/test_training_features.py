@@ -149,6 +149,6 @@ def test_a_checkpoint_directory_that_cannot_be_made_is_a_clear_error(tmp_path):
     blocker.write_text("not a directory")
     x, y = data()
     checkpoint = nnframe.ModelCheckpoint(blocker / "sub" / "ckpt-{epoch}.npz")
-    with pytest.raises(nnframe.ModelFileError, match="ModelCheckpoint cannot create the "
-                       "directory .*file/sub"):
+    with pytest.raises(nnframe.ModelFileError, match=r"ModelCheckpoint cannot create the "
+                       r"directory .*file/sub"):
         network().fit(x, y, epochs=1, verbose=0, callbacks=[checkpoint])
