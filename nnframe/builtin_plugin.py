@@ -26,6 +26,9 @@ def register_layers(register: Register) -> None:
         "softmax": "activations:Softmax",
         "dropout": "dropout:Dropout",
         "flatten": "flatten:Flatten",
+        "batch_norm": "normalization:BatchNorm",
+        "layer_norm": "normalization:LayerNorm",
+        "embedding": "embedding:Embedding",
     })
 
 
