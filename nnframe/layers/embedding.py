@@ -81,9 +81,9 @@ class Embedding(Layer):
         if x.size and (x.min() < 0 or x.max() >= self.input_dim):
             where = _first((x < 0) | (x >= self.input_dim))
             raise DataError(
-                f"embedding index {_number(x[where])} at position {where} is out of range: "
-                f"indices must be in [0, {self.input_dim}) for input_dim {self.input_dim}; "
-                "raise input_dim or map the data to those ids")
+                f"embedding index {_number(x[where])} at position {where} of its batch is "
+                f"out of range: indices must be in [0, {self.input_dim}) for input_dim "
+                f"{self.input_dim}; raise input_dim or map the data to those ids")
         if x.dtype.kind != "f":
             return x.astype(np.intp, copy=False)
         with np.errstate(invalid="ignore"):  # NaN: caught just below
@@ -93,7 +93,8 @@ class Embedding(Layer):
             where = _first(~whole)
             raise DataError(
                 f"embedding indices must be whole numbers, got {_number(x[where])!r} "
-                f"at position {where}; give integer ids in [0, {self.input_dim})")
+                f"at position {where} of its batch; give integer ids in "
+                f"[0, {self.input_dim})")
         return indices
 
     def backward(self, grad_output: np.ndarray) -> np.ndarray:
