@@ -20,6 +20,7 @@ float32 inputs far from zero (raw features such as years or prices) keep their d
 
 from __future__ import annotations
 
+import functools
 from typing import ClassVar
 
 import attrs
@@ -55,14 +56,49 @@ class _Sums:
         return np.matmul(rows, self._vector(rows.shape[1], rows.dtype), out=out)
 
 
+#: Per-feature vectors are tiled to about this many values (see `_Wide`).
+WIDE = 256
+
+
+@functools.lru_cache(maxsize=64)
+def _fold(count: int, features: int) -> int:
+    """The largest k that divides ``count`` with k * features <= WIDE (at least 1)."""
+    k = max(1, min(count, WIDE // features))
+    while count % k:
+        k -= 1
+    return k
+
+
+@attrs.frozen
+class _Wide:
+    """(rows, features) arrays seen as (rows / k, k * features), with per-feature vectors
+    tiled k times to match. NumPy's inner loop runs along the last axis, so broadcasting a
+    vector over 8 channels runs one 8-long loop per pixel; side by side, the loops are
+    ~256 long (measured 4x faster for 8 channels). Only for contiguous arrays, where the
+    reshape is a view."""
+
+    k: int
+
+    @classmethod
+    def of(cls, rows: np.ndarray) -> _Wide:
+        return cls(_fold(*rows.shape))
+
+    def view(self, rows: np.ndarray) -> np.ndarray:
+        return rows.reshape(-1, self.k * rows.shape[-1])
+
+    def tile(self, vector: np.ndarray) -> np.ndarray:
+        return np.tile(vector, self.k) if self.k > 1 else vector
+
+
 @attrs.frozen
 class _Normalised:
     """What a training forward keeps for backward: x̂ as (rows, features), 1/sqrt(var +
-    eps) (per feature, or per row as a column), and the input's shape."""
+    eps) (per feature, or per row as a column), the input's shape and x̂'s wide view."""
 
     xhat: np.ndarray
     inv_std: np.ndarray
     shape: tuple[int, ...]
+    wide: _Wide
 
 
 @attrs.define(eq=False)
@@ -173,8 +209,9 @@ class BatchNorm(_Normalization):
 
     def forward(self, x: np.ndarray, training: bool = False) -> np.ndarray:
         rows = self._rows(x)
+        wide = _Wide.of(rows)
         if not training:
-            return self._infer(x)
+            return self._infer(rows, wide).reshape(x.shape)
         count = rows.shape[0]
         if count < 2:
             raise DataError(
@@ -186,12 +223,13 @@ class BatchNorm(_Normalization):
         mean = self._sums.over_rows(rows)
         mean *= scale
         xhat = self._xhat_buffer(rows.shape, rows.dtype)
-        np.subtract(rows, mean, out=xhat)
+        wide_xhat = wide.view(xhat)
+        np.subtract(wide.view(rows), wide.tile(mean), out=wide_xhat)
         # corrected two-pass: the mean of what is left, exact where a float32 sum of
         # values far from zero is not, moves the mean the rest of the way
         rest = self._sums.over_rows(xhat)
         rest *= scale
-        xhat -= rest
+        wide_xhat -= wide.tile(rest)
         mean += rest
         y = np.multiply(xhat, xhat)  # the output's array holds the squares first
         var = self._sums.over_rows(y)
@@ -199,11 +237,12 @@ class BatchNorm(_Normalization):
         inv_std = var + self.eps
         np.sqrt(inv_std, out=inv_std)
         np.reciprocal(inv_std, out=inv_std)
-        xhat *= inv_std
-        np.multiply(xhat, self.params["gamma"], out=y)
-        y += self.params["beta"]
+        wide_xhat *= wide.tile(inv_std)
+        wide_y = wide.view(y)
+        np.multiply(wide_xhat, wide.tile(self.params["gamma"]), out=wide_y)
+        wide_y += wide.tile(self.params["beta"])
         self._update_running(mean, var, count)
-        self._cache = _Normalised(xhat, inv_std, x.shape)
+        self._cache = _Normalised(xhat, inv_std, x.shape, wide)
         return y.reshape(x.shape)
 
     def _update_running(self, mean: np.ndarray, var: np.ndarray, count: int) -> None:
@@ -215,26 +254,29 @@ class BatchNorm(_Normalization):
         running_var *= keep
         running_var += (self.momentum * count / (count - 1)) * var
 
-    def _infer(self, x: np.ndarray) -> np.ndarray:
+    def _infer(self, rows: np.ndarray, wide: _Wide) -> np.ndarray:
         """(x - running_mean) * gamma / sqrt(running_var + eps) + beta; reads state only.
         The mean is subtracted first, which stays exact for inputs far from zero."""
         scale = self.state["running_var"] + self.eps
         np.sqrt(scale, out=scale)
         np.divide(self.params["gamma"], scale, out=scale)
-        y = np.subtract(x, self.state["running_mean"])
-        y *= scale
-        y += self.params["beta"]
+        y = np.subtract(wide.view(rows), wide.tile(self.state["running_mean"]))
+        y *= wide.tile(scale)
+        y += wide.tile(self.params["beta"])
         return y
 
     def backward(self, grad_output: np.ndarray) -> np.ndarray:
         cache = self._cached()
         grad, grad_input = self._parameter_grads(grad_output)
         scale = 1.0 / grad.shape[0]
+        wide = cache.wide
         # g - mean(g) - x̂ * mean(g * x̂), then times gamma / sqrt(var + eps)
-        np.multiply(cache.xhat, self.grads["gamma"] * scale, out=grad_input)
+        wide_grad_input = wide.view(grad_input)
+        np.multiply(wide.view(cache.xhat), wide.tile(self.grads["gamma"] * scale),
+                    out=wide_grad_input)
         np.subtract(grad, grad_input, out=grad_input)
-        grad_input -= self.grads["beta"] * scale
-        grad_input *= self.params["gamma"] * cache.inv_std
+        wide_grad_input -= wide.tile(self.grads["beta"] * scale)
+        wide_grad_input *= wide.tile(self.params["gamma"] * cache.inv_std)
         return grad_input.reshape(cache.shape)
 
 
@@ -269,25 +311,29 @@ class LayerNorm(_Normalization):
         np.sqrt(inv_std, out=inv_std)
         np.reciprocal(inv_std, out=inv_std)
         xhat *= inv_std
-        np.multiply(xhat, self.params["gamma"], out=y)
-        y += self.params["beta"]
+        wide = _Wide.of(xhat)
+        np.multiply(wide.view(xhat), wide.tile(self.params["gamma"]), out=wide.view(y))
+        wide.view(y)[...] += wide.tile(self.params["beta"])
         if training:
-            self._cache = _Normalised(xhat, inv_std, x.shape)
+            self._cache = _Normalised(xhat, inv_std, x.shape, wide)
         return y.reshape(x.shape)
 
     def backward(self, grad_output: np.ndarray) -> np.ndarray:
         cache = self._cached()
-        grad, grad_input = self._parameter_grads(grad_output)
+        grad, scratch = self._parameter_grads(grad_output)  # scratch holds g * x̂
         scale = 1.0 / grad.shape[1]
-        # with d = g * gamma: d - mean(d) - x̂ * mean(d * x̂) per row, times 1/sqrt(var + eps)
-        np.multiply(grad, self.params["gamma"], out=grad_input)
-        row_mean = self._sums.over_columns(grad_input)
+        gamma = self.params["gamma"]
+        # with d = g * gamma: (d - mean(d) - x̂ * mean(d * x̂)) / sqrt(var + eps) per row,
+        # both row means as products with gamma: sum(d) = g @ gamma, sum(d * x̂) = (g * x̂)
+        # @ gamma
+        row_mean = np.matmul(grad, gamma)
         row_mean *= scale
-        along = np.multiply(grad_input, cache.xhat)
-        row_dot = self._sums.over_columns(along)
+        row_dot = np.matmul(scratch, gamma)
         row_dot *= scale
+        wide = cache.wide
+        grad_input = np.multiply(wide.view(grad), wide.tile(gamma)).reshape(grad.shape)
         grad_input -= row_mean[:, None]
-        np.multiply(cache.xhat, row_dot[:, None], out=along)
-        grad_input -= along
+        np.multiply(cache.xhat, row_dot[:, None], out=scratch)
+        grad_input -= scratch
         grad_input *= cache.inv_std
         return grad_input.reshape(cache.shape)
