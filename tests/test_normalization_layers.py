@@ -208,6 +208,22 @@ def test_float32_stays_float32_and_close_to_float64(name):
         np.testing.assert_allclose(single.state[key], double.state[key], rtol=1e-5)
 
 
+@pytest.mark.parametrize("name", ["batch_norm", "layer_norm"])
+def test_strided_inputs_and_gradients_give_what_contiguous_ones_give(name):
+    """Every other sample of a bigger batch (rows that reshape to no contiguous view)."""
+    big = np.random.default_rng(0).standard_normal((16, 3, 8)).astype(np.float32)
+    upstream = np.random.default_rng(1).standard_normal((16, 3, 8)).astype(np.float32)
+    strided, contiguous = built(name, (3, 8), dtype="float32"), built(name, (3, 8),
+                                                                        dtype="float32")
+    np.testing.assert_array_equal(strided.forward(big[::2], training=True),
+                                  contiguous.forward(big[::2].copy(), training=True))
+    np.testing.assert_array_equal(strided.backward(upstream[::2]),
+                                  contiguous.backward(upstream[::2].copy()))
+    for key, value in contiguous.grads.items():
+        np.testing.assert_array_equal(strided.grads[key], value)
+    np.testing.assert_array_equal(strided.forward(big[::2]), contiguous.forward(big[::2].copy()))
+
+
 def test_inputs_far_from_zero_are_normalised_exactly_in_float32():
     """Values around 1e4 with a spread of 1: the mean is taken out before squaring, at
     inference too, so float32 keeps four good digits."""
