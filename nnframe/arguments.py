@@ -62,6 +62,12 @@ def unit_interval(instance: Any, attribute: Any, value: Any) -> None:
         raise _fail(instance, attribute.name, "must be a number in [0, 1)", value)
 
 
+def fraction(instance: Any, attribute: Any, value: Any) -> None:
+    """A value in [0, 1], both ends included: a normalisation layer's momentum."""
+    if not isinstance(value, float) or not 0.0 <= value <= 1.0:
+        raise _fail(instance, attribute.name, "must be a number in [0, 1]", value)
+
+
 def positive_int(instance: Any, attribute: Any, value: Any) -> None:
     if not isinstance(value, int) or isinstance(value, bool) or value <= 0:
         raise _fail(instance, attribute.name, "must be a positive integer", value)

@@ -29,6 +29,9 @@ def register_layers(register: Register) -> None:
         "sequential": "composite:Sequential",
         "residual": "composite:Residual",
         "parallel": "composite:Parallel",
+        "batch_norm": "normalization:BatchNorm",
+        "layer_norm": "normalization:LayerNorm",
+        "embedding": "embedding:Embedding",
     })
 
 

@@ -65,6 +65,18 @@ class Scale(nnframe.Layer):
 
 
 @attrs.define(eq=False)
+class DeclaredScale(Scale):
+    """Scale that says its parameter shapes before building; the bug ``declared_shape``
+    says one feature too many, ``builds_to_declare`` builds to find out."""
+
+    def parameter_shapes(self, input_shape):
+        if self.bug == "builds_to_declare":
+            self.build(input_shape, np.random.default_rng(0), np.dtype("float64"))
+            return {name: value.shape for name, value in self.params.items()}
+        return {"scale": (input_shape[-1] + (self.bug == "declared_shape"),)}
+
+
+@attrs.define(eq=False)
 class SumSquaredError(MeanSquaredError):
     """Sums the squared errors over the batch (and differentiates that sum correctly)."""
 

@@ -45,7 +45,7 @@ def test_missing_factor_of_two_fails_the_input_gradient_with_its_numbers():
     with pytest.raises(AssertionError) as info:
         check_layer(planted.Square, (5,))
     message = str(info.value)
-    assert "1 of 10 properties failed" in message
+    assert "1 of 11 properties failed" in message
     assert "gradient(input): FAILED" in message
     assert "max relative error 0.333" in message and "dE/dX[" in message
     report = check_layer(planted.Square, (5,), raises=False)
@@ -84,9 +84,22 @@ def test_each_planted_layer_bug_fails_its_property(bug, failed):
 def test_a_healthy_layer_passes_every_property():
     report = check_layer(planted.Scale, (2, 3))
     assert [p.name for p in report.properties] == [
-        "gradient(input)", "gradient(scale)", "output_shape", "dtype", "backward_keeps_params",
-        "backward_parameters", "stateless_inference", "large_inputs", "config_roundtrip",
-        "model_file_roundtrip", "seeded_build"]
+        "gradient(input)", "gradient(scale)", "output_shape", "parameter_shapes", "dtype",
+        "backward_keeps_params", "backward_parameters", "stateless_inference", "large_inputs",
+        "config_roundtrip", "model_file_roundtrip", "seeded_build"]
+    assert "not offered" in report["parameter_shapes"].detail
+
+
+def test_declared_parameter_shapes_must_be_the_built_ones_without_building():
+    assert check_layer(planted.DeclaredScale, (2, 3))["parameter_shapes"].passed
+    wrong = check_layer(planted.DeclaredScale, (2, 3), bug="declared_shape", raises=False)
+    assert [f.name for f in wrong.failures] == ["parameter_shapes"]
+    assert ("parameter_shapes((2, 3)) = {'scale': (4,)}, but build((2, 3)) creates "
+            "{'scale': (3,)}") in wrong["parameter_shapes"].detail
+    building = check_layer(planted.DeclaredScale, (2, 3), bug="builds_to_declare",
+                           raises=False)
+    assert [f.name for f in building.failures] == ["parameter_shapes"]
+    assert "must only compute their shapes" in building["parameter_shapes"].detail
 
 
 @pytest.mark.parametrize(

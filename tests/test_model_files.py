@@ -47,6 +47,9 @@ LAYER_CASES: dict[str, tuple[dict[str, Any], tuple[int, ...]]] = {
     "residual": ({"layers": [{"type": "dense", "output_size": 5}, "relu"]}, (5,)),
     "parallel": ({"branches": [[{"type": "dense", "output_size": 2}], ["sigmoid"]],
                   "merge": "concat"}, (5,)),
+    "batch_norm": ({"momentum": 0.3, "eps": 1e-3}, (3, 4)),
+    "layer_norm": ({"eps": 1e-3}, (3, 4)),
+    "embedding": ({"input_dim": 6, "output_dim": 3}, (4,)),
     "affine": ({}, (5,)),  # tests/plugin_dist/nnframe-example
     "running_center": ({"momentum": 0.3}, (5,)),
     "scaled_tanh": ({"factor": 1.5}, (5,)),
@@ -57,6 +60,8 @@ LAYER_CASES: dict[str, tuple[dict[str, Any], tuple[int, ...]]] = {
     "lstm": ({"units": 3, "return_sequences": True}, (4, 2)),
     "gru": ({"units": 4}, (5, 3)),
 }
+#: Layers that take indices (whole numbers from 0) rather than any real input.
+INDEX_INPUTS = {"embedding"}
 LOSS_KWARGS: dict[str, dict[str, Any]] = {"huber": {"delta": 0.5}}
 OPTIMIZER_KWARGS: dict[str, dict[str, Any]] = {
     "sgd": {"learning_rate": 0.05, "momentum": 0.9, "nesterov": True},
@@ -157,7 +162,9 @@ def test_layer_round_trip(component, tmp_path):
     assert copy.get_config() == original.get_config()
     assert loaded.input_shape == shape and loaded.dtype == net.dtype
     assert_same_weights(net, loaded)
-    x = np.random.default_rng(0).standard_normal((4, *shape)).astype("float32")
+    rng = np.random.default_rng(0)
+    x = (rng.integers(0, 6, (4, *shape)) if component.name in INDEX_INPUTS
+         else rng.standard_normal((4, *shape))).astype("float32")
     np.testing.assert_array_equal(loaded.predict(x), net.predict(x))
     # Same RNG state, restored in place: even random layers (dropout) agree in training.
     np.testing.assert_array_equal(loaded.forward(x, training=True), net.forward(x, training=True))

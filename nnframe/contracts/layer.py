@@ -34,6 +34,12 @@ class LayerProtocol(Protocol):
       does, without computing dE/dX. Training calls it on the first layer with parameters,
       whose dE/dX no one uses. A subclass that overrides `backward` must override this too
       (or set it to None).
+    - ``parameter_shapes(input_shape) -> dict[str, tuple]``: the names and shapes of the
+      parameters `build` would create for this sample shape, computed on the unbuilt layer
+      without allocating anything. Loading a model file compares the stored arrays with
+      them before any layer is built, so a file that declares a huge layer without the
+      weights behind it is refused before memory is spent. Raise `ShapeError` where
+      `build` would.
     - ``layers`` (a list of layers) or ``branches`` (a list of lists): the layers a
       composite layer holds, so that model files, summaries and the kit can see through it.
     """

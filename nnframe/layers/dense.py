@@ -44,6 +44,12 @@ class Dense(Layer):
         self._check_input(input_shape)
         return (*tuple(input_shape)[:-1], self.output_size)
 
+    def parameter_shapes(self, input_shape: Shape) -> dict[str, tuple[int, ...]]:
+        """``weights`` (input size, output_size) and ``bias`` (output_size,), unbuilt."""
+        self._check_input(input_shape)
+        return {"weights": (int(input_shape[-1]), self.output_size),
+                "bias": (self.output_size,)}
+
     def build(self, input_shape: Shape, rng: np.random.Generator, dtype: np.dtype) -> None:
         self._check_input(input_shape)
         fan_in = int(input_shape[-1])

@@ -73,9 +73,16 @@ def layer_gradients(
     upstream: np.ndarray,
     eps: float = 1e-6,
     before_forward: Callable[[], None] | None = None,
+    *,
+    indices: bool = False,
 ) -> dict[str, tuple[np.ndarray, np.ndarray]]:
     """``{"input": (analytic, numeric), <param>: (analytic, numeric), ...}`` for a built
-    float64 layer, with ``upstream`` as dE/dY."""
+    float64 layer, with ``upstream`` as dE/dY.
+
+    With ``indices``, ``x`` holds indices (an embedding's), which a layer takes only as
+    whole numbers: the input is not perturbed, and its numeric gradient is zeros (a
+    change too small to reach the next index changes nothing).
+    """
     rewind = before_forward or (lambda: None)
     x = np.array(x, dtype=np.float64)
 
@@ -87,7 +94,8 @@ def layer_gradients(
     layer.forward(x, training=True)
     grad_input = layer.backward(upstream.copy())
     analytic = {name: np.array(g, copy=True) for name, g in layer.grads.items()}
-    result = {"input": (np.asarray(grad_input), numerical_gradient(energy, x, eps))}
+    numeric_input = np.zeros(x.shape) if indices else numerical_gradient(energy, x, eps)
+    result = {"input": (np.asarray(grad_input), numeric_input)}
     for name, value in layer.params.items():
         result[name] = (analytic.get(name), numerical_gradient(energy, value, eps))
     return result

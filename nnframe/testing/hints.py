@@ -16,7 +16,10 @@ Keys (the defaults depend on the kind of component):
   loss gets ``(4,)``, and a layer the first of ``(4,)`` (features) and ``(6, 6, 2)`` (a
   channels-last image) that it builds for.
 - ``inputs``: how to draw a layer's input or a loss's predictions: ``"normal"`` (default),
-  ``"positive"`` (in (0.5, 1.5)) or ``"probabilities"`` (rows over the last axis that sum to 1).
+  ``"positive"`` (in (0.5, 1.5)), ``"probabilities"`` (rows over the last axis that sum to
+  1) or ``"indices"`` (the whole numbers 0 and 1, as floats, for a layer that looks its
+  input up, such as an embedding with at least two rows). Indices are not differentiable:
+  the kit then expects dE/dX to be zeros instead of perturbing the input.
 - ``targets``: a loss's targets: ``"normal"`` (default), ``"binary"`` (0 or 1),
   ``"probabilities"``, ``"one_hot"`` or ``"classes"`` (integer labels, one per sample).
 - ``batch_size``: samples per batch, at least 2 (default 3).
@@ -45,7 +48,7 @@ HINTS_ATTRIBUTE = "check_hints"
 #: Sample shapes tried, in order, for a layer without an ``input_shape`` hint.
 LAYER_SHAPES = ((4,), (6, 6, 2))
 LOSS_SHAPE = (4,)
-INPUT_KINDS = ("normal", "positive", "probabilities")
+INPUT_KINDS = ("normal", "positive", "probabilities", "indices")
 TARGET_KINDS = ("normal", "binary", "probabilities", "one_hot", "classes")
 
 

@@ -63,6 +63,7 @@ class LayerCheck(ComponentCheck):
         return [
             ("gradient", self.gradients),
             ("output_shape", self.output_shape),
+            ("parameter_shapes", self.parameter_shapes),
             ("dtype", self.dtype),
             ("backward_keeps_params", self.backward_keeps_params),
             ("backward_parameters", self.backward_parameters),
@@ -125,7 +126,8 @@ class LayerCheck(ComponentCheck):
         x = self.data(np.float64)
         rewind()
         upstream = self.upstream(layer.forward(x, training=True).shape, np.float64)
-        pairs = layer_gradients(layer, x, upstream, before_forward=rewind)
+        pairs = layer_gradients(layer, x, upstream, before_forward=rewind,
+                                indices=self.hints.inputs == "indices")
         results = []
         for name, (analytic, numeric) in pairs.items():
             prop = f"gradient({name})"
@@ -150,6 +152,35 @@ class LayerCheck(ComponentCheck):
             detail += (f" but forward gives samples of shape {trained} (training) and "
                        f"{inferred} (inference)")
         return PropertyResult("output_shape", passed, detail)
+
+    def parameter_shapes(self) -> PropertyResult:
+        """A layer offering ``parameter_shapes(input_shape)`` says, unbuilt and without
+        building, exactly the parameter names and shapes `build` creates (model loading
+        compares the stored arrays with them before any layer allocates)."""
+        name = "parameter_shapes"
+        layer = self.subject.make(**self.hints.config)
+        method = getattr(layer, "parameter_shapes", None)
+        if method is None:
+            return PropertyResult(name, True, "not offered (loading builds the layers "
+                                  "before it compares the stored arrays)")
+        shape = self.hints.input_shape
+        declared = method(shape)
+        try:
+            declared = {key: tuple(int(n) for n in value)
+                        for key, value in dict(declared).items()}
+        except (TypeError, ValueError):
+            return PropertyResult(name, False, f"parameter_shapes({shape}) returned "
+                                  f"{declared!r}, not a dict of parameter name to shape")
+        if getattr(layer, "params", None):
+            return PropertyResult(name, False, f"parameter_shapes({shape}) created "
+                                  "parameters; it must only compute their shapes")
+        built, _ = self.make("float32")
+        created = {key: tuple(value.shape) for key, value in built.params.items()}
+        if declared != created:
+            return PropertyResult(name, False, f"parameter_shapes({shape}) = {declared}, "
+                                  f"but build({shape}) creates {created}")
+        return PropertyResult(name, True, f"parameter_shapes({shape}) = {declared}, as "
+                              "build creates")
 
     def dtype(self) -> PropertyResult:
         """float32 in, float32 out: outputs, dE/dX, parameters and gradients."""

@@ -58,7 +58,7 @@ def draw(kind: str, shape: tuple[int, ...], rng: np.random.Generator,
         logits = rng.standard_normal(shape)
         data = np.exp(logits - logits.max(axis=-1, keepdims=True))
         data /= data.sum(axis=-1, keepdims=True)
-    elif kind == "binary":
+    elif kind in ("binary", "indices"):  # indices: 0 and 1, valid for any table of 2 rows
         data = rng.integers(0, 2, shape)
     elif kind == "one_hot":
         data = np.eye(shape[-1])[rng.integers(0, shape[-1], shape[:-1])]

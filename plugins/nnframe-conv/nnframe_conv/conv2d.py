@@ -94,6 +94,15 @@ class Conv2D(nnframe.Layer):
         rows, cols = self._axes(height, width)
         return (rows.out, cols.out, self.filters)
 
+    def parameter_shapes(self, input_shape: tuple[int, ...]) -> dict[str, tuple[int, ...]]:
+        """``weights`` (kernel_h, kernel_w, in_channels, filters) and ``bias`` (filters,),
+        without building: model loading compares the stored arrays with these first."""
+        height, width, channels = image_shape(self.layer_name, input_shape)
+        self._check_channels(channels)
+        self._axes(height, width)
+        kh, kw = self.kernel_size
+        return {"weights": (kh, kw, channels, self.filters), "bias": (self.filters,)}
+
     def build(self, input_shape: tuple[int, ...], rng: np.random.Generator,
               dtype: np.dtype) -> None:
         height, width, channels = image_shape(self.layer_name, input_shape)

@@ -116,6 +116,39 @@ def test_conv2d_parameters_follow_the_spec(rng):
     assert all(g.shape == layer.params[k].shape for k, g in layer.grads.items())
 
 
+def test_conv2d_declares_its_parameter_shapes_without_building(rng):
+    layer = Conv2D(8, (3, 2))
+    declared = layer.parameter_shapes((10, 9, 5))
+    assert declared == {"weights": (3, 2, 5, 8), "bias": (8,)}
+    assert layer.params == {} and layer.in_channels is None
+    with pytest.raises(nnframe.ShapeError, match="larger than"):
+        layer.parameter_shapes((2, 2, 5))
+
+
+def test_a_file_declaring_a_huge_conv2d_without_weights_is_refused_cheaply(tmp_path):
+    """The header of an unbuilt network with 720 MB of declared kernels and no arrays:
+    loading compares the declared shapes first and allocates nothing."""
+    import tracemalloc
+
+    from nnframe.model_format import HEADER_KEY, header_bytes, read_header
+    from nnframe.npz import read_npz, write_npz
+
+    source = nnframe.Network([Conv2D(20000, 3)]).save(tmp_path / "unbuilt.npz")
+    header = read_header(source, read_npz(source)[HEADER_KEY])
+    header["input_shape"] = [8, 8, 1000]
+    path = tmp_path / "huge.npz"
+    with open(path, "wb") as file:
+        write_npz(file, {HEADER_KEY: header_bytes(header)})
+    tracemalloc.start()
+    try:
+        with pytest.raises(nnframe.ModelFileError, match=r"'params/0\.weights' are missing"):
+            nnframe.load(path)
+        _, peak = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    assert peak < 50 * 2**20
+
+
 def test_conv2d_stays_float32(rng):
     layer = Conv2D(4, 3, padding="same")
     layer.build((6, 6, 3), rng, F32)
