@@ -1,4 +1,4 @@
-"""The seed's two demos, run as a user runs them."""
+"""The examples, run as a user runs them: the classic demos, configs, composites, sequences."""
 
 from __future__ import annotations
 
@@ -58,3 +58,46 @@ def test_sklearn_digits_example_compares_with_mlpclassifier():
     assert set(rows) == {"NetworkClassifier", "MLPClassifier"}, output
     assert float(rows["NetworkClassifier"]) > 90.0, output
     assert "NetworkClassifier - MLPClassifier: accuracy" in output
+
+
+def plugin_installed(name: str) -> bool:
+    import importlib.util
+
+    return importlib.util.find_spec(name) is not None
+
+
+@pytest.mark.parametrize("config", sorted(EXAMPLES.glob("*.toml")), ids=lambda p: p.name)
+def test_every_example_config_is_valid(config):
+    from nnframe.config import load_config
+
+    text = config.read_text()
+    for plugin, module in [("conv2d", "nnframe_conv"), ("lstm", "nnframe_recurrent")]:
+        if f'"{plugin}"' in text and not plugin_installed(module):
+            pytest.skip(f"{config.name} needs the {module} plugin")
+    load_config(config)
+
+
+@requires_mnist
+@pytest.mark.parametrize(("name", "epochs"), [("mnist_resmlp.toml", 1),
+                                            ("mnist_rescnn.toml", 3)])
+def test_the_composite_examples_train_from_the_cli(tmp_path, name, epochs):
+    if "rescnn" in name and not plugin_installed("nnframe_conv"):
+        pytest.skip("needs the nnframe_conv plugin")
+    small = tmp_path / name
+    small.write_text((EXAMPLES / name).read_text().replace(
+        'dataset = "mnist"', 'dataset = "mnist"\nsubset = 1280\ntest_subset = 200'))
+    result = subprocess.run(
+        [sys.executable, "-m", "nnframe", "train", str(small), "--epochs", str(epochs), "-o",
+         str(tmp_path / "m.npz")], capture_output=True, text=True, timeout=600,
+        env={**os.environ, "NNFRAME_DATA_DIR": str(mnist_dir())})
+    assert result.returncode == 0, result.stderr
+    accuracy = float(re.search(r"test: .*accuracy ([\d.]+)%", result.stdout).group(1))
+    assert accuracy > 60.0, result.stdout  # a few dozen batches from scratch: it learns
+
+
+def test_the_brackets_example_learns_to_tell_balanced_sequences():
+    if not plugin_installed("nnframe_recurrent"):
+        pytest.skip("needs the nnframe-recurrent plugin")
+    output = run_example("brackets.py", "--quick")
+    accuracy = float(re.search(r"test accuracy ([\d.]+)%", output).group(1))
+    assert accuracy >= 98.0, output
