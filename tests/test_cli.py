@@ -11,6 +11,7 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
+import nnframe
 from nnframe import registry
 from nnframe.cli import app, main
 from nnframe.kinds import KINDS
@@ -179,3 +180,17 @@ def test_help_and_version_import_no_plugin_module_but_list_does(tmp_path):
     result = run_module("list", env=env)
     assert result.returncode == 0, result.stderr
     assert mark.exists(), "nnframe list did not load the plugin: the check above proves nothing"
+
+
+def test_list_piped_shows_whole_names_at_any_width():
+    result = subprocess.run([sys.executable, "-m", "nnframe", "list"], capture_output=True,
+                            text=True, env={**os.environ, "COLUMNS": "60"}, check=True)
+    rows = [line.split() for line in result.stdout.splitlines()[1:]]
+    names = {row[1] for row in rows}
+    assert {"binary_cross_entropy", "reduce_on_plateau", "model_checkpoint"} <= names
+    assert "…" not in result.stdout and "..." not in result.stdout.split("summary")[0]
+
+
+def test_unknown_names_list_the_kind_in_its_plural():
+    with pytest.raises(nnframe.UnknownComponentError, match="Available losses: "):
+        nnframe.loss("mes")
