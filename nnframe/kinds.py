@@ -44,6 +44,8 @@ KINDS: tuple[Kind, ...] = (
          "early_stopping"),
     Kind("dataset", "datasets", "named data sets that configs and the CLI can train on",
          "mnist_sample"),
+    Kind("converter", "converters", "turn a layer into ONNX nodes, for nnframe export",
+         "dense"),
 )
 
 KIND_NAMES: tuple[str, ...] = tuple(kind.name for kind in KINDS)

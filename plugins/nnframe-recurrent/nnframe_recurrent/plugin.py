@@ -1,4 +1,8 @@
-"""The nnframe plugin module (entry point ``recurrent`` of the group ``nnframe``)."""
+"""The nnframe plugin module (entry point ``recurrent`` of the group ``nnframe``).
+
+The ONNX converters are named as ``"module:Class"``: imported only when a network is
+exported.
+"""
 
 from __future__ import annotations
 
@@ -13,3 +17,10 @@ def register_layers(register) -> None:
     register("rnn", SimpleRNN)
     register("lstm", LSTM)
     register("gru", GRU)
+
+
+@nnframe.hookimpl
+def register_converters(register) -> None:
+    register("rnn", "nnframe_recurrent.converters:SimpleRNNConverter")
+    register("lstm", "nnframe_recurrent.converters:LSTMConverter")
+    register("gru", "nnframe_recurrent.converters:GRUConverter")
