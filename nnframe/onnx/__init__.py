@@ -30,15 +30,15 @@ MINIMUM_ONNX = (1, 15)
 INSTALL_HINT = "pip install 'nnframe[onnx]'"
 
 _LAZY = {
-    "export": "nnframe.onnx.export",
-    "to_model": "nnframe.onnx.export",
-    "require_onnx": "nnframe.onnx.export",
+    "export": "nnframe.onnx.exporter",
+    "to_model": "nnframe.onnx.exporter",
+    "require_onnx": "nnframe.onnx.exporter",
     "GraphBuilder": "nnframe.onnx.graph",
     "converter_for": "nnframe.onnx.lookup",
 }
 
 if TYPE_CHECKING:
-    from nnframe.onnx.export import export, require_onnx, to_model
+    from nnframe.onnx.exporter import export, require_onnx, to_model
     from nnframe.onnx.graph import GraphBuilder
     from nnframe.onnx.lookup import converter_for
 

@@ -158,15 +158,18 @@ class GraphBuilder:
         path = ", ".join([*self._labels, label])
         found = component_of("layer", layer)
         if found is None:
-            raise ExportError(
+            raise _labelled(ExportError(
                 f"{path} is not a registered layer, so it has no ONNX converter; build "
-                "it by registered name from a plugin that registers it and its converter")
-        registered = self._lookup(found)
+                "it by registered name from a plugin that registers it and its converter"))
+        try:
+            registered = self._lookup(found)
+        except NNFrameError as exc:  # several plugins claim the layer
+            raise _labelled(type(exc)(f"{path}: {exc}")) from None
         if registered is None:
-            raise ExportError(
+            raise _labelled(ExportError(
                 f"{path} has no ONNX converter; {found.distribution} registers none for "
                 f"{found.name!r} and no other plugin converts it (plugins convert their "
-                "layers through the register_converters hook)")
+                "layers through the register_converters hook)"))
         entry: dict[str, Any] = {
             "where": where, "name": found.name, "distribution": found.distribution,
             "version": found.version, "converter": registered.qualified_name,
