@@ -10,8 +10,6 @@ from nnframe.atomic import write_atomic
 from nnframe.callbacks import History
 from nnframe.errors import MissingExtraError, NNFrameError
 
-__all__ = ["INSTALL_HINT", "MissingExtraError", "plot_history", "require_matplotlib"]
-
 INSTALL_HINT = "pip install 'nnframe[plot]'"
 
 

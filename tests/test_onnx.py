@@ -11,8 +11,10 @@ plugins' test folders; the reference workloads that need them are here.
 from __future__ import annotations
 
 import json
+import re
 import subprocess
 import sys
+from pathlib import Path
 
 import attrs
 import numpy as np
@@ -509,3 +511,52 @@ def test_nnframe_list_and_check_see_the_converters():
     checked = subprocess.run([sys.executable, "-m", "nnframe", "check", *sorted(builtin)],
                              capture_output=True, text=True)
     assert checked.returncode == 0, checked.stdout + checked.stderr
+
+
+# -- the page "Deploying with ONNX" -------------------------------------------------------
+
+DOCS_PAGE = Path(__file__).resolve().parents[1] / "docs" / "onnx.md"
+
+
+def page_blocks(heading: str, language: str) -> list[str]:
+    section = DOCS_PAGE.read_text().split(f"{heading}\n", 1)[1].split("\n## ", 1)[0]
+    return re.findall(rf"```{language}\n(.*?)```", section, flags=re.S)
+
+
+def test_the_pages_onnxruntime_snippets_run(tmp_path):
+    code = page_blocks("## Run it with onnxruntime", "python")[0]
+    code += page_blocks("### Metadata", "python")[0]
+    result = subprocess.run([sys.executable, "-c", code], cwd=tmp_path, capture_output=True,
+                            text=True, timeout=300)
+    assert result.returncode == 0, result.stderr
+    accuracy, difference, distributions = result.stdout.splitlines()
+    assert float(accuracy.split()[-1].rstrip("%")) > 80
+    assert float(difference.split()[-1]) < 1e-4
+    assert distributions == repr({"nnframe": nnframe.__version__})
+
+
+def test_the_pages_error_example_is_what_export_says():
+    (shown,) = page_blocks("## What exports", "text")
+    use_plugins(("nnframe-swish", {"register_layers": swish_layer}))
+    network = built([L("dense", 3, 3), L("tanh"), L("dense", 3, 3), L("swish")], (3,))
+    with pytest.raises(nnframe.ExportError) as info:
+        nnframe.onnx.to_model(network)
+    assert " ".join(shown.split()) == f"nnframe: error: {info.value}"
+
+
+def test_the_plugin_authors_converter_example_converts_its_swish():
+    """docs/writing-plugins.md: its Swish layer and SwishConverter, as a plugin."""
+    page = (DOCS_PAGE.parent / "writing-plugins.md").read_text()
+    blocks = re.findall(r"```python\n(.*?)```", page, flags=re.S)
+    namespace: dict = {}
+    for marker in ("class Swish(nnframe.Layer)", "class SwishConverter("):
+        exec(next(block for block in blocks if marker in block), namespace)
+
+    def register_converters(register):
+        register("swish", namespace["SwishConverter"])
+
+    use_plugins(("nnframe-swish", {"register_layers": namespace["register_layers"],
+                                   "register_converters": register_converters}))
+    network = built([L("dense", 3, 5), L("swish"), L("dense", 5, 2)], (3,))
+    network.layers[1].params["beta"][...] = [0.5, 1.0, 2.0, -1.0, 0.1]
+    assert_exports_faithfully(network)

@@ -12,11 +12,9 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable, Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
-import onnx
-from onnx import helper, numpy_helper
 
 from nnframe.contracts import Shape
 from nnframe.errors import ExportError, NNFrameError
@@ -24,6 +22,9 @@ from nnframe.identity import component_of
 from nnframe.layers.composite import inner_label
 from nnframe.onnx.lookup import converter_for
 from nnframe.registry import Component
+
+if TYPE_CHECKING:
+    import onnx
 
 #: Set on an error once it names the layer it comes from, so that the composites around
 #: that layer do not name it again.
@@ -39,6 +40,9 @@ class GraphBuilder:
 
     def __init__(self, opset: int,
                  lookup: Callable[[Component], Component | None] = converter_for) -> None:
+        from nnframe.onnx.exporter import require_onnx
+
+        self._onnx = require_onnx()  # here, so that converters can import this module
         self.opset = opset
         self._lookup = lookup
         self.nodes: list[onnx.NodeProto] = []
@@ -88,7 +92,8 @@ class GraphBuilder:
         elif array.dtype.kind != "b":
             raise TypeError(f"a constant must hold numbers or booleans, got {array.dtype}")
         name = self.fresh(hint)
-        self.initializers.append(numpy_helper.from_array(np.ascontiguousarray(array), name))
+        self.initializers.append(
+            self._onnx.numpy_helper.from_array(np.ascontiguousarray(array), name))
         return name
 
     def node(self, op_type: str, inputs: Sequence[str], *, outputs: int | Sequence[str | None] = 1,
@@ -111,8 +116,8 @@ class GraphBuilder:
             hints = list(outputs)
         names = [self.fresh(hint) if hint is not None else "" for hint in hints]
         node_name = self._unique("/".join([*self._scopes, op_type]), self._node_names)
-        node = helper.make_node(op_type, list(inputs), names, name=node_name,
-                                domain=domain or None, **attributes)
+        node = self._onnx.helper.make_node(op_type, list(inputs), names, name=node_name,
+                                           domain=domain or None, **attributes)
         self.nodes.append(node)
         for name in names:
             if name:
@@ -223,8 +228,8 @@ class GraphBuilder:
             self._tensors.add(name)
         else:
             self._tensors.add(name)
-            self.nodes.append(helper.make_node("Identity", [output], [name],
-                                               name=self._unique("output", self._node_names)))
+            self.nodes.append(self._onnx.helper.make_node(
+                "Identity", [output], [name], name=self._unique("output", self._node_names)))
         needed = {name}
         kept: list[onnx.NodeProto] = []
         for node in reversed(self.nodes):
