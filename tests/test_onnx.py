@@ -10,6 +10,7 @@ plugins' test folders; the reference workloads that need them are here.
 
 from __future__ import annotations
 
+import importlib.util
 import json
 import re
 import subprocess
@@ -560,3 +561,15 @@ def test_the_plugin_authors_converter_example_converts_its_swish():
     network = built([L("dense", 3, 5), L("swish"), L("dense", 5, 2)], (3,))
     network.layers[1].params["beta"][...] = [0.5, 1.0, 2.0, -1.0, 0.1]
     assert_exports_faithfully(network)
+
+
+def test_converters_load_and_pass_the_kit_without_onnx():
+    """Plugins keep working where onnx is not installed: nothing but export needs it."""
+    code = ("import sys; sys.modules['onnx'] = sys.modules['onnxruntime'] = None; "
+            "from nnframe.cli import main; main(['check', 'dense', 'parallel'] + sys.argv[1:])")
+    names = [name for name, module in [("conv2d", "nnframe_conv"), ("lstm", "nnframe_recurrent")]
+             if importlib.util.find_spec(module) is not None]
+    result = subprocess.run([sys.executable, "-c", code, *names], capture_output=True,
+                            text=True)
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert f"{2 * (2 + len(names))} passed, 0 failed" in result.stdout
