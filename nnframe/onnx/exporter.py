@@ -80,8 +80,9 @@ def to_model(network: Network, *, opset: int = DEFAULT_OPSET) -> onnx.ModelProto
                                             [BATCH_AXIS, *input_shape])]
     outputs = [helper.make_tensor_value_info(OUTPUT_NAME, TensorProto.FLOAT,
                                              [BATCH_AXIS, *output_shape])]
+    count = len(network.layers)
     description = (f"Exported by nnframe {__version__} from a {network.dtype.name} network "
-                   f"of {len(network.layers)} layers: input {INPUT_NAME!r} "
+                   f"of {count} layer{'s' if count != 1 else ''}: input {INPUT_NAME!r} "
                    f"({BATCH_AXIS}, {', '.join(map(str, input_shape))}), output "
                    f"{OUTPUT_NAME!r} ({BATCH_AXIS}, {', '.join(map(str, output_shape))}), "
                    "float32.")

@@ -4,8 +4,10 @@ It hands out unique tensor names (prefixed by the layer being converted, so that
 viewer shows ``layer_3_conv2d/Conv``), stores constants as float32 (int64 for integers),
 adds nodes, resolves each layer's converter and names the layer in every error. Layout
 changes cancel: ``transpose`` of a tensor that is itself a transpose returns the original
-when the two permutations undo each other, so consecutive conv2d and pooling layers stay
-channels-first inside the graph, and transposes nobody reads are dropped at the end.
+when the two permutations undo each other, and ``elementwise`` operators (relu, tanh) move
+before a transpose, so consecutive conv2d, activation and pooling layers stay
+channels-first inside the graph; transposes nobody reads are dropped at the end. onnx is
+imported when a builder is made, not with this module.
 """
 
 from __future__ import annotations
@@ -34,8 +36,9 @@ _LABELLED = "_nnframe_export_labelled"
 class GraphBuilder:
     """An ONNX graph under construction, one layer at a time.
 
-    Converters use `constant`, `node`, `transpose`, `sample_shape` and, for composite
-    layers, `convert`; ``opset`` is the ONNX opset being written (17 or later).
+    Converters use `constant`, `node`, `transpose`, `elementwise`, `sample_shape` and,
+    for composite layers, `convert`; ``opset`` is the ONNX opset being written (17 or
+    later).
     """
 
     def __init__(self, opset: int,
