@@ -40,7 +40,7 @@ def tests(session: nox.Session) -> None:
     """Install nnframe with the plot and sklearn extras (so --plot and nnframe.sklearn are
     tested) and its plugins, then test. pandas lets scikit-learn's estimator checks and
     the tests feed DataFrames, as most scikit-learn users do."""
-    session.install(".[test,plot,sklearn]", "pandas", *plugin_distributions())
+    session.install(".[test,plot,sklearn,onnx]", "pandas", *plugin_distributions())
     session.run("pytest", *(session.posargs or ["-q"]), env=data_env())
 
 

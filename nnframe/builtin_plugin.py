@@ -109,3 +109,24 @@ def register_datasets(register: Register) -> None:
         "mnist": "catalog:mnist_dataset",
         "mnist_sample": "catalog:mnist_sample_dataset",
     })
+
+
+@hookimpl
+def register_converters(register: Register) -> None:
+    # One per layer above, under the layer's name (see nnframe.onnx.lookup).
+    _register_all(register, "nnframe.onnx", {
+        "dense": "converters:DenseConverter",
+        "tanh": "converters:TanhConverter",
+        "sigmoid": "converters:SigmoidConverter",
+        "relu": "converters:ReLUConverter",
+        "leaky_relu": "converters:LeakyReLUConverter",
+        "softmax": "converters:SoftmaxConverter",
+        "dropout": "converters:DropoutConverter",
+        "flatten": "converters:FlattenConverter",
+        "sequential": "converters:SequentialConverter",
+        "residual": "converters:ResidualConverter",
+        "parallel": "converters:ParallelConverter",
+        "batch_norm": "normalization:BatchNormConverter",
+        "layer_norm": "normalization:LayerNormConverter",
+        "embedding": "normalization:EmbeddingConverter",
+    })

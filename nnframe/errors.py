@@ -61,6 +61,16 @@ class MissingPluginError(ModelFileError):
     """A model file needs a component whose plugin distribution is not installed."""
 
 
+class ExportError(NNFrameError, ValueError):
+    """A network that cannot be exported as asked: to ONNX, a layer without a converter,
+    or a converter that failed."""
+
+
+class MissingExtraError(NNFrameError, ImportError):
+    """An optional feature whose extra dependency is not installed; the message names the
+    extra to install (``pip install 'nnframe[onnx]'``)."""
+
+
 class ModelFileWarning(UserWarning):
     """A model file loaded, but was saved with other versions of its components."""
 

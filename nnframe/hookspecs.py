@@ -3,8 +3,9 @@
 A plugin is a module (or any object) with functions marked ``@nnframe.hookimpl``, named
 after the kinds it provides: ``register_layers``, ``register_losses``,
 ``register_optimizers``, ``register_initializers``, ``register_metrics``,
-``register_schedules``, ``register_callbacks`` and ``register_datasets`` (one per entry of
-`nnframe.kinds.KINDS`). Each is called once with a ``register`` callable::
+``register_schedules``, ``register_callbacks``, ``register_datasets`` and
+``register_converters`` (one per entry of `nnframe.kinds.KINDS`). Each is called once
+with a ``register`` callable::
 
     @nnframe.hookimpl
     def register_layers(register):

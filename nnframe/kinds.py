@@ -54,6 +54,8 @@ KINDS: tuple[Kind, ...] = (
           "on_batch_end")),
     Kind("dataset", "datasets", "named data sets that configs and the CLI can train on",
          "mnist_sample", None, ("name", "sample_shape", "sizes", "num_classes", "load")),
+    Kind("converter", "converters", "turn a layer into ONNX nodes, for nnframe export",
+         "dense", None, ("convert", "get_config")),
 )
 
 KIND_NAMES: tuple[str, ...] = tuple(kind.name for kind in KINDS)

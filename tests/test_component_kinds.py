@@ -28,10 +28,10 @@ def test_every_kind_has_a_hook_specification():
                                                        "nnframe_spec")]
     assert sorted(specs) == sorted(kind.hook for kind in KINDS)
     assert KIND_NAMES == ("layer", "loss", "optimizer", "initializer", "metric", "schedule",
-                          "callback", "dataset")
+                          "callback", "dataset", "converter")
 
 
-def test_nnframe_list_shows_all_eight_kinds():
+def test_nnframe_list_shows_all_nine_kinds():
     result = runner.invoke(app, ["list", "--json"])
     rows = json.loads(result.stdout)
     assert {row["kind"] for row in rows} == set(KIND_NAMES)
@@ -42,7 +42,8 @@ def test_nnframe_list_shows_all_eight_kinds():
 
 def test_nnframe_show_finds_every_kind():
     for name, kind in [("cosine", "schedule"), ("f1", "metric"), ("he_normal", "initializer"),
-                       ("csv_logger", "callback"), ("mnist_sample", "dataset")]:
+                       ("csv_logger", "callback"), ("mnist_sample", "dataset"),
+                       ("flatten", "converter")]:
         result = runner.invoke(app, ["show", name])
         assert result.exit_code == 0 and f"{name} ({kind})" in result.stdout
 

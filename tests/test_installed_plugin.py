@@ -111,3 +111,30 @@ def test_a_plugin_data_set_and_metric_from_a_config(tmp_path):
     assert result.returncode == 0, result.stderr
     assert "blobs: 200 training, 100 test samples of shape (2,)" in result.stdout
     assert "mean_prediction" in result.stdout and "f1" in result.stdout
+
+
+def test_installed_plugin_converts_its_layer_to_onnx(tmp_path):
+    """The example distribution's converter for affine is found through its entry point;
+    running_center, which it gives none, is named with the distribution in the error."""
+    onnx = pytest.importorskip("onnx", reason="the onnx extra is not installed")
+    ort = pytest.importorskip("onnxruntime", reason="the onnx extra is not installed")
+    import nnframe.onnx
+
+    net = nnframe.Network([nnframe.layer("dense", 3, 4), nnframe.layer("affine"),
+                           nnframe.layer("tanh")]).build((3,), seed=0)
+    net.layers[1].params["scale"][...] = [0.5, -2.0, 1.5, 3.0]
+    net.layers[1].params["shift"][...] = [0.1, 0.2, -0.3, 0.0]
+    path = nnframe.onnx.export(net, tmp_path / "affine.onnx")
+    x = np.random.default_rng(0).standard_normal((7, 3)).astype(np.float32)
+    runner = ort.InferenceSession(str(path), providers=["CPUExecutionProvider"])
+    np.testing.assert_allclose(runner.run(None, {"input": x})[0], net.predict(x),
+                               rtol=1e-5, atol=1e-6)
+    assert any("nnframe-example:affine" in prop.value
+               for prop in onnx.load(path).metadata_props)
+
+    stateful = nnframe.Network([nnframe.layer("dense", 3, 4),
+                                nnframe.layer("running_center")]).build((3,), seed=0)
+    with pytest.raises(nnframe.ExportError, match=(
+            r"^layer 1 \(running_center from nnframe-example\) has no ONNX converter")):
+        nnframe.onnx.export(stateful, tmp_path / "stateful.onnx")
+    assert not (tmp_path / "stateful.onnx").exists()

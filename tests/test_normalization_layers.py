@@ -461,5 +461,5 @@ def test_bad_arguments_are_config_errors(name, config, message):
 def test_nnframe_check_passes_for_the_three_layers():
     result = CliRunner().invoke(app, ["check", "batch_norm", "layer_norm", "embedding"])
     assert result.exit_code == 0, result.stdout
-    assert "3 components checked: 3 passed, 0 failed" in result.stdout
+    assert "6 components checked: 6 passed, 0 failed" in result.stdout
     assert "parameter_shapes" in result.stdout and "FAIL" not in result.stdout

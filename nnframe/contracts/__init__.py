@@ -2,13 +2,14 @@
 
 A component is any object with the members of its kind's `Protocol` (checked by members,
 not by class); the base classes (`Layer`, `Loss`, `Optimizer`, `Initializer`, `Metric`,
-`Schedule`, `Callback`, `Dataset`) are optional and supply defaults. Components are
-usually attrs classes whose ``init`` fields are their constructor arguments, so
-``get_config`` comes free (`config_of`).
+`Schedule`, `Callback`, `Dataset`, `Converter`) are optional and supply defaults.
+Components are usually attrs classes whose ``init`` fields are their constructor
+arguments, so ``get_config`` comes free (`config_of`).
 """
 
 from nnframe.contracts.callback import Callback
 from nnframe.contracts.config import config_of, json_safe
+from nnframe.contracts.converter import Converter, ConverterProtocol
 from nnframe.contracts.dataset import Dataset
 from nnframe.contracts.initializer import Initializer, InitializerProtocol
 from nnframe.contracts.layer import Layer, LayerProtocol, Shape
@@ -24,6 +25,8 @@ from nnframe.contracts.schedule import Schedule, ScheduleProtocol
 
 __all__ = [
     "Callback",
+    "Converter",
+    "ConverterProtocol",
     "Dataset",
     "Initializer",
     "InitializerProtocol",

@@ -1,7 +1,7 @@
 """The nnframe plugin module (entry point ``conv`` of the group ``nnframe``).
 
-The layers are named as ``"module:Class"``, so that listing components imports none of
-them (nor NumPy); each module is imported when its layer is first built.
+The layers and their ONNX converters are named as ``"module:Class"``, so that listing
+components imports none of them (nor NumPy); each module is imported when first used.
 """
 
 from __future__ import annotations
@@ -14,3 +14,10 @@ def register_layers(register) -> None:
     register("conv2d", "nnframe_conv.conv2d:Conv2D")
     register("maxpool2d", "nnframe_conv.maxpool2d:MaxPool2D")
     register("avgpool2d", "nnframe_conv.avgpool2d:AvgPool2D")
+
+
+@nnframe.hookimpl
+def register_converters(register) -> None:
+    register("conv2d", "nnframe_conv.converters:Conv2DConverter")
+    register("maxpool2d", "nnframe_conv.converters:MaxPool2DConverter")
+    register("avgpool2d", "nnframe_conv.converters:AvgPool2DConverter")

@@ -48,7 +48,7 @@ def test_nnframe_plugins_shows_the_plugin_healthy():
                             capture_output=True, text=True, check=True)
     plugin = next(p for p in json.loads(result.stdout) if p["distribution"] == "nnframe-conv")
     assert plugin["status"] == "ok", plugin["error"]
-    assert plugin["hooks"] == ["register_layers"]
+    assert plugin["hooks"] == ["register_layers", "register_converters"]
     assert plugin["version"] == installed_version()
 
 
@@ -94,6 +94,6 @@ def test_every_layer_passes_the_plugin_authors_kit():
     from nnframe.testing import check_distribution
 
     reports = check_distribution("nnframe-conv")
-    assert sorted(report.component for report in reports) == sorted(
-        f"nnframe-conv:{name}" for name in LAYERS)
+    assert sorted((report.kind, report.component) for report in reports) == sorted(
+        (kind, f"nnframe-conv:{name}") for name in LAYERS for kind in ("layer", "converter"))
     assert all(report.passed for report in reports)

@@ -1,7 +1,8 @@
 """The nnframe plugin module (entry point ``recurrent`` of the group ``nnframe``).
 
-The layers are named as ``"module:Class"``, so that listing components imports none of
-them (nor NumPy); each module is imported when its layer is first built.
+The layers and their ONNX converters are named as ``"module:Class"``, so that listing
+components imports none of them (nor NumPy, nor onnx); each module is imported when first
+used.
 """
 
 from __future__ import annotations
@@ -14,3 +15,10 @@ def register_layers(register) -> None:
     register("rnn", "nnframe_recurrent.rnn:SimpleRNN")
     register("lstm", "nnframe_recurrent.lstm:LSTM")
     register("gru", "nnframe_recurrent.gru:GRU")
+
+
+@nnframe.hookimpl
+def register_converters(register) -> None:
+    register("rnn", "nnframe_recurrent.converters:SimpleRNNConverter")
+    register("lstm", "nnframe_recurrent.converters:LSTMConverter")
+    register("gru", "nnframe_recurrent.converters:GRUConverter")

@@ -129,7 +129,7 @@ def test_nnframe_check_passes(name):
     result = subprocess.run([sys.executable, "-m", "nnframe", "check", name],
                             capture_output=True, text=True)
     assert result.returncode == 0, result.stdout + result.stderr
-    assert "1 passed, 0 failed" in result.stdout
+    assert "2 passed, 0 failed" in result.stdout  # the layer and its ONNX converter
 
 
 def test_a_config_feeding_images_to_an_lstm_suggests_the_reshape():

@@ -49,7 +49,7 @@ def test_nnframe_plugins_shows_the_plugin_healthy():
     plugin = next(p for p in json.loads(result.stdout)
                   if p["distribution"] == "nnframe-recurrent")
     assert plugin["status"] == "ok", plugin["error"]
-    assert plugin["hooks"] == ["register_layers"]
+    assert plugin["hooks"] == ["register_layers", "register_converters"]
     assert plugin["version"] == installed_version()
 
 
@@ -106,6 +106,6 @@ def test_every_layer_passes_the_plugin_authors_kit():
     from nnframe.testing import check_distribution
 
     reports = check_distribution("nnframe-recurrent")
-    assert sorted(report.component for report in reports) == sorted(
-        f"nnframe-recurrent:{name}" for name in LAYERS)
+    assert sorted((report.kind, report.component) for report in reports) == sorted(
+        (kind, f"nnframe-recurrent:{name}") for name in LAYERS for kind in ("layer", "converter"))
     assert all(report.passed for report in reports)

@@ -1,6 +1,7 @@
 """Registers an example of each thing a third-party plugin may do, exactly as any would:
 an ``affine`` layer, a layer with state (``running_center``), a layer built by a factory
-function (``scaled_tanh``), and a metric and a data set registered lazily."""
+function (``scaled_tanh``), a metric and a data set registered lazily, and an ONNX
+converter for ``affine`` (the other two layers have none)."""
 
 import attrs
 import numpy as np
@@ -29,8 +30,6 @@ class Affine(nnframe.Layer):
         self.grads["scale"][...] = np.sum(grad_output * self._input, axis=axes)
         self.grads["shift"][...] = np.sum(grad_output, axis=axes)
         return grad_output * self.params["scale"]
-
-
 
 
 @attrs.define(eq=False)
@@ -102,3 +101,8 @@ def register_layers(register):
     register("affine", Affine)
     register("running_center", RunningCenter)
     register("scaled_tanh", scaled_tanh)
+
+
+@nnframe.hookimpl
+def register_converters(register):
+    register("affine", "nnframe_example.converters:AffineConverter")

@@ -1,0 +1,38 @@
+"""``nnframe export``: a saved model as an ONNX model, for onnxruntime and friends."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from nnframe.cli.app import app
+
+
+@app.command("export")
+def export_command(
+    model: Annotated[Path, typer.Argument(help="A model file written by nnframe train.",
+                                          metavar="MODEL")],
+    output: Annotated[Path, typer.Argument(help="The ONNX file to write.",
+                                           metavar="OUT.onnx")],
+    opset: Annotated[int, typer.Option(
+        "--opset", help="ONNX opset to write (17 or later).")] = 17,
+) -> None:
+    """Export a saved model to ONNX (needs nnframe[onnx]): input 'input', output 'output'."""
+    from nnframe.cli.app import fail
+    from nnframe.cli.modelio import load_model
+    from nnframe.onnx import BATCH_AXIS, INPUT_NAME, OUTPUT_NAME, export, require_onnx
+
+    require_onnx()  # before reading anything: a missing extra is said first
+    if output.exists() and model.exists() and output.resolve() == model.resolve():
+        raise fail(f"{output} is the model file itself; give the ONNX file another name")
+    network = load_model(model)
+    if not network.built:
+        raise fail(f"{model} holds a network that was never built or trained (no weights), "
+                   "so there is nothing to export; train it first")
+    path = export(network, output, opset=opset)
+    shapes = [", ".join([BATCH_AXIS, *map(str, shape)])
+              for shape in (network.input_shape, network.output_shape)]
+    typer.echo(f"wrote {path}: ONNX opset {opset}, input {INPUT_NAME!r} ({shapes[0]}) and "
+               f"output {OUTPUT_NAME!r} ({shapes[1]}), float32")

@@ -1,0 +1,74 @@
+"""ONNX converters for conv2d, maxpool2d and avgpool2d (``nnframe export``).
+
+nnframe's images are channels-last, (N, H, W, C); ONNX's Conv, MaxPool and AveragePool
+want channels-first, (N, C, H, W). Each converter transposes its input to NCHW and its
+output back to NHWC; the graph builder cancels a transpose that undoes the one before,
+so a run of conv and pooling layers stays NCHW inside the graph and pays for one transpose
+at each end. The padding is nnframe's own (`windows.sliding_axis`): "same" pads
+``total // 2`` before and the rest after, which ONNX takes as explicit pads. Nothing here
+imports onnx: the graph builder does, when a network is exported.
+"""
+
+from __future__ import annotations
+
+from typing import Any, ClassVar
+
+import attrs
+
+import nnframe
+from nnframe_conv.windows import sliding_axis
+
+#: (N, H, W, C) -> (N, C, H, W), and back.
+TO_CHANNELS_FIRST = (0, 3, 1, 2)
+TO_CHANNELS_LAST = (0, 2, 3, 1)
+
+
+def _image_shape(layer: Any, x: str, graph: Any) -> tuple[int, int, int]:
+    shape = graph.sample_shape(x)
+    if shape is None or len(shape) != 3:
+        raise nnframe.ExportError(f"{layer.layer_name} needs channels-last images (H, W, C) "
+                                  f"as input, got samples of shape {shape}")
+    return shape
+
+
+@attrs.define(eq=False)
+class Conv2DConverter(nnframe.Converter):
+    """Converts conv2d: ONNX Conv on NCHW with nnframe's padding, weights as (filters,
+    in_channels, kernel_h, kernel_w)."""
+
+    def convert(self, layer: Any, x: str, graph: Any) -> str:
+        height, width, _ = _image_shape(layer, x, graph)
+        rows = sliding_axis(height, layer.kernel_size[0], layer.stride[0], layer.padding)
+        cols = sliding_axis(width, layer.kernel_size[1], layer.stride[1], layer.padding)
+        weights = graph.constant(layer.params["weights"].transpose(3, 2, 0, 1), "weights")
+        bias = graph.constant(layer.params["bias"], "bias")
+        y = graph.node("Conv", [graph.transpose(x, TO_CHANNELS_FIRST), weights, bias],
+                       kernel_shape=list(layer.kernel_size), strides=list(layer.stride),
+                       pads=[rows.pad_before, cols.pad_before, rows.pad_after, cols.pad_after])
+        return graph.transpose(y, TO_CHANNELS_LAST)
+
+
+@attrs.define(eq=False)
+class _PoolConverter(nnframe.Converter):
+    op_type: ClassVar[str] = ""
+
+    def convert(self, layer: Any, x: str, graph: Any) -> str:
+        _image_shape(layer, x, graph)
+        # No padding and floor (ceil_mode 0): a last partial window is dropped, as here.
+        y = graph.node(self.op_type, [graph.transpose(x, TO_CHANNELS_FIRST)],
+                       kernel_shape=list(layer.pool_size), strides=list(layer.strides))
+        return graph.transpose(y, TO_CHANNELS_LAST)
+
+
+@attrs.define(eq=False)
+class MaxPool2DConverter(_PoolConverter):
+    """Converts maxpool2d: ONNX MaxPool on NCHW, no padding, partial windows dropped."""
+
+    op_type: ClassVar[str] = "MaxPool"
+
+
+@attrs.define(eq=False)
+class AvgPool2DConverter(_PoolConverter):
+    """Converts avgpool2d: ONNX AveragePool on NCHW, no padding, partial windows dropped."""
+
+    op_type: ClassVar[str] = "AveragePool"
