@@ -5,10 +5,10 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 import attrs
-import numpy as np
 
 from nnframe.arguments import non_negative, to_float, unit_interval
 from nnframe.contracts import Optimizer, Parameter
+from nnframe.optimizers import kernels
 
 
 @attrs.define(eq=False)
@@ -21,19 +21,9 @@ class RMSprop(Optimizer):
     momentum: float = attrs.field(default=0.0, converter=to_float, validator=unit_interval)
 
     def step(self, parameters: Sequence[Parameter]) -> None:
-        lr, alpha = self.learning_rate, self.alpha
         for p in self.groups(parameters):  # the whole buffer at once, when there is one
-            g = p.grad
-            square_avg = self.slot(p, "square_avg")
-            square_avg *= alpha
-            square_avg += (1.0 - alpha) * (g * g)
-            update = np.sqrt(square_avg)
-            update += self.eps
-            np.divide(g, update, out=update)
-            if self.momentum:
-                buffer = self.slot(p, "momentum_buffer")
-                buffer *= self.momentum
-                buffer += update
-                update = buffer
-            p.value -= lr * update
+            buffer = self.slot(p, "momentum_buffer") if self.momentum else None
+            kernels.rmsprop_step(p.value, p.grad, self.slot(p, "square_avg"),
+                                 lr=self.learning_rate, alpha=self.alpha, eps=self.eps,
+                                 momentum=self.momentum, momentum_buffer=buffer)
         self.iterations += 1

@@ -10,6 +10,7 @@ import attrs
 from nnframe.arguments import non_negative, to_float, unit_interval
 from nnframe.contracts import Optimizer, Parameter
 from nnframe.errors import ConfigError
+from nnframe.optimizers import kernels
 
 
 @attrs.define(eq=False)
@@ -28,19 +29,9 @@ class SGD(Optimizer):
             raise ConfigError("SGD: nesterov=True needs a momentum > 0")
 
     def step(self, parameters: Sequence[Parameter]) -> None:
-        lr, mu = self.learning_rate, self.momentum
         for p in self.groups(parameters):  # the whole buffer at once, when there is one
-            if mu == 0.0:
-                p.value -= lr * p.grad
-                continue
-            # torch.optim.SGD starts the buffer at the first gradient: mu * 0 + g is exactly g
-            velocity = self.slot(p, "velocity")
-            velocity *= mu
-            velocity += p.grad
-            if self.nesterov:
-                update = p.grad + mu * velocity
-                update *= lr
-                p.value -= update
-            else:
-                p.value -= lr * velocity
+            # torch.optim.SGD starts the velocity at the first gradient: mu * 0 + g is g
+            velocity = self.slot(p, "velocity") if self.momentum else None
+            kernels.sgd_step(p.value, p.grad, velocity, lr=self.learning_rate,
+                             momentum=self.momentum, nesterov=self.nesterov)
         self.iterations += 1
