@@ -11,6 +11,12 @@ process may run on, and never more than NumPy's BLAS may use at that moment, so 
 set with threadpoolctl (``threadpool_limits(1)``) or ``OPENBLAS_NUM_THREADS`` holds for
 nnframe's own threads too.
 
+A second thread pays only if a core is free for it. Where Linux reports CPU pressure (the
+share of the last 10 s in which some task waited for a CPU, read at most once a second),
+work stays on the calling thread while it is above `BUSY_PRESSURE`: on a machine whose
+cores are all taken, handing out pieces made element-wise work 5-65% slower, waiting for a
+worker that the scheduler had not run yet.
+
 The results never depend on the number of threads: each chunk runs the same element-wise
 operations on its own elements.
 """
@@ -21,8 +27,14 @@ import ctypes
 import itertools
 import os
 import threading
+import time
 from collections.abc import Callable
-from concurrent.futures import Future, ThreadPoolExecutor
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from concurrent.futures import Future, ThreadPoolExecutor
+
+    import numpy as np
 
 ENV_VAR = "NNFRAME_NUM_THREADS"
 
@@ -32,6 +44,16 @@ _executor_lock = threading.Lock()
 _inside = threading.local()  # marks nnframe's worker threads: nested work runs serially
 _blas_threads_function: Callable[[], int] | None = None
 _blas_probed = False
+#: Pieces per thread: small enough to share out again when one thread lags behind.
+PIECES_PER_THREAD = 2
+#: Element-wise work below this many elements per piece stays on one thread: handing a
+#: piece to another thread costs tens of microseconds, what NumPy needs for about
+#: 100,000 float32 elements of a simple ufunc.
+ELEMENTWISE_MIN = 131_072
+#: CPU pressure (percent) from which the machine counts as busy: no core to spare.
+BUSY_PRESSURE = 50.0
+_PRESSURE_FILE = "/proc/pressure/cpu"
+_pressure = {"read_at": -1e9, "busy": False}
 
 
 def available_cores() -> int:
@@ -127,11 +149,12 @@ def _mapped_libraries(fragment: str) -> list[str]:
 
 
 def ranges(size: int, min_chunk: int, align: int = 1,
-           threads: int | None = None) -> list[tuple[int, int]]:
-    """[start, stop) pieces of ``range(size)``, one per thread, each at least ``min_chunk``
-    long and starting on a multiple of ``align``; one piece when the work is too small."""
-    threads = num_threads() if threads is None else threads
-    pieces = max(1, min(threads, size // max(min_chunk, 1)))
+           pieces: int | None = None) -> list[tuple[int, int]]:
+    """[start, stop) pieces of ``range(size)``, at most ``pieces`` (default: the threads),
+    each at least ``min_chunk`` long and starting on a multiple of ``align``; one piece
+    when the work is too small to split."""
+    pieces = num_threads() if pieces is None else pieces
+    pieces = max(1, min(pieces, size // max(min_chunk, 1)))
     if pieces == 1:
         return [(0, size)]
     align = max(align, 1)
@@ -143,28 +166,89 @@ def ranges(size: int, min_chunk: int, align: int = 1,
 
 def run(work: Callable[[int, int], object], size: int, *, min_chunk: int,
         align: int = 1) -> None:
-    """Call ``work(start, stop)`` over pieces covering ``range(size)`` (see `ranges`), the
-    first on this thread and the others on the pool; return when all are done. An
-    exception in any piece is raised here. Work started by a worker runs serially."""
-    if getattr(_inside, "worker", False):
+    """Call ``work(start, stop)`` over pieces covering ``range(size)``, each at least
+    ``min_chunk`` long (see `ranges`), on this thread and the pool's; return when all are
+    done. An exception in any piece is raised here. Work started by a worker runs there.
+
+    The pieces are claimed one by one, by whichever thread is free: on a machine whose
+    other cores are busy, this thread does them all rather than wait for a worker to be
+    scheduled, so splitting costs little more than handing the work out.
+    """
+    threads = 1 if getattr(_inside, "worker", False) else num_threads()
+    pieces = ranges(size, min_chunk, align, PIECES_PER_THREAD * threads)
+    if threads == 1 or len(pieces) == 1 or machine_busy():
         work(0, size)
         return
-    pieces = ranges(size, min_chunk, align)
-    if len(pieces) == 1:
-        work(0, size)
-        return
+    claim = itertools.count()  # next() on it is atomic under the GIL
+
+    def drain() -> None:
+        for index in claim:
+            if index >= len(pieces):
+                return
+            work(*pieces[index])
+
     executor = _pool()
-    futures: list[Future] = [executor.submit(_as_worker, work, lo, hi) for lo, hi in pieces[1:]]
+    helpers = min(threads, len(pieces)) - 1
+    futures: list[Future] = [executor.submit(_as_worker, drain) for _ in range(helpers)]
     try:
-        work(*pieces[0])
+        drain()
     finally:
         for future in futures:
-            future.result()
+            if not future.cancel():  # started: wait for its last piece
+                future.result()
 
 
-def _as_worker(work: Callable[[int, int], object], start: int, stop: int) -> None:
+def split_rows(work: Callable[[int, int], object], rows: int, row_size: int) -> None:
+    """``work(start, stop)`` over rows of ``row_size`` elements each, over threads when
+    every piece gets at least `ELEMENTWISE_MIN` elements, else ``work(0, rows)`` here."""
+    if rows < 2 or rows * row_size < 2 * ELEMENTWISE_MIN:
+        work(0, rows)
+        return
+    run(work, rows, min_chunk=-(-ELEMENTWISE_MIN // max(row_size, 1)))
+
+
+def split_batch(work: Callable[..., object], *arrays: np.ndarray) -> None:
+    """Call ``work(*pieces)`` with matching pieces of ``arrays`` along their first axis
+    (the batch), over threads when each piece gets at least `ELEMENTWISE_MIN` elements;
+    with the whole arrays, on this thread, otherwise. ``work`` writes its results into
+    an output among the arrays, so the pieces must not overlap in what they write."""
+    first = arrays[0]
+    if first.ndim == 0 or first.size < 2 * ELEMENTWISE_MIN or len(first) < 2:
+        work(*arrays)
+        return
+    split_rows(lambda start, stop: work(*(a[start:stop] for a in arrays)), len(first),
+               first.size // len(first))
+
+
+def machine_busy() -> bool:
+    """Whether every core is taken by others (CPU pressure at least `BUSY_PRESSURE`);
+    False where the OS does not say. Read at most once a second."""
+    now = time.monotonic()
+    if now - _pressure["read_at"] >= 1.0:
+        _pressure["read_at"] = now
+        _pressure["busy"] = (cpu_pressure() or 0.0) >= BUSY_PRESSURE
+    return _pressure["busy"]
+
+
+def cpu_pressure() -> float | None:
+    """Linux's CPU pressure over the last 10 s, in percent; None where unavailable."""
+    try:
+        with open(_PRESSURE_FILE, encoding="ascii") as file:
+            first = file.readline().split()
+    except OSError:
+        return None
+    for field in first[1:]:
+        if field.startswith("avg10="):
+            try:
+                return float(field[6:])
+            except ValueError:
+                return None
+    return None
+
+
+def _as_worker(drain: Callable[[], None]) -> None:
     _inside.worker = True
-    work(start, stop)
+    drain()
 
 
 def _pool() -> ThreadPoolExecutor:
@@ -173,6 +257,8 @@ def _pool() -> ThreadPoolExecutor:
     if _executor is None:
         with _executor_lock:
             if _executor is None:
+                from concurrent.futures import ThreadPoolExecutor  # only when first needed
+
                 workers = max(1, max(available_cores(), configured_threads()) - 1)
                 _executor = ThreadPoolExecutor(workers, thread_name_prefix="nnframe")
     return _executor

@@ -132,6 +132,7 @@ def run_all(size, dtype):
 def test_blocks_and_threads_change_no_bit(monkeypatch, dtype):
     size = 5 * 1024 + 3
     monkeypatch.setattr(parallel, "blas_threads", lambda: None)
+    monkeypatch.setattr(parallel, "machine_busy", lambda: False)
     parallel.set_num_threads(1)
     try:
         whole = run_all(size, dtype)

@@ -15,6 +15,7 @@ from nnframe import parallel
 def threads(monkeypatch):
     """Set the thread count, with BLAS's limit out of the way; restored afterwards."""
     monkeypatch.setattr(parallel, "blas_threads", lambda: None)
+    monkeypatch.setattr(parallel, "machine_busy", lambda: False)
     yield parallel.set_num_threads
     parallel.set_num_threads(None)
 
@@ -34,18 +35,34 @@ def test_ranges_cover_the_work_once_aligned_and_large_enough(threads, size, min_
         assert all(stop - start >= 1 for start, stop in pieces)
 
 
-def test_run_does_every_piece_on_several_threads(threads):
+def test_run_does_every_piece_once(threads):
     threads(2)
     out = np.zeros(100_000)
-    seen = set()
 
     def work(start, stop):
-        seen.add(threading.get_ident())
         np.add(out[start:stop], 1.0, out=out[start:stop])
 
-    parallel.run(work, out.size, min_chunk=10_000)
-    assert np.all(out == 1.0)
-    assert len(seen) == 2
+    for _ in range(20):
+        parallel.run(work, out.size, min_chunk=10_000)
+    assert np.all(out == 20.0)
+
+
+def test_a_free_worker_takes_pieces(threads):
+    threads(2)
+    caller = threading.get_ident()
+    helped = threading.Event()
+    seen = []
+
+    def work(start, stop):
+        seen.append((start, stop))
+        if threading.get_ident() != caller:
+            helped.set()
+        else:  # hold the caller until a worker has claimed a piece (or give up)
+            helped.wait(timeout=10)
+
+    parallel.run(work, 1000, min_chunk=100)
+    assert helped.is_set()
+    assert sorted(seen) == parallel.ranges(1000, 100, pieces=2 * parallel.PIECES_PER_THREAD)
 
 
 def test_small_work_and_one_thread_stay_on_the_calling_thread(threads):
@@ -71,17 +88,19 @@ def test_an_error_in_a_worker_reaches_the_caller(threads):
 
 def test_work_started_inside_a_worker_runs_there(threads):
     threads(2)
-    inner, workers = [], []
+    caller = threading.get_ident()
+    inner = []
 
     def work(start, stop):
-        if start > 0:
-            workers.append(threading.get_ident())
         parallel.run(lambda a, b: inner.append((threading.get_ident(), a, b)), 50,
                      min_chunk=1)
 
-    parallel.run(work, 100, min_chunk=10)
-    (worker,) = workers
-    assert (worker, 0, 50) in inner  # one serial run, no waiting on its own pool
+    for _ in range(10):
+        parallel.run(work, 100, min_chunk=10)
+    from_workers = [entry for entry in inner if entry[0] != caller]
+    # a worker never hands work to the pool it belongs to: one serial run, all of it
+    assert all(entry[1:] == (0, 50) for entry in from_workers)
+    assert sum(b - a for _, a, b in inner) == 10 * 4 * 50
 
 
 def test_the_setting_the_environment_and_the_blas_limit(monkeypatch):
@@ -110,3 +129,26 @@ def test_threadpoolctl_limits_hold_for_nnframe_threads():
     with threadpoolctl.threadpool_limits(1, user_api="blas"):
         assert parallel.blas_threads() == 1
         assert parallel.num_threads() == 1
+
+
+def test_a_busy_machine_keeps_the_work_on_the_calling_thread(threads, monkeypatch):
+    threads(2)
+    monkeypatch.setattr(parallel, "machine_busy", lambda: True)
+    caller = threading.get_ident()
+    seen = []
+    parallel.run(lambda a, b: seen.append((threading.get_ident(), a, b)), 10**6, min_chunk=1)
+    assert seen == [(caller, 0, 10**6)]
+
+
+def test_cpu_pressure_decides_when_the_machine_is_busy(monkeypatch, tmp_path):
+    pressure = tmp_path / "cpu"
+    monkeypatch.setattr(parallel, "_PRESSURE_FILE", str(pressure))
+    for text, busy in [("some avg10=97.50 avg60=90.00 avg300=80.00 total=1\n", True),
+                       ("some avg10=3.10 avg60=50.00 avg300=80.00 total=1\n", False),
+                       (None, False)]:
+        if text is None:
+            pressure.unlink()
+        else:
+            pressure.write_text(text)
+        monkeypatch.setitem(parallel._pressure, "read_at", -1e9)  # read again now
+        assert parallel.machine_busy() is busy
