@@ -30,8 +30,9 @@ What is left is NumPy itself: twelve passes at 0.15-0.25 ns an element each in c
 a square root at 0.4-0.8 ns, against PyTorch's fused Adam, which makes one pass (about 1 ns
 an element on this machine).
 
-Buffers of at least `PARALLEL_MIN` elements per thread are cut into contiguous runs of
-blocks, one per thread (`nnframe.parallel`): NumPy releases the GIL inside each pass. Every
+Buffers of at least two `PARALLEL_MIN` pieces are cut into contiguous runs of blocks that
+the threads claim (`nnframe.parallel`, when a core is free): NumPy releases the GIL inside
+each pass. Every
 element goes through the same operations whatever the blocks and threads, so the results
 are identical with one thread or many, and for one buffer or one array per parameter.
 Arrays that are not contiguous are updated whole, with scratch arrays of their shape.
@@ -50,9 +51,9 @@ from nnframe import parallel
 #: Elements per block: five float32 blocks (values, gradient, two states, scratch) fit
 #: in a 512 KiB L2 cache; see the module docstring for the measurements.
 BLOCK = 16_384
-#: Elements per thread below which a second thread does not pay (its start and join,
-#: tens of microseconds, against about 0.2 ms per 100k elements of Adam).
-PARALLEL_MIN = 131_072
+#: Elements per piece below which handing a piece to another thread does not pay (tens
+#: of microseconds, against about 0.15 ms for 65,536 elements of Adam).
+PARALLEL_MIN = 65_536
 
 Rule = Callable[[Sequence[np.ndarray], Sequence[np.ndarray], tuple], None]
 
