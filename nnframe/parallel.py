@@ -24,6 +24,7 @@ operations on its own elements.
 from __future__ import annotations
 
 import ctypes
+import functools
 import itertools
 import os
 import threading
@@ -56,8 +57,10 @@ _PRESSURE_FILE = "/proc/pressure/cpu"
 _pressure = {"read_at": -1e9, "busy": False}
 
 
+@functools.cache
 def available_cores() -> int:
-    """The CPUs this process may run on (its affinity mask where the OS has one)."""
+    """The CPUs this process may run on (its affinity mask where the OS has one), as
+    found on first use."""
     if hasattr(os, "sched_getaffinity"):
         return max(1, len(os.sched_getaffinity(0)))
     return max(1, os.cpu_count() or 1)

@@ -9,22 +9,26 @@ buffers) and hyperparameters as Python numbers; nothing is allocated per call bu
 Why blocks: NumPy has no fused multiply-add, so an update rule is a dozen ufunc passes.
 Over whole 20M-element buffers each pass crosses main memory; here the buffers are walked
 in blocks of `BLOCK` elements, and a block's dozen passes read and write the five arrays
-it touches (values, gradient, two state arrays, one scratch) while they sit in the core's
-L2 cache, so main memory is crossed about once per array. Measured on a 2-core AMD EPYC
-(AVX2, 512 KiB L2 per core), one Adam step on 20M float32 parameters on one thread, CPU
-ms (median of 7, a busy shared machine):
+it touches (values, gradient, two state arrays, one scratch) while they sit in the CPU's
+caches, so main memory is crossed about once per array. Measured on a 2-core AMD EPYC
+(AVX2, 512 KiB L2 per core, 32 MiB L3), one step on one thread, CPU ms, median of
+interleaved runs on a busy shared machine:
 
-==========  =======  =====  =====  ======  ======  ======
-block       whole    4,096  8,192  16,384  32,768  65,536
-CPU ms      101-119  84-86  66-68  58      54-56   53-54
-==========  =======  =====  =====  ======  ======  ======
+==============  =======  ======  ======  ======  =======  =======
+step            size     16,384  32,768  65,536  131,072  whole
+==============  =======  ======  ======  ======  =======  =======
+Adam            235k     0.59    0.53    0.49    0.47     0.51
+Adam            2M       7.0     6.4     6.3     6.4      9.7
+Adam            20M      83      63      63      64       138
+SGD, momentum   235k     0.26    0.26    0.21    0.19     0.20
+SGD, momentum   20M      43      33      30      32       49
+==============  =======  ======  ======  ======  =======  =======
 
 Smaller blocks pay NumPy's call overhead (about 0.5 us a ufunc call, a dozen calls a
-block) too often; from 16,384 on the time is flat within the noise. 16,384 is the smallest
-block of that flat part: its five float32 blocks take 320 KiB, inside the L2 cache with
-room to spare, which holds up better than the larger ones when other processes share the
-core. Hyperparameters enter as 0-d arrays of the buffer's dtype: NumPy's fast path (a
-Python float costs about 1.4 us more per call) and no promotion of float32.
+block, more on a busy machine) too often; larger ones gain nothing more. At 65,536 the five
+float32 blocks take 1.25 MiB: in L3 rather than L2, but the overhead is what counts.
+Hyperparameters enter as 0-d arrays of the buffer's dtype: NumPy's fast path (a Python
+float costs about 1.4 us more per call) and no promotion of float32.
 
 What is left is NumPy itself: twelve passes at 0.15-0.25 ns an element each in cache, and
 a square root at 0.4-0.8 ns, against PyTorch's fused Adam, which makes one pass (about 1 ns
@@ -48,12 +52,11 @@ import numpy as np
 
 from nnframe import parallel
 
-#: Elements per block: five float32 blocks (values, gradient, two states, scratch) fit
-#: in a 512 KiB L2 cache; see the module docstring for the measurements.
-BLOCK = 16_384
+#: Elements per block; see the module docstring for the measurements.
+BLOCK = 65_536
 #: Elements per piece below which handing a piece to another thread does not pay (tens
-#: of microseconds, against about 0.15 ms for 65,536 elements of Adam).
-PARALLEL_MIN = 65_536
+#: of microseconds, against about 0.15 ms for 65,536 elements of Adam): one block.
+PARALLEL_MIN = BLOCK
 
 Rule = Callable[[Sequence[np.ndarray], Sequence[np.ndarray], tuple], None]
 
@@ -217,24 +220,32 @@ def _apply(rule: Rule, arrays: tuple[np.ndarray, ...], scalars: tuple, scratch: 
         rule(arrays, [np.empty_like(first) for _ in range(scratch)], scalars)
         return
     flat = [a.reshape(-1) for a in arrays]  # views: every array is contiguous
-    dtype = first.dtype
+    size, block = first.size, BLOCK
 
     def blocks(start: int, stop: int) -> None:
-        work = _scratch(dtype, scratch)
-        for low in range(start, stop, BLOCK):
-            high = min(low + BLOCK, stop)
-            size = high - low
-            rule([a[low:high] for a in flat], [s[:size] for s in work], scalars)
+        work = _scratch(first.dtype, scratch, block)
+        if stop - start <= block:
+            rule(flat if stop - start == size else [a[start:stop] for a in flat],
+                 [w[:stop - start] for w in work], scalars)
+            return
+        for low in range(start, stop, block):
+            high = min(low + block, stop)
+            rule([a[low:high] for a in flat], [w[:high - low] for w in work], scalars)
 
-    parallel.run(blocks, first.size, min_chunk=PARALLEL_MIN, align=BLOCK)
+    if size < 2 * PARALLEL_MIN:
+        blocks(0, size)
+    else:
+        parallel.run(blocks, size, min_chunk=PARALLEL_MIN, align=block)
 
 
-def _scratch(dtype: np.dtype, count: int) -> list[np.ndarray]:
-    """``count`` block-sized scratch arrays of ``dtype``, one set per thread, reused."""
-    spaces = getattr(_local, "spaces", None)
-    if spaces is None:
+def _scratch(dtype: np.dtype, count: int, block: int) -> list[np.ndarray]:
+    """``count`` scratch arrays of ``block`` elements of ``dtype``, one set per thread,
+    reused from step to step."""
+    try:
+        spaces = _local.spaces
+    except AttributeError:
         spaces = _local.spaces = {}
     space = spaces.get(dtype)
-    if space is None or len(space) < count:
-        space = spaces[dtype] = np.empty((max(count, 2), BLOCK), dtype)
-    return list(space[:count])
+    if space is None or space.shape[0] < count or space.shape[1] < block:
+        space = spaces[dtype] = np.empty((max(count, 2), block), dtype)
+    return [space[i] for i in range(count)]
