@@ -18,7 +18,13 @@ from nnframe import parallel
 from nnframe.optimizers import kernels
 
 TOLERANCE = {np.float32: {"rtol": 2e-5, "atol": 1e-5}, np.float64: {"rtol": 1e-12, "atol": 1e-14}}
-SIZES = [1, 7, kernels.BLOCK - 1, kernels.BLOCK, 2 * kernels.BLOCK + 5]
+BLOCK = 1024  # small blocks: the same code paths as the real size, in less time
+SIZES = [1, 7, BLOCK - 1, BLOCK, 2 * BLOCK + 5]
+
+
+@pytest.fixture(autouse=True)
+def small_blocks(monkeypatch):
+    monkeypatch.setattr(kernels, "BLOCK", BLOCK)
 
 
 def reference_adam(p, g, m, v, *, lr, beta1, beta2, eps, step, weight_decay=0.0,
@@ -130,18 +136,18 @@ def run_all(size, dtype):
 
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
 def test_blocks_and_threads_change_no_bit(monkeypatch, dtype):
-    size = 5 * 1024 + 3
+    size = 5 * BLOCK + 3
     monkeypatch.setattr(parallel, "blas_threads", lambda: None)
     monkeypatch.setattr(parallel, "machine_busy", lambda: False)
     parallel.set_num_threads(1)
     try:
+        monkeypatch.setattr(kernels, "BLOCK", size)
         whole = run_all(size, dtype)
-        monkeypatch.setattr(kernels, "BLOCK", 1024)
-        monkeypatch.setattr(kernels, "PARALLEL_MIN", 1024)
-        monkeypatch.setattr(kernels, "_local", type(kernels._local)())  # block-sized scratch
+        monkeypatch.setattr(kernels, "BLOCK", BLOCK)
+        monkeypatch.setattr(kernels, "PARALLEL_MIN", BLOCK)
         blocked = run_all(size, dtype)
         parallel.set_num_threads(3)
-        assert len(parallel.ranges(size, 1024, 1024)) == 3
+        assert len(parallel.ranges(size, BLOCK, BLOCK)) == 3
         threaded = run_all(size, dtype)
     finally:
         parallel.set_num_threads(None)
