@@ -140,26 +140,37 @@ def summarise_steps(measurements: list[dict[str, Any]]) -> dict[str, Any]:
             here = [m for m in runs if m["size"] == size and m["threads"] == threads]
             rows: dict[str, Any] = {}
             per_round: dict[str, dict[int, float]] = {}
+            per_round_cpu: dict[str, dict[int, float]] = {}
             for m in here:
                 for label, o in m["optimizers"].items():
                     per_round.setdefault(label, {})[m["round"]] = o["wall_s"]
+                    per_round_cpu.setdefault(label, {})[m["round"]] = o["cpu_s"]
                     rows.setdefault(label, {"wall": [], "cpu": []})
                     rows[label]["wall"].append(o["wall_s"])
                     rows[label]["cpu"].append(o["cpu_s"])
             entry: dict[str, Any] = {"parameters": here[0]["parameters"], "optimizers": {}}
-            reference = per_round.get(TORCH_FUSED_ADAM, {})
             for label, values in rows.items():
                 stats = {"wall_s": _stats(values["wall"]), "cpu_s": _stats(values["cpu"])}
-                ratios = [per_round[label][r] / reference[r] for r in per_round[label]
-                          if r in reference]
-                if ratios and label != TORCH_FUSED_ADAM:
-                    stats["over_torch_fused"] = _stats(ratios)
-                    spread = _spread(stats["over_torch_fused"])
-                    stats["over_torch_fused"]["noisy"] = spread is not None and \
-                        spread > NOISY_SPREAD
+                if label != TORCH_FUSED_ADAM:
+                    for key, times in (("over_torch_fused", per_round),
+                                       ("over_torch_fused_cpu", per_round_cpu)):
+                        ratio = _round_ratios(times.get(label, {}),
+                                              times.get(TORCH_FUSED_ADAM, {}))
+                        if ratio is not None:
+                            stats[key] = ratio
                 entry["optimizers"][label] = stats
             summary.setdefault(size, {})[str(threads)] = entry
     return summary
+
+
+def _round_ratios(ours: dict[int, float], theirs: dict[int, float]) -> dict[str, Any] | None:
+    ratios = [ours[r] / theirs[r] for r in ours if r in theirs and theirs[r] > 0]
+    if not ratios:
+        return None
+    stats = _stats(ratios)
+    spread = _spread(stats)
+    stats["noisy"] = spread is not None and spread > NOISY_SPREAD
+    return stats
 
 
 # -- targets -------------------------------------------------------------------------------
@@ -169,7 +180,8 @@ def targets(summary: dict[str, Any], steps: dict[str, Any]) -> list[dict[str, An
     """The targets, each measured at `TARGET_THREADS` threads (1 thread beside it)."""
     found = []
 
-    def add(name: str, values: dict[str, dict | None], limit: float, unit: str = "x") -> None:
+    def add(name: str, values: dict[str, dict | None], limit: float, unit: str = "x",
+            cpu: dict[str, dict | None] | None = None) -> None:
         target = values.get(str(TARGET_THREADS))
         value = None if target is None else target["median"]
         found.append({
@@ -177,6 +189,7 @@ def targets(summary: dict[str, Any], steps: dict[str, Any]) -> list[dict[str, An
             "value": value, "noisy": bool(target and target.get("noisy")),
             "spread": None if target is None else [target["min"], target["max"]],
             "one_thread": (values.get("1") or {}).get("median"),
+            "one_thread_cpu": ((cpu or {}).get("1") or {}).get("median"),
             "holds": None if value is None else value <= limit,
         })
 
@@ -185,18 +198,23 @@ def targets(summary: dict[str, Any], steps: dict[str, Any]) -> list[dict[str, An
                 for threads, entry in summary.get(workload, {}).items()}
 
     for workload, limit in (("mlp", 0.8), ("seed-mlp", 0.6), ("cnn", 1.0)):
-        add(f"{workload} epoch / PyTorch fused", ratio(workload, "epoch_s"), limit)
+        add(f"{workload} epoch / PyTorch fused", ratio(workload, "epoch_s"), limit,
+            cpu=ratio(workload, "epoch_cpu_s"))
     for workload in ("mlp", "seed-mlp", "cnn"):
         add(f"{workload} inference, 10,000 images / PyTorch", ratio(workload, "inference_s"),
-            1.0)
+            1.0, cpu=ratio(workload, "inference_cpu_s"))
     for workload in ("mlp", "seed-mlp", "cnn"):
         add(f"{workload} one-sample predict latency / PyTorch", ratio(workload, "latency_s"),
             0.5)
+    def step_ratio(by_threads: dict[str, Any], label: str, key: str) -> dict[str, dict | None]:
+        return {threads: entry["optimizers"].get(label, {}).get(key)
+                for threads, entry in by_threads.items()}
+
     for size, by_threads in steps.items():
         for label in NNFRAME_OPTIMIZERS:
             add(f"{label} step at {size} parameters / PyTorch fused Adam",
-                {threads: entry["optimizers"].get(label, {}).get("over_torch_fused")
-                 for threads, entry in by_threads.items()}, 1.0)
+                step_ratio(by_threads, label, "over_torch_fused"), 1.0,
+                cpu=step_ratio(by_threads, label, "over_torch_fused_cpu"))
     mlp = summary.get("mlp", {}).get(str(TARGET_THREADS), {})
     ours = mlp.get("frameworks", {}).get("nnframe")
     train_mb = mlp.get("train_samples", 60_000) * _image_size() * 4 / 2**20
@@ -276,7 +294,8 @@ def step_rows(results: dict[str, Any]) -> list[list[str]]:
 
 
 def target_rows(results: dict[str, Any]) -> list[list[str]]:
-    rows = [["target", f"{TARGET_THREADS} threads (min-max)", "1 thread", "limit", "holds"]]
+    rows = [["target", f"{TARGET_THREADS} threads (min-max)", "1 thread", "1 thread, CPU",
+             "limit", "holds"]]
     for t in results["targets"]:
         unit = "x" if t["unit"] == "x" else " MB"
         digits = 2 if t["unit"] == "x" else 0
@@ -290,8 +309,12 @@ def target_rows(results: dict[str, Any]) -> list[list[str]]:
             if t["noisy"]:
                 value += " noisy"
         one = "-" if t["one_thread"] is None else f"{t['one_thread']:.{digits}f}{unit}"
+        cpu = t.get("one_thread_cpu")
+        one_cpu = "-" if cpu is None else f"{cpu:.{digits}f}{unit}"
         holds = {True: "yes", False: "NO", None: "not measured"}[t["holds"]]
-        rows.append([t["target"], value, one, f"{t['limit']:.{digits}f}{unit}", holds])
+        if t["noisy"] and t["holds"] is not None:
+            holds += " (noisy)"  # the verdict of rounds that disagree
+        rows.append([t["target"], value, one, one_cpu, f"{t['limit']:.{digits}f}{unit}", holds])
     return rows
 
 
@@ -454,6 +477,9 @@ def markdown(results: dict[str, Any]) -> str:
         _markdown_table(target_rows(results)),
         "",
     ]
+    lines += ["The targets are set at two threads; the one-thread columns give the wall-time",
+              "ratio and the process-CPU-time ratio, the steadier comparison on a busy",
+              "machine.", ""]
     if noisy:
         lines += [f"**{noisy} of these comparisons are flagged noisy**: their rounds disagree",
                   f"by more than {NOISY_SPREAD:.1f}x (highest over lowest round), so the median",
@@ -537,11 +563,28 @@ def markdown(results: dict[str, Any]) -> str:
         "  images, a quarter of the MLP's matrix work.",
         "- Parameters and gradients live in one buffer each; the layers hold views, so the",
         "  optimizer updates every parameter with one set of ufunc calls.",
-        "- Element-wise work (activations, softmax and cross-entropy, im2col and pooling",
-        "  in nnframe-conv, inference over large batches) is split over the cores by",
-        "  `nnframe.parallel` where the arrays are large enough for that to pay;",
+        "- Element-wise work (relu and tanh, the dense layer's bias, im2col, col2im and",
+        "  max-pooling in nnframe-conv, the optimizer step) is split over the cores by",
+        "  `nnframe.parallel` where the arrays are large enough for that to pay (from",
+        "  2 x 131,072 elements: a cnn training batch, a prediction chunk; never the mlp's",
+        "  training batches) and only while a core is free (Linux's CPU pressure below",
+        "  50%): on a machine whose cores are all taken, handing work to a second thread",
+        "  made it slower. Softmax and cross-entropy over 10 classes are too small to pay.",
         "  `NNFRAME_NUM_THREADS` sets the number of threads, and nnframe never uses more",
         "  than NumPy's BLAS may (threadpoolctl's limits hold).",
+        "",
+        "## Measured and not kept",
+        "",
+        "- numexpr for the optimizer step: about 4.5x slower than NumPy's passes here",
+        "  (Adam at 235k parameters, one thread: 2.2 ms against 0.5 ms).",
+        "- numba: a fused, parallel Adam kernel ran about 5x faster than NumPy at 235k",
+        "  parameters (0.09 ms), but every new process pays 0.3-0.45 s to import numba and",
+        "  0.4 s to load the cached kernel (1.5 s to compile it), as much as a whole mlp",
+        "  epoch, for a dependency of some 50 MB: not added.",
+        "- Blocks of 16,384 elements (L2-sized) for the optimizer step: slower than 65,536",
+        "  at every size, from NumPy's per-call overhead (see `nnframe/optimizers/kernels.py`).",
+        "- Splitting element-wise work over two threads while other processes kept both",
+        "  cores busy: 5-65% slower than one thread, hence the CPU-pressure gate above.",
         "",
         "## Method",
         "",

@@ -98,6 +98,7 @@ def test_targets_hold_at_two_threads_and_show_one_thread():
     mlp = found["mlp epoch / PyTorch fused"]
     assert mlp["value"] == pytest.approx(0.7) and mlp["holds"] is True
     assert mlp["one_thread"] == pytest.approx(0.9)
+    assert mlp["one_thread_cpu"] == pytest.approx(0.9)  # epoch_cpu_s equals epoch_s here
     assert found["cnn epoch / PyTorch fused"]["holds"] is None  # not measured
     slower = [measurement("nnframe", 0, 0.9), measurement("torch", 0, 1.0)]
     found = {t["target"]: t for t in report.targets(report.summarise_epochs(slower), {})}
@@ -116,6 +117,8 @@ def test_optimizer_steps_are_compared_with_torch_fused_adam_round_by_round():
     summary = report.summarise_steps(runs)
     ratio = summary["235k"]["2"]["optimizers"]["adam"]["over_torch_fused"]
     assert ratio["median"] == pytest.approx(0.5) and not ratio["noisy"]
+    assert summary["235k"]["2"]["optimizers"]["adam"]["over_torch_fused_cpu"]["median"] == \
+        pytest.approx(0.5)
     found = {t["target"]: t for t in report.targets({}, summary)}
     assert found["adam step at 235k parameters / PyTorch fused Adam"]["holds"] is True
     rows = report.step_rows({"steps": summary})
