@@ -59,7 +59,7 @@ class MaxPool2D(Pool2D):
         tiled = self.tiles(rows, cols)
         grad_input = (np.empty if tiled else np.zeros)(x.shape, grad_output.dtype)
         split_batch(lambda *parts: self._route(*parts, rows, cols), x, y, grad_output,
-                             grad_input)
+                    grad_input)
         return grad_input
 
     def _route(self, x: np.ndarray, y: np.ndarray, grad_output: np.ndarray,
