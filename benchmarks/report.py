@@ -617,6 +617,7 @@ def markdown(results: dict[str, Any]) -> str:
         "nox -s bench -- --threads 1               # one thread count only",
         "nox -s bench -- --quick                   # 1 round on 10,000 images, no docs",
         "nox -s bench -- --report-only benchmarks/results/latest.json   # redraw, no runs",
+        "python -m benchmarks.threads              # does splitting over 2 threads pay here?",
         "```",
         "",
         "The session installs nnframe, every plugin under `plugins/`, `torch==2.13.0` (a CPU",

@@ -123,3 +123,14 @@ def test_optimizer_steps_are_compared_with_torch_fused_adam_round_by_round():
     assert found["adam step at 235k parameters / PyTorch fused Adam"]["holds"] is True
     rows = report.step_rows({"steps": summary})
     assert rows[1][2] == "nnframe adam" and rows[2][2] == report.TORCH_FUSED_ADAM
+
+
+def test_the_thread_check_times_every_split_operation(capsys):
+    from benchmarks import threads
+
+    assert threads.main(["--rounds", "1", "--repeats", "1"]) == 0
+    out = capsys.readouterr().out
+    for label in ("relu forward (4096, 256)", "tanh backward", "dense forward",
+                  "adam step, 235,146 parameters"):
+        assert label in out
+    assert out.count("2/1") >= 10
