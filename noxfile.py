@@ -69,10 +69,11 @@ def docs(session: nox.Session) -> None:
 
 @nox.session
 def bench(session: nox.Session) -> None:
-    """nnframe vs PyTorch CPU vs scikit-learn on the reference workloads (docs/performance.md).
+    """nnframe vs PyTorch CPU (fused and default optimizers) vs scikit-learn on the
+    reference workloads at 1 and 2 threads, and one optimizer step (docs/performance.md).
 
     Arguments after ``--`` go to ``python -m benchmarks`` (``--quick``, ``--rounds N``,
-    ``--workloads mlp,cnn``, ``--threads N``; see ``--help``).
+    ``--workloads mlp,cnn``, ``--threads 1,2``, ``--no-steps``; see ``--help``).
     """
     # torch==2.13.0: a CPU build from local disk on the project's machines.
     session.install(".", *plugin_distributions(include_tests=False), "torch==2.13.0",

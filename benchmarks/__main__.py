@@ -1,9 +1,11 @@
 """``python -m benchmarks``: the workloads in every framework, interleaved over rounds.
 
-Each round trains every selected workload once in nnframe and once in each peer framework,
-one after the other (the order rotates from round to round), each in a fresh process (see
-`benchmarks.measure`). Then: the start-up times, a table on stdout, results/latest.json, a
-bar chart and, for a full run, docs/performance.md.
+Each round, at each thread count (1 and 2 by default), measures every selected workload's
+GEMM floor at its real shapes, then trains it once in nnframe and once in each peer
+framework, one after the other (the order rotates from round to round), each in a fresh
+process (see `benchmarks.measure`); then it times optimizer steps in nnframe and PyTorch
+(`benchmarks.steps`). Then: the start-up times, a table on stdout, results/latest.json, a
+chart and, for a full run, docs/performance.md.
 """
 
 from __future__ import annotations
@@ -18,6 +20,7 @@ from pathlib import Path
 from typing import Any
 
 from benchmarks import machine, report, startup
+from benchmarks.steps import SIZES
 from benchmarks.workloads import WORKLOADS
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -27,6 +30,7 @@ DOCS = ROOT / "docs"
 # processes run without them (this command only: nothing else is changed).
 OPENBLAS_OVERRIDES = ("OPENBLAS_CORETYPE", "OPENBLAS_L2_SIZE")
 QUICK_SAMPLES = 10_000
+FRAMEWORKS = ("nnframe", "torch", "torch-default", "sklearn")
 
 
 def parse_args(argv: list[str]) -> argparse.Namespace:
@@ -38,10 +42,17 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
                              "writes results/quick.json and no docs")
     parser.add_argument("--workloads", default=",".join(WORKLOADS),
                         help="comma-separated subset of " + ", ".join(WORKLOADS))
-    parser.add_argument("--frameworks", default="nnframe,torch,sklearn",
-                        help="comma-separated subset of nnframe, torch, sklearn")
-    parser.add_argument("--threads", type=int, default=None,
-                        help="threads for every framework (default: what numpy's BLAS uses)")
+    parser.add_argument("--frameworks", default=",".join(FRAMEWORKS),
+                        help="comma-separated subset of " + ", ".join(FRAMEWORKS) + " (torch: "
+                             "fused optimizers, its best CPU setting; torch-default: "
+                             "torch.optim's defaults)")
+    parser.add_argument("--threads", default="1,2",
+                        help="comma-separated thread counts, each measured every round "
+                             "(default 1,2)")
+    parser.add_argument("--steps", default=",".join(SIZES),
+                        help="optimizer step sizes to time, of " + ", ".join(SIZES)
+                             + " (default all)")
+    parser.add_argument("--no-steps", action="store_true", help="skip the optimizer steps")
     parser.add_argument("--train-samples", type=int, default=None,
                         help="train on the first N images (default all 60,000)")
     parser.add_argument("--no-docs", action="store_true",
@@ -60,8 +71,14 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
     if args.rounds < 1:
         parser.error("--rounds must be at least 1")
     args.workloads = _choices(parser, "--workloads", args.workloads, WORKLOADS)
-    args.frameworks = _choices(parser, "--frameworks", args.frameworks,
-                               ("nnframe", "torch", "sklearn"))
+    args.frameworks = _choices(parser, "--frameworks", args.frameworks, FRAMEWORKS)
+    args.steps = [] if args.no_steps else _choices(parser, "--steps", args.steps, SIZES)
+    try:
+        args.threads = sorted({int(t) for t in args.threads.split(",") if t.strip()})
+    except ValueError:
+        parser.error(f"--threads: expected counts like 1,2, got {args.threads!r}")
+    if not args.threads or min(args.threads) < 1:
+        parser.error("--threads: give at least one count, each at least 1")
     if "nnframe" not in args.frameworks:
         parser.error("--frameworks must include nnframe: every ratio is nnframe / peer")
     return args
@@ -84,14 +101,6 @@ def measuring_env() -> tuple[dict[str, str], list[str]]:
     return env, removed
 
 
-def numpy_blas_threads() -> int:
-    import numpy  # noqa: F401  (threadpoolctl sees only the libraries loaded so far)
-    from threadpoolctl import threadpool_info
-
-    counts = [i["num_threads"] for i in threadpool_info() if i.get("user_api") == "blas"]
-    return max(counts) if counts else 1
-
-
 def missing_plugin(workload: str) -> str | None:
     needed = WORKLOADS[workload].plugin
     if needed and machine.version(needed) is None:
@@ -100,7 +109,9 @@ def missing_plugin(workload: str) -> str | None:
 
 
 def run_measure(request: dict[str, Any], env: dict[str, str], timeout: float) -> dict[str, Any]:
-    """One measurement in a fresh interpreter; its JSON line back as a dict."""
+    """One measurement in a fresh interpreter; its JSON line back as a dict, with the
+    machine's load when it started."""
+    pressure = machine.cpu_pressure()
     command = [sys.executable, "-m", "benchmarks.measure", json.dumps(request)]
     try:
         done = subprocess.run(command, capture_output=True, text=True, env=env, cwd=ROOT,
@@ -110,7 +121,9 @@ def run_measure(request: dict[str, Any], env: dict[str, str], timeout: float) ->
     if done.returncode != 0:
         tail = done.stderr.strip().splitlines()[-1:] or ["(no output)"]
         return {**request, "error": f"exit {done.returncode}: {tail[0]}"}
-    return json.loads(done.stdout.strip().splitlines()[-1])
+    result = json.loads(done.stdout.strip().splitlines()[-1])
+    result["cpu_pressure"] = pressure
+    return result
 
 
 def write_outputs(results: dict[str, Any], stem: str, docs: bool) -> None:
@@ -127,22 +140,60 @@ def write_outputs(results: dict[str, Any], stem: str, docs: bool) -> None:
               "docs/img/performance.png", file=sys.stderr)
 
 
+def rotated(items: list[str], round_index: int) -> list[str]:
+    shift = round_index % len(items)
+    return items[shift:] + items[:shift]
+
+
+def plan(args: argparse.Namespace, workloads: list[str]) -> list[list[dict[str, Any]]]:
+    """The requests of each round, in the order they run."""
+    rounds = []
+    for round_index in range(args.rounds):
+        requests: list[dict[str, Any]] = []
+        for threads in args.threads:
+            for name in workloads:
+                common = {"workload": name, "threads": threads, "round": round_index,
+                          "train_samples": args.train_samples or 60_000}
+                requests.append({"kind": "floor", **common})
+                frameworks = [f for f in ("nnframe", *WORKLOADS[name].peers)
+                              if f in args.frameworks]
+                for framework in rotated(frameworks, round_index):
+                    requests.append({
+                        "kind": "epoch", "framework": framework, "seed": round_index,
+                        **common, "train_samples": args.train_samples,
+                        "inference_repeats": 3 if args.quick else 5,
+                        "latency_repeats": 100 if args.quick else 300})
+            for size in args.steps:
+                frameworks = [f for f in ("nnframe", "torch") if f in args.frameworks]
+                for framework in rotated(frameworks, round_index):
+                    requests.append({"kind": "steps", "framework": framework, "size": size,
+                                     "threads": threads, "round": round_index,
+                                     "repeats": 3 if args.quick else 7})
+        rounds.append(requests)
+    return rounds
+
+
+def label(request: dict[str, Any]) -> str:
+    if request["kind"] == "steps":
+        return f"{request['threads']}t steps {request['size']:>4} {request['framework']:>13}"
+    framework = "floor" if request["kind"] == "floor" else request["framework"]
+    return f"{request['threads']}t {request['workload']:>8} {framework:>13}"
+
+
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(sys.argv[1:] if argv is None else argv)
     if args.report_only:
-        results = json.loads(args.report_only.read_text())
-        results["summary"] = report.assemble(
-            results["machine"], results["measurements"], results["startup"],
-            results["skipped"], results["options"])["summary"]
-        results["targets"] = report.targets(results["summary"])
+        saved = json.loads(args.report_only.read_text())
+        results = report.assemble(saved["machine"], saved["measurements"], saved["startup"],
+                                  saved["skipped"], saved["options"])
         write_outputs(results, args.report_only.stem, docs=not args.no_docs)
         return 0
     env, removed = measuring_env()
     if removed:
         print(f"note: measuring without {' and '.join(removed)} (set for old OpenBLAS builds; "
               "they slow a current one)", file=sys.stderr)
-    threads = args.threads or numpy_blas_threads()
-    for framework, distribution in (("torch", "torch"), ("sklearn", "scikit-learn")):
+    for framework, distribution in (("torch", "torch"), ("torch-default", "torch"),
+                                    ("sklearn", "scikit-learn")):
         if framework in args.frameworks and machine.version(distribution) is None:
             args.frameworks.remove(framework)
             print(f"{framework}: skipped: {distribution} is not installed (nox -s bench "
@@ -159,30 +210,26 @@ def main(argv: list[str] | None = None) -> int:
             workloads.append(name)
 
     info = machine.describe()
-    info["threads"] = threads
+    info["threads"] = args.threads
     info["openblas_variables_removed"] = removed
-    gemm = run_measure({"gemm": True, "threads": threads}, env, args.timeout)
-    info.update(gemm)
-    print(f"machine: {info['cpu']}, {info['cores']} cores, {threads} thread(s), float32 GEMM "
-          f"{gemm.get('gemm_flops_per_s', 0) / 1e9:.0f} GFLOP/s, load {info['load_average_start']}",
+    print(f"machine: {info['cpu']}, {info['cores']} cores, threads {args.threads}, load "
+          f"{info['load_average_start']}, CPU pressure {machine.cpu_pressure()}%",
           file=sys.stderr)
 
     measurements = []
     started = time.perf_counter()
-    for round_index in range(args.rounds):
-        for name in workloads:
-            frameworks = [f for f in ("nnframe", *WORKLOADS[name].peers) if f in args.frameworks]
-            shift = round_index % len(frameworks)
-            for framework in frameworks[shift:] + frameworks[:shift]:
-                request = {"framework": framework, "workload": name, "seed": round_index,
-                           "threads": threads, "train_samples": args.train_samples,
-                           "inference_repeats": 3 if args.quick else 5}
-                result = run_measure(request, env, args.timeout)
-                result["round"] = round_index
-                measurements.append(result)
-                print(f"round {round_index + 1}/{args.rounds} {name:>8} {framework:>8}: "
-                      + report.describe_measurement(result), file=sys.stderr)
+    rounds = plan(args, workloads)
+    for round_index, requests in enumerate(rounds):
+        for request in requests:
+            result = run_measure(request, env, args.timeout)
+            result["round"] = round_index
+            measurements.append(result)
+            if "blas" in result and "blas" not in info:
+                info["blas"] = result["blas"]
+            print(f"round {round_index + 1}/{args.rounds} {label(request)}: "
+                  + report.describe_measurement(result), file=sys.stderr)
     info["load_average_end"] = machine.load_average()
+    info["cpu_pressure"] = [m.get("cpu_pressure") for m in measurements]
     info["measuring_s"] = time.perf_counter() - started
 
     startup_results = None

@@ -3,6 +3,10 @@
 Each runner gets the training images (N, 28, 28, 1) float32 in [0, 1] and integer labels,
 builds its network from `benchmarks.workloads`, and converts the data before the clock
 starts (views where the framework allows: torch.from_numpy, reshape).
+
+Frameworks: ``nnframe``; ``torch``, PyTorch at its best CPU setting (fused optimizers);
+``torch-default``, PyTorch with ``torch.optim``'s defaults (on a CPU, a Python loop over
+the parameters); ``sklearn``, scikit-learn's MLPClassifier.
 """
 
 from __future__ import annotations
@@ -38,6 +42,10 @@ class NNFrameRunner:
     def predict(self, x: np.ndarray) -> np.ndarray:
         return self.net.predict(x)
 
+    def predict_one(self, sample: np.ndarray) -> np.ndarray:
+        """One sample, (1, *shape), as a user serving requests would call it."""
+        return self.net.predict(sample)
+
     def count_parameters(self) -> int:
         return self.net.count_params()
 
@@ -50,16 +58,19 @@ def _nchw(x: np.ndarray) -> np.ndarray:
 
 
 class TorchRunner:
-    """The usual PyTorch loop: randperm, index the batch, zero_grad, backward, step."""
+    """The usual PyTorch loop: randperm, index the batch, zero_grad, backward, step; with
+    fused optimizers, PyTorch's best setting on a CPU."""
 
     name = "torch"
+    setting = "fused"
 
     def __init__(self, workload: Workload, seed: int, x: np.ndarray, y: np.ndarray) -> None:
         import torch
 
         self.torch = torch
         self.workload = workload
-        self.model, self.optimizer, self.loss = build_torch(workload, seed, x.shape[1:])
+        self.model, self.optimizer, self.loss = build_torch(workload, seed, x.shape[1:],
+                                                            self.setting)
         self.x = torch.from_numpy(_nchw(x))
         self.y = torch.from_numpy(one_hot(y) if workload.one_hot_targets else y)
         self.generator = torch.Generator().manual_seed(seed)
@@ -80,8 +91,20 @@ class TorchRunner:
         with self.torch.inference_mode():
             return self.model(self.torch.from_numpy(_nchw(x))).numpy()
 
+    def predict_one(self, sample: np.ndarray) -> np.ndarray:
+        self.model.eval()
+        with self.torch.inference_mode():
+            return self.model(self.torch.from_numpy(_nchw(sample))).numpy()
+
     def count_parameters(self) -> int:
         return sum(p.numel() for p in self.model.parameters())
+
+
+class TorchDefaultRunner(TorchRunner):
+    """The same loop with torch.optim's default settings (a per-parameter loop on a CPU)."""
+
+    name = "torch-default"
+    setting = "default"
 
 
 class SklearnRunner:
@@ -104,9 +127,13 @@ class SklearnRunner:
     def predict(self, x: np.ndarray) -> np.ndarray:
         return self.model.predict_proba(x.reshape(len(x), -1))
 
+    def predict_one(self, sample: np.ndarray) -> np.ndarray:
+        return self.model.predict_proba(sample.reshape(1, -1))
+
     def count_parameters(self) -> int:
         return sum(w.size for w in self.model.coefs_) + sum(b.size for b in self.model.intercepts_)
 
 
-RUNNERS: dict[str, Any] = {r.name: r for r in (NNFrameRunner, TorchRunner, SklearnRunner)}
+RUNNERS: dict[str, Any] = {r.name: r for r in (NNFrameRunner, TorchRunner, TorchDefaultRunner,
+                                                SklearnRunner)}
 FRAMEWORKS = tuple(RUNNERS)

@@ -46,3 +46,16 @@ def describe() -> dict[str, Any]:
                      ("nnframe", "nnframe-conv", "numpy", "torch", "scikit-learn")},
         "load_average_start": load_average(),
     }
+
+
+def cpu_pressure() -> float | None:
+    """Linux's CPU pressure over the last 10 s: the share of time (percent) in which some
+    runnable task waited for a CPU. Near 0 on an idle machine; None where unavailable."""
+    try:
+        for line in Path("/proc/pressure/cpu").read_text().splitlines():
+            if line.startswith("some"):
+                fields = dict(part.split("=") for part in line.split()[1:])
+                return float(fields["avg10"])
+    except (OSError, KeyError, ValueError):
+        pass
+    return None

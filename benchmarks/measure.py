@@ -1,9 +1,11 @@
 """One measurement in a fresh process: ``python -m benchmarks.measure '<json request>'``.
 
-A request names a framework, a workload, a seed and a thread count; the process loads the
-MNIST training images, builds the network, times one epoch, reads its peak memory, then
-loads the test images and times inference. The result is one JSON line on stdout.
-``{"gemm": true, "threads": N}`` instead measures the float32 matrix-multiply rate.
+``{"kind": "epoch", ...}`` names a framework, a workload, a seed and a thread count; the
+process loads the MNIST training images, builds the network, times one epoch (wall and
+process CPU time), reads its peak memory, then loads the test images and times inference
+of the 10,000 and the latency of predicting one image at a time. ``{"kind": "floor",
+...}`` measures the workload's GEMM floor now, at its real shapes; ``{"kind": "steps",
+...}`` times optimizer steps (`benchmarks.steps`). The result is one JSON line on stdout.
 
 Peak memory (Linux): the resident set size's high-water mark (VmHWM), reset just before the
 epoch by writing 5 to /proc/self/clear_refs, so loading the data does not count. Reported:
@@ -80,29 +82,79 @@ def blas_info() -> list[dict[str, Any]]:
     return [{k: info.get(k) for k in keys} for info in threadpool_info()]
 
 
-def measure_gemm(threads: int, size: int = 2048, repeats: int = 5) -> dict[str, Any]:
-    """The float32 matrix-multiply rate: the best of ``repeats`` (size x size) products."""
-    import numpy as np
+def _timed(function: Any) -> tuple[float, float]:
+    """(wall seconds, process CPU seconds: every thread of this process) of one call."""
+    cpu, wall = time.process_time(), time.perf_counter()
+    function()
+    return time.perf_counter() - wall, time.process_time() - cpu
 
-    limit_threads(threads)
-    rng = np.random.default_rng(0)
-    a = rng.random((size, size), dtype=np.float32)
-    b = rng.random((size, size), dtype=np.float32)
-    out = np.empty_like(a)
-    np.matmul(a, b, out=out)  # warm up: threads started, pages touched
+
+def _best_per_call(function: Any, budget_s: float = 0.02, repeats: int = 5) -> float:
+    """The lowest mean wall time of one call, over ``repeats`` timings of enough calls to
+    fill ``budget_s`` each: a floor, so the best and not the median."""
+    function()  # warm up: threads started, pages touched
+    start = time.perf_counter()
+    function()
+    once = max(time.perf_counter() - start, 1e-7)
+    calls = max(1, int(budget_s / once))
     best = float("inf")
     for _ in range(repeats):
         start = time.perf_counter()
-        np.matmul(a, b, out=out)
-        best = min(best, time.perf_counter() - start)
-    return {"gemm_flops_per_s": 2.0 * size**3 / best, "gemm_size": size,
+        for _ in range(calls):
+            function()
+        best = min(best, (time.perf_counter() - start) / calls)
+    return best
+
+
+def measure_floor(request: dict[str, Any]) -> dict[str, Any]:
+    """The GEMM floor of one workload, measured now at its real shapes: NumPy's float32
+    matrix products of one epoch (every batch size it has) and of predicting the test set,
+    each timed at the best of several runs, times how often the epoch does it."""
+    threads = int(request["threads"])
+    limit_threads(threads)
+    import numpy as np
+
+    from benchmarks.workloads import TEST_SAMPLES, WORKLOADS, batch_gemms, epoch_batches
+
+    workload = WORKLOADS[request["workload"]]
+    rng = np.random.default_rng(0)
+    cache: dict[tuple, float] = {}
+
+    def product_s(gemm: Any) -> float:
+        key = (gemm.m, gemm.k, gemm.n, gemm.role)
+        if key not in cache:
+            if gemm.role == "weights":  # x^T dY: x is (k, m) transposed, as layers hold it
+                a = rng.random((gemm.k, gemm.m), dtype=np.float32).T
+                b = rng.random((gemm.k, gemm.n), dtype=np.float32)
+            elif gemm.role == "input":  # dY W^T: W is (n, k) transposed
+                a = rng.random((gemm.m, gemm.k), dtype=np.float32)
+                b = rng.random((gemm.n, gemm.k), dtype=np.float32).T
+            else:
+                a = rng.random((gemm.m, gemm.k), dtype=np.float32)
+                b = rng.random((gemm.k, gemm.n), dtype=np.float32)
+            out = np.empty((gemm.m, gemm.n), np.float32)
+            cache[key] = _best_per_call(lambda: np.matmul(a, b, out=out))
+        return cache[key]
+
+    samples = int(request["train_samples"])
+    epoch_s = 0.0
+    epoch_flops = 0
+    for size, count in epoch_batches(samples, workload.batch_size).items():
+        gemms = batch_gemms(workload, size)
+        epoch_s += count * sum(product_s(g) for g in gemms)
+        epoch_flops += count * sum(g.flops for g in gemms)
+    inference = batch_gemms(workload, TEST_SAMPLES, training=False)
+    inference_s = sum(product_s(g) for g in inference)
+    return {"kind": "floor", "workload": workload.name, "threads": threads,
+            "train_samples": samples, "epoch_s": epoch_s, "epoch_flops": epoch_flops,
+            "inference_s": inference_s, "inference_flops": sum(g.flops for g in inference),
             "blas": blas_info()}
 
 
 def measure_epoch(request: dict[str, Any]) -> dict[str, Any]:
-    """Train one epoch and time inference, as `request` says (see the module docstring)."""
+    """Train one epoch, time inference and single-sample latency, as `request` says."""
     framework, threads = request["framework"], int(request["threads"])
-    if framework == "torch":
+    if framework.startswith("torch"):
         import torch
 
         torch.set_num_threads(threads)
@@ -124,9 +176,7 @@ def measure_epoch(request: dict[str, Any]) -> dict[str, Any]:
     gc.collect()
     resettable = reset_peak()
     before_epoch = rss_mb()
-    start = time.perf_counter()
-    runner.train_epoch()
-    epoch_s = time.perf_counter() - start
+    epoch_s, epoch_cpu_s = _timed(runner.train_epoch)
     peak = peak_mb()
     if runner.count_parameters() != count_parameters(workload):  # the same network?
         raise RuntimeError(f"{framework} trained {runner.count_parameters()} parameters for "
@@ -135,16 +185,18 @@ def measure_epoch(request: dict[str, Any]) -> dict[str, Any]:
     x_test, y_test = mnist("test", request.get("data_dir"))
     output = runner.predict(x_test)  # warm-up, and the accuracy
     accuracy = float(np.mean(np.argmax(output, axis=1) == y_test))
-    runs = []
-    for _ in range(int(request.get("inference_repeats", 5))):
-        start = time.perf_counter()
-        runner.predict(x_test)
-        runs.append(time.perf_counter() - start)
+    runs = [_timed(lambda: runner.predict(x_test))
+            for _ in range(int(request.get("inference_repeats", 5)))]
+    latency = _latency(runner, x_test, int(request.get("latency_repeats", 300)))
     return {
-        "framework": framework, "workload": workload.name, "seed": request["seed"],
-        "threads": threads, "train_samples": len(x), "test_samples": len(x_test),
-        "epoch_s": epoch_s, "accuracy": accuracy,
-        "inference_s": statistics.median(runs), "inference_runs": runs,
+        "kind": "epoch", "framework": framework, "workload": workload.name,
+        "seed": request["seed"], "threads": threads, "train_samples": len(x),
+        "test_samples": len(x_test), "epoch_s": epoch_s, "epoch_cpu_s": epoch_cpu_s,
+        "accuracy": accuracy,
+        "inference_s": statistics.median(r[0] for r in runs),
+        "inference_cpu_s": statistics.median(r[1] for r in runs),
+        "inference_runs": [r[0] for r in runs],
+        "latency_s": latency,
         "memory": {
             "method": "VmHWM reset before the epoch" if resettable else "ru_maxrss",
             "before_data_mb": before_data, "before_epoch_mb": before_epoch,
@@ -154,11 +206,29 @@ def measure_epoch(request: dict[str, Any]) -> dict[str, Any]:
     }
 
 
+def _latency(runner: Any, x_test: Any, repeats: int) -> float:
+    """Median wall time of predicting one test image at a time, after a warm-up."""
+    for i in range(20):
+        runner.predict_one(x_test[i:i + 1])
+    times = []
+    for i in range(repeats):
+        sample = x_test[i % len(x_test):i % len(x_test) + 1]
+        start = time.perf_counter()
+        runner.predict_one(sample)
+        times.append(time.perf_counter() - start)
+    return statistics.median(times)
+
+
 def main(argv: list[str] | None = None) -> int:
     argv = sys.argv[1:] if argv is None else argv
     request = json.loads(argv[0])
-    if request.get("gemm"):
-        result = measure_gemm(int(request["threads"]))
+    kind = request.get("kind", "epoch")
+    if kind == "floor":
+        result = measure_floor(request)
+    elif kind == "steps":
+        from benchmarks.steps import measure_steps
+
+        result = measure_steps(request)
     else:
         result = measure_epoch(request)
     print(json.dumps(result))

@@ -6,19 +6,24 @@ definition, so nnframe, PyTorch and scikit-learn always train the same network.
 - ``cnn``: conv 3x3 1->8, relu, maxpool 2, conv 3x3 8->16, relu, maxpool 2, flatten,
   dense 400->10, softmax cross-entropy, Adam 1e-3, batch 64 (needs nnframe-conv).
 
-Weights start as nnframe's defaults do (Glorot uniform, zero biases) in every framework that
-lets us choose (scikit-learn uses its own Glorot-style initialisation).
+A new workload is one `Workload` entry in `WORKLOADS`; a new kind of layer is one
+`LayerKind` entry in `LAYER_KINDS` (its output shape, its matrix products for the GEMM
+floor, its parameter count and its PyTorch module). Weights start as nnframe's defaults do
+(Glorot uniform, zero biases) in every framework that lets us choose (scikit-learn uses
+its own Glorot-style initialisation).
 """
 
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
 Shape = tuple[int, ...]
 IMAGE_SHAPE: Shape = (28, 28, 1)
 CLASSES = 10
+TEST_SAMPLES = 10_000
 
 
 @dataclass(frozen=True)
@@ -37,7 +42,7 @@ class Workload:
     optimizer: str  # nnframe name: "sgd" or "adam"
     learning_rate: float
     batch_size: int
-    peers: tuple[str, ...]  # frameworks it is compared with
+    peers: tuple[str, ...]  # frameworks it is compared with (see benchmarks.frameworks)
     plugin: str | None = None  # distribution nnframe needs for it
     description: str = field(default="", compare=False)
 
@@ -50,6 +55,8 @@ def _layers(*specs: tuple) -> tuple[LayerSpec, ...]:
     return tuple(LayerSpec(kind, tuple(args)) for kind, *args in specs)
 
 
+TORCH_PEERS = ("torch", "torch-default")
+
 WORKLOADS: dict[str, Workload] = {
     workload.name: workload
     for workload in (
@@ -58,7 +65,7 @@ WORKLOADS: dict[str, Workload] = {
             _layers(("flatten",), ("dense", 100), ("tanh",), ("dense", 50), ("tanh",),
                     ("dense", 10), ("tanh",)),
             loss="mse", optimizer="sgd", learning_rate=0.1, batch_size=32,
-            peers=("torch",),
+            peers=TORCH_PEERS,
             description="784-100-50-10 tanh, MSE on one-hot, SGD 0.1, batch 32",
         ),
         Workload(
@@ -66,7 +73,7 @@ WORKLOADS: dict[str, Workload] = {
             _layers(("flatten",), ("dense", 256), ("relu",), ("dense", 128), ("relu",),
                     ("dense", 10)),
             loss="cross_entropy", optimizer="adam", learning_rate=1e-3, batch_size=128,
-            peers=("torch", "sklearn"),
+            peers=(*TORCH_PEERS, "sklearn"),
             description="784-256-relu-128-relu-10, cross-entropy, Adam 1e-3, batch 128",
         ),
         Workload(
@@ -74,11 +81,89 @@ WORKLOADS: dict[str, Workload] = {
             _layers(("conv2d", 8, 3), ("relu",), ("maxpool2d", 2), ("conv2d", 16, 3),
                     ("relu",), ("maxpool2d", 2), ("flatten",), ("dense", 10)),
             loss="cross_entropy", optimizer="adam", learning_rate=1e-3, batch_size=64,
-            peers=("torch",), plugin="nnframe-conv",
+            peers=TORCH_PEERS, plugin="nnframe-conv",
             description="conv3x3x8-relu-pool2-conv3x3x16-relu-pool2-dense10, "
                         "cross-entropy, Adam 1e-3, batch 64",
         ),
     )
+}
+
+
+# -- layer kinds -------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Product:
+    """One matrix product of a layer per sample: (rows, inner) @ (inner, columns)."""
+
+    rows: int
+    inner: int
+    columns: int
+
+
+@dataclass(frozen=True)
+class LayerKind:
+    """What the suite needs to know about one kind of layer, from its args and input."""
+
+    output: Callable[[tuple, Shape], Shape]
+    products: Callable[[tuple, Shape, Shape], list[Product]] = lambda args, i, o: []
+    parameters: Callable[[tuple, Shape, Shape], int] = lambda args, i, o: 0
+    torch: Callable[[tuple, Shape], Any] | None = None  # the nn.Module; None: see below
+
+
+def _conv_output(args: tuple, shape: Shape) -> Shape:
+    filters, kernel = args
+    height, width, _ = shape
+    return (height - kernel + 1, width - kernel + 1, filters)
+
+
+def _torch_module(name: str, *args: Any) -> Callable[[tuple, Shape], Any]:
+    def build(_: tuple, __: Shape) -> Any:
+        from torch import nn
+
+        return getattr(nn, name)(*args)
+    return build
+
+
+def _torch_dense(args: tuple, shape: Shape) -> Any:
+    from torch import nn
+
+    return nn.Linear(shape[-1], args[0])
+
+
+def _torch_conv(args: tuple, shape: Shape) -> Any:
+    from torch import nn
+
+    return nn.Conv2d(shape[-1], args[0], args[1])
+
+
+def _torch_pool(args: tuple, shape: Shape) -> Any:
+    from torch import nn
+
+    return nn.MaxPool2d(args[0])
+
+
+LAYER_KINDS: dict[str, LayerKind] = {
+    "dense": LayerKind(
+        output=lambda args, shape: (*shape[:-1], args[0]),
+        products=lambda args, i, o: [Product(math.prod(i[:-1]), i[-1], args[0])],
+        parameters=lambda args, i, o: (i[-1] + 1) * args[0],
+        torch=_torch_dense,
+    ),
+    "conv2d": LayerKind(
+        output=_conv_output,
+        products=lambda args, i, o: [Product(o[0] * o[1], args[1] ** 2 * i[-1], args[0])],
+        parameters=lambda args, i, o: (args[1] ** 2 * i[-1] + 1) * args[0],
+        torch=_torch_conv,
+    ),
+    "maxpool2d": LayerKind(
+        output=lambda args, shape: (shape[0] // args[0], shape[1] // args[0], shape[2]),
+        torch=_torch_pool,
+    ),
+    "flatten": LayerKind(output=lambda args, shape: (math.prod(shape),),
+                         torch=_torch_module("Flatten")),
+    "relu": LayerKind(output=lambda args, shape: shape, torch=_torch_module("ReLU")),
+    "tanh": LayerKind(output=lambda args, shape: shape, torch=_torch_module("Tanh")),
 }
 
 
@@ -87,12 +172,17 @@ WORKLOADS: dict[str, Workload] = {
 
 @dataclass(frozen=True)
 class Step:
-    """A layer with its sample shapes and its matrix-multiply work per sample."""
+    """A layer with its sample shapes and its matrix products per sample."""
 
     spec: LayerSpec
     input_shape: Shape
     output_shape: Shape
-    macs: int  # multiply-adds of its matrix product, per sample (0: none)
+    products: tuple[Product, ...]
+
+    @property
+    def macs(self) -> int:
+        """Multiply-adds of its matrix products, per sample (0: none)."""
+        return sum(p.rows * p.inner * p.columns for p in self.products)
 
 
 def steps(workload: Workload, input_shape: Shape = IMAGE_SHAPE) -> list[Step]:
@@ -100,52 +190,64 @@ def steps(workload: Workload, input_shape: Shape = IMAGE_SHAPE) -> list[Step]:
     result = []
     shape = tuple(input_shape)
     for spec in workload.layers:
-        out, macs = _propagate(spec, shape)
-        result.append(Step(spec, shape, out, macs))
+        kind = LAYER_KINDS[spec.kind]
+        out = tuple(kind.output(spec.args, shape))
+        result.append(Step(spec, shape, out, tuple(kind.products(spec.args, shape, out))))
         shape = out
     return result
 
 
-def _propagate(spec: LayerSpec, shape: Shape) -> tuple[Shape, int]:
-    if spec.kind == "dense":
-        (units,) = spec.args
-        return (*shape[:-1], units), math.prod(shape) * units
-    if spec.kind == "flatten":
-        return (math.prod(shape),), 0
-    if spec.kind == "conv2d":
-        filters, kernel = spec.args
-        height, width, channels = shape
-        out = (height - kernel + 1, width - kernel + 1, filters)
-        return out, out[0] * out[1] * kernel * kernel * channels * filters
-    if spec.kind == "maxpool2d":
-        (pool,) = spec.args
-        height, width, channels = shape
-        return (height // pool, width // pool, channels), 0
-    return shape, 0  # element-wise activations
+@dataclass(frozen=True)
+class Gemm:
+    """One matrix product of a pass over a batch: (m, k) @ (k, n), with its role."""
+
+    m: int
+    k: int
+    n: int
+    role: str  # "forward", "weights" (x^T dY) or "input" (dY W^T)
+
+    @property
+    def flops(self) -> int:
+        return 2 * self.m * self.k * self.n
+
+
+def batch_gemms(workload: Workload, batch: int, training: bool = True) -> list[Gemm]:
+    """The matrix products of one batch, as nnframe's and PyTorch's layers compute them.
+
+    Training: the forward product, the weight gradient and the input gradient of every
+    layer but the first one with weights (whose input gradient no one needs).
+    """
+    gemms = []
+    first = True
+    for step in steps(workload):
+        for p in step.products:
+            rows = p.rows * batch
+            gemms.append(Gemm(rows, p.inner, p.columns, "forward"))
+            if training:
+                gemms.append(Gemm(p.inner, rows, p.columns, "weights"))
+                if not first:
+                    gemms.append(Gemm(rows, p.columns, p.inner, "input"))
+        first = first and not step.products
+    return gemms
+
+
+def epoch_batches(samples: int, batch: int) -> dict[int, int]:
+    """{batch size: how many batches} of one pass over ``samples``."""
+    full, last = divmod(samples, batch)
+    sizes = {batch: full} if full else {}
+    if last:
+        sizes[last] = sizes.get(last, 0) + 1
+    return sizes
 
 
 def matmul_flops(workload: Workload, samples: int, training: bool = True) -> int:
-    """FLOPs (2 per multiply-add) of the matrix products of one pass over ``samples``.
-
-    Training counts the forward product, the weight gradient and the input gradient of
-    every layer but the first one with weights (whose input gradient no one needs).
-    """
-    layers = [s for s in steps(workload) if s.macs]
-    per_sample = sum(s.macs for s in layers)
-    if training:
-        per_sample = 3 * per_sample - layers[0].macs
-    return 2 * per_sample * samples
+    """FLOPs (2 per multiply-add) of the matrix products of one pass over ``samples``."""
+    return sum(g.flops for g in batch_gemms(workload, samples, training))
 
 
 def count_parameters(workload: Workload) -> int:
-    total = 0
-    for step in steps(workload):
-        if step.spec.kind == "dense":
-            total += (step.input_shape[-1] + 1) * step.output_shape[-1]
-        elif step.spec.kind == "conv2d":
-            filters, kernel = step.spec.args
-            total += (kernel * kernel * step.input_shape[-1] + 1) * filters
-    return total
+    return sum(LAYER_KINDS[s.spec.kind].parameters(s.spec.args, s.input_shape, s.output_shape)
+               for s in steps(workload))
 
 
 # -- builders ----------------------------------------------------------------------------
@@ -167,32 +269,48 @@ def build_nnframe(workload: Workload, seed: int, input_shape: Shape = IMAGE_SHAP
     return net.build(input_shape, seed=seed)
 
 
-def build_torch(workload: Workload, seed: int, input_shape: Shape = IMAGE_SHAPE
-                ) -> tuple[Any, Any, Any]:
+#: PyTorch's optimizer settings: "fused" is its best on a CPU (one multi-tensor kernel per
+#: step); "default" is what ``torch.optim.Adam(params)`` does on a CPU, a Python loop over
+#: the parameters.
+TORCH_SETTINGS = ("fused", "default")
+
+
+def build_torch(workload: Workload, seed: int, input_shape: Shape = IMAGE_SHAPE,
+                setting: str = "fused") -> tuple[Any, Any, Any]:
     """The same network in PyTorch (images NCHW), its optimizer and its loss."""
     import torch
     from torch import nn
 
+    if setting not in TORCH_SETTINGS:
+        raise ValueError(f"setting must be one of {TORCH_SETTINGS}, got {setting!r}")
     torch.manual_seed(seed)
     modules = []
     for step in steps(workload, input_shape):
-        kind, args = step.spec.kind, step.spec.args
-        if kind == "dense":
-            modules.append(nn.Linear(step.input_shape[-1], args[0]))
-        elif kind == "conv2d":
-            modules.append(nn.Conv2d(step.input_shape[-1], args[0], args[1]))
-        elif kind == "maxpool2d":
-            modules.append(nn.MaxPool2d(args[0]))
-        else:
-            modules.append({"flatten": nn.Flatten, "tanh": nn.Tanh, "relu": nn.ReLU}[kind]())
-        if kind in ("dense", "conv2d"):  # nnframe's defaults: Glorot uniform, zero bias
-            nn.init.xavier_uniform_(modules[-1].weight)
-            nn.init.zeros_(modules[-1].bias)
+        module = LAYER_KINDS[step.spec.kind].torch(step.spec.args, step.input_shape)
+        if step.products:  # nnframe's defaults: Glorot uniform, zero bias
+            nn.init.xavier_uniform_(module.weight)
+            nn.init.zeros_(module.bias)
+        modules.append(module)
     model = nn.Sequential(*modules)
-    optimizers = {"sgd": torch.optim.SGD, "adam": torch.optim.Adam}
-    optimizer = optimizers[workload.optimizer](model.parameters(), lr=workload.learning_rate)
+    optimizer = torch_optimizer(workload.optimizer, model.parameters(),
+                                workload.learning_rate, setting)
     loss = {"mse": nn.MSELoss, "cross_entropy": nn.CrossEntropyLoss}[workload.loss]()
     return model, optimizer, loss
+
+
+def torch_optimizer(name: str, parameters: Any, learning_rate: float, setting: str,
+                    **options: Any) -> Any:
+    """torch.optim's optimizer for an nnframe optimizer name, in the given setting."""
+    import torch
+
+    classes = {"sgd": torch.optim.SGD, "adam": torch.optim.Adam, "adamw": torch.optim.AdamW,
+               "rmsprop": torch.optim.RMSprop}
+    if setting == "fused":
+        # RMSprop has no fused CPU kernel: its best is the multi-tensor (foreach) one.
+        options["foreach" if name == "rmsprop" else "fused"] = True
+    elif setting == "foreach":
+        options["foreach"] = True
+    return classes[name](parameters, lr=learning_rate, **options)
 
 
 def build_sklearn(workload: Workload, seed: int) -> Any:

@@ -1,4 +1,5 @@
-"""The benchmark suite's own arithmetic: one workload definition, FLOPs, targets.
+"""The benchmark suite's own arithmetic: one workload definition, GEMM shapes, the plan of
+the rounds, per-round ratios and their noise flag, the targets.
 
 The measurements themselves need torch and scikit-learn and run in ``nox -s bench``.
 """
@@ -7,8 +8,16 @@ from __future__ import annotations
 
 import pytest
 
-from benchmarks import report
-from benchmarks.workloads import WORKLOADS, build_nnframe, count_parameters, matmul_flops
+from benchmarks import report, steps
+from benchmarks.__main__ import parse_args, plan
+from benchmarks.workloads import (
+    WORKLOADS,
+    batch_gemms,
+    build_nnframe,
+    count_parameters,
+    epoch_batches,
+    matmul_flops,
+)
 
 
 @pytest.mark.parametrize("name", ["seed-mlp", "mlp"])
@@ -29,26 +38,99 @@ def test_parameter_counts_and_flops_by_hand():
     assert matmul_flops(WORKLOADS["cnn"], 1, training=False) == 2 * (conv1 + conv2 + 4000)
 
 
-def summary(ours: float, torch: float, sklearn: float, peak_mb: float) -> dict:
-    def stats(epoch, peak=0.0):
-        return {"epoch_s": {"median": epoch}, "peak_mb": {"median": peak}}
+def test_the_floor_times_the_products_the_layers_compute():
+    shapes = [(g.m, g.k, g.n, g.role) for g in batch_gemms(WORKLOADS["mlp"], 128)]
+    assert shapes == [
+        (128, 784, 256, "forward"), (784, 128, 256, "weights"),  # no input gradient
+        (128, 256, 128, "forward"), (256, 128, 128, "weights"), (128, 128, 256, "input"),
+        (128, 128, 10, "forward"), (128, 128, 10, "weights"), (128, 10, 128, "input"),
+    ]
+    conv = batch_gemms(WORKLOADS["cnn"], 64)[:3]
+    assert [(g.m, g.k, g.n) for g in conv] == [(64 * 26 * 26, 9, 8), (9, 64 * 26 * 26, 8),
+                                                (64 * 11 * 11, 72, 16)]
+    assert epoch_batches(60_000, 128) == {128: 468, 96: 1}
+    assert epoch_batches(256, 128) == {128: 2}
 
-    return {"mlp": {"train_samples": 60_000,
-                    "frameworks": {"nnframe": stats(ours, peak_mb), "torch": stats(torch),
-                                   "sklearn": stats(sklearn)},
-                    "ratios": {"torch": {"inference": 0.8}}}}
+
+def test_the_optimizer_step_sizes():
+    assert steps.parameter_count("235k") == count_parameters(WORKLOADS["mlp"]) == 235_146
+    assert steps.parameter_count("20M") == 20_008_000
 
 
-def test_targets_compare_with_the_faster_peer_and_the_memory_limit():
-    found = {t["target"].split(" (")[0]: t
-             for t in report.targets(summary(0.95, 1.2, 1.0, 300))}
-    mlp = found["mlp epoch / faster of PyTorch and scikit-learn"]
-    assert mlp["value"] == pytest.approx(0.95) and mlp["holds"] is False  # vs sklearn's 1.0
-    assert found["mlp inference"]["holds"] is True
-    memory = found["mlp epoch peak memory"]
-    assert memory["limit"] == pytest.approx(2 * 60_000 * 784 * 4 / 2**20 + 100)
-    assert memory["holds"] is True
-    assert found["cnn epoch / PyTorch"]["holds"] is None  # not measured: neither yes nor no
-    faster = {t["target"].split(" (")[0]: t for t in report.targets(summary(0.8, 1.2, 1.0, 600))}
-    assert faster["mlp epoch / faster of PyTorch and scikit-learn"]["holds"] is True
-    assert faster["mlp epoch peak memory"]["holds"] is False
+def test_rounds_interleave_every_framework_at_every_thread_count():
+    args = parse_args(["--rounds", "2", "--workloads", "mlp", "--threads", "2,1",
+                       "--steps", "235k", "--no-docs"])
+    rounds = plan(args, ["mlp"])
+    first = [(r["kind"], r.get("framework"), r["threads"]) for r in rounds[0]]
+    assert first[:5] == [("floor", None, 1), ("epoch", "nnframe", 1), ("epoch", "torch", 1),
+                         ("epoch", "torch-default", 1), ("epoch", "sklearn", 1)]
+    assert first[5:7] == [("steps", "nnframe", 1), ("steps", "torch", 1)]
+    assert {t for _, _, t in first} == {1, 2}
+    second = [r.get("framework") for r in rounds[1] if r["kind"] == "epoch"]
+    assert second[:4] == ["torch", "torch-default", "sklearn", "nnframe"]  # rotated
+
+
+def measurement(framework, round_index, epoch_s, threads=2, workload="mlp", **extra):
+    times = {"epoch_s": epoch_s, "epoch_cpu_s": epoch_s, "inference_s": 0.02,
+             "inference_cpu_s": 0.02, "latency_s": 1e-4, "accuracy": 0.9}
+    return {"kind": "epoch", "framework": framework, "workload": workload,
+            "threads": threads, "round": round_index, "train_samples": 60_000,
+            "memory": {"peak_mb": 200.0, "method": "VmHWM"}, **times, **extra}
+
+
+def test_ratios_are_paired_by_round_and_wide_ones_are_flagged_noisy():
+    steady = [measurement("nnframe", r, 1.0 + 0.1 * r) for r in range(3)]
+    steady += [measurement("torch", r, 2.0 + 0.2 * r) for r in range(3)]
+    entry = report.summarise_epochs(steady)["mlp"]["2"]
+    ratio = entry["ratios"]["torch"]["epoch_s"]
+    assert ratio["median"] == pytest.approx(0.5) and ratio["n"] == 3
+    assert ratio["noisy"] is False
+    noisy = [measurement("nnframe", r, 1.0) for r in range(3)]
+    noisy += [measurement("torch", r, t) for r, t in enumerate((2.0, 1.0, 2.1))]
+    ratio = report.summarise_epochs(noisy)["mlp"]["2"]["ratios"]["torch"]["epoch_s"]
+    assert ratio["median"] == pytest.approx(0.5) and ratio["noisy"] is True
+
+
+def test_targets_hold_at_two_threads_and_show_one_thread():
+    runs = [measurement("nnframe", 0, 0.7), measurement("torch", 0, 1.0),
+            measurement("nnframe", 0, 0.9, threads=1), measurement("torch", 0, 1.0, threads=1)]
+    found = {t["target"]: t for t in report.targets(report.summarise_epochs(runs), {})}
+    mlp = found["mlp epoch / PyTorch fused"]
+    assert mlp["value"] == pytest.approx(0.7) and mlp["holds"] is True
+    assert mlp["one_thread"] == pytest.approx(0.9)
+    assert mlp["one_thread_cpu"] == pytest.approx(0.9)  # epoch_cpu_s equals epoch_s here
+    assert found["cnn epoch / PyTorch fused"]["holds"] is None  # not measured
+    slower = [measurement("nnframe", 0, 0.9), measurement("torch", 0, 1.0)]
+    found = {t["target"]: t for t in report.targets(report.summarise_epochs(slower), {})}
+    assert found["mlp epoch / PyTorch fused"]["holds"] is False
+
+
+def test_optimizer_steps_are_compared_with_torch_fused_adam_round_by_round():
+    def steps_result(framework, round_index, times):
+        return {"kind": "steps", "framework": framework, "size": "235k", "threads": 2,
+                "round": round_index, "parameters": 235_146,
+                "optimizers": {k: {"wall_s": v, "cpu_s": v} for k, v in times.items()}}
+
+    runs = [steps_result("nnframe", r, {"adam": 2e-4 * (r + 1)}) for r in range(2)]
+    runs += [steps_result("torch", r, {report.TORCH_FUSED_ADAM: 4e-4 * (r + 1)})
+             for r in range(2)]
+    summary = report.summarise_steps(runs)
+    ratio = summary["235k"]["2"]["optimizers"]["adam"]["over_torch_fused"]
+    assert ratio["median"] == pytest.approx(0.5) and not ratio["noisy"]
+    assert summary["235k"]["2"]["optimizers"]["adam"]["over_torch_fused_cpu"]["median"] == \
+        pytest.approx(0.5)
+    found = {t["target"]: t for t in report.targets({}, summary)}
+    assert found["adam step at 235k parameters / PyTorch fused Adam"]["holds"] is True
+    rows = report.step_rows({"steps": summary})
+    assert rows[1][2] == "nnframe adam" and rows[2][2] == report.TORCH_FUSED_ADAM
+
+
+def test_the_thread_check_times_every_split_operation(capsys):
+    from benchmarks import threads
+
+    assert threads.main(["--rounds", "1", "--repeats", "1"]) == 0
+    out = capsys.readouterr().out
+    for label in ("relu forward (4096, 256)", "tanh backward", "dense forward",
+                  "adam step, 235,146 parameters"):
+        assert label in out
+    assert out.count("2/1") >= 10

@@ -8,6 +8,7 @@ from __future__ import annotations
 import attrs
 import numpy as np
 
+from nnframe import parallel
 from nnframe.arguments import non_negative, to_float
 from nnframe.contracts import Layer, Shape
 
@@ -43,13 +44,14 @@ class Tanh(_CachesOutput):
     """Hyperbolic tangent: y = tanh(x), dy/dx = 1 - y**2."""
 
     def function(self, x: np.ndarray) -> np.ndarray:
-        return np.tanh(x)
+        y = np.empty(x.shape, np.result_type(x, 0.0))
+        parallel.split_batch(np.tanh, x, y)  # over the cores for large batches
+        return y
 
     def backward(self, grad_output: np.ndarray) -> np.ndarray:
         y = self._cached()
-        grad = np.multiply(y, y)
-        np.subtract(1.0, grad, out=grad)
-        grad *= grad_output
+        grad = np.empty_like(y)
+        parallel.split_batch(_tanh_backward, y, grad_output, grad)
         return grad
 
 
@@ -78,10 +80,29 @@ class ReLU(_CachesOutput):
     """Rectified linear unit: y = max(x, 0), dy/dx = 1 where x > 0 else 0."""
 
     def function(self, x: np.ndarray) -> np.ndarray:
-        return np.maximum(x, 0.0)
+        y = np.empty(x.shape, np.result_type(x, 0.0))
+        parallel.split_batch(_relu, x, y)  # over the cores for large batches
+        return y
 
     def backward(self, grad_output: np.ndarray) -> np.ndarray:
-        return np.multiply(grad_output, self._cached() > 0.0)
+        grad = np.empty(grad_output.shape, grad_output.dtype)
+        parallel.split_batch(_relu_backward, self._cached(), grad_output, grad)
+        return grad
+
+
+def _tanh_backward(y: np.ndarray, grad_output: np.ndarray, grad: np.ndarray) -> None:
+    """grad = (1 - y**2) * grad_output, in place."""
+    np.multiply(y, y, out=grad)
+    np.subtract(1.0, grad, out=grad)
+    grad *= grad_output
+
+
+def _relu(x: np.ndarray, y: np.ndarray) -> None:
+    np.maximum(x, 0.0, out=y)
+
+
+def _relu_backward(y: np.ndarray, grad_output: np.ndarray, grad: np.ndarray) -> None:
+    np.multiply(grad_output, y > 0.0, out=grad)
 
 
 @attrs.define(eq=False)

@@ -7,6 +7,7 @@ from typing import ClassVar
 import attrs
 import numpy as np
 
+from nnframe import parallel
 from nnframe.arguments import optional_positive_int, to_int
 from nnframe.contracts import Layer, Shape
 from nnframe.errors import ShapeError
@@ -75,7 +76,8 @@ class Dense(Layer):
         if training:
             self._input = x
         y = x @ self.params["weights"]
-        y += self.params["bias"]
+        bias = self.params["bias"]
+        parallel.split_batch(lambda part: np.add(part, bias, out=part), y)
         return y
 
     def backward(self, grad_output: np.ndarray) -> np.ndarray:

@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 import attrs
-import numpy as np
 
 from nnframe.arguments import non_negative, to_float, unit_interval
 from nnframe.contracts import Optimizer, ParameterGroup
+from nnframe.optimizers import kernels
 
 
 @attrs.define(eq=False)
@@ -20,18 +20,9 @@ class RMSprop(Optimizer):
 
     def step(self, parameters: ParameterGroup) -> None:
         """One update of every parameter, over the whole buffer at once."""
-        lr, alpha = self.learning_rate, self.alpha
-        g, value = parameters.grads, parameters.values
-        square_avg = self.slot(parameters, "square_avg")
-        square_avg *= alpha
-        square_avg += (1.0 - alpha) * (g * g)
-        update = np.sqrt(square_avg)
-        update += self.eps
-        np.divide(g, update, out=update)
-        if self.momentum:
-            buffer = self.slot(parameters, "momentum_buffer")
-            buffer *= self.momentum
-            buffer += update
-            update = buffer
-        value -= lr * update
+        buffer = self.slot(parameters, "momentum_buffer") if self.momentum else None
+        kernels.rmsprop_step(parameters.values, parameters.grads,
+                             self.slot(parameters, "square_avg"), lr=self.learning_rate,
+                             alpha=self.alpha, eps=self.eps, momentum=self.momentum,
+                             momentum_buffer=buffer)
         self.iterations += 1

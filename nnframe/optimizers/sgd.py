@@ -9,6 +9,7 @@ import attrs
 from nnframe.arguments import non_negative, to_float, unit_interval
 from nnframe.contracts import Optimizer, ParameterGroup
 from nnframe.errors import ConfigError
+from nnframe.optimizers import kernels
 
 
 @attrs.define(eq=False)
@@ -28,19 +29,8 @@ class SGD(Optimizer):
 
     def step(self, parameters: ParameterGroup) -> None:
         """One update of every parameter, over the whole buffer at once."""
-        lr, mu = self.learning_rate, self.momentum
-        g, value = parameters.grads, parameters.values
-        if mu == 0.0:
-            value -= lr * g
-        else:
-            # torch.optim.SGD starts the buffer at the first gradient: mu * 0 + g is exactly g
-            velocity = self.slot(parameters, "velocity")
-            velocity *= mu
-            velocity += g
-            if self.nesterov:
-                update = g + mu * velocity
-                update *= lr
-                value -= update
-            else:
-                value -= lr * velocity
+        # torch.optim.SGD starts the velocity at the first gradient: mu * 0 + g is g
+        velocity = self.slot(parameters, "velocity") if self.momentum else None
+        kernels.sgd_step(parameters.values, parameters.grads, velocity, lr=self.learning_rate,
+                         momentum=self.momentum, nesterov=self.nesterov)
         self.iterations += 1

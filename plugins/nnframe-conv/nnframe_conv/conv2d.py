@@ -18,6 +18,7 @@ from numpy.lib.stride_tricks import sliding_window_view
 import nnframe
 from nnframe.arguments import positive_int, to_int
 from nnframe.initializers import check_init, initialize
+from nnframe.parallel import split_batch, split_rows
 from nnframe_conv.windows import (
     Axis,
     Buffers,
@@ -30,6 +31,11 @@ from nnframe_conv.windows import (
 )
 
 PADDINGS = ("valid", "same")
+
+
+def _copy_windows(patches: np.ndarray, windows: np.ndarray) -> None:
+    """Windows (N, H', W', C, kh, kw) into rows (N, H', W', kh, kw, C)."""
+    np.copyto(patches, windows.transpose(0, 1, 2, 4, 5, 3))
 
 
 def _check_padding(instance: Any, attribute: attrs.Attribute, value: Any) -> None:
@@ -162,12 +168,16 @@ class Conv2D(nnframe.Layer):
         pixels = n * rows.out * cols.out
         if channels == 1:
             patches = buffers.get("cols", (kh, kw, n, rows.out, cols.out), padded.dtype)
-            for i in range(kh):
-                for j in range(kw):
-                    patches[i, j] = windows[:, :, :, 0, i, j]
+
+            def gather(start: int, stop: int) -> None:  # images start:stop
+                for i in range(kh):
+                    for j in range(kw):
+                        patches[i, j, start:stop] = windows[start:stop, :, :, 0, i, j]
+
+            split_rows(gather, n, patches[0, 0, 0].size * kh * kw)
             return patches.reshape(kh * kw, pixels)
         patches = buffers.get("cols", (n, rows.out, cols.out, kh, kw, channels), padded.dtype)
-        np.copyto(patches, windows.transpose(0, 1, 2, 4, 5, 3))
+        split_batch(_copy_windows, patches, windows)
         return patches.reshape(pixels, kh * kw * channels)
 
     def backward_parameters(self, grad_output: np.ndarray) -> None:
@@ -205,10 +215,16 @@ class Conv2D(nnframe.Layer):
             np.matmul(grad, weights.transpose(0, 2, 1), out=dcols)
         dcols = dcols.reshape(kh, kw, n, rows.out, cols.out, channels)
         # col2im: window position (i, j) of every output pixel adds onto one strided slice.
-        grad_input = np.zeros((n, rows.padded, cols.padded, channels), grad_output.dtype)
-        for i in range(kh):
-            for j in range(kw):
-                grad_input[:, rows.window(i), cols.window(j)] += dcols[i, j]
+        grad_input = np.empty((n, rows.padded, cols.padded, channels), grad_output.dtype)
+
+        def scatter(start: int, stop: int) -> None:  # images start:stop
+            part = grad_input[start:stop]
+            part.fill(0.0)
+            for i in range(kh):
+                for j in range(kw):
+                    part[:, rows.window(i), cols.window(j)] += dcols[i, j, start:stop]
+
+        split_rows(scatter, n, grad_input[0].size * kh * kw)
         if rows.padded == rows.size and cols.padded == cols.size:
             return grad_input
         return grad_input[:, rows.pad_before:rows.pad_before + rows.size,

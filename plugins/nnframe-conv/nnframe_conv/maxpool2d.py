@@ -7,7 +7,9 @@ from typing import ClassVar
 import attrs
 import numpy as np
 
+from nnframe.parallel import split_batch
 from nnframe_conv.pooling import Pool2D
+from nnframe_conv.windows import Axis
 
 
 @attrs.define(eq=False)
@@ -29,16 +31,24 @@ class MaxPool2D(Pool2D):
 
     def forward(self, x: np.ndarray, training: bool = False) -> np.ndarray:
         rows, cols = self._prepare(x)
-        views = self.positions(x, rows, cols)
-        y = np.maximum(views[0], views[1]) if len(views) > 1 else views[0].copy()
-        for view in views[2:]:
-            np.maximum(y, view, out=y)
+        y = np.empty((x.shape[0], rows.out, cols.out, x.shape[3]), x.dtype)
+        # over the cores for large batches: each thread takes whole images
+        split_batch(lambda xs, ys: self._max(xs, ys, rows, cols), x, y)
         if training:
             # The arg-max is recovered in backward from x and y: cheaper than tracking it
             # here with masked copies, and nothing is copied.
             self._input, self._output = x, y
             self._geometry = (rows, cols)
         return y
+
+    def _max(self, x: np.ndarray, y: np.ndarray, rows: Axis, cols: Axis) -> None:
+        views = self.positions(x, rows, cols)
+        if len(views) == 1:
+            np.copyto(y, views[0])
+            return
+        np.maximum(views[0], views[1], out=y)
+        for view in views[2:]:
+            np.maximum(y, view, out=y)
 
     def backward(self, grad_output: np.ndarray) -> np.ndarray:
         if self._input is None or self._output is None or self._geometry is None:
@@ -48,6 +58,13 @@ class MaxPool2D(Pool2D):
         # Tiled input: every cell is written exactly once below, so no zero fill is needed.
         tiled = self.tiles(rows, cols)
         grad_input = (np.empty if tiled else np.zeros)(x.shape, grad_output.dtype)
+        split_batch(lambda *parts: self._route(*parts, rows, cols), x, y, grad_output,
+                    grad_input)
+        return grad_input
+
+    def _route(self, x: np.ndarray, y: np.ndarray, grad_output: np.ndarray,
+               grad_input: np.ndarray, rows: Axis, cols: Axis) -> None:
+        """Each window's gradient to its arg-max cell, for the images given."""
         overlapping = self.overlapping(rows, cols)
         views = self.positions(x, rows, cols)
         targets = self.positions(grad_input, rows, cols)
@@ -67,4 +84,3 @@ class MaxPool2D(Pool2D):
                 target += grad_output * hit
             else:
                 np.multiply(grad_output, hit, out=target)
-        return grad_input

@@ -20,7 +20,8 @@ nnframe_conv = pytest.importorskip(
 
 LAYERS = {"conv2d": "Conv2D", "maxpool2d": "MaxPool2D", "avgpool2d": "AvgPool2D"}
 #: What the plugin may import from nnframe: the package itself and its public modules.
-PUBLIC_MODULES = {"nnframe", "nnframe.arguments", "nnframe.initializers", "nnframe.testing"}
+PUBLIC_MODULES = {"nnframe", "nnframe.arguments", "nnframe.initializers", "nnframe.parallel",
+                  "nnframe.testing"}
 
 
 def installed_version() -> str:
