@@ -34,6 +34,7 @@ FILE_HEADER = re.compile(r"#\s*src/(?P<path>[\w/]+\.py)\s*$")
 PAGES = {
     "writing-plugins.md": ("nnframe-swish", "nnframe_swish.plugin"),
     "composite-networks.md": None,
+    "user-guide.md": None,
 }
 
 #: What a ``[model]`` block of a page is trained with when it says nothing else.
