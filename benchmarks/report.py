@@ -346,7 +346,7 @@ def markdown(results: dict[str, Any]) -> str:
         "- Training runs backward only down to the first layer with parameters, and asks",
         "  that layer for its parameter gradients alone (`backward_parameters`): nothing",
         "  needs dE/dX of the input images, a quarter of the MLP's matrix work.",
-        "- Parameters and gradients live in one buffer each (`nnframe.flat`); the layers",
+        "- Parameters and gradients live in one buffer each (a `ParameterGroup`); the layers",
         "  hold views, so the optimizer updates every parameter with one set of ufunc calls.",
         "- Shuffled batches are copied into reused buffers; inputs are converted and checked",
         "  once per `fit` (a flatten of contiguous images is a view); float32 throughout.",
