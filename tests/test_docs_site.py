@@ -139,9 +139,11 @@ def test_the_sitemap_lists_every_page(site):
 
 # -- the API reference documents the public API ----------------------------------------------
 
-#: Public modules without ``__all__``: the hook specifications, the kinds table, and the
-#: builders (``nnframe.layer`` and friends, one per kind).
-PUBLIC_MODULES = ("nnframe.hookspecs", "nnframe.kinds", "nnframe.builders")
+#: Public modules without ``__all__``: the hook specifications, the kinds table, the
+#: builders (``nnframe.layer`` and friends, one per kind) and the argument validators that
+#: components (the scaffold's too) use.
+PUBLIC_MODULES = ("nnframe.hookspecs", "nnframe.kinds", "nnframe.builders",
+                  "nnframe.arguments")
 
 
 def public_modules() -> list[str]:
