@@ -58,9 +58,10 @@ def docs(session: nox.Session) -> None:
     After the build (--strict), the docs tests run on the built site: formulas rendered as
     MathML (no script, no network), an API reference entry for every public name, code that
     fits the page, no citation of the specification or of paths outside the repository.
-    Once installed, the session needs no network.
+    Once installed, the session needs no network. The sklearn extra is installed so that
+    the tests can import nnframe.sklearn, which the API reference documents.
     """
-    session.install(".[docs,test]")
+    session.install(".[docs,test,sklearn]")
     session.run("mkdocs", "build", "--strict", *session.posargs,
                 env={"NO_MKDOCS_2_WARNING": "1"})
     session.run("pytest", "-q", "tests/test_docs.py",

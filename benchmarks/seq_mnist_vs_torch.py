@@ -9,7 +9,7 @@ default, set on PyTorch's side). Every (framework, threads) run is a process of 
 with BLAS and OpenMP limited to that many threads; runs alternate between the frameworks.
 
 Run: pip install ./plugins/nnframe-recurrent torch threadpoolctl
-     NNFRAME_DATA_DIR=../shared/data python benchmarks/seq_mnist_vs_torch.py \
+     NNFRAME_DATA_DIR=~/data python benchmarks/seq_mnist_vs_torch.py \
          [--threads 1,2] [--epochs 2] [--rounds 1]
 """
 

@@ -59,6 +59,7 @@ _LAZY = {
     "Schedule": "nnframe.contracts",
     "ScheduleProtocol": "nnframe.contracts",
     "callback": "nnframe.builders",
+    "converter": "nnframe.builders",
     "dataset": "nnframe.builders",
     "initializer": "nnframe.builders",
     "layer": "nnframe.builders",
@@ -76,6 +77,7 @@ _LAZY = {
 if TYPE_CHECKING:
     from nnframe.builders import (
         callback,
+        converter,
         dataset,
         initializer,
         layer,
@@ -175,6 +177,7 @@ __all__ = [
     "UnknownComponentError",
     "__version__",
     "callback",
+    "converter",
     "create",
     "dataset",
     "get_registry",

@@ -69,11 +69,13 @@ def fraction(instance: Any, attribute: Any, value: Any) -> None:
 
 
 def positive_int(instance: Any, attribute: Any, value: Any) -> None:
+    """An integer (not a bool) > 0: sizes, counts."""
     if not isinstance(value, int) or isinstance(value, bool) or value <= 0:
         raise _fail(instance, attribute.name, "must be a positive integer", value)
 
 
 def optional_positive_int(instance: Any, attribute: Any, value: Any) -> None:
+    """None (inferred later, such as a size known at build), or a positive integer."""
     if value is not None:
         positive_int(instance, attribute, value)
 

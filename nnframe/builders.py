@@ -15,6 +15,7 @@ from nnframe.registry import create
 if TYPE_CHECKING:
     from nnframe.contracts import (
         Callback,
+        ConverterProtocol,
         Dataset,
         InitializerProtocol,
         LayerProtocol,
@@ -63,3 +64,9 @@ def callback(name: str, **kwargs: Any) -> Callback:
 def dataset(name: str, **kwargs: Any) -> Dataset:
     """A data set by registered name: ``nnframe.dataset("mnist_sample").load("train")``."""
     return create("dataset", name, **kwargs)
+
+
+def converter(name: str, **kwargs: Any) -> ConverterProtocol:
+    """An ONNX converter by registered name (that of the layer it converts):
+    ``nnframe.converter("dense")``. `nnframe.onnx` finds them itself when exporting."""
+    return create("converter", name, **kwargs)

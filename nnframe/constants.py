@@ -4,16 +4,18 @@ from __future__ import annotations
 
 import re
 
-#: The pluggy project name, and the entry-point group plugins are published under.
 PROJECT_NAME = "nnframe"
+"""The pluggy project name: hooks are marked ``@nnframe.hookimpl`` for it."""
 ENTRY_POINT_GROUP = "nnframe"
-#: The plugin name of nnframe's own components.
+"""The entry-point group plugins are published under (``[project.entry-points.nnframe]``)."""
 BUILTIN_PLUGIN = "nnframe"
-#: Unset: load every installed plugin; empty: none; a comma list: only those distributions.
+"""The plugin name (and distribution) of nnframe's own components."""
 LOAD_PLUGINS_ENV = "NNFRAME_LOAD_PLUGINS"
+"""The environment variable that chooses plugins: unset loads every installed plugin,
+empty none, a comma list of distributions only those."""
 
-#: The array dtypes a network can be built in.
 DTYPES = ("float32", "float64")
+"""The array dtypes a network can be built in."""
 
 #: A registered component name: a letter or _, then letters, digits, _, . and -. ``\Z``
 #: (not ``$``, which also matches before a trailing newline) ends the match.

@@ -28,14 +28,25 @@ from nnframe.constants import PROJECT_NAME
 from nnframe.kinds import KINDS
 
 hookspec = pluggy.HookspecMarker(PROJECT_NAME)
+"""Marks the hook specifications below (nnframe's own use)."""
 hookimpl = pluggy.HookimplMarker(PROJECT_NAME)
+"""Marks a plugin's hook implementations: ``@nnframe.hookimpl`` above a function named
+after a hook (``register_layers``), in the module an entry point names."""
 
 
 class Register(Protocol):
     """The callable each hook receives: ``register(name, factory, *, summary=None)``."""
 
     def __call__(self, name: str, factory: Callable[..., Any] | str, *,
-                 summary: str | None = None) -> None: ...
+                 summary: str | None = None) -> None:
+        """Register ``factory`` under ``name`` for the hook's kind of component.
+
+        ``factory`` is a class or a function that builds the component from its config,
+        or a ``"package.module:Name"`` string, imported only when the component is first
+        built (its docstring is read from the source for ``nnframe list`` without
+        importing it). ``summary`` replaces that docstring's first line. A bad name or
+        factory raises `nnframe.PluginError`, which disables the plugin.
+        """
 
 
 def _make_spec(hook: str, plural: str, description: str, example: str):
@@ -53,5 +64,5 @@ for _kind in KINDS:
                                        _kind.example)
 del _kind
 
-#: The hook names, in the order of the kinds table.
 HOOKS: tuple[str, ...] = tuple(kind.hook for kind in KINDS)
+"""The hook names, in the order of the kinds table: ``("register_layers", ...)``."""

@@ -14,15 +14,20 @@ import attrs
 class Kind:
     """One kind of component: its names, what it is, and how the kit checks it."""
 
-    name: str  #: singular, as in ``nnframe.layer(...)`` and model files: ``"layer"``
-    plural: str  #: as in the hook ``register_layers`` and ``nnframe list layers``
-    description: str  #: one line for hook docs and ``nnframe list``
-    example: str  #: a registered name to show in messages: ``"dense"``
-    #: ``"module:function"`` of the kit's check for this kind, or None when it has none
+    name: str
+    """Singular, as in ``nnframe.layer(...)`` and model files: ``"layer"``."""
+    plural: str
+    """As in the hook ``register_layers`` and ``nnframe list layers``."""
+    description: str
+    """One line for the hook's documentation."""
+    example: str
+    """A registered name to show in messages: ``"dense"``."""
     check: str | None = None
-    #: the members every component of this kind has (its protocol's), checked on every
-    #: component a factory builds, so that a broken factory is named at once
+    """``"module:function"`` of the kit's check for this kind, or None: the kit's
+    generic check (it builds, and its config rebuilds it)."""
     members: tuple[str, ...] = ()
+    """The members every component of this kind has (its protocol's), checked on every
+    component a factory builds, so that a broken factory is named at once."""
 
     @property
     def hook(self) -> str:
@@ -57,8 +62,10 @@ KINDS: tuple[Kind, ...] = (
     Kind("converter", "converters", "turn a layer into ONNX nodes, for nnframe export",
          "dense", None, ("convert", "get_config")),
 )
+"""Every kind, in the order of the hooks and of ``nnframe list``."""
 
 KIND_NAMES: tuple[str, ...] = tuple(kind.name for kind in KINDS)
+"""The singular names: ``("layer", "loss", ..., "dataset")``."""
 _BY_NAME = {kind.name: kind for kind in KINDS} | {kind.plural: kind for kind in KINDS}
 
 

@@ -39,6 +39,7 @@ if TYPE_CHECKING:
     from nnframe.contracts import Callback, ScheduleProtocol
 
 PREDICT_CHUNK = 4096
+"""Samples per forward pass of `Network.predict` and `Network.evaluate` by default."""
 LAYER_MEMBERS = ("build", "output_shape", "forward", "backward", "params", "grads",
                  "get_config")
 
@@ -63,21 +64,28 @@ class Network:
         if str(np.dtype(dtype)) not in DTYPES:
             raise ConfigError(f"Network dtype must be one of {', '.join(DTYPES)}, got {dtype!r}")
         self.dtype = np.dtype(dtype)
+        """The dtype of every parameter, gradient and output (float32 or float64)."""
         self.layers: list[LayerProtocol] = []
+        """The layers, in order."""
         self.loss: LossProtocol | None = None
+        """The loss chosen with `use`."""
         self.optimizer: OptimizerProtocol | None = None
-        #: Metrics reported by `fit` and `evaluate` besides the loss (see `use`).
+        """The optimizer chosen with `use` (or SGD made by ``fit(learning_rate=...)``)."""
         self.metrics: list[MetricProtocol] = []
+        """Metrics reported by `fit` and `evaluate` besides the loss (see `use`)."""
         self.input_shape: Shape | None = None
+        """One sample's shape, set by `build`; None before."""
         self.rng = np.random.default_rng()
+        """The one generator of initialisation, dropout and shuffling, seeded by `build`."""
         self.stop_training = False
-        #: Epochs trained so far: `fit` continues from here and checkpoints record it.
+        """Set it true (a callback does) to end `fit` after the current batch."""
         self.epoch = 0
-        #: Where training stopped inside epoch ``epoch`` (Ctrl-C, a callback), so that `fit`
-        #: resumes at the very next batch: ``{"epoch", "batch", "epoch_rng", ...}``.
+        """Epochs trained so far: `fit` continues from here and checkpoints record it."""
         self.resume_point: dict[str, Any] | None = None
-        #: JSON-safe training state kept in model files (a schedule's state, the base rate).
+        """Where training stopped inside epoch ``epoch`` (Ctrl-C, a callback), so that `fit`
+        resumes at the very next batch: ``{"epoch", "batch", "epoch_rng", ...}``."""
         self.training_state: dict[str, Any] = {}
+        """JSON-safe training state kept in model files (a schedule's state, the base rate)."""
         self._parameters: ParameterGroup | None = None
         for layer in layers or ():
             self.add(layer)
@@ -109,6 +117,7 @@ class Network:
 
     @property
     def built(self) -> bool:
+        """Whether `build` (or `fit`) has created the parameters."""
         return self.input_shape is not None
 
     def build(self, input_shape: Sequence[int], seed: int | None = None) -> Network:
@@ -135,6 +144,7 @@ class Network:
 
     @property
     def output_shape(self) -> Shape:
+        """One output sample's shape (the network must be built)."""
         self._require_built()
         return self._chain_shapes(self.input_shape, build=False)
 

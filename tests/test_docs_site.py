@@ -15,11 +15,13 @@ import re
 import subprocess
 import sys
 from html.parser import HTMLParser
+from itertools import pairwise
 from pathlib import Path
 
 import pytest
 
 from nnframe import hookspecs
+from nnframe.kinds import KINDS
 
 ROOT = Path(__file__).resolve().parents[1]
 DOCS = ROOT / "docs"
@@ -137,44 +139,17 @@ def test_the_sitemap_lists_every_page(site):
 
 # -- the API reference documents the public API ----------------------------------------------
 
-ITEM_1 = "documented by the API reference rework (issue 19 item 1)"
-
-#: Contract members the API reference does not show yet. They have no docstring, so
-#: mkdocstrings leaves them out; the rework of the contracts' reference documents them.
-#: Strict: each test turns red as soon as its member is documented, to be taken off here.
-UNDOCUMENTED_CONTRACT_MEMBERS = {
-    "nnframe.contracts.LayerProtocol.params",
-    "nnframe.contracts.LayerProtocol.grads",
-    "nnframe.contracts.LayerProtocol.build",
-    "nnframe.contracts.LayerProtocol.output_shape",
-    "nnframe.contracts.LayerProtocol.forward",
-    "nnframe.contracts.LayerProtocol.backward",
-    "nnframe.contracts.LayerProtocol.get_config",
-    "nnframe.contracts.LossProtocol.forward",
-    "nnframe.contracts.LossProtocol.backward",
-    "nnframe.contracts.LossProtocol.get_config",
-    "nnframe.contracts.OptimizerProtocol.learning_rate",
-    "nnframe.contracts.OptimizerProtocol.step",
-    "nnframe.contracts.OptimizerProtocol.state_dict",
-    "nnframe.contracts.OptimizerProtocol.load_state_dict",
-    "nnframe.contracts.OptimizerProtocol.get_config",
-    "nnframe.contracts.Layer.output_shape",
-    "nnframe.contracts.Layer.forward",
-    "nnframe.contracts.Layer.backward",
-    "nnframe.contracts.Layer.get_config",
-    "nnframe.contracts.Loss.forward",
-    "nnframe.contracts.Loss.backward",
-    "nnframe.contracts.Loss.get_config",
-    "nnframe.contracts.Optimizer.step",
-    "nnframe.contracts.Optimizer.load_state_dict",
-    "nnframe.contracts.Optimizer.get_config",
-}
+#: Public modules without ``__all__``: the hook specifications, the kinds table, the
+#: builders (``nnframe.layer`` and friends, one per kind) and the argument validators that
+#: components (the scaffold's too) use.
+PUBLIC_MODULES = ("nnframe.hookspecs", "nnframe.kinds", "nnframe.builders",
+                  "nnframe.arguments")
 
 
 def public_modules() -> list[str]:
-    """nnframe's public modules: the hook specifications, and every module that declares
-    ``__all__``, except the command line's (docs/cli.md documents the commands)."""
-    found = {"nnframe.hookspecs"}
+    """nnframe's public modules: those above, and every module that declares ``__all__``,
+    except the command line's (docs/cli.md documents the commands)."""
+    found = set(PUBLIC_MODULES)
     for path in (ROOT / "nnframe").rglob("*.py"):
         if re.search(r"^__all__\b", path.read_text(), re.MULTILINE):
             parts = path.relative_to(ROOT).with_suffix("").parts
@@ -185,13 +160,21 @@ def public_modules() -> list[str]:
 
 def contract_members(cls: type) -> list[str]:
     """What a plugin's component implements or inherits: the methods and properties a
-    contract class defines, and the attributes a protocol declares."""
+    contract class defines (``__call__`` included), and the attributes it declares (a
+    protocol's, a base class's fields and class variables)."""
     methods = (staticmethod, classmethod, property)
     names = [name for name, value in vars(cls).items()
              if inspect.isfunction(value) or isinstance(value, methods)]
-    if getattr(cls, "_is_protocol", False):
-        names += list(inspect.get_annotations(cls))
-    return [name for name in names if not name.startswith("_")]
+    names += list(inspect.get_annotations(cls))
+    return [name for name in dict.fromkeys(names)
+            if not name.startswith("_") or name == "__call__"]
+
+
+def contract_classes() -> dict[str, type]:
+    """Every protocol and class of `nnframe.contracts`, by its public name."""
+    contracts = importlib.import_module("nnframe.contracts")
+    return {name: getattr(contracts, name) for name in contracts.__all__
+            if inspect.isclass(getattr(contracts, name))}
 
 
 def public_api() -> dict[str, tuple[object, str | None]]:
@@ -209,11 +192,15 @@ def public_api() -> dict[str, tuple[object, str | None]]:
     for name, function in inspect.getmembers(hookspecs, inspect.isfunction):
         if hasattr(function, marker):
             api[f"nnframe.hookspecs.{name}"] = (hookspecs, name)
-    contracts = importlib.import_module("nnframe.contracts")
-    for name, cls in inspect.getmembers(contracts, inspect.isclass):
-        if cls.__module__ == contracts.__name__ and not name.startswith("_"):
-            for member in contract_members(cls):
-                api[f"nnframe.contracts.{name}.{member}"] = (cls, member)
+    builders = importlib.import_module("nnframe.builders")
+    for kind in KINDS:  # every kind: built by name, and checked by the kit
+        api[f"nnframe.builders.{kind.name}"] = (builders, kind.name)
+        if kind.check is not None:
+            module, _, function = kind.check.partition(":")
+            api[f"{module}.{function}"] = (importlib.import_module(module), function)
+    for name, cls in contract_classes().items():
+        for member in contract_members(cls):
+            api[f"nnframe.contracts.{name}.{member}"] = (cls, member)
     return api
 
 
@@ -261,9 +248,7 @@ def documented(path: str, owner: object, attribute: str | None,
 
 
 def api_cases() -> list:
-    return [pytest.param(path, owner, attribute, id=path,
-                         marks=[pytest.mark.xfail(strict=True, reason=ITEM_1)]
-                         if path in UNDOCUMENTED_CONTRACT_MEMBERS else [])
+    return [pytest.param(path, owner, attribute, id=path)
             for path, (owner, attribute) in public_api().items()]
 
 
@@ -272,7 +257,14 @@ def test_the_public_api_is_found():
     assert {"nnframe.Network", "nnframe.hookimpl", "nnframe.hookspecs.register_layers",
             "nnframe.testing.check_layer", "nnframe.datasets.mnist", "nnframe.config",
             "nnframe.config.load_config", "nnframe.contracts.LayerProtocol.backward",
-            "nnframe.contracts.LayerProtocol.params"} <= set(api)
+            "nnframe.contracts.LayerProtocol.params", "nnframe.contracts.Layer.state",
+            "nnframe.contracts.Loss.takes_logits", "nnframe.contracts.Optimizer.slot",
+            "nnframe.contracts.ParameterGroup.values", "nnframe.contracts.Dataset.loader",
+            "nnframe.contracts.InitializerProtocol.__call__", "nnframe.kinds",
+            "nnframe.contracts.Callback.on_batch_end", "nnframe.builders.metric",
+            "nnframe.testing.schedules.check_schedule"} <= set(api)
+    for kind in KINDS:  # every kind's contract, hook and builder is part of the API
+        assert f"nnframe.hookspecs.{kind.hook}" in api and f"nnframe.builders.{kind.name}" in api
     assert not any(path.startswith("nnframe.cli") for path in api)
 
 
@@ -282,3 +274,14 @@ def test_the_api_reference_documents(path, owner, attribute, api_page):
     assert documented(path, owner, attribute, ids, headings), (
         f"docs/api.md has no entry for {path}: add `::: {path}` (it needs a docstring to "
         "show) or a heading that names it")
+
+
+def test_the_api_reference_reads_well(site):
+    """No heading repeats the one before it ("Callbacks", then "callbacks"), and no
+    doctest directive shows in an example."""
+    page = (site / "api" / "index.html").read_text()
+    headings = [re.sub(r"[\s¶]+", " ", text).strip().lower()
+                for text in Elements(page).headings]
+    repeated = [f"{a!r} then {b!r}" for a, b in pairwise(headings) if a == b]
+    assert not repeated, f"docs/api.md: headings that repeat: {repeated}"
+    assert "doctest:" not in page

@@ -1,7 +1,7 @@
 """Training callbacks: `History` (always), `EarlyStopping`, `ModelCheckpoint`, `CSVLogger`
-and the `ProgressDisplay`. The first three and `CSVLogger` are registered as the callbacks
-``early_stopping``, ``model_checkpoint`` and ``csv_logger``; the base class is
-`nnframe.Callback`.
+and the `ProgressDisplay`. `EarlyStopping`, `ModelCheckpoint` and `CSVLogger` are
+registered as the callbacks ``early_stopping``, ``model_checkpoint`` and ``csv_logger``;
+the base class is `nnframe.Callback`.
 """
 
 from nnframe.callbacks.checkpoint import ModelCheckpoint

@@ -19,6 +19,7 @@ class Callback:
     """
 
     network: Network
+    """The network being trained, set by `set_network` before training starts."""
 
     def set_network(self, network: Network) -> None:
         """Called before training starts, with the network to be trained."""

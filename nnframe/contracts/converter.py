@@ -43,10 +43,10 @@ class Converter:
     Subclasses implement `convert` (see `ConverterProtocol.convert`).
     """
 
-    #: ``"distribution:name"`` of the layer this converter converts when that layer is
-    #: another distribution's; None (the default): the layer registered under the
-    #: converter's own name by the converter's own distribution.
     converts: ClassVar[str | None] = None
+    """``"distribution:name"`` of the layer this converter converts when that layer is
+    another distribution's; None (the default): the layer registered under the converter's
+    own name by the converter's own distribution (see `nnframe.onnx.lookup`)."""
 
     def convert(self, layer: Any, x: str, graph: GraphBuilder) -> str:
         """Add the layer's nodes to ``graph``; return the name of its output tensor."""

@@ -30,14 +30,21 @@ class Dataset:
     """
 
     name: str
+    """The registered name, as configs and messages use it: ``"mnist_sample"``."""
     description: str
+    """What the data is, in one line."""
     sample_shape: tuple[int, ...] = attrs.field(converter=tuple)
+    """One input sample's shape, batch axis excluded: ``(28, 28, 1)``."""
     sizes: dict[str, int]
+    """Samples per split: ``{"train": 2000, "test": 500}``."""
     num_classes: int | None
+    """The number of classes when the targets are integer labels, else None."""
     target_shape: tuple[int, ...] = attrs.field(converter=tuple)
+    """One target's shape when the targets are not class labels (``(1,)``), else ``()``."""
     loader: Loader = attrs.field(repr=False)
-    #: whether it can be loaded now without downloading anything
+    """``loader(split, data_dir, download) -> (x, y)``, called by `load`."""
     ready: Callable[[], bool] = attrs.field(default=_always, repr=False)
+    """Whether it can be loaded now without downloading anything."""
 
     def load(self, split: str, data_dir: str | os.PathLike[str] | None = None,
              download: bool = True) -> tuple[np.ndarray, np.ndarray]:

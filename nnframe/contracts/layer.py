@@ -34,18 +34,22 @@ class LayerProtocol(Protocol):
       does, without computing dE/dX. Training calls it on the first layer with parameters,
       whose dE/dX no one uses. A subclass that overrides `backward` must override this too
       (or set it to None).
-    - ``parameter_shapes(input_shape) -> dict[str, tuple]``: the names and shapes of the
-      parameters `build` would create for this sample shape, computed on the unbuilt layer
-      without allocating anything. Loading a model file compares the stored arrays with
-      them before any layer is built, so a file that declares a huge layer without the
-      weights behind it is refused before memory is spent. Raise `ShapeError` where
-      `build` would.
+    - ``parameter_shapes(input_shape) -> dict[str, Shape] | None``: the shape of every
+      parameter `build` would create for this input shape, computed on the unbuilt layer
+      without allocating anything (None: cannot tell). Loading a model file compares the
+      stored weights with these before any layer allocates its parameters, so that a file
+      declaring a huge layer without the weights behind it is refused before memory is
+      spent. Raise `ShapeError` where `build` would.
     - ``layers`` (a list of layers) or ``branches`` (a list of lists): the layers a
       composite layer holds, so that model files, summaries and the kit can see through it.
+      Its ``params``, ``grads`` and ``state`` then hold the inner layers' arrays under keys
+      ``"<inner index>.<name>"`` (``"<branch>.<index>.<name>"``).
     """
 
     params: dict[str, np.ndarray]
+    """The trainable arrays by name (``weights``, ``bias``), created by `build`."""
     grads: dict[str, np.ndarray]
+    """dE/dparams under the same names and shapes, written by `backward` in place."""
 
     def build(self, input_shape: Shape, rng: np.random.Generator, dtype: np.dtype) -> None:
         """Create ``params`` (and their zeroed ``grads``) for one sample's shape, with no
@@ -79,8 +83,12 @@ class Layer:
     """
 
     params: dict[str, np.ndarray] = attrs.field(init=False, factory=dict, repr=False)
+    """The trainable arrays by name; empty until `build` creates them."""
     grads: dict[str, np.ndarray] = attrs.field(init=False, factory=dict, repr=False)
+    """dE/dparams under the same names; `backward` writes into these arrays in place."""
     state: dict[str, np.ndarray] = attrs.field(init=False, factory=dict, repr=False)
+    """Arrays that are not trained (running statistics): saved in model files, updated
+    only by ``forward(x, training=True)``, never given to an optimizer."""
 
     def build(self, input_shape: Shape, rng: np.random.Generator, dtype: np.dtype) -> None:
         """Create parameters (and state) for one sample's shape; nothing to do without."""

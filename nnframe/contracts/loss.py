@@ -19,12 +19,15 @@ class LossProtocol(Protocol):
     Optional members, which nnframe uses when a loss has them (`Loss` supplies defaults):
 
     - ``takes_logits: bool``: the loss applies its own activation (softmax, sigmoid) to
-      the network's raw outputs; a one-unit classifier is then read at 0, not 0.5.
+      the network's raw outputs; accuracy and the other metrics then read a one-unit
+      classifier at 0, not 0.5.
     - ``probabilities(y_pred) -> ndarray | None``: class probabilities for the outputs
-      (``predict``, ``nnframe predict``); None when the outputs are not class scores.
+      (``nnframe predict``, ``NetworkClassifier.predict_proba``); None when the outputs
+      are not class scores.
     - ``check_targets(y_true, output_shape) -> None``: raise `nnframe.DataError`, saying
       what to change, when targets cannot be compared with outputs of ``output_shape``
-      (one sample, no batch axis). Run once before training and evaluation.
+      (one sample, no batch axis). Run once before training and evaluation (``fit``,
+      ``evaluate``), and when a config is checked, on targets coded like its data's.
     """
 
     def forward(self, y_true: np.ndarray, y_pred: np.ndarray) -> float:
@@ -42,8 +45,9 @@ class Loss:
     """Optional base class for losses: no target check, outputs that are not class scores,
     config from the attrs fields."""
 
-    #: Whether `forward` takes raw scores (logits) and applies its own activation.
     takes_logits: ClassVar[bool] = False
+    """Whether `forward` takes raw scores (logits) and applies its own activation;
+    override it as a class attribute (``takes_logits: ClassVar[bool] = True``)."""
 
     def forward(self, y_true: np.ndarray, y_pred: np.ndarray) -> float:
         """The mean loss over the batch."""
@@ -54,10 +58,12 @@ class Loss:
         raise NotImplementedError(f"{type(self).__name__} must implement backward()")
 
     def check_targets(self, y_true: np.ndarray, output_shape: Shape) -> None:
-        """Raise `nnframe.DataError` when targets cannot be compared with the outputs."""
+        """Raise `nnframe.DataError`, saying what to change, when targets cannot be
+        compared with outputs of ``output_shape`` (one sample); accepts anything here."""
 
     def probabilities(self, y_pred: np.ndarray) -> np.ndarray | None:
-        """Class probabilities for the network's outputs, or None (not a classifier)."""
+        """Class probabilities for the network's outputs (``nnframe predict`` prints them,
+        ``NetworkClassifier.predict_proba`` returns them), or None: not class scores."""
         return None
 
     def get_config(self) -> dict[str, Any]:

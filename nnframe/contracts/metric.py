@@ -22,10 +22,11 @@ class MetricProtocol(Protocol):
     ``takes_logits`` says how to read a single output unit) and every target of the run.
     """
 
-    #: the key of the metric in training logs and `History`: ``"f1"``, ``"top_5_accuracy"``
     name: str
-    #: whether larger values are better (early stopping and plateau schedules read it)
+    """The key of the metric in training logs and `History`: ``"f1"``,
+    ``"top_5_accuracy"`` (``"val_f1"`` on validation data)."""
     higher_is_better: bool
+    """Whether larger values are better (early stopping and plateau schedules read it)."""
 
     def reset(self) -> None:
         """Forget every batch seen so far."""
@@ -44,10 +45,12 @@ class MetricProtocol(Protocol):
 class Metric:
     """Optional base class for metrics: `prepare` records how outputs are read."""
 
-    #: larger is better (override as a class attribute)
     higher_is_better: ClassVar[bool] = True
+    """Larger is better (override as a class attribute)."""
     output_shape: Shape | None = attrs.field(init=False, default=None, repr=False)
+    """One output sample's shape, set by `prepare`."""
     takes_logits: bool = attrs.field(init=False, default=False, repr=False)
+    """Whether the run's loss takes logits, set by `prepare`."""
 
     @property
     def name(self) -> str:

@@ -21,8 +21,11 @@ class Parameter:
     (layer index and parameter name; ``"3.1.weights"`` inside composite layer 3)."""
 
     key: str
+    """Stable across runs and files: ``"<layer index>.<parameter name>"``."""
     value: np.ndarray = attrs.field(repr=False)
+    """The parameter itself; an optimizer updates it in place."""
     grad: np.ndarray = attrs.field(repr=False)
+    """dE/dvalue of the last backward pass, same shape and dtype."""
 
 
 @attrs.define(eq=False)
@@ -37,10 +40,13 @@ class ParameterGroup(Sequence[Parameter]):
     """
 
     values: np.ndarray = attrs.field(repr=False)
+    """One flat buffer holding every parameter (each `Parameter.value` is a view of it)."""
     grads: np.ndarray = attrs.field(repr=False)
+    """One flat buffer holding every gradient, laid out like `values`."""
     parameters: tuple[Parameter, ...] = attrs.field(converter=tuple)
-    #: ``(start, stop)`` of each parameter in the buffers
+    """The parameters, in network order."""
     spans: tuple[tuple[int, int], ...] = attrs.field(converter=tuple, repr=False)
+    """``(start, stop)`` of each parameter in the buffers."""
 
     @classmethod
     def allocate(cls, shapes: Mapping[str, Shape], dtype: Any = np.float32) -> ParameterGroup:
@@ -101,9 +107,11 @@ class OptimizerProtocol(Protocol):
     """
 
     learning_rate: float
+    """The step size, a Python float; `fit` and schedules set it before every batch."""
 
     def step(self, parameters: ParameterGroup) -> None:
-        """Update every parameter's value in place from its gradient."""
+        """Update every parameter's value in place from its gradient (one call per batch,
+        always with the same group: the network's)."""
 
     def state_dict(self) -> dict[str, np.ndarray]:
         """The state as flat ``{name: array}``, numbers only (saved without pickle)."""
@@ -125,7 +133,9 @@ class Optimizer:
     """
 
     state: dict[str, dict[str, np.ndarray]] = attrs.field(init=False, factory=dict, repr=False)
+    """``{parameter key: {slot name: array}}``: what `state_dict` saves."""
     iterations: int = attrs.field(init=False, default=0, repr=False)
+    """Steps taken so far (a subclass's `step` counts them); saved with the state."""
     _slots: dict[str, np.ndarray] = attrs.field(init=False, factory=dict, repr=False)
     _slots_group: ParameterGroup | None = attrs.field(init=False, default=None, repr=False)
 

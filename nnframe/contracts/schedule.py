@@ -38,8 +38,11 @@ class Schedule:
     """Optional base class: remembers the base rate and the run's length, no state."""
 
     base_learning_rate: float = attrs.field(init=False, default=0.0, repr=False)
+    """The optimizer's configured rate, set by `start` (kept across a resume)."""
     steps_per_epoch: int = attrs.field(init=False, default=1, repr=False)
+    """Batches per epoch, set by `start`."""
     epochs: int = attrs.field(init=False, default=1, repr=False)
+    """Epochs of the whole run, set by `start`."""
 
     def start(self, base_learning_rate: float, steps_per_epoch: int, epochs: int) -> None:
         """Record the base rate, batches per epoch and epochs of the run."""

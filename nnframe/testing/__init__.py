@@ -5,6 +5,11 @@
     report = check_loss("mse", raises=False)         # or inspect the report
     check_distribution("my-nnframe-plugin")          # every component a distribution registers
 
+The checks of the other kinds are `nnframe.testing.initializers.check_initializer`,
+`nnframe.testing.metrics.check_metric` and `nnframe.testing.schedules.check_schedule`;
+callbacks and data sets get `nnframe.testing.generic.check_generic`. `check_component`
+runs the right one for a registered component of any kind.
+
 Components that need particular arguments or data say so with a ``check_hints`` dict on
 their factory (see `nnframe.testing.hints`). The finite-difference helpers the checks use
 are here too.

@@ -45,6 +45,7 @@ import attrs
 from nnframe.errors import ConfigError
 
 HINTS_ATTRIBUTE = "check_hints"
+"""The attribute of a registered factory that the kit reads its hints from."""
 #: Sample shapes tried, in order, for a layer without an ``input_shape`` hint.
 LAYER_SHAPES = ((4,), (6, 6, 2))
 LOSS_SHAPE = (4,)
