@@ -1,8 +1,9 @@
 """How each framework trains one epoch and predicts, written as its users would write it.
 
-Each runner gets the training images (N, 28, 28, 1) float32 in [0, 1] and integer labels,
-builds its network from `benchmarks.workloads`, and converts the data before the clock
-starts (views where the framework allows: torch.from_numpy, reshape).
+Each runner gets the training images float32 in [0, 1], shaped as the workload reads them
+(``Workload.input_shape``: (N, 28, 28, 1) images, or (N, 28, 28) sequences), and integer
+labels, builds its network from `benchmarks.workloads`, and converts the data before the
+clock starts (views where the framework allows: torch.from_numpy, reshape).
 
 Frameworks: ``nnframe``; ``torch``, PyTorch at its best CPU setting (fused optimizers);
 ``torch-default``, PyTorch with ``torch.optim``'s defaults (on a CPU, a Python loop over
@@ -51,7 +52,10 @@ class NNFrameRunner:
 
 
 def _nchw(x: np.ndarray) -> np.ndarray:
-    """Channels-last images as PyTorch's NCHW: a view for one channel, else a copy."""
+    """Channels-last images as PyTorch's NCHW: a view for one channel, else a copy; other
+    samples (sequences (N, time, features), vectors) as they are."""
+    if x.ndim != 4:
+        return x
     if x.shape[-1] == 1:
         return x.reshape(len(x), 1, *x.shape[1:3])
     return np.ascontiguousarray(x.transpose(0, 3, 1, 2))
@@ -97,7 +101,7 @@ class TorchRunner:
             return self.model(self.torch.from_numpy(_nchw(sample))).numpy()
 
     def count_parameters(self) -> int:
-        return sum(p.numel() for p in self.model.parameters())
+        return sum(p.numel() for p in self.model.parameters() if p.requires_grad)
 
 
 class TorchDefaultRunner(TorchRunner):

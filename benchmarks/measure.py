@@ -172,6 +172,7 @@ def measure_epoch(request: dict[str, Any]) -> dict[str, Any]:
     x, y = mnist("train", request.get("data_dir"))
     if samples:
         x, y = x[:samples].copy(), y[:samples].copy()
+    x = x.reshape(len(x), *workload.input_shape)  # a view: sequences of image rows
     runner = RUNNERS[framework](workload, int(request["seed"]), x, y)
     gc.collect()
     resettable = reset_peak()
@@ -183,6 +184,7 @@ def measure_epoch(request: dict[str, Any]) -> dict[str, Any]:
                            f"{workload.name}, the workload has {count_parameters(workload)}")
 
     x_test, y_test = mnist("test", request.get("data_dir"))
+    x_test = x_test.reshape(len(x_test), *workload.input_shape)
     output = runner.predict(x_test)  # warm-up, and the accuracy
     accuracy = float(np.mean(np.argmax(output, axis=1) == y_test))
     runs = [_timed(lambda: runner.predict(x_test))

@@ -197,7 +197,8 @@ def targets(summary: dict[str, Any], steps: dict[str, Any]) -> list[dict[str, An
         return {threads: entry["ratios"].get(peer, {}).get(key)
                 for threads, entry in summary.get(workload, {}).items()}
 
-    for workload, limit in (("mlp", 0.8), ("seed-mlp", 0.6), ("cnn", 1.0)):
+    for workload, limit in (("mlp", 0.8), ("seed-mlp", 0.6), ("cnn", 1.0), ("resmlp", 1.0),
+                            ("seq-mnist", 1.0)):
         add(f"{workload} epoch / PyTorch fused", ratio(workload, "epoch_s"), limit,
             cpu=ratio(workload, "epoch_cpu_s"))
     for workload in ("mlp", "seed-mlp", "cnn"):
@@ -475,7 +476,14 @@ def markdown(results: dict[str, Any]) -> str:
         "- `mlp`: 784-256-128-10 with ReLU, softmax cross-entropy from logits, Adam at 1e-3,",
         "  batch 128;",
         "- `cnn`: two 3x3 convolutions (8 and 16 filters) with ReLU and 2x2 max pooling, then",
-        "  dense 400-10; softmax cross-entropy, Adam at 1e-3, batch 64.",
+        "  dense 400-10; softmax cross-entropy, Adam at 1e-3, batch 64;",
+        "- `resmlp`: dense 784-256, batch_norm, relu, a residual block (dense 256-256,",
+        "  batch_norm, relu, dense 256-256, batch_norm), relu, dense 256-10; softmax",
+        "  cross-entropy, Adam at 1e-3, batch 128 (PyTorch: `BatchNorm1d`);",
+        "- `seq-mnist`: each image read as 28 time steps of 28 pixels by an LSTM of 128",
+        "  units, then dense 128-10; softmax cross-entropy, Adam at 1e-3, batch 128",
+        "  (PyTorch: `nn.LSTM` with its second bias frozen at zero, so that both train the",
+        "  same parameters).",
         "",
         "[![nnframe vs PyTorch CPU](img/performance.png)](img/performance.png)",
         "",

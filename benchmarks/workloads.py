@@ -5,6 +5,11 @@ definition, so nnframe, PyTorch and scikit-learn always train the same network.
 - ``mlp``: 784-256-relu-128-relu-10, softmax cross-entropy from logits, Adam 1e-3, batch 128.
 - ``cnn``: conv 3x3 1->8, relu, maxpool 2, conv 3x3 8->16, relu, maxpool 2, flatten,
   dense 400->10, softmax cross-entropy, Adam 1e-3, batch 64 (needs nnframe-conv).
+- ``resmlp``: flatten, dense 784->256, batch_norm, relu, residual[dense 256->256,
+  batch_norm, relu, dense 256->256, batch_norm], relu, dense 256->10; softmax
+  cross-entropy, Adam 1e-3, batch 128.
+- ``seq-mnist``: each image as 28 time steps of 28 pixels; lstm 128, dense 128->10; softmax
+  cross-entropy, Adam 1e-3, batch 128 (needs nnframe-recurrent).
 
 A new workload is one `Workload` entry in `WORKLOADS`; a new kind of layer is one
 `LayerKind` entry in `LAYER_KINDS` (its output shape, its matrix products for the GEMM
@@ -28,10 +33,12 @@ TEST_SAMPLES = 10_000
 
 @dataclass(frozen=True)
 class LayerSpec:
-    """One layer by its nnframe registered name and positional arguments."""
+    """One layer by its nnframe registered name and positional arguments; a composite
+    (``residual``) holds its inner layers."""
 
     kind: str
     args: tuple[int, ...] = ()
+    inner: tuple[LayerSpec, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -45,6 +52,8 @@ class Workload:
     peers: tuple[str, ...]  # frameworks it is compared with (see benchmarks.frameworks)
     plugin: str | None = None  # distribution nnframe needs for it
     description: str = field(default="", compare=False)
+    #: one sample as the networks read it: the (28, 28, 1) images, or a reshape of them
+    input_shape: Shape = IMAGE_SHAPE
 
     @property
     def one_hot_targets(self) -> bool:
@@ -52,7 +61,14 @@ class Workload:
 
 
 def _layers(*specs: tuple) -> tuple[LayerSpec, ...]:
-    return tuple(LayerSpec(kind, tuple(args)) for kind, *args in specs)
+    """``("dense", 256)`` as a LayerSpec; ``("residual", [(...), ...])`` with inner layers."""
+    built = []
+    for kind, *args in specs:
+        if args and isinstance(args[0], list):
+            built.append(LayerSpec(kind, (), _layers(*args[0])))
+        else:
+            built.append(LayerSpec(kind, tuple(args)))
+    return tuple(built)
 
 
 TORCH_PEERS = ("torch", "torch-default")
@@ -84,6 +100,25 @@ WORKLOADS: dict[str, Workload] = {
             peers=TORCH_PEERS, plugin="nnframe-conv",
             description="conv3x3x8-relu-pool2-conv3x3x16-relu-pool2-dense10, "
                         "cross-entropy, Adam 1e-3, batch 64",
+        ),
+        Workload(
+            "resmlp",
+            _layers(("flatten",), ("dense", 256), ("batch_norm",), ("relu",),
+                    ("residual", [("dense", 256), ("batch_norm",), ("relu",),
+                                  ("dense", 256), ("batch_norm",)]),
+                    ("relu",), ("dense", 10)),
+            loss="cross_entropy", optimizer="adam", learning_rate=1e-3, batch_size=128,
+            peers=TORCH_PEERS,
+            description="784-256-bn-relu-residual[256-bn-relu-256-bn]-relu-10, "
+                        "cross-entropy, Adam 1e-3, batch 128",
+        ),
+        Workload(
+            "seq-mnist",
+            _layers(("lstm", 128), ("dense", 10)),
+            loss="cross_entropy", optimizer="adam", learning_rate=1e-3, batch_size=128,
+            peers=TORCH_PEERS, plugin="nnframe-recurrent", input_shape=(28, 28),
+            description="28 steps of 28 pixels: lstm 128, dense 10, cross-entropy, "
+                        "Adam 1e-3, batch 128",
         ),
     )
 }
@@ -143,6 +178,53 @@ def _torch_pool(args: tuple, shape: Shape) -> Any:
     return nn.MaxPool2d(args[0])
 
 
+def _torch_batch_norm(args: tuple, shape: Shape) -> Any:
+    from torch import nn
+
+    return nn.BatchNorm1d(shape[-1])  # momentum 0.1, eps 1e-5: nnframe's defaults too
+
+
+def _torch_residual(spec: LayerSpec, shape: Shape) -> Any:
+    from torch import nn
+
+    class Residual(nn.Module):
+        """y = x + f(x), as nnframe's residual."""
+
+        def __init__(self, body: nn.Module) -> None:
+            super().__init__()
+            self.body = body
+
+        def forward(self, x: Any) -> Any:
+            return x + self.body(x)
+
+    return Residual(nn.Sequential(*_torch_modules(spec.inner, shape)))
+
+
+def _torch_lstm(args: tuple, shape: Shape) -> Any:
+    """nn.LSTM's last hidden state, with nnframe-recurrent's parameters: PyTorch's own
+    U(-1/sqrt(units), 1/sqrt(units)) for the weights, and one bias (the sum of two such
+    draws, as nnframe keeps b_ih + b_hh as one), bias_hh frozen at zero."""
+    import torch
+    from torch import nn
+
+    class LastState(nn.Module):
+        def __init__(self) -> None:
+            super().__init__()
+            self.lstm = nn.LSTM(shape[-1], args[0], batch_first=True)
+            bound = 1.0 / args[0] ** 0.5
+            with torch.no_grad():
+                self.lstm.bias_ih_l0.uniform_(-bound, bound)
+                self.lstm.bias_ih_l0.add_(torch.empty_like(self.lstm.bias_ih_l0)
+                                          .uniform_(-bound, bound))
+                self.lstm.bias_hh_l0.zero_()
+            self.lstm.bias_hh_l0.requires_grad_(False)
+
+        def forward(self, x: Any) -> Any:
+            return self.lstm(x)[0][:, -1]
+
+    return LastState()
+
+
 LAYER_KINDS: dict[str, LayerKind] = {
     "dense": LayerKind(
         output=lambda args, shape: (*shape[:-1], args[0]),
@@ -164,6 +246,18 @@ LAYER_KINDS: dict[str, LayerKind] = {
                          torch=_torch_module("Flatten")),
     "relu": LayerKind(output=lambda args, shape: shape, torch=_torch_module("ReLU")),
     "tanh": LayerKind(output=lambda args, shape: shape, torch=_torch_module("Tanh")),
+    "batch_norm": LayerKind(output=lambda args, shape: shape,
+                            parameters=lambda args, i, o: 2 * i[-1],
+                            torch=_torch_batch_norm),
+    "lstm": LayerKind(
+        output=lambda args, shape: (args[0],),
+        # the input projection of every step, and the recurrent product of every step
+        products=lambda args, i, o: [Product(i[0], i[1], 4 * args[0]),
+                                     Product(i[0], args[0], 4 * args[0])],
+        parameters=lambda args, i, o: 4 * args[0] * (i[1] + args[0] + 1),
+        torch=_torch_lstm,
+    ),
+    "residual": LayerKind(output=lambda args, shape: shape),  # see steps() and _inner
 }
 
 
@@ -185,16 +279,35 @@ class Step:
         return sum(p.rows * p.inner * p.columns for p in self.products)
 
 
-def steps(workload: Workload, input_shape: Shape = IMAGE_SHAPE) -> list[Step]:
-    """Every layer of ``workload`` with its input and output shapes (no batch axis)."""
+def steps(workload: Workload, input_shape: Shape | None = None) -> list[Step]:
+    """Every layer of ``workload`` with its input and output shapes (no batch axis); a
+    composite's matrix products are its inner layers'."""
+    return _steps(workload.layers, input_shape or workload.input_shape)
+
+
+def _steps(layers: tuple[LayerSpec, ...], input_shape: Shape) -> list[Step]:
     result = []
     shape = tuple(input_shape)
-    for spec in workload.layers:
+    for spec in layers:
         kind = LAYER_KINDS[spec.kind]
         out = tuple(kind.output(spec.args, shape))
-        result.append(Step(spec, shape, out, tuple(kind.products(spec.args, shape, out))))
+        products = tuple(kind.products(spec.args, shape, out))
+        if spec.inner:
+            products = tuple(p for s in _steps(spec.inner, shape) for p in s.products)
+        result.append(Step(spec, shape, out, products))
         shape = out
     return result
+
+
+def _parameters(layers: tuple[LayerSpec, ...], input_shape: Shape) -> int:
+    total = 0
+    for step in _steps(layers, input_shape):
+        if step.spec.inner:
+            total += _parameters(step.spec.inner, step.input_shape)
+        else:
+            kind = LAYER_KINDS[step.spec.kind]
+            total += kind.parameters(step.spec.args, step.input_shape, step.output_shape)
+    return total
 
 
 @dataclass(frozen=True)
@@ -246,24 +359,33 @@ def matmul_flops(workload: Workload, samples: int, training: bool = True) -> int
 
 
 def count_parameters(workload: Workload) -> int:
-    return sum(LAYER_KINDS[s.spec.kind].parameters(s.spec.args, s.input_shape, s.output_shape)
-               for s in steps(workload))
+    """Trainable parameters (state such as running statistics is not counted)."""
+    return _parameters(workload.layers, workload.input_shape)
 
 
 # -- builders ----------------------------------------------------------------------------
 
 
-def build_nnframe(workload: Workload, seed: int, input_shape: Shape = IMAGE_SHAPE) -> Any:
+def _nnframe_layers(layers: tuple[LayerSpec, ...]) -> list[Any]:
+    import nnframe
+
+    built = []
+    for spec in layers:
+        if spec.inner:
+            built.append(nnframe.layer(spec.kind, layers=_nnframe_layers(spec.inner)))
+        elif spec.kind == "dense":  # the input size is inferred at build
+            built.append(nnframe.layer("dense", output_size=spec.args[0]))
+        else:
+            built.append(nnframe.layer(spec.kind, *spec.args))
+    return built
+
+
+def build_nnframe(workload: Workload, seed: int, input_shape: Shape | None = None) -> Any:
     """The workload as a built nnframe Network with its loss and optimizer."""
     import nnframe
 
-    layers = []
-    for spec in workload.layers:
-        if spec.kind == "dense":  # the input size is inferred at build
-            layers.append(nnframe.layer("dense", output_size=spec.args[0]))
-        else:
-            layers.append(nnframe.layer(spec.kind, *spec.args))
-    net = nnframe.Network(layers)
+    net = nnframe.Network(_nnframe_layers(workload.layers))
+    input_shape = input_shape or workload.input_shape
     net.use(workload.loss,
             nnframe.optimizer(workload.optimizer, learning_rate=workload.learning_rate))
     return net.build(input_shape, seed=seed)
@@ -275,7 +397,17 @@ def build_nnframe(workload: Workload, seed: int, input_shape: Shape = IMAGE_SHAP
 TORCH_SETTINGS = ("fused", "default")
 
 
-def build_torch(workload: Workload, seed: int, input_shape: Shape = IMAGE_SHAPE,
+def _torch_modules(layers: tuple[LayerSpec, ...], input_shape: Shape) -> list[Any]:
+    modules = []
+    for step in _steps(layers, input_shape):
+        if step.spec.inner:
+            modules.append(_torch_residual(step.spec, step.input_shape))
+        else:
+            modules.append(LAYER_KINDS[step.spec.kind].torch(step.spec.args, step.input_shape))
+    return modules
+
+
+def build_torch(workload: Workload, seed: int, input_shape: Shape | None = None,
                 setting: str = "fused") -> tuple[Any, Any, Any]:
     """The same network in PyTorch (images NCHW), its optimizer and its loss."""
     import torch
@@ -284,16 +416,14 @@ def build_torch(workload: Workload, seed: int, input_shape: Shape = IMAGE_SHAPE,
     if setting not in TORCH_SETTINGS:
         raise ValueError(f"setting must be one of {TORCH_SETTINGS}, got {setting!r}")
     torch.manual_seed(seed)
-    modules = []
-    for step in steps(workload, input_shape):
-        module = LAYER_KINDS[step.spec.kind].torch(step.spec.args, step.input_shape)
-        if step.products:  # nnframe's defaults: Glorot uniform, zero bias
+    model = nn.Sequential(*_torch_modules(workload.layers, input_shape or workload.input_shape))
+    for module in model.modules():  # nnframe's defaults: Glorot uniform, zero bias
+        if isinstance(module, (nn.Linear, nn.Conv2d)):
             nn.init.xavier_uniform_(module.weight)
             nn.init.zeros_(module.bias)
-        modules.append(module)
-    model = nn.Sequential(*modules)
-    optimizer = torch_optimizer(workload.optimizer, model.parameters(),
-                                workload.learning_rate, setting)
+    trainable = [p for p in model.parameters() if p.requires_grad]
+    optimizer = torch_optimizer(workload.optimizer, trainable, workload.learning_rate,
+                                setting)
     loss = {"mse": nn.MSELoss, "cross_entropy": nn.CrossEntropyLoss}[workload.loss]()
     return model, optimizer, loss
 

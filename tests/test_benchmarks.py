@@ -20,7 +20,7 @@ from benchmarks.workloads import (
 )
 
 
-@pytest.mark.parametrize("name", ["seed-mlp", "mlp"])
+@pytest.mark.parametrize("name", ["seed-mlp", "mlp", "resmlp"])
 def test_nnframe_builds_the_workload_it_describes(name):
     net = build_nnframe(WORKLOADS[name], seed=0)
     assert net.count_params() == count_parameters(WORKLOADS[name])
@@ -36,6 +36,23 @@ def test_parameter_counts_and_flops_by_hand():
     assert matmul_flops(WORKLOADS["mlp"], 100, training=False) == 2 * 100 * macs
     conv1, conv2 = 26 * 26 * 9 * 8, 11 * 11 * 72 * 16
     assert matmul_flops(WORKLOADS["cnn"], 1, training=False) == 2 * (conv1 + conv2 + 4000)
+    # resmlp: three dense layers of 256 in and around the residual block, two batch norms
+    # of 256 inside it and one before it (gamma and beta each)
+    assert count_parameters(WORKLOADS["resmlp"]) == (785 * 256 + 2 * 257 * 256 + 257 * 10
+                                                     + 3 * 2 * 256)
+    assert matmul_flops(WORKLOADS["resmlp"], 1, training=False) == 2 * (
+        784 * 256 + 2 * 256 * 256 + 256 * 10)
+    # seq-mnist: 4 gates of 128 over 28 inputs and 128 recurrent units, one bias
+    assert count_parameters(WORKLOADS["seq-mnist"]) == 4 * 128 * (28 + 128 + 1) + 129 * 10
+    assert matmul_flops(WORKLOADS["seq-mnist"], 1, training=False) == 2 * (
+        28 * 28 * 512 + 28 * 128 * 512 + 128 * 10)
+
+
+def test_the_sequence_workload_builds_in_nnframe_for_its_own_input_shape():
+    pytest.importorskip("nnframe_recurrent", reason="nnframe-recurrent is not installed")
+    net = build_nnframe(WORKLOADS["seq-mnist"], seed=0)
+    assert net.input_shape == (28, 28)
+    assert net.count_params() == count_parameters(WORKLOADS["seq-mnist"])
 
 
 def test_the_floor_times_the_products_the_layers_compute():
