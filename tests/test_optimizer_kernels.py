@@ -25,6 +25,7 @@ SIZES = [1, 7, BLOCK - 1, BLOCK, 2 * BLOCK + 5]
 @pytest.fixture(autouse=True)
 def small_blocks(monkeypatch):
     monkeypatch.setattr(kernels, "BLOCK", BLOCK)
+    monkeypatch.setattr(kernels, "WHOLE_MAX", BLOCK)  # larger buffers go in blocks
 
 
 def reference_adam(p, g, m, v, *, lr, beta1, beta2, eps, step, weight_decay=0.0,
@@ -141,8 +142,9 @@ def test_blocks_and_threads_change_no_bit(monkeypatch, dtype):
     monkeypatch.setattr(parallel, "machine_busy", lambda: False)
     parallel.set_num_threads(1)
     try:
-        monkeypatch.setattr(kernels, "BLOCK", size)
+        monkeypatch.setattr(kernels, "WHOLE_MAX", size)
         whole = run_all(size, dtype)
+        monkeypatch.setattr(kernels, "WHOLE_MAX", BLOCK)
         monkeypatch.setattr(kernels, "BLOCK", BLOCK)
         monkeypatch.setattr(kernels, "PARALLEL_MIN", BLOCK)
         blocked = run_all(size, dtype)
