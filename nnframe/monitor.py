@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+from collections.abc import Collection
 
 import attrs
 
@@ -50,6 +51,10 @@ class Monitor:
                 f"{', '.join(logs)}; pass validation data (validation_data, validation_split "
                 "or [data] validation_split) or monitor one of those")
         return float(logs[self.monitor])
+
+    def check(self, names: Collection[str], who: str) -> None:
+        """`ConfigError` before training when no epoch will log the monitored value."""
+        self.value(dict.fromkeys(sorted(names), 0.0), who)
 
     def update(self, value: float) -> bool:
         """Record an epoch's value; True when it improved on the best so far."""

@@ -126,6 +126,11 @@ class Trainer:
         metrics = network.metrics_for(self.y, network.output_shape)
         val_metrics = (network.metrics_for(self.validation[1], network.output_shape)
                        if self.validation is not None else [])
+        logged = _logged_names(metrics, val_metrics, self.validation is not None)
+        for component in (self.schedule, *self.callbacks):
+            check_logs = getattr(component, "check_logs", None)
+            if check_logs is not None:
+                check_logs(logged)
         self._start_schedule(steps)
         network.stop_training = False
         callbacks.on_train_begin({"epochs": self.epochs, "batches": steps,
@@ -314,6 +319,15 @@ class _BatchGather:
         xb = np.take(self.x, index, axis=0, out=self.x_batch[:size], mode="clip")
         yb = np.take(self.y, index, axis=0, out=self.y_batch[:size], mode="clip")
         return xb, yb
+
+
+def _logged_names(metrics: list[MetricProtocol], val_metrics: list[MetricProtocol],
+                  validated: bool) -> frozenset[str]:
+    """The names every epoch's logs will hold: the loss, the metrics, their ``val_`` twins."""
+    names = {"loss", *(metric.name for metric in metrics)}
+    if validated:
+        names |= {f"val_{name}" for name in ("loss", *(m.name for m in val_metrics))}
+    return frozenset(names)
 
 
 def _clip(grads: np.ndarray, clip_norm: float) -> None:

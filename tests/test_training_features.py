@@ -152,3 +152,24 @@ def test_a_checkpoint_directory_that_cannot_be_made_is_a_clear_error(tmp_path):
     with pytest.raises(nnframe.ModelFileError, match=r"ModelCheckpoint cannot create the "
                        r"directory .*file/sub"):
         network().fit(x, y, epochs=1, verbose=0, callbacks=[checkpoint])
+
+
+@pytest.mark.parametrize("component", ["schedule", "callback"])
+def test_a_monitored_value_no_epoch_logs_fails_before_training(component):
+    """val_loss without validation data is found before the first batch, not after an epoch."""
+    x, y = data()
+    net = network()
+    spy = RateSpy()
+    extra = ({"schedule": nnframe.schedule("reduce_on_plateau")} if component == "schedule"
+             else {"callbacks": [spy, nnframe.callback("early_stopping", monitor="val_accuracy")]})
+    callbacks = extra.pop("callbacks", [spy])
+    with pytest.raises(nnframe.ConfigError,
+                       match=r"monitors 'val_(loss|accuracy)' but training reports only "
+                             r"accuracy, loss; pass validation data"):
+        net.fit(x, y, epochs=2, batch_size=16, seed=0, verbose=0,
+                callbacks=callbacks, **extra)
+    assert spy.rates == []
+    # with validation data the same components train
+    net.fit(x, y, epochs=1, batch_size=16, seed=0, verbose=0, validation_split=0.25,
+            callbacks=[nnframe.callback("early_stopping", monitor="val_loss")],
+            schedule=nnframe.schedule("reduce_on_plateau"))

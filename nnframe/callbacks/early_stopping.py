@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from typing import Any
 
 from nnframe.contracts import Callback
@@ -38,6 +39,9 @@ class EarlyStopping(Callback):
     def best(self) -> float:
         """The best value of ``monitor`` so far."""
         return self._monitor.best
+
+    def check_logs(self, names: Collection[str]) -> None:
+        self._monitor.check(names, "EarlyStopping")
 
     def on_train_begin(self, logs: dict[str, Any]) -> None:
         self._monitor.reset()

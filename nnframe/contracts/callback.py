@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from typing import TYPE_CHECKING, Any
 
 from nnframe.contracts.config import config_of
@@ -24,6 +25,11 @@ class Callback:
     def set_network(self, network: Network) -> None:
         """Called before training starts, with the network to be trained."""
         self.network = network
+
+    def check_logs(self, names: Collection[str]) -> None:
+        """Called before training with the names every epoch's logs will hold; raise
+        `~nnframe.errors.ConfigError` if one this callback needs is missing, so that a run
+        fails at once instead of after its first epoch."""
 
     def on_train_begin(self, logs: dict[str, Any]) -> None:
         """Training starts; ``logs`` has ``epochs``, ``batches`` (per epoch), ``samples``."""

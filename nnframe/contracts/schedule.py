@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from typing import Any, Protocol, runtime_checkable
 
 import attrs
@@ -19,6 +20,8 @@ class ScheduleProtocol(Protocol):
 
     - ``end_epoch(epoch, logs) -> None``: sees each epoch's logs (a schedule that reacts
       to the validation loss uses it);
+    - ``check_logs(names) -> None``: called before training with the names every epoch's
+      logs will hold; raises `~nnframe.errors.ConfigError` if one it needs is missing;
     - ``state_dict() -> dict`` and ``load_state_dict(state)``: JSON-safe state kept in
       model files, so that a resumed run continues the schedule exactly.
     """
@@ -65,6 +68,9 @@ class Schedule:
 
     def end_epoch(self, epoch: int, logs: dict[str, float]) -> None:
         """Nothing to learn from an epoch's logs."""
+
+    def check_logs(self, names: Collection[str]) -> None:
+        """Needs no logged value."""
 
     def state_dict(self) -> dict[str, Any]:
         """No state: the rate depends on the step alone."""

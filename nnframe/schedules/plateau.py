@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from typing import Any
 
 import attrs
@@ -45,6 +46,9 @@ class ReduceOnPlateau(Schedule):
     def rate(self, step: int) -> float:
         return max(self.base_learning_rate * self.scale,
                    min(self.min_learning_rate, self.base_learning_rate))
+
+    def check_logs(self, names: Collection[str]) -> None:
+        self._watch.check(names, "ReduceOnPlateau")
 
     def end_epoch(self, epoch: int, logs: dict[str, float]) -> None:
         if self._watch.update(self._watch.value(logs, "ReduceOnPlateau")):

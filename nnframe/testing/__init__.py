@@ -5,10 +5,9 @@
     report = check_loss("mse", raises=False)         # or inspect the report
     check_distribution("my-nnframe-plugin")          # every component a distribution registers
 
-The checks of the other kinds are `nnframe.testing.initializers.check_initializer`,
-`nnframe.testing.metrics.check_metric` and `nnframe.testing.schedules.check_schedule`;
-callbacks and data sets get `nnframe.testing.generic.check_generic`. `check_component`
-runs the right one for a registered component of any kind.
+The other kinds have `check_initializer`, `check_metric` and `check_schedule`;
+callbacks and data sets get `check_generic`. `check_component` runs the right one for a
+registered component of any kind.
 
 Components that need particular arguments or data say so with a ``check_hints`` dict on
 their factory (see `nnframe.testing.hints`). The finite-difference helpers the checks use
@@ -21,6 +20,7 @@ from nnframe.testing.components import (
     components_of,
     distribution_problems,
 )
+from nnframe.testing.generic import check_generic
 from nnframe.testing.gradients import (
     layer_gradient_errors,
     layer_gradients,
@@ -31,10 +31,13 @@ from nnframe.testing.gradients import (
     worst_element,
 )
 from nnframe.testing.hints import HINTS_ATTRIBUTE, CheckHints
+from nnframe.testing.initializers import check_initializer
 from nnframe.testing.layers import check_layer
 from nnframe.testing.losses import check_loss
+from nnframe.testing.metrics import check_metric
 from nnframe.testing.optimizers import check_optimizer
 from nnframe.testing.report import CheckReport, PropertyResult
+from nnframe.testing.schedules import check_schedule
 
 __all__ = [
     "HINTS_ATTRIBUTE",
@@ -43,9 +46,13 @@ __all__ = [
     "PropertyResult",
     "check_component",
     "check_distribution",
+    "check_generic",
+    "check_initializer",
     "check_layer",
     "check_loss",
+    "check_metric",
     "check_optimizer",
+    "check_schedule",
     "components_of",
     "distribution_problems",
     "layer_gradient_errors",
