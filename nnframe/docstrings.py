@@ -22,14 +22,31 @@ from importlib.machinery import ModuleSpec, PathFinder
 _SKIPPED = {tokenize.NEWLINE, tokenize.NL, tokenize.COMMENT, tokenize.INDENT}
 
 
+#: ``code``, `~module.Name`, `module.Name` and :role:`target` markup, for plain text.
+_MARKUP = re.compile(r"(?::[a-z]+:)?(``?)~?([^`]+?)\1")
+
+
+def plain(text: str) -> str:
+    """Docstring markup as a terminal shows it: ``x`` and `x` become `x`, and a
+    cross-reference `~nnframe.errors.ConfigError` keeps only its last name."""
+
+    def one(match: re.Match[str]) -> str:
+        target = match.group(2)
+        if match.group(1) == "`" and match.group(0).find("~") >= 0:
+            target = target.rsplit(".", 1)[-1]
+        return f"`{target}`"
+
+    return _MARKUP.sub(one, text)
+
+
 def summary(text: str | None) -> str:
-    """The first paragraph of a docstring as one line, or ``""``."""
+    """The first paragraph of a docstring as one line of plain text, or ``""``."""
     paragraph = []
     for line in (text or "").strip().splitlines():
         if not line.strip():
             break
         paragraph.append(line.strip())
-    return " ".join(paragraph)
+    return plain(" ".join(paragraph))
 
 
 def lazy_docstring(reference: str) -> str | None:

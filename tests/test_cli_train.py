@@ -492,6 +492,21 @@ def test_show_describes_a_component(capsys):
     assert status == 0 and "  learning_rate: float = 0.01" in out
 
 
+def test_show_and_list_print_docstring_markup_as_plain_text(capsys):
+    status, out, _ = run_main(capsys, "show", "reduce_on_plateau")
+    assert status == 0
+    assert "Multiply the rate by `factor` when `monitor` has not improved" in out
+    assert "``" not in out
+
+
+def test_plain_keeps_code_and_the_last_name_of_a_cross_reference():
+    from nnframe.docstrings import plain, summary
+
+    text = "Raise `~nnframe.errors.ConfigError` on ``x``; see :class:`nnframe.Network`."
+    assert plain(text) == "Raise `ConfigError` on `x`; see `nnframe.Network`."
+    assert summary("A ``b``\n  c.\n\nRest.") == "A `b` c."
+
+
 def test_show_an_unknown_name_suggests_one(capsys):
     status, _, err = run_main(capsys, "show", "dens")
     assert status == 2 and "Did you mean 'dense'?" in one_error_line(err)

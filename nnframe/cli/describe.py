@@ -8,6 +8,7 @@ from collections.abc import Iterator
 
 import attrs
 
+from nnframe.docstrings import plain
 from nnframe.errors import ComponentError, UnknownComponentError
 from nnframe.kinds import KIND_NAMES
 from nnframe.registry import Component, get_registry
@@ -57,7 +58,7 @@ def _describe(component: Component) -> Iterator[str]:
     rest = doc.split("\n\n", 1)[1].strip() if "\n\n" in doc else ""
     if rest:
         yield ""
-        yield from rest.splitlines()
+        yield from plain(rest).splitlines()
 
 
 def _arguments(component: Component) -> Iterator[str]:
