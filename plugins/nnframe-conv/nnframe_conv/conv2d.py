@@ -19,9 +19,9 @@ import nnframe
 from nnframe.arguments import positive_int, to_int
 from nnframe.initializers import check_init, initialize
 from nnframe.parallel import split_batch, split_rows
+from nnframe.workspace import Workspace
 from nnframe_conv.windows import (
     Axis,
-    Buffers,
     Pair,
     batch_shape,
     image_shape,
@@ -71,7 +71,7 @@ class Conv2D(nnframe.Layer):
     in_channels: int | None = attrs.field(init=False, default=None)
     _cols: np.ndarray | None = attrs.field(init=False, default=None, repr=False)
     _geometry: tuple[Axis, Axis] | None = attrs.field(init=False, default=None, repr=False)
-    _buffers: Buffers = attrs.field(init=False, factory=Buffers, repr=False)
+    _buffers: Workspace = attrs.field(init=False, factory=Workspace, repr=False)
 
     # -- shapes --------------------------------------------------------------------------
 
@@ -132,7 +132,7 @@ class Conv2D(nnframe.Layer):
         rows, cols = self._axes(height, width)
         # Training keeps cols for backward in a reused buffer; inference allocates afresh
         # so that a big prediction batch does not pin memory.
-        buffers = self._buffers if training else Buffers()
+        buffers = self._buffers if training else Workspace()
         matrix = self._im2col(self._pad(x, rows, cols, buffers), rows, cols, buffers)
         weights = self.params["weights"].reshape(-1, self.filters)
         y = (matrix.T if channels == 1 else matrix) @ weights
@@ -142,7 +142,7 @@ class Conv2D(nnframe.Layer):
             self._geometry = (rows, cols)
         return y.reshape(n, rows.out, cols.out, self.filters)
 
-    def _pad(self, x: np.ndarray, rows: Axis, cols: Axis, buffers: Buffers) -> np.ndarray:
+    def _pad(self, x: np.ndarray, rows: Axis, cols: Axis, buffers: Workspace) -> np.ndarray:
         if rows.padded == rows.size and cols.padded == cols.size:
             return x
         n, height, width, channels = x.shape
@@ -153,7 +153,7 @@ class Conv2D(nnframe.Layer):
         return padded
 
     def _im2col(self, padded: np.ndarray, rows: Axis, cols: Axis,
-                buffers: Buffers) -> np.ndarray:
+                buffers: Workspace) -> np.ndarray:
         """The window matrix: one row per output pixel (N * H' * W' rows), its columns in
         the weights' (kernel_h, kernel_w, C) order.
 

@@ -116,30 +116,3 @@ def sliding_axis(size: int, kernel: int, stride: int, padding: str = "valid") ->
         return Axis(size, kernel, stride, out, total // 2, total - total // 2)
     out = (size - kernel) // stride + 1 if size >= kernel else 0
     return Axis(size, kernel, stride, out)
-
-
-@attrs.define
-class Buffers:
-    """Work arrays kept between batches of the same shape, to spare the allocator and the
-    page faults of fresh large arrays. Only for arrays that never leave the layer."""
-
-    _arrays: dict[str, np.ndarray] = attrs.field(factory=dict)
-
-    def get(self, name: str, shape: tuple[int, ...], dtype: np.dtype) -> np.ndarray:
-        """An uninitialised array of ``shape`` and ``dtype``, reused when they match."""
-        array = self._arrays.get(name)
-        if array is None or array.shape != shape or array.dtype != dtype:
-            array = self._arrays[name] = np.empty(shape, dtype)
-        return array
-
-    def constant(self, name: str, shape: tuple[int, ...], dtype: np.dtype,
-                 value: float) -> np.ndarray:
-        """An array filled with ``value`` when it is created, then reused as it is: for
-        constants, and for zero borders that are never written."""
-        array = self._arrays.get(name)
-        if array is None or array.shape != shape or array.dtype != dtype:
-            array = self._arrays[name] = np.full(shape, value, dtype)
-        return array
-
-    def clear(self) -> None:
-        self._arrays.clear()

@@ -21,7 +21,7 @@ nnframe_conv = pytest.importorskip(
 LAYERS = {"conv2d": "Conv2D", "maxpool2d": "MaxPool2D", "avgpool2d": "AvgPool2D"}
 #: What the plugin may import from nnframe: the package itself and its public modules.
 PUBLIC_MODULES = {"nnframe", "nnframe.arguments", "nnframe.initializers", "nnframe.parallel",
-                  "nnframe.testing"}
+                  "nnframe.testing", "nnframe.workspace"}
 
 
 def installed_version() -> str:

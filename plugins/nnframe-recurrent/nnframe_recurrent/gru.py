@@ -13,8 +13,8 @@ from typing import ClassVar
 import attrs
 import numpy as np
 
+from nnframe.workspace import Workspace
 from nnframe_recurrent.recurrent import Draw, Recurrent, Run, activate, exp_factors
-from nnframe_recurrent.sequences import Workspace
 
 #: r, z, n: which gates are sigmoids (n is a tanh)
 SIGMOID_GATES = (True, True, False)

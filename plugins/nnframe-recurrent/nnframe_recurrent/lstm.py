@@ -12,8 +12,8 @@ from typing import ClassVar
 import attrs
 import numpy as np
 
+from nnframe.workspace import Workspace
 from nnframe_recurrent.recurrent import Recurrent, Run, activate, exp_factors
-from nnframe_recurrent.sequences import Workspace
 
 #: i, f, g, o: which gates are sigmoids (g is a tanh)
 SIGMOID_GATES = (True, True, False, True)

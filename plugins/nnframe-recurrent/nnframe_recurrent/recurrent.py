@@ -20,7 +20,8 @@ import numpy as np
 
 import nnframe
 from nnframe.arguments import positive_int, to_int
-from nnframe_recurrent.sequences import Workspace, batch_shape, sample_shape
+from nnframe.workspace import Workspace
+from nnframe_recurrent.sequences import batch_shape, sample_shape
 
 Draw = Callable[[tuple[int, ...]], np.ndarray]
 

@@ -8,8 +8,8 @@ from typing import ClassVar
 import attrs
 import numpy as np
 
+from nnframe.workspace import Workspace
 from nnframe_recurrent.recurrent import Recurrent, Run
-from nnframe_recurrent.sequences import Workspace
 
 
 @attrs.define(eq=False)

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import math
 
-import attrs
 import numpy as np
 
 import nnframe
@@ -68,35 +67,3 @@ def batch_shape(layer_name: str, x: np.ndarray) -> tuple[int, int, int]:
     raise nnframe.ShapeError(
         f"{layer_name} expects {EXPECTED}; got an array of shape {x.shape}{hint}"
     )
-
-
-@attrs.define
-class Workspace:
-    """Work arrays kept between batches of the same shape, to spare the allocator and the
-    page faults of fresh large arrays. Only for arrays that never leave the layer."""
-
-    _arrays: dict[str, np.ndarray] = attrs.field(factory=dict)
-
-    def get(self, name: str, shape: tuple[int, ...], dtype: np.dtype) -> np.ndarray:
-        """An uninitialised array of ``shape`` and ``dtype``, reused when they match."""
-        array = self._arrays.get(name)
-        if array is None or array.shape != shape or array.dtype != dtype:
-            array = self._arrays[name] = np.empty(shape, dtype)
-        return array
-
-    def zeros(self, name: str, shape: tuple[int, ...], dtype: np.dtype) -> np.ndarray:
-        """`get`, filled with zeros."""
-        array = self.get(name, shape, dtype)
-        array.fill(0.0)
-        return array
-
-    def constant(self, name: str, shape: tuple[int, ...], dtype: np.dtype,
-                 value: float) -> np.ndarray:
-        """An array filled with ``value`` when it is created, then reused as it is."""
-        array = self._arrays.get(name)
-        if array is None or array.shape != shape or array.dtype != dtype:
-            array = self._arrays[name] = np.full(shape, value, dtype)
-        return array
-
-    def clear(self) -> None:
-        self._arrays.clear()
