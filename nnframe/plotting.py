@@ -8,13 +8,9 @@ from pathlib import Path
 
 from nnframe.atomic import write_atomic
 from nnframe.callbacks import History
-from nnframe.errors import NNFrameError
+from nnframe.errors import MissingExtraError, NNFrameError
 
 INSTALL_HINT = "pip install 'nnframe[plot]'"
-
-
-class MissingExtraError(NNFrameError, ImportError):
-    """An optional feature whose extra dependency is not installed."""
 
 
 def require_matplotlib() -> None:
