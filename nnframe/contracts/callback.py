@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, ClassVar
 
 from nnframe.contracts.config import config_of
 
@@ -19,6 +19,10 @@ class Callback:
     """
 
     network: Network
+    #: True for a callback that prints or writes files: when training on many processes
+    #: (`nnframe.distributed`) it runs on rank 0 alone. Others run on every process and
+    #: see the same logs there, so their decisions (stopping early) agree.
+    root_only: ClassVar[bool] = False
 
     def set_network(self, network: Network) -> None:
         """Called before training starts, with the network to be trained."""
