@@ -37,10 +37,13 @@ def data_env() -> dict[str, str]:
 
 @nox.session
 def tests(session: nox.Session) -> None:
-    """Install nnframe with the plot and sklearn extras (so --plot and nnframe.sklearn are
-    tested) and its plugins, then test. pandas lets scikit-learn's estimator checks and
-    the tests feed DataFrames, as most scikit-learn users do."""
-    session.install(".[test,plot,sklearn]", "pandas", *plugin_distributions())
+    """Install nnframe with the plot, sklearn and mpi extras (so --plot, nnframe.sklearn
+    and ``mpiexec -n 2`` training are tested) and its plugins, then test. pandas lets
+    scikit-learn's estimator checks and the tests feed DataFrames, as most scikit-learn
+    users do. The mpich wheel puts its mpiexec in the session's bin/, which the tests
+    use."""
+    session.install(".[test,plot,sklearn,mpi]", "pandas", *plugin_distributions())
+    session.run("mpiexec", "--version", silent=True)  # the MPI tests must not be skipped
     session.run("pytest", *(session.posargs or ["-q"]), env=data_env())
 
 
