@@ -225,17 +225,20 @@ class Trainer:
             strategy.begin_batch(rng, shared_rng, batch)
             checked = epoch == self.initial_epoch and batch == first_batch
             output, inputs, loss = self._forward(xb, yb, checked)
-            loss = strategy.batch_loss(loss, len(xb), end - begin)
+            weight = strategy.share(loss, len(xb), end - begin, network.stop_training)
+            strategy.update_metrics(metrics, yb, output)
+            if output is not None:  # None: no rows of this batch on this process
+                grad = loss_fn.backward()
+                if weight != 1.0:  # this process's part of the global batch's mean loss
+                    grad = grad * weight
+                if checked:
+                    backward.checked(grad, inputs)
+                else:
+                    backward(grad)
+            # the global batch's loss and gradient (one process: its own, unchanged)
+            loss = strategy.combine(group.grads, loss)
             if not math.isfinite(loss):
                 self._diverged(loss, epoch, batch, snapshot)
-            strategy.update_metrics(metrics, yb, output)
-            if output is None:
-                pass  # no rows of this batch here: the other processes have them all
-            elif checked:
-                backward.checked(loss_fn.backward(), inputs)
-            else:
-                backward(loss_fn.backward())
-            strategy.reduce_gradients(group.grads, len(xb), end - begin)
             if self.clip_norm is not None:
                 _clip(group.grads, self.clip_norm)
             optimizer.step(group)
@@ -244,8 +247,7 @@ class Trainer:
             total_loss += loss * (end - begin)
             seen += end - begin
             callbacks.on_batch_end(batch, {"loss": loss})
-            if batch + 1 < steps and strategy.any(network.stop_training):
-                network.stop_training = True
+            if batch + 1 < steps and strategy.should_stop(network):
                 strategy.end_epoch(network, shared_rng)
                 network.resume_point = {"epoch": epoch, "batch": batch + 1,
                                         "epoch_rng": epoch_rng, "loss_sum": total_loss,

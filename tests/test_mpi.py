@@ -117,13 +117,14 @@ def test_two_processes_train_the_one_process_model(tmp_path, optimizer, rows, ba
 @needs_mpi
 def test_a_stop_asked_on_one_process_stops_all_and_resumes_exactly(tmp_path):
     """Rank 1 alone asks to stop inside the first epoch (as Ctrl-C may reach one process
-    first); every process stops after the same batch, and resuming from rank 0's file
-    gives the uninterrupted run's weights, dropout masks included."""
+    first); every process stops after the same batch (the next one: requests travel with
+    the next batch's gradients), and resuming from rank 0's file gives the uninterrupted
+    run's weights, dropout masks included."""
     succeeded(mpiexec(*program("--dropout", "--out", tmp_path / "whole")))
     succeeded(mpiexec(*program("--dropout", "--out", tmp_path / "part", "--misbehave",
                                "stop", "--on-rank", 1, "--at-batch", 5)))
     stopped = nnframe.load(tmp_path / "part.npz")
-    assert stopped.epoch == 0 and stopped.resume_point["batch"] == 6
+    assert stopped.epoch == 0 and stopped.resume_point["batch"] == 7  # asked after batch 5
     succeeded(mpiexec(*program("--resume", tmp_path / "part.npz", "--out",
                                tmp_path / "resumed")))
     np.testing.assert_array_equal(np.load(tmp_path / "resumed.0.npy"),

@@ -2,11 +2,15 @@
 
 Every process holds the whole model and the whole data set, and takes its own contiguous
 share of the rows of every global batch (the batch ``fit`` was given). Per batch, one
-allreduce sums the processes' gradient buffers, each scaled by its share of the batch, so
-the sum is the gradient of the mean loss over the global batch: every process then takes
-the very optimizer step one process would have taken. Two more numbers are reduced per
-batch: the batch's loss (so that every process sees the same loss and stops together if
-it diverges) and whether any process asked to stop.
+allreduce sums the processes' gradient buffers in place, each computed from a loss
+gradient weighted by the process's share of the batch, so the sum is the gradient of the
+mean loss over the global batch: every process then takes the very optimizer step one
+process would have taken. Alongside, started after the forward pass and done by the time
+the gradients are, a second allreduce of two numbers gives every process the batch's
+loss (so all see the same one, and stop together if it diverges) and whether any process
+was asked to stop (Ctrl-C, a callback), so that all stop after the same batch. A request
+made after a batch's forward pass is agreed with the next batch, so on many processes
+training stops one batch later than asked.
 
 What one process alone would have done, and how it is kept:
 
@@ -108,6 +112,10 @@ class MPIStrategy(Strategy):
         self._in_place = mpi.IN_PLACE
         self._watchdog = _Watchdog.shared(_timeout(timeout), self.rank, self.size)
         self._number = np.zeros(1, np.float64)
+        self._totals = np.zeros(2, np.float64)  # a batch's loss x rows, stop requests
+        self._totals_request: Any = None
+        self._rows = self._batch_rows = 0
+        self._stop_agreed = False
         self._pending: list[tuple[np.ndarray, np.ndarray] | None] = []
         self._guarded = False
         self._stream_key: tuple[int, bytes] | None = None
@@ -213,11 +221,6 @@ class MPIStrategy(Strategy):
             key = self._stream_key = (id(shared_state), repr(shared_state).encode())
         rng.bit_generator.state = _stream_state(rng.bit_generator, key[1], batch, self.rank)
 
-    def batch_loss(self, loss: float, rows: int, batch_rows: int) -> float:
-        self._number[0] = loss * rows
-        self._wait(self.comm.Allreduce, self._in_place, self._number, op=self._sum)
-        return float(self._number[0]) / batch_rows
-
     def update_metrics(self, metrics: Sequence[MetricProtocol], y: np.ndarray | None,
                        output: np.ndarray | None) -> None:
         """Keep this process's share (None when it had no rows); every
@@ -238,14 +241,30 @@ class MPIStrategy(Strategy):
                         for metric in metrics:
                             metric.update(*share)
 
-    def reduce_gradients(self, grads: np.ndarray, rows: int, batch_rows: int) -> None:
-        """Sum-allreduce of every process's gradient weighted by its share of the
-        batch: the gradient of the mean loss over the whole global batch."""
-        if rows == 0:
+    def share(self, loss: float, rows: int, batch_rows: int, stop_asked: bool) -> float:
+        """Start summing the batch's loss and stop requests (done in `combine`); the
+        weight of this share is its fraction of the global batch."""
+        self._totals[:] = (loss * rows, 1.0 if stop_asked else 0.0)
+        self._totals_request = self.comm.Iallreduce(self._in_place, self._totals,
+                                                    op=self._sum)
+        self._rows, self._batch_rows = rows, batch_rows
+        return rows / batch_rows
+
+    def combine(self, grads: np.ndarray, loss: float) -> float:
+        """Sum every process's gradient buffer in place: the gradient of the mean loss
+        over the global batch. Returns that loss."""
+        if not self._rows:  # no rows of this batch here: the buffer holds the last one's
             grads.fill(0)
-        elif rows != batch_rows:
-            grads *= rows / batch_rows
         self._wait(self.comm.Allreduce, self._in_place, grads, op=self._sum)
+        self._wait(self._totals_request.Wait)
+        self._stop_agreed = bool(self._totals[1] > 0)
+        return float(self._totals[0]) / self._batch_rows
+
+    def should_stop(self, network: Network) -> bool:
+        """Whether any process had been asked to stop when this batch was combined."""
+        if self._stop_agreed:
+            network.stop_training = True
+        return self._stop_agreed
 
     def any(self, flag: bool) -> bool:
         self._number[0] = 1.0 if flag else 0.0

@@ -24,9 +24,10 @@ if TYPE_CHECKING:
 class Strategy:
     """How training is spread over processes: here, one process does everything.
 
-    The hooks, in the order a run calls them: `failures` around the run, `start` once,
-    then per batch `rows`, `begin_batch`, `batch_loss`, `update_metrics`,
-    `reduce_gradients` and `any`; per epoch `end_epoch`, `metric_results` and `evaluate`.
+    The hooks, in the order a run calls them: `failures` around the run, `start` once;
+    per batch `rows`, `begin_batch`, `share` (after forward), `update_metrics`, `combine`
+    (after backward) and `should_stop`; per epoch `end_epoch`, `metric_results`,
+    `evaluate` and `any`.
     """
 
     #: how many processes train together
@@ -62,10 +63,6 @@ class Strategy:
         """Before a batch's forward pass: the random stream its layers draw from (here,
         the network's generator, continuing)."""
 
-    def batch_loss(self, loss: float, rows: int, batch_rows: int) -> float:
-        """The mean loss of the global batch, from this process's mean over ``rows``."""
-        return loss
-
     def update_metrics(self, metrics: Sequence[MetricProtocol], y: np.ndarray | None,
                        output: np.ndarray | None) -> None:
         """Give every metric this process's targets and outputs of a batch (None: this
@@ -75,12 +72,26 @@ class Strategy:
         for metric in metrics:
             metric.update(y, output)
 
-    def reduce_gradients(self, grads: np.ndarray, rows: int, batch_rows: int) -> None:
-        """Turn this process's gradient buffer, the gradient of its mean loss over
-        ``rows`` samples, into the gradient of the global batch's mean loss, in place."""
+    def share(self, loss: float, rows: int, batch_rows: int, stop_asked: bool) -> float:
+        """After this process's forward pass over its ``rows`` of a global batch of
+        ``batch_rows``, with ``loss`` its mean loss over them: the weight of its share,
+        by which it scales the loss gradient before backward (here, 1: all of it).
+        ``stop_asked``: whether this process was asked to stop (see `should_stop`)."""
+        return 1.0
+
+    def combine(self, grads: np.ndarray, loss: float) -> float:
+        """After this process's backward: turn its gradient buffer into the gradient of
+        the global batch's mean loss, in place, and return that loss (here, as they
+        are)."""
+        return loss
+
+    def should_stop(self, network: Network) -> bool:
+        """After a batch: whether training stops now (here, whether a callback or Ctrl-C
+        set ``network.stop_training``)."""
+        return network.stop_training
 
     def any(self, flag: bool) -> bool:
-        """Whether ``flag`` is true on any process (stop requests)."""
+        """Whether ``flag`` is true on any process."""
         return bool(flag)
 
     def end_epoch(self, network: Network, shared_state: dict[str, Any]) -> None:
