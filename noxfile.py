@@ -72,12 +72,15 @@ def docs(session: nox.Session) -> None:
 
 @nox.session
 def bench(session: nox.Session) -> None:
-    """nnframe vs PyTorch CPU vs scikit-learn on the reference workloads (docs/performance.md).
+    """nnframe vs PyTorch CPU vs scikit-learn on the reference workloads (docs/performance.md),
+    then the mlp on 1 process against 2 on MPI (docs/distributed.md).
 
     Arguments after ``--`` go to ``python -m benchmarks`` (``--quick``, ``--rounds N``,
     ``--workloads mlp,cnn``, ``--threads N``; see ``--help``).
     """
     # torch==2.13.0: a CPU build from local disk on the project's machines.
-    session.install(".", *plugin_distributions(include_tests=False), "torch==2.13.0",
+    session.install(".[mpi]", *plugin_distributions(include_tests=False), "torch==2.13.0",
                     "scikit-learn", "matplotlib", "threadpoolctl")
     session.run("python", "-m", "benchmarks", *session.posargs, env=data_env())
+    # data-parallel scaling: the mlp on 1 process against 2 (docs/distributed.md)
+    session.run("python", "-m", "benchmarks.mpi_scaling", env=data_env())
