@@ -124,7 +124,8 @@ def _train(options: TrainOptions, strategy: Strategy) -> int:
         if root:
             _print(display, line)
 
-    data = load_data(config.data)
+    with strategy.root_first():  # on many processes, rank 0 downloads missing files
+        data = load_data(config.data)
     say(data.describe(config.data.dataset))
     if options.resume is not None:
         network = _resumed(options.resume, config, data.x_train.shape[1:])

@@ -176,6 +176,16 @@ class MPIStrategy(Strategy):
 
     # -- the start -----------------------------------------------------------------------
 
+    @contextlib.contextmanager
+    def root_first(self) -> Iterator[None]:
+        """Rank 0 runs the block, then the others. Not watched: a download may take
+        long, and bounds itself (an error on rank 0 still stops everyone)."""
+        if not self.is_root:
+            self.comm.Barrier()
+        yield
+        if self.is_root:
+            self.comm.Barrier()
+
     def start(self, network: Network, data: Mapping[str, np.ndarray],
               settings: dict[str, Any]) -> None:
         """Check that every process has the same data and settings, then give every

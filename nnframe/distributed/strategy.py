@@ -49,6 +49,11 @@ class Strategy:
         the error propagates as usual)."""
         return contextlib.nullcontext()
 
+    def root_first(self) -> contextlib.AbstractContextManager[None]:
+        """A block rank 0 runs before the other processes: a download every process
+        needs is fetched once, and the others find it in place (here, just the block)."""
+        return contextlib.nullcontext()
+
     def start(self, network: Network, data: Mapping[str, np.ndarray],
               settings: dict[str, Any]) -> None:
         """Before the first batch: make every process start from the same model, given
