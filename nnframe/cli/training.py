@@ -118,12 +118,6 @@ def _train(options: TrainOptions, strategy: Strategy) -> int:
     if root and not options.quiet:
         display = ProgressDisplay(config.train.log_every, _console())
     say = display.say if display is not None else (lambda line: None)
-
-    def result(line: str) -> None:
-        """Results are printed even with --quiet (by rank 0)."""
-        if root:
-            _print(display, line)
-
     with strategy.root_first():  # on many processes, rank 0 downloads missing files
         data = load_data(config.data)
     say(data.describe(config.data.dataset))
@@ -165,12 +159,13 @@ def _train(options: TrainOptions, strategy: Strategy) -> int:
     if not root:
         return 0  # rank 0 tests, saves and plots the model every process holds
     scores = network.evaluate(data.x_test, data.y_test)
-    result(f"test: {_scores(scores)} ({len(data.x_test):,} samples)")
-    result(f"saved the model to {save_model(network, output)}")
+    _print(display, f"test: {_scores(scores)} ({len(data.x_test):,} samples)")
+    saved = save_model(network, output)
+    _print(display, f"saved the model to {saved}")
     if options.plot is not None:
         from nnframe.plotting import plot_history
 
-        result(f"saved the training curves to {plot_history(history, options.plot)}")
+        _print(display, f"saved the training curves to {plot_history(history, options.plot)}")
     return 0
 
 

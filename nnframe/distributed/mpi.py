@@ -118,7 +118,7 @@ class MPIStrategy(Strategy):
         self._stop_agreed = False
         self._pending: list[tuple[np.ndarray, np.ndarray] | None] = []
         self._guarded = False
-        self._stream_key: tuple[int, bytes] | None = None
+        self._stream_key: tuple[dict[str, Any], bytes] | None = None
 
     def describe(self) -> str:
         return f"{self.size} processes (MPI)"
@@ -227,8 +227,8 @@ class MPIStrategy(Strategy):
         """Point the network's generator at a stream of this process and batch, derived
         from the state every process shares this epoch."""
         key = self._stream_key
-        if key is None or key[0] != id(shared_state):
-            key = self._stream_key = (id(shared_state), repr(shared_state).encode())
+        if key is None or key[0] is not shared_state:  # a new epoch
+            key = self._stream_key = (shared_state, repr(shared_state).encode())
         rng.bit_generator.state = _stream_state(rng.bit_generator, key[1], batch, self.rank)
 
     def update_metrics(self, metrics: Sequence[MetricProtocol], y: np.ndarray | None,
