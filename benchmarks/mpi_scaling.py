@@ -30,7 +30,6 @@ import numpy as np
 from benchmarks.workloads import WORKLOADS, build_nnframe
 
 WORKLOAD = WORKLOADS["mlp"]
-BATCH_SIZE = WORKLOAD.batch_size
 WARMUP_BATCHES = 20
 ONE_THREAD = {name: "1" for name in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS",
                                      "MKL_NUM_THREADS")}
@@ -53,7 +52,7 @@ def training_data(samples: int | None) -> tuple[np.ndarray, np.ndarray, str]:
 # -- the measured processes ----------------------------------------------------------------
 
 
-def worker(samples: int | None) -> None:
+def worker(samples: int | None, batch_size: int) -> None:
     """One epoch of the mlp, timed, on however many processes mpiexec started."""
     from nnframe.distributed import MPIStrategy, launch
 
@@ -73,19 +72,20 @@ def worker(samples: int | None) -> None:
 
         strategy = Timed()
     net = build_nnframe(WORKLOAD, seed=0)
-    net.fit(x[:WARMUP_BATCHES * BATCH_SIZE], y[:WARMUP_BATCHES * BATCH_SIZE], epochs=1,
-            batch_size=BATCH_SIZE, seed=0, verbose=0, strategy=strategy)
+    net.fit(x[:WARMUP_BATCHES * batch_size], y[:WARMUP_BATCHES * batch_size], epochs=1,
+            batch_size=batch_size, seed=0, verbose=0, strategy=strategy)
     if strategy is not None:
         strategy.comm.Barrier()
         type(strategy).waited = 0.0
     wall, cpu = time.perf_counter(), time.process_time()
-    net.fit(x, y, epochs=1, batch_size=BATCH_SIZE, verbose=0, strategy=strategy)
+    net.fit(x, y, epochs=1, batch_size=batch_size, verbose=0, strategy=strategy)
     mine = {"wall_s": time.perf_counter() - wall, "cpu_s": time.process_time() - cpu,
             "collectives_s": type(strategy).waited if strategy is not None else 0.0}
     everyone = strategy.comm.gather(mine, root=0) if strategy is not None else [mine]
     if strategy is None or strategy.is_root:
         print(json.dumps({"processes": len(everyone), "ranks": everyone, "data": data,
-                          "samples": len(x), "batches": -(-len(x) // BATCH_SIZE),
+                          "samples": len(x), "batch_size": batch_size,
+                          "batches": -(-len(x) // batch_size),
                           "parameters": net.count_params()}))
 
 
@@ -132,7 +132,7 @@ def mpiexec() -> str:
 def summarize(rounds: list[dict[int, dict[str, Any]]], latency: dict[str, Any]) -> str:
     first = rounds[0][1]
     lines = [f"mlp, one epoch of {first['samples']:,} samples of {first['data']} "
-             f"({first['batches']} batches of {BATCH_SIZE}, {first['parameters']:,} "
+             f"({first['batches']} batches of {first['batch_size']}, {first['parameters']:,} "
              f"parameters), 1 thread per process, {len(rounds)} rounds interleaved; "
              f"load average {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores", "",
              "| round | 1 process: wall, CPU | 2 processes: wall, CPU (both), in "
@@ -161,19 +161,23 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--samples", type=int, default=None,
                         help="train on the first N images (default: all)")
+    parser.add_argument("--batch-size", type=int, default=WORKLOAD.batch_size,
+                        help="the global batch (default: the workload's, 128)")
     parser.add_argument("--json", type=Path, help="also write the raw results here")
     parser.add_argument("--worker", action="store_true", help=argparse.SUPPRESS)
     parser.add_argument("--allreduce", type=int, help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     if args.worker:
-        return worker(args.samples)
+        return worker(args.samples, args.batch_size)
     if args.allreduce:
         return allreduce(args.allreduce, repeats=200)
     me = [sys.executable, "-m", "benchmarks.mpi_scaling"]
-    samples = ["--samples", str(args.samples)] if args.samples else []
+    options = ["--batch-size", str(args.batch_size)]
+    if args.samples:
+        options += ["--samples", str(args.samples)]
     rounds = []
     for number in range(args.rounds):
-        result = {processes: run([*me, "--worker", *samples], processes)
+        result = {processes: run([*me, "--worker", *options], processes)
                   for processes in ((1, 2) if number % 2 == 0 else (2, 1))}
         rounds.append(result)
     latency = run([*me, "--allreduce", str(rounds[0][1]["parameters"])], 2)
