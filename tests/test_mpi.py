@@ -375,3 +375,17 @@ def test_the_no_writes_guard_refuses_writes(tmp_path):
     run = alone(sys.executable, "-c", code, cwd=tmp_path)
     assert run.returncode == 1 and "must not write files, but it wrote x.txt" in run.stderr
     assert not (tmp_path / "x.txt").exists()
+
+
+def test_the_scaling_benchmark_reports_t1_over_2_t2():
+    from benchmarks.mpi_scaling import summarize
+
+    def result(*ranks: tuple[float, float, float]) -> dict:
+        return {"ranks": [{"wall_s": w, "cpu_s": c, "collectives_s": s} for w, c, s in ranks],
+                "samples": 1000, "data": "MNIST", "batches": 8, "batch_size": 128,
+                "parameters": 10}
+
+    rounds = [{1: result((2.0, 2.0, 0.0)), 2: result((1.25, 1.0, 0.25), (1.2, 1.5, 0.3))}]
+    text = summarize(rounds, {"bytes": 40, "gradients_us": 210.0, "two_numbers_us": 4.0})
+    assert "| 1 | 2.00 s, 2.00 s | 1.25 s, 2.50 s, 0.28 s | 80%, 80% |" in text
+    assert "median 80% (best 80%); by CPU time 80%" in text
