@@ -190,6 +190,7 @@ class MPIStrategy(Strategy):
               settings: dict[str, Any]) -> None:
         """Check that every process has the same data and settings, then give every
         process rank 0's model, optimizer state, random generator and position."""
+        self._pending, self._stop_agreed = [], False  # nothing left from an earlier run
         mine = {**{name: _describe_array(array) for name, array in data.items()},
                 **{name: repr(value) for name, value in settings.items()}}
         everyone = self._wait(self.comm.allgather, mine)
