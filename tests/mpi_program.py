@@ -2,7 +2,8 @@
 (or alone, as the one-process reference).
 
 It trains a small tanh network on the MNIST sample and writes each process's final
-weights to ``<out>.<rank>.npy`` and rank 0's history to ``<out>.json``. Options make one
+weights to ``<out>.<rank>.npy``, its layer state to ``<out>.state.<rank>.npz`` and rank
+0's history to ``<out>.json``. Options make one
 process misbehave (raise, hold bad data, kill or stop itself, ask to stop) so that the
 tests can watch what the others do.
 """
@@ -23,9 +24,11 @@ from nnframe.datasets import mnist_sample
 from nnframe.distributed import launch
 
 
-def network(optimizer: str, dropout: bool) -> nnframe.Network:
-    layers = [nnframe.layer("flatten"), nnframe.layer("dense", output_size=32),
-              nnframe.layer("tanh")]
+def network(optimizer: str, dropout: bool, state: bool) -> nnframe.Network:
+    layers = [nnframe.layer("flatten")]
+    if state:  # running statistics of the inputs themselves (tests/plugin_dist)
+        layers.append(nnframe.layer("running_center"))
+    layers += [nnframe.layer("dense", output_size=32), nnframe.layer("tanh")]
     if dropout:
         layers.append(nnframe.layer("dropout", rate=0.3))
     layers.append(nnframe.layer("dense", output_size=10))
@@ -73,6 +76,7 @@ def main() -> None:
     parser.add_argument("--epochs", type=int, default=2)
     parser.add_argument("--strategy", default="mpi")
     parser.add_argument("--dropout", action="store_true")
+    parser.add_argument("--state", action="store_true", help="a layer with running statistics")
     parser.add_argument("--out", type=Path, required=True)
     parser.add_argument("--resume", type=Path, help="continue from this model file")
     parser.add_argument("--misbehave", help="raise, kill, sigstop, stop or bad-data")
@@ -88,7 +92,7 @@ def main() -> None:
         net = nnframe.load(args.resume)
         seed = None
     else:
-        net, seed = network(args.optimizer, args.dropout), 0
+        net, seed = network(args.optimizer, args.dropout, args.state), 0
     callbacks = []
     if args.misbehave and args.on_rank == launch().rank:
         if args.misbehave == "bad-data":
@@ -101,6 +105,7 @@ def main() -> None:
                       verbose=0, initial_epoch=net.epoch, strategy=strategy)
     me = rank()
     np.save(f"{args.out}.{me}.npy", net.parameters().values)
+    np.savez(f"{args.out}.state.{me}.npz", **net.state())
     if me == 0:
         if net.resume_point is not None or net.stop_training:
             net.save(f"{args.out}.npz")

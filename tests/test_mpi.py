@@ -133,6 +133,22 @@ def test_a_stop_asked_on_one_process_stops_all_and_resumes_exactly(tmp_path):
                                   np.load(tmp_path / "whole.0.npy"))
 
 
+@needs_mpi
+def test_running_statistics_are_averaged_across_processes(tmp_path):
+    """Running means of the inputs, per share of each batch and averaged across processes,
+    are the running means one process keeps of the whole batches (equal shares)."""
+    pytest.importorskip("nnframe_example", reason="needs tests/plugin_dist/nnframe-example")
+    options = ("--state", "--batch", 32)
+    succeeded(alone(*program(*options, "--strategy", "none", "--out", tmp_path / "one")))
+    succeeded(mpiexec(*program(*options, "--out", tmp_path / "two")))
+    one = np.load(tmp_path / "one.state.0.npz")["1.running_mean"]
+    rank0 = np.load(tmp_path / "two.state.0.npz")["1.running_mean"]
+    rank1 = np.load(tmp_path / "two.state.1.npz")["1.running_mean"]
+    np.testing.assert_array_equal(rank0, rank1)
+    assert np.abs(one).max() > 0.1
+    np.testing.assert_allclose(rank0, one, rtol=1e-5, atol=1e-6)
+
+
 # -- failures stop every process -----------------------------------------------------------
 
 
