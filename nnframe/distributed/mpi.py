@@ -36,9 +36,11 @@ noticing, stuck) is caught by a watchdog: a process that waits longer than
 
 from __future__ import annotations
 
+import array
 import contextlib
 import hashlib
 import os
+import stat
 import sys
 import threading
 import time
@@ -161,6 +163,7 @@ class MPIStrategy(Strategy):
                 traceback.print_exception(exc)
             print(f"nnframe: error: rank {self.rank} of {self.size}: {reason}",
                   file=sys.stderr, flush=True)
+            _wait_until_read(sys.stderr.fileno())
             os.dup2(os.open(os.devnull, os.O_WRONLY), 2)  # MPI_Abort's line would repeat it
         finally:  # whatever happens above, the other processes must not wait for this one
             self.comm.Abort(status)
@@ -364,6 +367,28 @@ class _Watchdog:
                            f"died or hangs); stopping (the limit is ${TIMEOUT_VARIABLE})\n")
                 os.write(2, message.encode())
                 os._exit(1)
+
+
+def _wait_until_read(fd: int, limit_s: float = 2.0) -> None:
+    """Wait until the launcher has read what this process wrote to ``fd`` (a pipe to
+    mpiexec), at most ``limit_s``: MPI_Abort ends the processes that forward output, and
+    the line that says why must not be lost with them."""
+    try:
+        import fcntl
+        import termios
+
+        if not stat.S_ISFIFO(os.fstat(fd).st_mode):
+            return  # a terminal or a file: written already
+        unread = array.array("i", [0])
+        deadline = time.monotonic() + limit_s
+        while time.monotonic() < deadline:
+            fcntl.ioctl(fd, termios.FIONREAD, unread)
+            if not unread[0]:
+                break
+            time.sleep(0.01)
+        time.sleep(0.1)  # read is not yet passed on
+    except (ImportError, OSError, ValueError):
+        time.sleep(0.5)
 
 
 def _is_success(exc: BaseException) -> bool:
