@@ -37,10 +37,13 @@ def data_env() -> dict[str, str]:
 
 @nox.session
 def tests(session: nox.Session) -> None:
-    """Install nnframe with the plot and sklearn extras (so --plot and nnframe.sklearn are
-    tested) and its plugins, then test. pandas lets scikit-learn's estimator checks and
-    the tests feed DataFrames, as most scikit-learn users do."""
-    session.install(".[test,plot,sklearn,onnx]", "pandas", *plugin_distributions())
+    """Install nnframe with the plot, sklearn, onnx and mpi extras (so that --plot,
+    nnframe.sklearn, ONNX export run by onnxruntime and ``mpiexec -n 2`` training are all
+    tested) and its plugins, then test. pandas lets scikit-learn's estimator checks and the
+    tests feed DataFrames, as most scikit-learn users do. The mpich wheel puts its mpiexec
+    in the session's bin/, which the tests use."""
+    session.install(".[test,plot,sklearn,onnx,mpi]", "pandas", *plugin_distributions())
+    session.run("mpiexec", "--version", silent=True)  # the MPI tests must not be skipped
     session.run("pytest", *(session.posargs or ["-q"]), env=data_env())
 
 
@@ -71,12 +74,15 @@ def docs(session: nox.Session) -> None:
 @nox.session
 def bench(session: nox.Session) -> None:
     """nnframe vs PyTorch CPU (fused and default optimizers) vs scikit-learn on the
-    reference workloads at 1 and 2 threads, and one optimizer step (docs/performance.md).
+    reference workloads at 1 and 2 threads, and one optimizer step (docs/performance.md),
+    then the mlp on 1 process against 2 on MPI (docs/distributed.md).
 
     Arguments after ``--`` go to ``python -m benchmarks`` (``--quick``, ``--rounds N``,
     ``--workloads mlp,cnn``, ``--threads 1,2``, ``--no-steps``; see ``--help``).
     """
     # torch==2.13.0: a CPU build from local disk on the project's machines.
-    session.install(".", *plugin_distributions(include_tests=False), "torch==2.13.0",
+    session.install(".[mpi]", *plugin_distributions(include_tests=False), "torch==2.13.0",
                     "scikit-learn", "matplotlib", "threadpoolctl")
     session.run("python", "-m", "benchmarks", *session.posargs, env=data_env())
+    # data-parallel scaling: the mlp on 1 process against 2 (docs/distributed.md)
+    session.run("python", "-m", "benchmarks.mpi_scaling", env=data_env())

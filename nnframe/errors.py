@@ -48,6 +48,11 @@ class TrainingDivergedError(NNFrameError, FloatingPointError):
     """The loss became NaN or infinite during training."""
 
 
+class MissingExtraError(NNFrameError, ImportError):
+    """An optional feature whose extra dependency is not installed; the message says
+    which extra to install (``pip install 'nnframe[plot]'``, ``[onnx]``, ``[mpi]``)."""
+
+
 class PathError(NNFrameError, ValueError):
     """A path that no file can be written to as given: empty, a directory's name such as
     ``.``, or holding a NUL byte."""
@@ -64,11 +69,6 @@ class MissingPluginError(ModelFileError):
 class ExportError(NNFrameError, ValueError):
     """A network that cannot be exported as asked: to ONNX, a layer without a converter,
     or a converter that failed."""
-
-
-class MissingExtraError(NNFrameError, ImportError):
-    """An optional feature whose extra dependency is not installed; the message names the
-    extra to install (``pip install 'nnframe[onnx]'``)."""
 
 
 class ModelFileWarning(UserWarning):

@@ -37,6 +37,7 @@ from nnframe.summary import summary_lines
 if TYPE_CHECKING:
     from nnframe.callbacks import History
     from nnframe.contracts import Callback, ScheduleProtocol
+    from nnframe.distributed import Strategy
 
 PREDICT_CHUNK = 4096
 """Samples per forward pass of `Network.predict` and `Network.evaluate` by default."""
@@ -222,6 +223,7 @@ class Network:
         initial_epoch: int = 0,
         schedule: str | ScheduleProtocol | None = None,
         clip_norm: float | None = None,
+        strategy: str | Strategy | None = None,
     ) -> History:
         """Train up to epoch ``epochs``, starting at ``initial_epoch`` (0: a fresh run).
 
@@ -230,15 +232,24 @@ class Network:
         registered name or object) sets the rate before every batch; ``clip_norm`` scales
         the gradients down whenever their global norm exceeds it. Everything is checked
         before the first batch; the first batch also checks every layer's shapes.
+
+        ``strategy="mpi"`` trains data-parallel on the processes of ``mpiexec -n N``
+        (``"auto"``: only when a launcher started several); ``batch_size`` stays the
+        global batch, so the model is the one-process model up to float rounding. See
+        `nnframe.distributed`.
         """
+        from nnframe.distributed import resolve
         from nnframe.training import Trainer
 
-        trainer = Trainer.create(
-            self, x, y, epochs=epochs, batch_size=batch_size, learning_rate=learning_rate,
-            shuffle=shuffle, seed=seed, validation_data=validation_data,
-            validation_split=validation_split, callbacks=callbacks, verbose=verbose,
-            initial_epoch=initial_epoch, schedule=schedule, clip_norm=clip_norm)
-        return trainer.run()
+        strategy = resolve(strategy)
+        with strategy.failures():
+            trainer = Trainer.create(
+                self, x, y, epochs=epochs, batch_size=batch_size,
+                learning_rate=learning_rate, shuffle=shuffle, seed=seed,
+                validation_data=validation_data, validation_split=validation_split,
+                callbacks=callbacks, verbose=verbose, initial_epoch=initial_epoch,
+                schedule=schedule, clip_norm=clip_norm, strategy=strategy)
+            return trainer.run()
 
     def metrics_for(self, y: np.ndarray, output_shape: Shape) -> list[MetricProtocol]:
         """The metrics to report for targets ``y``, each prepared: the chosen ones, and
@@ -307,16 +318,22 @@ class Network:
         """`evaluate` on arrays already checked, with prepared metrics."""
         chunk = batch_size or PREDICT_CHUNK
         check_int("batch_size", chunk, minimum=1)
+        outputs = ((y[begin:begin + chunk], self.forward(x[begin:begin + chunk]))
+                   for begin in range(0, len(x), chunk))
+        return self.score_outputs(outputs, metrics)
+
+    def score_outputs(self, outputs: Iterable[tuple[np.ndarray, np.ndarray]],
+                      metrics: list[MetricProtocol]) -> dict[str, float]:
+        """The mean loss and every metric over ``(targets, outputs)`` chunks, in order."""
         for metric in metrics:
             metric.reset()
-        total = 0.0
-        for begin in range(0, len(x), chunk):
-            end = min(begin + chunk, len(x))
-            output = self.forward(x[begin:end])
-            total += self.loss.forward(y[begin:end], output) * (end - begin)
+        total, seen = 0.0, 0
+        for y, output in outputs:
+            total += self.loss.forward(y, output) * len(y)
+            seen += len(y)
             for metric in metrics:
-                metric.update(y[begin:end], output)
-        return {"loss": total / len(x), **{m.name: float(m.result()) for m in metrics}}
+                metric.update(y, output)
+        return {"loss": total / seen, **{m.name: float(m.result()) for m in metrics}}
 
     # -- saving --------------------------------------------------------------------------
 

@@ -6,6 +6,11 @@ to the first layer with parameters, optional gradient clipping, one optimizer st
 network's parameter buffer. Callbacks see the run, every epoch and every batch. When
 training stops inside an epoch (Ctrl-C, a callback) the network records the exact position,
 so that saving it and resuming gives the very model of an uninterrupted run.
+
+The loop asks its `Strategy` (`nnframe.distributed`) at the few points where training on
+many processes differs from training on one: which rows of a batch are this process's,
+and how losses, gradients, metrics and layer state combine. The default strategy is one
+process, for which each of those points is the identity.
 """
 
 from __future__ import annotations
@@ -27,6 +32,7 @@ from nnframe.contracts import (
     OptimizerProtocol,
     ScheduleProtocol,
 )
+from nnframe.distributed import Strategy
 from nnframe.errors import ConfigError, DataError, NetworkStateError, TrainingDivergedError
 from nnframe.inputs import as_inputs, as_targets, check_same_length
 from nnframe.layer_checks import (
@@ -75,18 +81,26 @@ class Trainer:
     clip_norm: float | None = None
     initial_epoch: int = 0
     verbose: int = 1
+    #: how training is spread over processes (one, by default)
+    strategy: Strategy = attrs.field(factory=Strategy)
 
     @classmethod
     def create(cls, network: Network, x: Any, y: Any, *, epochs: int, batch_size: int,
                learning_rate: float | None, shuffle: bool, seed: int | None,
                validation_data: Any, validation_split: float,
                callbacks: Sequence[Callback] | None, verbose: int, initial_epoch: int,
-               schedule: str | ScheduleProtocol | None, clip_norm: float | None) -> Trainer:
+               schedule: str | ScheduleProtocol | None, clip_norm: float | None,
+               strategy: Strategy | None = None) -> Trainer:
         """Check everything `fit` was given, build the network if needed, and return the run."""
+        strategy = strategy if strategy is not None else Strategy()
         _training_optimizer(network, learning_rate)
         check_int("epochs", epochs, minimum=0)
         check_int("batch_size", batch_size, minimum=1)
         check_int("initial_epoch", initial_epoch, minimum=0)
+        if batch_size < strategy.size:
+            raise ConfigError(f"batch_size {batch_size} is smaller than the {strategy.size} "
+                              "processes training together, which split every batch; use a "
+                              f"batch_size of at least {strategy.size}")
         if clip_norm is not None and (isinstance(clip_norm, bool) or not isinstance(
                 clip_norm, (int, float)) or not 0 < clip_norm < math.inf):
             raise ConfigError(f"clip_norm must be a finite number > 0, got {clip_norm!r}")
@@ -111,17 +125,21 @@ class Trainer:
         return cls(network, x, y, int(epochs), int(batch_size), bool(shuffle), validation,
                    list(callbacks or ()), schedule,
                    None if clip_norm is None else float(clip_norm), int(initial_epoch),
-                   verbose)
+                   verbose, strategy)
 
     # -- the run -------------------------------------------------------------------------
 
     def run(self) -> History:
         """Train from ``initial_epoch`` up to ``epochs``; returns the `History`."""
         network = self.network
+        strategy = self.strategy
+        strategy.start(network, self._arrays(), self._settings())
         history = History()
-        display = ProgressDisplay.for_verbosity(self.verbose)
-        callbacks = CallbackList([history, *self.callbacks, *([display] if display else [])],
-                                 network)
+        # on many processes, callbacks that print or write run on rank 0 alone
+        display = ProgressDisplay.for_verbosity(self.verbose) if strategy.is_root else None
+        mine = [c for c in self.callbacks
+                if strategy.is_root or not getattr(c, "root_only", False)]
+        callbacks = CallbackList([history, *mine, *([display] if display else [])], network)
         steps = math.ceil(len(self.x) / self.batch_size)
         metrics = network.metrics_for(self.y, network.output_shape)
         val_metrics = (network.metrics_for(self.validation[1], network.output_shape)
@@ -143,6 +161,16 @@ class Trainer:
                 callbacks.on_train_end({})
         return history
 
+    def _arrays(self) -> dict[str, np.ndarray]:
+        arrays = {"x": self.x, "y": self.y}
+        if self.validation is not None:
+            arrays.update(x_val=self.validation[0], y_val=self.validation[1])
+        return arrays
+
+    def _settings(self) -> dict[str, Any]:
+        return {name: getattr(self, name) for name in
+                ("epochs", "batch_size", "shuffle", "initial_epoch", "clip_norm")}
+
     def _epochs(self, steps: int, metrics: list[MetricProtocol],
                 val_metrics: list[MetricProtocol], callbacks: CallbackList) -> None:
         network = self.network
@@ -152,18 +180,20 @@ class Trainer:
             if logs is None:
                 return  # stopped inside the epoch: network.resume_point says where
             if self.validation is not None:
-                scores = network.evaluate_arrays(*self.validation, val_metrics)
+                scores = self.strategy.evaluate(network, *self.validation, val_metrics)
                 logs.update({f"val_{key}": value for key, value in scores.items()})
             network.epoch = epoch + 1
             self._end_schedule(epoch, logs)
             callbacks.on_epoch_end(epoch, logs)
-            if network.stop_training:
+            if self.strategy.any(network.stop_training):
+                network.stop_training = True
                 return
 
     def _epoch(self, epoch: int, steps: int, metrics: list[MetricProtocol],
                callbacks: CallbackList) -> dict[str, float] | None:
         """One epoch; its logs, or None when training stopped before its last batch."""
         network = self.network
+        strategy = self.strategy
         loss_fn: LossProtocol = network.loss
         optimizer: OptimizerProtocol = network.optimizer
         rng = network.rng
@@ -174,6 +204,7 @@ class Trainer:
             current = rng.bit_generator.state
             rng.bit_generator.state = epoch_rng
         order = rng.permutation(len(self.x)) if self.shuffle else None
+        shared_rng = rng.bit_generator.state  # the same on every process
         if resuming:
             rng.bit_generator.state = current
         first_batch = point["batch"] if resuming else 0
@@ -189,26 +220,30 @@ class Trainer:
         for batch in range(first_batch, steps):
             begin = batch * self.batch_size
             end = min(begin + self.batch_size, len(self.x))
+            first, last = strategy.rows(begin, end)  # this process's rows of the batch
             if order is None:
-                xb, yb = self.x[begin:end], self.y[begin:end]
+                xb, yb = self.x[first:last], self.y[first:last]
             else:
-                xb, yb = gather(order[begin:end])
+                xb, yb = gather(order[first:last])
             if self.schedule is not None:
                 optimizer.learning_rate = float(self.schedule.rate(epoch * steps + batch))
+            strategy.begin_batch(rng, shared_rng, batch)
             checked = epoch == self.initial_epoch and batch == first_batch
-            if checked:
-                output, inputs = checked_forward(network.layers, xb, network.dtype)
-            else:
-                output = network.forward(xb, training=True)
-            loss = loss_fn.forward(yb, output)
+            output, inputs, loss = self._forward(xb, yb, checked)
+            weight = strategy.share(loss, len(xb), end - begin, network.stop_training)
+            strategy.update_metrics(metrics, yb, output)
+            if output is not None:  # None: no rows of this batch on this process
+                grad = loss_fn.backward()
+                if weight != 1.0:  # this process's part of the global batch's mean loss
+                    grad = grad * weight
+                if checked:
+                    backward.checked(grad, inputs)
+                else:
+                    backward(grad)
+            # the global batch's loss and gradient (one process: its own, unchanged)
+            loss = strategy.combine(group.grads, loss)
             if not math.isfinite(loss):
                 self._diverged(loss, epoch, batch, snapshot)
-            for metric in metrics:
-                metric.update(yb, output)
-            if checked:
-                backward.checked(loss_fn.backward(), inputs)
-            else:
-                backward(loss_fn.backward())
             if self.clip_norm is not None:
                 _clip(group.grads, self.clip_norm)
             optimizer.step(group)
@@ -217,14 +252,31 @@ class Trainer:
             total_loss += loss * (end - begin)
             seen += end - begin
             callbacks.on_batch_end(batch, {"loss": loss})
-            if network.stop_training and batch + 1 < steps:
+            if batch + 1 < steps and strategy.should_stop(network):
+                strategy.end_epoch(network, shared_rng)
                 network.resume_point = {"epoch": epoch, "batch": batch + 1,
                                         "epoch_rng": epoch_rng, "loss_sum": total_loss,
                                         "seen": seen}
                 return None
+        strategy.end_epoch(network, shared_rng)
         logs = {"loss": total_loss / max(seen, 1)}
-        logs.update({metric.name: float(metric.result()) for metric in metrics})
+        logs.update(strategy.metric_results(metrics))
         return logs
+
+    def _forward(self, xb: np.ndarray, yb: np.ndarray, checked: bool
+                 ) -> tuple[np.ndarray | None, list[np.ndarray] | None, float]:
+        """This process's forward pass over its rows: the output, every layer's input
+        (on the checked first batch) and the mean loss; ``(None, None, 0.0)`` when it
+        has no rows of this batch (its last batch, split across many processes)."""
+        if not len(xb):
+            return None, None, 0.0
+        network = self.network
+        inputs = None
+        if checked:
+            output, inputs = checked_forward(network.layers, xb, network.dtype)
+        else:
+            output = network.forward(xb, training=True)
+        return output, inputs, network.loss.forward(yb, output)
 
     # -- schedule ------------------------------------------------------------------------
 

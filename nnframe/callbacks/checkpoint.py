@@ -21,6 +21,7 @@ class ModelCheckpoint(Callback):
 
     #: `nnframe check` builds it with a file name (nothing is written).
     check_hints: ClassVar[dict] = {"config": {"path": "ckpt-{epoch}.npz"}}
+    root_only = True  # one process writes the file
 
     def __init__(self, path: str | os.PathLike[str], every: int = 1, *,
                  include_optimizer: bool = True) -> None:

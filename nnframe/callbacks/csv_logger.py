@@ -20,6 +20,7 @@ class CSVLogger(Callback):
 
     #: `nnframe check` builds it with a file name (nothing is written).
     check_hints: ClassVar[dict] = {"config": {"path": "training.csv"}}
+    root_only = True  # one process writes the file
 
     def __init__(self, path: str | os.PathLike[str], append: bool = False,
                  separator: str = ",") -> None:

@@ -26,6 +26,8 @@ class ProgressDisplay(Callback):
     console the lines are printed to stdout.
     """
 
+    root_only = True  # one process prints
+
     def __init__(self, every: int = 1, console: Any = None) -> None:
         self.every = every
         self.console = console

@@ -13,6 +13,7 @@ from nnframe.cli.app import app
 
 @app.command("train")
 def train_command(
+    ctx: typer.Context,
     config: Annotated[Path, typer.Argument(help="TOML training config (see docs/configs.md).",
                                            metavar="CONFIG")],
     epochs: Annotated[int | None, typer.Option(
@@ -37,7 +38,8 @@ def train_command(
 ) -> None:
     """Train the network a TOML config describes, show progress, test it and save it.
 
-    Ctrl-C stops after the current batch and saves what was trained so far.
+    Ctrl-C stops after the current batch and saves what was trained so far. Started by
+    ``mpiexec -n N`` (or srun), it trains on N processes (needs nnframe[mpi]).
     """
     from nnframe.cli.training import TrainOptions, train
 
@@ -46,7 +48,8 @@ def train_command(
             _check_writable(label, path)
     status = train(TrainOptions(config=config, epochs=epochs, seed=seed, output=output,
                                 plot=plot, quiet=quiet, resume=resume,
-                                checkpoint_every=checkpoint_every))
+                                checkpoint_every=checkpoint_every,
+                                debug=bool(ctx.find_root().params.get("debug"))))
     if status:
         raise typer.Exit(status)
 

@@ -4,6 +4,11 @@ Kept apart from the Typer command (cli/train.py) so that ``nnframe --help`` impo
 it. Ctrl-C stops training after the current batch and saves the network with its exact
 position, so that ``--resume`` continues as if nothing had happened; a second Ctrl-C stops
 at once.
+
+Started by an MPI launcher as several processes (``mpiexec -n 4 nnframe train cfg.toml``),
+every process reads the config and the data and trains its share of every batch
+(`nnframe.distributed`); rank 0 alone prints, saves, checkpoints and plots, and an error
+on any process stops them all.
 """
 
 from __future__ import annotations
@@ -22,7 +27,8 @@ from nnframe.callbacks import ModelCheckpoint, ProgressDisplay
 from nnframe.cli.modelio import load_model, save_model
 from nnframe.config import Config, load_config, load_data
 from nnframe.contracts import Callback
-from nnframe.errors import ConfigError, ModelFileError
+from nnframe.distributed import Strategy, from_launcher, launch
+from nnframe.errors import ConfigError, ModelFileError, NNFrameError, TrainingDivergedError
 from nnframe.identity import component_name
 from nnframe.network import Network
 from nnframe.saving import describe_layer
@@ -42,13 +48,16 @@ class TrainOptions:
     quiet: bool = False
     resume: Path | None = None
     checkpoint_every: int | None = None
+    debug: bool = False
 
 
 class StopOnInterrupt(Callback):
-    """Turn the first Ctrl-C into ``network.stop_training``; the second one stops at once."""
+    """Turn the first Ctrl-C into ``network.stop_training``; the second one stops at once.
+    With ``announce`` false it says nothing (the processes other than rank 0)."""
 
-    def __init__(self) -> None:
+    def __init__(self, announce: bool = True) -> None:
         self.interrupted = False
+        self.announce = announce
         self._previous: Any = None
 
     def on_train_begin(self, logs: dict[str, Any]) -> None:
@@ -60,8 +69,9 @@ class StopOnInterrupt(Callback):
             raise KeyboardInterrupt
         self.interrupted = True
         self.network.stop_training = True
-        print("\nnnframe: interrupted: stopping after this batch (Ctrl-C again to quit now)",
-              file=sys.stderr, flush=True)
+        if self.announce:
+            print("\nnnframe: interrupted: stopping after this batch (Ctrl-C again to quit "
+                  "now)", file=sys.stderr, flush=True)
 
     def on_train_end(self, logs: dict[str, Any]) -> None:
         if self._previous is not None:
@@ -71,6 +81,29 @@ class StopOnInterrupt(Callback):
 
 def train(options: TrainOptions) -> int:
     """Run ``nnframe train``; returns the exit status (0, or 130 after Ctrl-C)."""
+    strategy = _strategy()
+    try:
+        with strategy.failures(show_traceback=options.debug):
+            return _train(options, strategy)
+    except TrainingDivergedError:
+        if strategy.is_root:
+            raise
+        return 2  # every process diverged together; rank 0 says so
+
+
+def _strategy() -> Strategy:
+    """One process, or data parallelism when an MPI launcher started several. When that
+    cannot start (no mpi4py), rank 0 says why and the other processes exit quietly."""
+    try:
+        return from_launcher()
+    except NNFrameError:
+        if launch().rank == 0:
+            raise
+        raise SystemExit(2) from None
+
+
+def _train(options: TrainOptions, strategy: Strategy) -> int:
+    root = strategy.is_root
     config = load_config(options.config)
     if options.resume is not None and options.seed is not None:
         raise ConfigError("--seed cannot be combined with --resume: a resumed run continues "
@@ -81,11 +114,12 @@ def train(options: TrainOptions) -> int:
         require_matplotlib()
     epochs = options.epochs or config.train.epochs
     output = options.output or Path(f"{options.config.stem}.npz")
-    display = None if options.quiet else ProgressDisplay(config.train.log_every,
-                                                         _console())
+    display = None
+    if root and not options.quiet:
+        display = ProgressDisplay(config.train.log_every, _console())
     say = display.say if display is not None else (lambda line: None)
-
-    data = load_data(config.data)
+    with strategy.root_first():  # on many processes, rank 0 downloads missing files
+        data = load_data(config.data)
     say(data.describe(config.data.dataset))
     if options.resume is not None:
         network = _resumed(options.resume, config, data.x_train.shape[1:])
@@ -106,9 +140,9 @@ def train(options: TrainOptions) -> int:
             say(f"seed {seed} (none given; pass --seed {seed} to repeat this run)")
         network = config.build_network()
         network.build(data.x_train.shape[1:], seed=seed)
-    say(_describe(network, config))
+    say(_describe(network, config, strategy))
 
-    interrupt = StopOnInterrupt()
+    interrupt = StopOnInterrupt(announce=root)
     callbacks: list[Callback] = [interrupt, *config.train.create_callbacks()]
     if display is not None:
         callbacks.append(display)
@@ -118,10 +152,12 @@ def train(options: TrainOptions) -> int:
         data.x_train, data.y_train, epochs=epochs, batch_size=config.train.batch_size,
         shuffle=config.train.shuffle, validation_data=data.validation, callbacks=callbacks,
         verbose=0, initial_epoch=network.epoch, schedule=config.train.create_schedule(),
-        clip_norm=config.train.clip_norm,
+        clip_norm=config.train.clip_norm, strategy=strategy,
     )
-    if interrupt.interrupted:
-        return _save_interrupted(network, output, options)
+    if strategy.any(interrupt.interrupted):  # Ctrl-C reaches each process on its own
+        return _save_interrupted(network, output, options) if root else INTERRUPTED
+    if not root:
+        return 0  # rank 0 tests, saves and plots the model every process holds
     scores = network.evaluate(data.x_test, data.y_test)
     _print(display, f"test: {_scores(scores)} ({len(data.x_test):,} samples)")
     saved = save_model(network, output)
@@ -229,12 +265,14 @@ def _settings(component: Any) -> str:
     return ", ".join(f"{k}={v!r}" for k, v in component.get_config().items())
 
 
-def _describe(network: Network, config: Config) -> str:
+def _describe(network: Network, config: Config, strategy: Strategy) -> str:
     loss = component_name("loss", network.loss)
     optimizer = component_name("optimizer", network.optimizer)
+    spread = f", split over {strategy.describe()}" if strategy.size > 1 else ""
     return (f"network: {len(network.layers)} layers, {network.count_params():,} parameters, "
             f"{network.dtype}; loss {loss}, optimizer {optimizer} (learning rate "
-            f"{network.optimizer.learning_rate:g}); batch size {config.train.batch_size}")
+            f"{network.optimizer.learning_rate:g}); batch size {config.train.batch_size}"
+            f"{spread}")
 
 
 def _scores(scores: dict[str, float]) -> str:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Collection
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, ClassVar
 
 from nnframe.contracts.config import config_of
 
@@ -21,6 +21,10 @@ class Callback:
 
     network: Network
     """The network being trained, set by `set_network` before training starts."""
+    root_only: ClassVar[bool] = False
+    """True for a callback that prints or writes files: when training on many processes
+    (`nnframe.distributed`) it runs on rank 0 alone. Others run on every process and see
+    the same logs there, so their decisions (stopping early) agree."""
 
     def set_network(self, network: Network) -> None:
         """Called before training starts, with the network to be trained."""

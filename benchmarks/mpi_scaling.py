@@ -1,0 +1,190 @@
+"""Data-parallel scaling on MPI: ``python -m benchmarks.mpi_scaling``.
+
+Trains one epoch of the mlp workload (784-256-relu-128-relu-10, cross-entropy, Adam 1e-3,
+global batch 128, the 60,000 MNIST training images) on 1 process x 1 thread and on
+2 processes x 1 thread (``mpiexec -n 2``), interleaved, in fresh processes, and reports
+wall and CPU time, the time spent in collective operations and the scaling efficiency
+(T1 / (2 T2)). It also times the two allreduces of a batch alone (the gradient buffer
+and the two numbers beside it), the figures the cluster arithmetic in
+docs/distributed.md starts from. Needs mpi4py and mpiexec (``pip install 'nnframe[mpi]'``).
+
+``--worker`` and ``--allreduce`` are the measured processes themselves (one JSON line
+on stdout from rank 0).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import shutil
+import statistics
+import subprocess
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from benchmarks.workloads import WORKLOADS, build_nnframe
+
+WORKLOAD = WORKLOADS["mlp"]
+WARMUP_BATCHES = 20
+ONE_THREAD = {name: "1" for name in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS",
+                                     "MKL_NUM_THREADS")}
+
+
+def training_data(samples: int | None) -> tuple[np.ndarray, np.ndarray, str]:
+    """MNIST's training images, or the shipped sample when the files are not there."""
+    from nnframe.datasets import mnist, mnist_sample
+    from nnframe.errors import NNFrameError
+
+    try:
+        x, y = mnist("train", download=False)
+        name = "MNIST"
+    except NNFrameError:  # no files: the 2,000 shipped images, said in the report
+        x, y = mnist_sample("train")
+        name = "the MNIST sample (set NNFRAME_DATA_DIR for the real set)"
+    return x[:samples], y[:samples], name
+
+
+# -- the measured processes ----------------------------------------------------------------
+
+
+def worker(samples: int | None, batch_size: int) -> None:
+    """One epoch of the mlp, timed, on however many processes mpiexec started."""
+    from nnframe.distributed import MPIStrategy, launch
+
+    x, y, data = training_data(samples)
+    strategy = None
+    if launch().parallel:
+
+        class Timed(MPIStrategy):
+            waited = 0.0
+
+            def _wait(self, call, *args, **kwargs):
+                start = time.perf_counter()
+                try:
+                    return super()._wait(call, *args, **kwargs)
+                finally:
+                    Timed.waited += time.perf_counter() - start
+
+        strategy = Timed()
+    net = build_nnframe(WORKLOAD, seed=0)
+    net.fit(x[:WARMUP_BATCHES * batch_size], y[:WARMUP_BATCHES * batch_size], epochs=1,
+            batch_size=batch_size, seed=0, verbose=0, strategy=strategy)
+    if strategy is not None:
+        strategy.comm.Barrier()
+        type(strategy).waited = 0.0
+    wall, cpu = time.perf_counter(), time.process_time()
+    net.fit(x, y, epochs=1, batch_size=batch_size, verbose=0, strategy=strategy)
+    mine = {"wall_s": time.perf_counter() - wall, "cpu_s": time.process_time() - cpu,
+            "collectives_s": type(strategy).waited if strategy is not None else 0.0}
+    everyone = strategy.comm.gather(mine, root=0) if strategy is not None else [mine]
+    if strategy is None or strategy.is_root:
+        print(json.dumps({"processes": len(everyone), "ranks": everyone, "data": data,
+                          "samples": len(x), "batch_size": batch_size,
+                          "batches": -(-len(x) // batch_size),
+                          "parameters": net.count_params()}))
+
+
+def allreduce(size: int, repeats: int) -> None:
+    """The two allreduces of a batch, alone: ``size`` float32 gradients, 2 doubles."""
+    from mpi4py import MPI
+
+    comm = MPI.COMM_WORLD
+    result = {}
+    for name, buffer in (("gradients", np.ones(size, np.float32)),
+                         ("two_numbers", np.ones(2, np.float64))):
+        for _ in range(repeats // 10):
+            comm.Allreduce(MPI.IN_PLACE, buffer)
+        comm.Barrier()
+        start = time.perf_counter()
+        for _ in range(repeats):
+            comm.Allreduce(MPI.IN_PLACE, buffer)
+        result[f"{name}_us"] = (time.perf_counter() - start) / repeats * 1e6
+    if comm.Get_rank() == 0:
+        print(json.dumps({"bytes": size * 4, **result}))
+
+
+# -- the comparison ----------------------------------------------------------------------
+
+
+def run(command: list[str], processes: int) -> dict[str, Any]:
+    if processes > 1:
+        command = [mpiexec(), "-n", str(processes), *command]
+    done = subprocess.run(command, capture_output=True, text=True, check=False, timeout=1800,
+                          env={**os.environ, **ONE_THREAD})
+    if done.returncode:
+        raise SystemExit(f"benchmark run failed ({' '.join(command)}):\n{done.stderr}")
+    return json.loads(done.stdout.strip().splitlines()[-1])
+
+
+def mpiexec() -> str:
+    beside = Path(sys.executable).parent / "mpiexec"
+    found = str(beside) if beside.exists() else shutil.which("mpiexec")
+    if found is None:
+        raise SystemExit("mpiexec not found: pip install 'nnframe[mpi]'")
+    return found
+
+
+def summarize(rounds: list[dict[int, dict[str, Any]]], latency: dict[str, Any]) -> str:
+    first = rounds[0][1]
+    lines = [f"mlp, one epoch of {first['samples']:,} samples of {first['data']} "
+             f"({first['batches']} batches of {first['batch_size']}, {first['parameters']:,} "
+             f"parameters), 1 thread per process, {len(rounds)} rounds interleaved; "
+             f"load average {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores", "",
+             "| round | 1 process: wall, CPU | 2 processes: wall, CPU (both), in "
+             "collectives | efficiency: wall, CPU |", "| --- | --- | --- | --- |"]
+    walls, cpus = [], []
+    for number, result in enumerate(rounds, 1):
+        one, two = result[1]["ranks"][0], result[2]["ranks"]
+        wall_two = max(rank["wall_s"] for rank in two)
+        cpu_two = sum(rank["cpu_s"] for rank in two)
+        waited = statistics.mean(rank["collectives_s"] for rank in two)
+        walls.append(one["wall_s"] / (2 * wall_two))
+        cpus.append(one["cpu_s"] / cpu_two)
+        lines.append(f"| {number} | {one['wall_s']:.2f} s, {one['cpu_s']:.2f} s | "
+                     f"{wall_two:.2f} s, {cpu_two:.2f} s, {waited:.2f} s | "
+                     f"{walls[-1]:.0%}, {cpus[-1]:.0%} |")
+    lines += ["", f"scaling efficiency T1 / (2 T2): median {statistics.median(walls):.0%} "
+              f"(best {max(walls):.0%}); by CPU time {statistics.median(cpus):.0%}",
+              f"allreduce on 2 processes here: the gradient buffer ({latency['bytes']:,} "
+              f"bytes) {latency['gradients_us']:.0f} us, two numbers "
+              f"{latency['two_numbers_us']:.1f} us"]
+    return "\n".join(lines)
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument("--samples", type=int, default=None,
+                        help="train on the first N images (default: all)")
+    parser.add_argument("--batch-size", type=int, default=WORKLOAD.batch_size,
+                        help="the global batch (default: the workload's, 128)")
+    parser.add_argument("--json", type=Path, help="also write the raw results here")
+    parser.add_argument("--worker", action="store_true", help=argparse.SUPPRESS)
+    parser.add_argument("--allreduce", type=int, help=argparse.SUPPRESS)
+    args = parser.parse_args(argv)
+    if args.worker:
+        return worker(args.samples, args.batch_size)
+    if args.allreduce:
+        return allreduce(args.allreduce, repeats=200)
+    me = [sys.executable, "-m", "benchmarks.mpi_scaling"]
+    options = ["--batch-size", str(args.batch_size)]
+    if args.samples:
+        options += ["--samples", str(args.samples)]
+    rounds = []
+    for number in range(args.rounds):
+        result = {processes: run([*me, "--worker", *options], processes)
+                  for processes in ((1, 2) if number % 2 == 0 else (2, 1))}
+        rounds.append(result)
+    latency = run([*me, "--allreduce", str(rounds[0][1]["parameters"])], 2)
+    print(summarize(rounds, latency))
+    if args.json is not None:
+        args.json.write_text(json.dumps({"rounds": rounds, "allreduce": latency}, indent=1))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,117 @@
+"""A training script for tests/test_mpi.py, run as ``mpiexec -n 2 python mpi_program.py ...``
+(or alone, as the one-process reference).
+
+It trains a small tanh network on the MNIST sample and writes each process's final
+weights to ``<out>.<rank>.npy``, its layer state to ``<out>.state.<rank>.npz`` and rank
+0's history to ``<out>.json``. Options make one
+process misbehave (raise, hold bad data, kill or stop itself, ask to stop) so that the
+tests can watch what the others do.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import signal
+import sys
+from pathlib import Path
+
+import numpy as np
+
+import nnframe
+from nnframe.datasets import mnist_sample
+from nnframe.distributed import launch
+
+
+def network(optimizer: str, dropout: bool, state: bool) -> nnframe.Network:
+    layers = [nnframe.layer("flatten")]
+    if state:  # running statistics of the inputs themselves (tests/plugin_dist)
+        layers.append(nnframe.layer("running_center"))
+    layers += [nnframe.layer("dense", output_size=32), nnframe.layer("tanh")]
+    if dropout:
+        layers.append(nnframe.layer("dropout", rate=0.3))
+    layers.append(nnframe.layer("dense", output_size=10))
+    settings = {"momentum": 0.9} if optimizer == "sgd" else {}
+    rate = 0.05 if optimizer == "sgd" else 0.002
+    return nnframe.Network(layers).use("cross_entropy",
+                                       nnframe.optimizer(optimizer, learning_rate=rate,
+                                                         **settings))
+
+
+class Misbehave(nnframe.Callback):
+    """On one rank, at one batch of the first epoch trained: raise, kill or stop this
+    process, or ask training to stop."""
+
+    def __init__(self, how: str, batch: int) -> None:
+        self.how, self.batch, self.done = how, batch, False
+
+    def on_batch_end(self, batch: int, logs: dict) -> None:
+        if self.done or batch != self.batch:
+            return
+        self.done = True
+        if self.how == "raise":
+            raise RuntimeError("a callback failed on purpose")
+        if self.how == "kill":
+            os.kill(os.getpid(), signal.SIGKILL)
+        if self.how == "sigstop":
+            os.kill(os.getpid(), signal.SIGSTOP)
+        if self.how == "stop":
+            self.network.stop_training = True
+
+
+def rank() -> int:
+    if "mpi4py.MPI" not in sys.modules:
+        return 0
+    from mpi4py import MPI
+
+    return MPI.COMM_WORLD.Get_rank()
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--optimizer", default="sgd")
+    parser.add_argument("--rows", type=int, default=2000)
+    parser.add_argument("--batch", type=int, default=32)
+    parser.add_argument("--epochs", type=int, default=2)
+    parser.add_argument("--strategy", default="mpi")
+    parser.add_argument("--dropout", action="store_true")
+    parser.add_argument("--state", action="store_true", help="a layer with running statistics")
+    parser.add_argument("--out", type=Path, required=True)
+    parser.add_argument("--resume", type=Path, help="continue from this model file")
+    parser.add_argument("--misbehave", help="raise, kill, sigstop, stop or bad-data")
+    parser.add_argument("--on-rank", type=int, default=1)
+    parser.add_argument("--at-batch", type=int, default=3)
+    args = parser.parse_args()
+
+    x, y = mnist_sample("train")
+    x, y = x[:args.rows], y[:args.rows]
+    x_val, y_val = mnist_sample("test")
+    strategy = None if args.strategy == "none" else args.strategy
+    if args.resume is not None:
+        net = nnframe.load(args.resume)
+        seed = None
+    else:
+        net, seed = network(args.optimizer, args.dropout, args.state), 0
+    callbacks = []
+    if args.misbehave and args.on_rank == launch().rank:
+        if args.misbehave == "bad-data":
+            y = y.copy()
+            y[5] = 10  # not one of the 10 classes: the loss refuses it
+        else:
+            callbacks.append(Misbehave(args.misbehave, args.at_batch))
+    history = net.fit(x, y, epochs=args.epochs, batch_size=args.batch, seed=seed,
+                      validation_data=(x_val[:300], y_val[:300]), callbacks=callbacks,
+                      verbose=0, initial_epoch=net.epoch, strategy=strategy)
+    me = rank()
+    np.save(f"{args.out}.{me}.npy", net.parameters().values)
+    np.savez(f"{args.out}.state.{me}.npz", **net.state())
+    if me == 0:
+        if net.resume_point is not None or net.stop_training:
+            net.save(f"{args.out}.npz")
+        Path(f"{args.out}.json").write_text(json.dumps(
+            {"history": history.history, "mpi4py_imported": "mpi4py" in sys.modules}))
+
+
+if __name__ == "__main__":
+    main()
