@@ -51,6 +51,9 @@ PIECES_PER_THREAD = 2
 #: piece to another thread costs tens of microseconds, what NumPy needs for about
 #: 100,000 float32 elements of a simple ufunc.
 ELEMENTWISE_MIN = 131_072
+#: Arrays below this many elements are never split (two pieces of `ELEMENTWISE_MIN`): a
+#: layer may test ``x.size < SPLIT_MIN`` and call NumPy directly, skipping the bookkeeping.
+SPLIT_MIN = 2 * ELEMENTWISE_MIN
 #: CPU pressure (percent) from which the machine counts as busy: no core to spare.
 BUSY_PRESSURE = 50.0
 _PRESSURE_FILE = "/proc/pressure/cpu"
@@ -204,7 +207,7 @@ def run(work: Callable[[int, int], object], size: int, *, min_chunk: int,
 def split_rows(work: Callable[[int, int], object], rows: int, row_size: int) -> None:
     """``work(start, stop)`` over rows of ``row_size`` elements each, over threads when
     every piece gets at least `ELEMENTWISE_MIN` elements, else ``work(0, rows)`` here."""
-    if rows < 2 or rows * row_size < 2 * ELEMENTWISE_MIN:
+    if rows < 2 or rows * row_size < SPLIT_MIN:
         work(0, rows)
         return
     run(work, rows, min_chunk=-(-ELEMENTWISE_MIN // max(row_size, 1)))
@@ -216,7 +219,7 @@ def split_batch(work: Callable[..., object], *arrays: np.ndarray) -> None:
     with the whole arrays, on this thread, otherwise. ``work`` writes its results into
     an output among the arrays, so the pieces must not overlap in what they write."""
     first = arrays[0]
-    if first.ndim == 0 or first.size < 2 * ELEMENTWISE_MIN or len(first) < 2:
+    if first.ndim == 0 or first.size < SPLIT_MIN or len(first) < 2:
         work(*arrays)
         return
     split_rows(lambda start, stop: work(*(a[start:stop] for a in arrays)), len(first),

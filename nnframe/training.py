@@ -368,8 +368,8 @@ class _BatchGather:
     def __call__(self, index: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         size = len(index)
         # mode="clip": the indices are valid, and "raise" would copy through a buffer
-        xb = np.take(self.x, index, axis=0, out=self.x_batch[:size], mode="clip")
-        yb = np.take(self.y, index, axis=0, out=self.y_batch[:size], mode="clip")
+        xb = self.x.take(index, axis=0, out=self.x_batch[:size], mode="clip")
+        yb = self.y.take(index, axis=0, out=self.y_batch[:size], mode="clip")
         return xb, yb
 
 

@@ -44,6 +44,8 @@ class Tanh(_CachesOutput):
     """Hyperbolic tangent: y = tanh(x), dy/dx = 1 - y**2."""
 
     def function(self, x: np.ndarray) -> np.ndarray:
+        if x.size < parallel.SPLIT_MIN:
+            return np.tanh(x)
         y = np.empty(x.shape, np.result_type(x, 0.0))
         parallel.split_batch(np.tanh, x, y)  # over the cores for large batches
         return y
@@ -51,7 +53,10 @@ class Tanh(_CachesOutput):
     def backward(self, grad_output: np.ndarray) -> np.ndarray:
         y = self._cached()
         grad = np.empty_like(y)
-        parallel.split_batch(_tanh_backward, y, grad_output, grad)
+        if y.size < parallel.SPLIT_MIN:
+            _tanh_backward(y, grad_output, grad)
+        else:
+            parallel.split_batch(_tanh_backward, y, grad_output, grad)
         return grad
 
 
@@ -80,11 +85,15 @@ class ReLU(_CachesOutput):
     """Rectified linear unit: y = max(x, 0), dy/dx = 1 where x > 0 else 0."""
 
     def function(self, x: np.ndarray) -> np.ndarray:
+        if x.size < parallel.SPLIT_MIN:
+            return np.maximum(x, 0.0)
         y = np.empty(x.shape, np.result_type(x, 0.0))
         parallel.split_batch(_relu, x, y)  # over the cores for large batches
         return y
 
     def backward(self, grad_output: np.ndarray) -> np.ndarray:
+        if grad_output.size < parallel.SPLIT_MIN:
+            return grad_output * (self._cached() > 0.0)
         grad = np.empty(grad_output.shape, grad_output.dtype)
         parallel.split_batch(_relu_backward, self._cached(), grad_output, grad)
         return grad
@@ -137,9 +146,9 @@ class Softmax(_CachesOutput):
     """
 
     def function(self, x: np.ndarray) -> np.ndarray:
-        y = x - np.max(x, axis=-1, keepdims=True)
+        y = x - x.max(axis=-1, keepdims=True)
         np.exp(y, out=y)
-        y /= np.sum(y, axis=-1, keepdims=True)
+        y /= y.sum(axis=-1, keepdims=True)
         return y
 
     def backward(self, grad_output: np.ndarray) -> np.ndarray:

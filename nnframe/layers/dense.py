@@ -77,7 +77,10 @@ class Dense(Layer):
             self._input = x
         y = x @ self.params["weights"]
         bias = self.params["bias"]
-        parallel.split_batch(lambda part: np.add(part, bias, out=part), y)
+        if y.size < parallel.SPLIT_MIN:
+            y += bias
+        else:
+            parallel.split_batch(lambda part: np.add(part, bias, out=part), y)
         return y
 
     def backward(self, grad_output: np.ndarray) -> np.ndarray:
@@ -93,4 +96,4 @@ class Dense(Layer):
         x2 = x.reshape(-1, weights.shape[0])
         g2 = grad_output.reshape(-1, weights.shape[1])
         np.matmul(x2.T, g2, out=self.grads["weights"])
-        np.sum(g2, axis=0, out=self.grads["bias"])
+        g2.sum(axis=0, out=self.grads["bias"])  # the method: no Python wrapper

@@ -30,9 +30,9 @@ class CrossEntropy(Loss):
 
     def forward(self, y_true: np.ndarray, y_pred: np.ndarray) -> float:
         n, classes = self._shape(y_pred)
-        shifted = y_pred - np.max(y_pred, axis=-1, keepdims=True)
+        shifted = y_pred - y_pred.max(axis=-1, keepdims=True)
         exp = np.exp(shifted)
-        sums = np.sum(exp, axis=-1, keepdims=True)
+        sums = exp.sum(axis=-1, keepdims=True)
         exp /= sums
         self._probabilities = exp
         log_sums = np.log(sums)

@@ -23,9 +23,10 @@ class Accuracy(ClassificationMetric):
         self._correct = self._seen = 0
 
     def update(self, y_true: np.ndarray, y_pred: np.ndarray) -> None:
-        labels, predicted = self._read(y_true, y_pred)
-        self._correct += int(np.count_nonzero(labels == predicted))
-        self._seen += len(labels)
+        if self.reader is None:
+            self.prepare(y_pred.shape[1:])
+        self._correct += self.reader.correct(y_true, y_pred)
+        self._seen += len(y_pred)
 
     def result(self) -> float:
         return self._correct / self._seen if self._seen else 0.0
