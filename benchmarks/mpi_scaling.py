@@ -4,9 +4,13 @@ Trains one epoch of the mlp workload (784-256-relu-128-relu-10, cross-entropy, A
 global batch 128, the 60,000 MNIST training images) on 1 process x 1 thread and on
 2 processes x 1 thread (``mpiexec -n 2``), interleaved, in fresh processes, and reports
 wall and CPU time, the time spent in collective operations and the scaling efficiency
-(T1 / (2 T2)). It also times the two allreduces of a batch alone (the gradient buffer
-and the two numbers beside it), the figures the cluster arithmetic in
-docs/distributed.md starts from. Needs mpi4py and mpiexec (``pip install 'nnframe[mpi]'``).
+(T1 / (2 T2)). Beside them, in the same rounds, two independent 1-thread processes each
+train half the epoch at half the batch with no MPI at all: the same work per core as two
+ranks, with communication free, so T1 / (2 T_halves) is the most any data-parallel
+scheme can reach on this machine at that moment. It also times the two allreduces of a
+batch alone (the gradient buffer and the two numbers beside it), the figures the cluster
+arithmetic in docs/distributed.md starts from. Needs mpi4py and mpiexec
+(``pip install 'nnframe[mpi]'``).
 
 ``--worker`` and ``--allreduce`` are the measured processes themselves (one JSON line
 on stdout from rank 0).
@@ -121,6 +125,22 @@ def run(command: list[str], processes: int) -> dict[str, Any]:
     return json.loads(done.stdout.strip().splitlines()[-1])
 
 
+def run_halves(command: list[str], samples: int, batch_size: int) -> dict[str, Any]:
+    """Two independent processes at once, each half the samples at half the batch."""
+    halves = [*command, "--samples", str(-(-samples // 2)),
+              "--batch-size", str(-(-batch_size // 2))]
+    started = [subprocess.Popen(halves, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                                text=True, env={**os.environ, **ONE_THREAD})
+               for _ in range(2)]
+    ranks = []
+    for process in started:
+        out, err = process.communicate(timeout=1800)
+        if process.returncode:
+            raise SystemExit(f"benchmark run failed ({' '.join(halves)}):\n{err}")
+        ranks.append(json.loads(out.strip().splitlines()[-1])["ranks"][0])
+    return {"ranks": ranks}
+
+
 def mpiexec() -> str:
     beside = Path(sys.executable).parent / "mpiexec"
     found = str(beside) if beside.exists() else shutil.which("mpiexec")
@@ -136,8 +156,9 @@ def summarize(rounds: list[dict[int, dict[str, Any]]], latency: dict[str, Any]) 
              f"parameters), 1 thread per process, {len(rounds)} rounds interleaved; "
              f"load average {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores", "",
              "| round | 1 process: wall, CPU | 2 processes: wall, CPU (both), in "
-             "collectives | efficiency: wall, CPU |", "| --- | --- | --- | --- |"]
-    walls, cpus = [], []
+             "collectives | efficiency: wall, CPU | 2 independent halves: wall | ceiling |",
+             "| --- | --- | --- | --- | --- | --- |"]
+    walls, cpus, ceilings = [], [], []
     for number, result in enumerate(rounds, 1):
         one, two = result[1]["ranks"][0], result[2]["ranks"]
         wall_two = max(rank["wall_s"] for rank in two)
@@ -145,11 +166,16 @@ def summarize(rounds: list[dict[int, dict[str, Any]]], latency: dict[str, Any]) 
         waited = statistics.mean(rank["collectives_s"] for rank in two)
         walls.append(one["wall_s"] / (2 * wall_two))
         cpus.append(one["cpu_s"] / cpu_two)
+        wall_halves = max(rank["wall_s"] for rank in result["halves"]["ranks"])
+        ceilings.append(one["wall_s"] / (2 * wall_halves))
         lines.append(f"| {number} | {one['wall_s']:.2f} s, {one['cpu_s']:.2f} s | "
                      f"{wall_two:.2f} s, {cpu_two:.2f} s, {waited:.2f} s | "
-                     f"{walls[-1]:.0%}, {cpus[-1]:.0%} |")
+                     f"{walls[-1]:.0%}, {cpus[-1]:.0%} | {wall_halves:.2f} s | "
+                     f"{ceilings[-1]:.0%} |")
     lines += ["", f"scaling efficiency T1 / (2 T2): median {statistics.median(walls):.0%} "
               f"(best {max(walls):.0%}); by CPU time {statistics.median(cpus):.0%}",
+              f"ceiling with communication free, T1 / (2 T_halves): median "
+              f"{statistics.median(ceilings):.0%} (best {max(ceilings):.0%})",
               f"allreduce on 2 processes here: the gradient buffer ({latency['bytes']:,} "
               f"bytes) {latency['gradients_us']:.0f} us, two numbers "
               f"{latency['two_numbers_us']:.1f} us"]
@@ -175,10 +201,15 @@ def main(argv: list[str] | None = None) -> None:
     options = ["--batch-size", str(args.batch_size)]
     if args.samples:
         options += ["--samples", str(args.samples)]
+    samples = args.samples or len(training_data(None)[0])
     rounds = []
     for number in range(args.rounds):
-        result = {processes: run([*me, "--worker", *options], processes)
-                  for processes in ((1, 2) if number % 2 == 0 else (2, 1))}
+        result: dict[Any, dict[str, Any]] = {}
+        for setting in (1, 2, "halves") if number % 2 == 0 else ("halves", 2, 1):
+            if setting == "halves":
+                result[setting] = run_halves([*me, "--worker"], samples, args.batch_size)
+            else:
+                result[setting] = run([*me, "--worker", *options], setting)
         rounds.append(result)
     latency = run([*me, "--allreduce", str(rounds[0][1]["parameters"])], 2)
     print(summarize(rounds, latency))

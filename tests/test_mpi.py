@@ -401,7 +401,10 @@ def test_the_scaling_benchmark_reports_t1_over_2_t2():
                 "samples": 1000, "data": "MNIST", "batches": 8, "batch_size": 128,
                 "parameters": 10}
 
-    rounds = [{1: result((2.0, 2.0, 0.0)), 2: result((1.25, 1.0, 0.25), (1.2, 1.5, 0.3))}]
+    rounds = [{1: result((2.0, 2.0, 0.0)), 2: result((1.25, 1.0, 0.25), (1.2, 1.5, 0.3)),
+               "halves": result((1.0, 1.0, 0.0), (1.1, 1.1, 0.0))}]
     text = summarize(rounds, {"bytes": 40, "gradients_us": 210.0, "two_numbers_us": 4.0})
-    assert "| 1 | 2.00 s, 2.00 s | 1.25 s, 2.50 s, 0.28 s | 80%, 80% |" in text
+    assert "| 1 | 2.00 s, 2.00 s | 1.25 s, 2.50 s, 0.28 s | 80%, 80% | 1.10 s | 91% |" in text
     assert "median 80% (best 80%); by CPU time 80%" in text
+    # the ceiling: the slower of the two independent halves, T1 / (2 x 1.1)
+    assert "T1 / (2 T_halves): median 91% (best 91%)" in text
