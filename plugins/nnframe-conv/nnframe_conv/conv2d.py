@@ -13,7 +13,6 @@ from typing import Any, ClassVar
 
 import attrs
 import numpy as np
-from numpy.lib.stride_tricks import sliding_window_view
 
 import nnframe
 from nnframe.arguments import positive_int, to_int
@@ -28,9 +27,35 @@ from nnframe_conv.windows import (
     positive_pair,
     sliding_axis,
     to_pair,
+    window_view,
 )
 
 PADDINGS = ("valid", "same")
+
+
+#: Outputs below this many elements take the bias with a plain ``+=``.
+WIDE_BIAS_MIN = 65_536
+#: The row width (elements) the bias is tiled to on larger outputs.
+WIDE_BIAS_ROW = 512
+
+
+def add_bias(y: np.ndarray, bias: np.ndarray) -> None:
+    """``y += bias`` on a C-contiguous (pixels, filters) output.
+
+    NumPy adds a short vector along a long array row by row, and with 8 or 16 filters
+    a row is too short to be fast: 0.8 ms for a batch of 128 28x28 maps of 8 filters.
+    Seen as rows of ``WIDE_BIAS_ROW`` elements with the bias tiled to match, the same sum
+    takes 0.16 ms. The few rows that do not fill a wide row are added as they are."""
+    pixels, filters = y.shape
+    repeats = WIDE_BIAS_ROW // filters
+    if y.size < WIDE_BIAS_MIN or repeats < 2:
+        y += bias
+        return
+    whole = pixels - pixels % repeats
+    wide = y[:whole].reshape(-1, repeats * filters)
+    wide += np.repeat(bias[None], repeats, axis=0).reshape(-1)
+    if whole < pixels:
+        y[whole:] += bias
 
 
 def _copy_windows(patches: np.ndarray, windows: np.ndarray) -> None:
@@ -136,7 +161,7 @@ class Conv2D(nnframe.Layer):
         matrix = self._im2col(self._pad(x, rows, cols, buffers), rows, cols, buffers)
         weights = self.params["weights"].reshape(-1, self.filters)
         y = (matrix.T if channels == 1 else matrix) @ weights
-        y += self.params["bias"]
+        add_bias(y, self.params["bias"])
         if training:
             self._cols = matrix
             self._geometry = (rows, cols)
@@ -158,21 +183,23 @@ class Conv2D(nnframe.Layer):
         the weights' (kernel_h, kernel_w, C) order.
 
         With one input channel it is built transposed, (kernel_h * kernel_w, N * H' * W'):
-        each window position is then one copy of whole image rows, where the row layout
-        would copy one element at a time (measured 1.5-2x faster, backward included).
+        each window position is then whole image rows, where the row layout would copy
+        one element at a time (measured 1.5-2x faster, backward included).
         """
         kh, kw = self.kernel_size
         n, _, _, channels = padded.shape
-        windows = sliding_window_view(padded, (kh, kw), axis=(1, 2))
-        windows = windows[:, rows.window(0), cols.window(0)]  # (N, H', W', C, kh, kw)
+        windows = window_view(padded, rows, cols)  # (N, H', W', C, kh, kw)
         pixels = n * rows.out * cols.out
         if channels == 1:
             patches = buffers.get("cols", (kh, kw, n, rows.out, cols.out), padded.dtype)
 
+            # (N, H', W', kh, kw) seen as (kh, kw, N, H', W'): one copy of the whole
+            # block, 1.05-3.5x faster than a copy per window position (3.5x for one
+            # image, 1.2x for a batch of 128)
+            by_position = windows[:, :, :, 0].transpose(3, 4, 0, 1, 2)
+
             def gather(start: int, stop: int) -> None:  # images start:stop
-                for i in range(kh):
-                    for j in range(kw):
-                        patches[i, j, start:stop] = windows[start:stop, :, :, 0, i, j]
+                np.copyto(patches[:, :, start:stop], by_position[:, :, start:stop])
 
             split_rows(gather, n, patches[0, 0, 0].size * kh * kw)
             return patches.reshape(kh * kw, pixels)

@@ -6,12 +6,14 @@ Images are channels-last, (N, H, W, C); the helpers work on the (H, W) axes only
 
 from __future__ import annotations
 
+import functools
 import math
 import numbers
 from typing import Any
 
 import attrs
 import numpy as np
+from numpy.lib.stride_tricks import as_strided
 
 import nnframe
 
@@ -104,6 +106,7 @@ class Axis:
         return slice(offset, offset + self.stride * (self.out - 1) + 1, self.stride)
 
 
+@functools.lru_cache(maxsize=1024)
 def sliding_axis(size: int, kernel: int, stride: int, padding: str = "valid") -> Axis:
     """Output length and padding of one axis, as in Keras/TensorFlow.
 
@@ -116,3 +119,23 @@ def sliding_axis(size: int, kernel: int, stride: int, padding: str = "valid") ->
         return Axis(size, kernel, stride, out, total // 2, total - total // 2)
     out = (size - kernel) // stride + 1 if size >= kernel else 0
     return Axis(size, kernel, stride, out)
+
+
+def window_view(padded: np.ndarray, rows: Axis, cols: Axis) -> np.ndarray:
+    """Every window of a padded (N, H, W, C) batch at once: a read-only view shaped
+    (N, H', W', C, kernel_h, kernel_w), window (i, j) starting at cell (i * stride_h,
+    j * stride_w). Nothing is copied.
+
+    Built directly from the strides: NumPy's ``sliding_window_view`` (then a strided
+    slice) gives the same view but spends about 30 us on checks per call, most of a
+    conv layer's time when predicting one image.
+    """
+    n, _, _, channels = padded.shape
+    s_n, s_h, s_w, s_c = padded.strides
+    shape = (n, rows.out, cols.out, channels, rows.kernel, cols.kernel)
+    strides = (s_n, s_h * rows.stride, s_w * cols.stride, s_c, s_h, s_w)
+    if padded.flags.c_contiguous:  # NumPy checks the view stays inside the buffer
+        view = np.ndarray(shape, padded.dtype, padded, 0, strides)
+        view.flags.writeable = False
+        return view
+    return as_strided(padded, shape, strides, writeable=False)

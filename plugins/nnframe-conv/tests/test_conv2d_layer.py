@@ -256,3 +256,59 @@ def test_conv2d_rejects_wrong_channel_count_after_build(rng):
 def test_conv2d_rejects_bad_arguments(kwargs, message):
     with pytest.raises(nnframe.ConfigError, match=message):
         nnframe.layer("conv2d", **kwargs)
+
+
+@pytest.mark.parametrize("dtype", [F32, F64])
+@pytest.mark.parametrize(("pixels", "filters"), [
+    (10, 8),          # small: a plain +=
+    (8192, 8),        # wide rows, nothing left over
+    (8195, 8),        # wide rows and 3 rows left over
+    (4099, 16),
+    (700, 100),       # a filter count that does not divide the wide row
+    (1000, 300),      # too many filters to tile: a plain +=
+])
+def test_add_bias_is_a_plain_broadcast_add(pixels, filters, dtype, rng):
+    """The wide-row bias add gives exactly ``y += bias`` (the same additions, in another
+    order of rows), including the rows that do not fill a wide row."""
+    from nnframe_conv.conv2d import add_bias
+
+    y = rng.standard_normal((pixels, filters)).astype(dtype)
+    bias = rng.standard_normal(filters).astype(dtype)
+    expected = y + bias
+    add_bias(y, bias)
+    assert y.dtype == dtype
+    np.testing.assert_array_equal(y, expected)
+
+
+def test_conv2d_on_a_large_batch_matches_the_reference(rng):
+    """Outputs large enough for the wide-row bias add (and one input channel, the
+    transposed window matrix) still equal the direct convolution."""
+    layer = Conv2D(8, 3)
+    layer.build((12, 12, 1), rng, F64)
+    layer.params["bias"][:] = rng.standard_normal(8)
+    x = rng.standard_normal((700, 12, 12, 1))
+    expected = reference_conv2d(x[:5], layer.params["weights"], layer.params["bias"],
+                                (1, 1), "valid")
+    y = layer.forward(x)
+    assert y[0].size * len(y) >= nnframe_conv.conv2d.WIDE_BIAS_MIN
+    np.testing.assert_allclose(y[:5], expected, rtol=1e-10, atol=1e-12)
+    np.testing.assert_allclose(y[-5:], layer.forward(x[-5:]), rtol=1e-12, atol=1e-12)
+
+
+@pytest.mark.parametrize("contiguous", [True, False])
+@pytest.mark.parametrize(("kernel", "stride"), [((3, 3), (1, 1)), ((2, 3), (2, 1)),
+                                                 ((3, 2), (2, 3))])
+def test_window_view_is_every_window_without_a_copy(kernel, stride, contiguous, rng):
+    """window_view gives NumPy's sliding_window_view, strided, read-only, on contiguous
+    batches and on views of larger arrays alike."""
+    from nnframe_conv.windows import sliding_axis, window_view
+    from numpy.lib.stride_tricks import sliding_window_view
+
+    base = rng.standard_normal((3, 9, 11, 4)).astype(np.float32)
+    x = base if contiguous else base[:, 1:, ::2, 1:]
+    rows = sliding_axis(x.shape[1], kernel[0], stride[0])
+    cols = sliding_axis(x.shape[2], kernel[1], stride[1])
+    view = window_view(x, rows, cols)
+    expected = sliding_window_view(x, kernel, axis=(1, 2))[:, ::stride[0], ::stride[1]]
+    np.testing.assert_array_equal(view, expected[:, :rows.out, :cols.out])
+    assert np.shares_memory(view, x) and not view.flags.writeable
