@@ -2,22 +2,20 @@
 
 from __future__ import annotations
 
-import importlib.util
 import os
 from pathlib import Path
 
 from nnframe.atomic import write_atomic
 from nnframe.callbacks import History
-from nnframe.errors import MissingExtraError, NNFrameError
-
-INSTALL_HINT = "pip install 'nnframe[plot]'"
+from nnframe.errors import NNFrameError
+from nnframe.extras import is_installed, missing
 
 
 def require_matplotlib() -> None:
-    """Raise `MissingExtraError` (saying how to install it) when matplotlib is missing."""
-    if importlib.util.find_spec("matplotlib") is None:
-        raise MissingExtraError(f"plotting needs matplotlib, which is not installed: "
-                                f"{INSTALL_HINT}")
+    """Raise `MissingExtraError` (saying how to install it) when matplotlib is missing;
+    found without importing it, so that ``nnframe train --plot`` checks before training."""
+    if not is_installed("matplotlib"):
+        raise missing("plotting", "matplotlib", "plot")
 
 
 def plot_history(history: History, path: str | os.PathLike) -> Path:

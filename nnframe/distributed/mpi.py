@@ -56,15 +56,15 @@ from nnframe.distributed.strategy import Strategy, even_rows
 from nnframe.errors import (
     ConfigError,
     DataError,
-    MissingExtraError,
     NNFrameError,
     TrainingDivergedError,
 )
+from nnframe.extras import install_hint, require
 
 if TYPE_CHECKING:
     from nnframe.network import Network
 
-INSTALL_HINT = "pip install 'nnframe[mpi]'"
+INSTALL_HINT = install_hint("mpi")
 TIMEOUT_VARIABLE = "NNFRAME_MPI_TIMEOUT"
 DEFAULT_TIMEOUT_S = 600.0
 #: batches of metric inputs each process keeps before sending them to rank 0
@@ -76,17 +76,7 @@ ROOT_FIRST_S = 1.0
 
 def import_mpi() -> Any:
     """The ``mpi4py.MPI`` module (which starts MPI), or `MissingExtraError`."""
-    try:
-        from mpi4py import MPI
-    except ModuleNotFoundError as exc:
-        if exc.name != "mpi4py":
-            raise
-        raise MissingExtraError("training on several processes needs mpi4py, which is not "
-                                f"installed: {INSTALL_HINT}") from None
-    except ImportError as exc:  # installed, but its MPI library cannot be loaded
-        raise MissingExtraError(f"mpi4py cannot start MPI ({exc}); reinstall it with "
-                                f"{INSTALL_HINT}") from None
-    return MPI
+    return require("mpi4py.MPI", "mpi", "training on several processes", package="mpi4py")
 
 
 class MPIStrategy(Strategy):

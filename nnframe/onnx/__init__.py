@@ -27,7 +27,6 @@ BATCH_AXIS = "batch"
 DEFAULT_OPSET = 17
 #: The oldest onnx package that export supports.
 MINIMUM_ONNX = (1, 15)
-INSTALL_HINT = "pip install 'nnframe[onnx]'"
 
 _LAZY = {
     "export": "nnframe.onnx.exporter",

@@ -17,12 +17,12 @@ from typing import TYPE_CHECKING, Any
 
 from nnframe._version import __version__
 from nnframe.atomic import write_atomic
-from nnframe.errors import ExportError, MissingExtraError, NetworkStateError
+from nnframe.errors import ExportError, NetworkStateError
+from nnframe.extras import require
 from nnframe.onnx import (
     BATCH_AXIS,
     DEFAULT_OPSET,
     INPUT_NAME,
-    INSTALL_HINT,
     MINIMUM_ONNX,
     OUTPUT_NAME,
 )
@@ -35,17 +35,8 @@ if TYPE_CHECKING:
 
 def require_onnx() -> ModuleType:
     """The ``onnx`` module, or `MissingExtraError` saying how to install it."""
-    try:
-        import onnx
-    except ImportError:
-        raise MissingExtraError(f"exporting to ONNX needs the onnx package, which is not "
-                                f"installed: {INSTALL_HINT}") from None
-    found = tuple(int(p) for p in onnx.__version__.split(".")[:2] if p.isdigit())
-    if found < MINIMUM_ONNX:
-        wanted = ".".join(map(str, MINIMUM_ONNX))
-        raise MissingExtraError(f"exporting to ONNX needs onnx >= {wanted}, found "
-                                f"{onnx.__version__}: pip install -U 'nnframe[onnx]'")
-    return onnx
+    return require("onnx", "onnx", "exporting to ONNX", package="the onnx package",
+                   minimum=MINIMUM_ONNX)
 
 
 def to_model(network: Network, *, opset: int = DEFAULT_OPSET) -> onnx.ModelProto:

@@ -15,24 +15,13 @@ Importing ``nnframe`` alone never imports scikit-learn.
 
 from __future__ import annotations
 
+from nnframe.extras import require
+
 MINIMUM_SKLEARN = (1, 6)  # validate_data, __sklearn_tags__, expected_failed_checks
 
-
-def _require_sklearn() -> None:
-    hint = "pip install 'nnframe[sklearn]'"
-    try:
-        import sklearn
-    except ImportError:
-        raise ImportError(f"nnframe.sklearn needs scikit-learn, which is not installed: "
-                          f"{hint}") from None
-    found = tuple(int(part) for part in sklearn.__version__.split(".")[:2] if part.isdigit())
-    if found < MINIMUM_SKLEARN:
-        wanted = ".".join(map(str, MINIMUM_SKLEARN))
-        raise ImportError(f"nnframe.sklearn needs scikit-learn >= {wanted}, found "
-                          f"{sklearn.__version__}: pip install -U 'nnframe[sklearn]'")
-
-
-_require_sklearn()
+# a plain ImportError, as Python gives for any import that cannot be done
+require("sklearn", "sklearn", "nnframe.sklearn", package="scikit-learn",
+        minimum=MINIMUM_SKLEARN, error=ImportError)
 
 from nnframe.sklearn._estimators import NetworkClassifier, NetworkRegressor  # noqa: E402
 
