@@ -11,7 +11,7 @@ import numpy as np
 import pytest
 
 from nnframe import registry
-from nnframe.testing import numerical_gradient, relative_error
+from nnframe.testing import layer_gradients, relative_error
 
 #: Largest relative error allowed between backward and central differences (float64).
 TOLERANCE = 1e-6
@@ -35,23 +35,17 @@ def rng() -> np.random.Generator:
 
 def _gradient_errors(layer, x: np.ndarray, rng: np.random.Generator) -> dict[str, float]:
     """Relative errors of backward against central differences of E = sum(forward(x) * G),
-    in float64, for the input and every parameter; also checks shapes and dtypes."""
+    in float64, for the input and every parameter (`nnframe.testing.layer_gradients`);
+    also checks shapes and dtypes."""
     x = np.array(x, dtype=np.float64)
     upstream = rng.standard_normal(layer.forward(x).shape)
-
-    def energy() -> float:
-        return float(np.sum(layer.forward(x, training=True) * upstream))
-
-    layer.forward(x, training=True)
-    grad_input = layer.backward(upstream.copy())
+    gradients = layer_gradients(layer, x, upstream, EPS)
+    grad_input = gradients["input"][0]
     assert grad_input.shape == x.shape
     assert grad_input.dtype == np.float64
-    errors = {"input": relative_error(grad_input, numerical_gradient(energy, x, EPS))}
-    analytic = {name: grad.copy() for name, grad in layer.grads.items()}
-    assert set(analytic) == set(layer.params)
-    for name, value in layer.params.items():
-        errors[name] = relative_error(analytic[name], numerical_gradient(energy, value, EPS))
-    return errors
+    assert set(layer.grads) == set(layer.params)
+    return {name: relative_error(analytic, numeric)
+            for name, (analytic, numeric) in gradients.items()}
 
 
 @pytest.fixture
