@@ -56,15 +56,8 @@ def _spread(stats: dict[str, float]) -> float | None:
 
 def _paired(ours: list[dict], theirs: list[dict], key: str) -> dict[str, Any] | None:
     """nnframe / peer of ``key`` round by round, summarised, with the noise flag."""
-    by_round = {m["round"]: m for m in theirs}
-    ratios = [m[key] / by_round[m["round"]][key] for m in ours
-              if m["round"] in by_round and by_round[m["round"]][key] > 0]
-    if not ratios:
-        return None
-    stats = _stats(ratios)
-    spread = _spread(stats)
-    stats["noisy"] = spread is not None and spread > NOISY_SPREAD
-    return stats
+    return _round_ratios({m["round"]: m[key] for m in ours},
+                         {m["round"]: m[key] for m in theirs})
 
 
 # -- assembling ----------------------------------------------------------------------------
@@ -164,6 +157,7 @@ def summarise_steps(measurements: list[dict[str, Any]]) -> dict[str, Any]:
 
 
 def _round_ratios(ours: dict[int, float], theirs: dict[int, float]) -> dict[str, Any] | None:
+    """ours / theirs in every round both have, summarised, with the noise flag."""
     ratios = [ours[r] / theirs[r] for r in ours if r in theirs and theirs[r] > 0]
     if not ratios:
         return None
