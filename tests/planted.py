@@ -135,3 +135,53 @@ def register_layers(register):
 @nnframe.hookimpl
 def register_losses(register):
     register("sum_squared_error", SumSquaredError)
+
+
+# -- wrong backward passes that a finite-difference check must catch ------------------------
+
+from nnframe.layers.dense import Dense  # noqa: E402
+from nnframe.layers.normalization import LayerNorm  # noqa: E402
+
+
+@attrs.define(eq=False)
+class SignFlippedDense(Dense):
+    """A dense layer whose dE/dX has the wrong sign."""
+
+    def backward(self, grad_output):
+        return -super().backward(grad_output)
+
+
+@attrs.define(eq=False)
+class TransposedDense(Dense):
+    """A square dense layer whose dE/dX multiplies by the weights, not their transpose."""
+
+    def backward(self, grad_output):
+        self.backward_parameters(grad_output)
+        return grad_output @ self.params["weights"]
+
+
+@attrs.define(eq=False)
+class LayerNormMissingTerm(LayerNorm):
+    """layer_norm whose dE/dX forgets the term that goes through the variance,
+    x̂ * mean(d * x̂): right for the mean, wrong wherever the variance moves."""
+
+    def backward(self, grad_output):
+        cache = self._cached()
+        grad, _ = self._parameter_grads(grad_output)
+        d = grad * self.params["gamma"]
+        grad_input = (d - d.mean(axis=1, keepdims=True)) * cache.inv_std
+        return grad_input.reshape(cache.shape)
+
+
+@attrs.define(eq=False)
+class LayerNormEpsMismatch(LayerNorm):
+    """layer_norm whose backward uses another eps than its forward: a subtle bug, wrong by
+    about a thousandth of the gradient."""
+
+    def backward(self, grad_output):
+        cache = self._cached()
+        grad_input = super().backward(grad_output)
+        variance = 1.0 / cache.inv_std.reshape(-1, 1) ** 2 - self.eps
+        factor = np.sqrt((variance + self.eps) / (variance + 1e-3))
+        rows = grad_input.reshape(variance.shape[0], -1)
+        return (rows * factor).reshape(cache.shape)

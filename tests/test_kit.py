@@ -47,11 +47,13 @@ def test_missing_factor_of_two_fails_the_input_gradient_with_its_numbers():
     message = str(info.value)
     assert "1 of 11 properties failed" in message
     assert "gradient(input): FAILED" in message
-    assert "max relative error 0.333" in message and "dE/dX[" in message
+    assert "dE/dX[" in message and "backward" in message and "finite differences" in message
+    assert "tolerance rtol 1e-06 + atol" in message
     report = check_layer(planted.Square, (5,), raises=False)
     (failure,) = report.failures
     assert failure.name == "gradient(input)"
-    assert failure.error == pytest.approx(1 / 3)
+    # half the true gradient: wrong by a third of |a| + |n|, 10^5 times the tolerance
+    assert failure.error > 1e5
     assert failure.where.startswith("dE/dX[")
 
 
@@ -143,7 +145,7 @@ def test_bad_hints_on_a_factory_fail_that_component_and_bad_arguments_raise():
 
 def test_dropout_is_checked_with_a_replayed_mask():
     report = check_layer("dropout", (6,), rate=0.5)
-    assert report["gradient(input)"].error < 1e-6
+    assert report["gradient(input)"].error < 0.01  # a small fraction of the tolerance
 
 
 def test_report_is_json_safe_and_indexable():

@@ -22,12 +22,20 @@ from nnframe.testing.components import (
 )
 from nnframe.testing.generic import check_generic
 from nnframe.testing.gradients import (
+    GradientMismatch,
+    assert_gradient_matches,
+    assert_layer_gradients,
+    assert_loss_gradient,
+    energy_scale,
+    gradient_mismatch,
     layer_gradient_errors,
     layer_gradients,
     loss_gradient_error,
     loss_gradients,
+    loss_scale,
     numerical_gradient,
     relative_error,
+    rounding_tolerance,
     worst_element,
 )
 from nnframe.testing.hints import HINTS_ATTRIBUTE, CheckHints
@@ -43,7 +51,11 @@ __all__ = [
     "HINTS_ATTRIBUTE",
     "CheckHints",
     "CheckReport",
+    "GradientMismatch",
     "PropertyResult",
+    "assert_gradient_matches",
+    "assert_layer_gradients",
+    "assert_loss_gradient",
     "check_component",
     "check_distribution",
     "check_generic",
@@ -55,11 +67,15 @@ __all__ = [
     "check_schedule",
     "components_of",
     "distribution_problems",
+    "energy_scale",
+    "gradient_mismatch",
     "layer_gradient_errors",
     "layer_gradients",
     "loss_gradient_error",
     "loss_gradients",
+    "loss_scale",
     "numerical_gradient",
     "relative_error",
+    "rounding_tolerance",
     "worst_element",
 ]

@@ -5,16 +5,45 @@ random ``G``: its gradient with respect to the output is ``G``, so ``backward(G)
 dE/dx and fill ``grads`` with dE/dparam. Training mode is what ``backward`` differentiates;
 a stochastic layer (dropout) is made repeatable by ``before_forward``, which the caller uses
 to rewind the layer's random generator before every forward pass.
+
+How close is close enough (`gradient_mismatch`): a central difference
+``(E(x + h) - E(x - h)) / 2h`` carries two errors. Truncation, ``h**2 / 6`` times the third
+derivative, is relative to the derivative's own size for smooth functions (about 1e-12 at
+``h = 1e-6``). Rounding is absolute: each ``E`` is a float64 sum whose rounding error grows
+with the size of the terms summed, not with ``E`` itself (terms may cancel), so the
+difference carries about ``machine epsilon * S / h``, with ``S`` the sum of the terms'
+magnitudes. One element therefore passes when
+
+    |analytic - numeric| <= rtol * max(|analytic|, |numeric|) + atol,
+    atol = ROUNDING_GROWTH * machine epsilon * S / h.
+
+A real bug (a sign flip, a missing term, a transposed weight) is wrong by a sizeable
+fraction of the gradient, many orders above both parts.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
 
+import attrs
 import numpy as np
 
+#: The default finite-difference step: where float64 rounding (eps / h) and truncation
+#: (h ** 2) together are smallest for values of order one.
+STEP = 1e-6
 
-def numerical_gradient(f: Callable[[], float], array: np.ndarray, eps: float = 1e-6) -> np.ndarray:
+#: The default relative part of the tolerance: far above truncation (~1e-12) and the
+#: analytic gradient's own rounding (~1e-15), far below any real bug.
+RTOL = 1e-6
+
+#: How many times machine epsilon times ``S`` the rounding in one evaluation of ``E`` may
+#: reach: measured rounding is about 1x (recurrent stacks, normalisation, composites);
+#: 100x leaves room for deeper computations whose intermediates exceed their results.
+ROUNDING_GROWTH = 100.0
+
+
+def numerical_gradient(f: Callable[[], float], array: np.ndarray,
+                       eps: float = STEP) -> np.ndarray:
     """dE/d(array) by central differences, perturbing ``array`` in place (and restoring it)."""
     grad = np.zeros(array.shape, dtype=np.float64)
     flat = array.reshape(-1)
@@ -28,6 +57,84 @@ def numerical_gradient(f: Callable[[], float], array: np.ndarray, eps: float = 1
         flat[i] = saved
         out[i] = (plus - minus) / (2 * eps)
     return grad
+
+
+def rounding_tolerance(scale: float, step: float = STEP) -> float:
+    """The absolute error a central difference of step ``step`` may carry from float64
+    rounding alone, when the function is a sum of terms of total magnitude ``scale``."""
+    scale = float(scale) if np.isfinite(scale) else 0.0
+    return ROUNDING_GROWTH * float(np.finfo(np.float64).eps) * max(scale, 1e-300) / step
+
+
+@attrs.frozen
+class GradientMismatch:
+    """How far an analytic gradient is from its finite differences.
+
+    ``ratio`` is the worst element's error divided by its tolerance (at most 1 passes);
+    ``index`` is where it occurs; ``error`` its absolute error, ``rtol`` and ``atol`` the
+    tolerance's two parts.
+    """
+
+    ratio: float
+    index: tuple[int, ...]
+    error: float
+    rtol: float
+    atol: float
+
+    @property
+    def passed(self) -> bool:
+        return bool(self.ratio <= 1.0)
+
+    def describe(self, label: str, analytic: np.ndarray, numeric: np.ndarray) -> str:
+        """``dE/dX[2, 1]: backward 0.51, finite differences 0.5099, error 3e-05
+        (tolerance rtol 1e-06 + atol 2.0e-09)``."""
+        analytic, numeric = np.asarray(analytic), np.asarray(numeric)
+        where = f"[{', '.join(map(str, self.index))}]" if self.index else ""
+        values = ""
+        if analytic.shape == numeric.shape and analytic.size:
+            values = (f"backward {float(analytic[self.index]):.6g}, finite "
+                      f"differences {float(numeric[self.index]):.6g}, ")
+        return (f"{label}{where}: {values}error {self.error:.2g} (tolerance rtol "
+                f"{self.rtol:.0e} + atol {self.atol:.1e})")
+
+
+def gradient_mismatch(analytic: np.ndarray, numeric: np.ndarray, *, scale: float,
+                      step: float = STEP, rtol: float = RTOL) -> GradientMismatch:
+    """Compare ``analytic`` with central differences ``numeric`` element by element.
+
+    ``scale`` is the total magnitude of the terms summed into the differentiated value
+    (``sum(|forward(x) * G|)`` for a layer: `energy_scale`; `loss_scale` for a loss),
+    ``step`` the finite-difference step: together they set the absolute part of the
+    tolerance (see the module docstring). Arrays of different shapes, or a NaN, give an
+    infinite ratio.
+    """
+    analytic = np.asarray(analytic, dtype=np.float64)
+    numeric = np.asarray(numeric, dtype=np.float64)
+    atol = rounding_tolerance(scale, step)
+    if analytic.shape != numeric.shape:
+        return GradientMismatch(float("inf"), (), float("inf"), rtol, atol)
+    if analytic.size == 0:
+        return GradientMismatch(0.0, (), 0.0, rtol, atol)
+    error = np.abs(analytic - numeric)
+    allowed = rtol * np.maximum(np.abs(analytic), np.abs(numeric)) + atol
+    ratios = (error / allowed).reshape(-1)
+    nans = np.flatnonzero(np.isnan(ratios))
+    flat = int(nans[0]) if nans.size else int(np.argmax(ratios))
+    index = tuple(int(i) for i in np.unravel_index(flat, analytic.shape))
+    ratio = float("inf") if nans.size else float(ratios[flat])
+    return GradientMismatch(ratio, index, float(error.reshape(-1)[flat]), rtol, atol)
+
+
+def energy_scale(output: np.ndarray, upstream: np.ndarray) -> float:
+    """``sum(|output * upstream|)``: the magnitude of the terms of a layer's checked
+    energy ``E = sum(output * upstream)``."""
+    return float(np.sum(np.abs(np.asarray(output, np.float64) * upstream)))
+
+
+def loss_scale(value: float, y_pred: np.ndarray) -> float:
+    """The magnitude behind a loss's value: the value itself plus the mean size of the
+    predictions it was computed from (a log-sum-exp works at the size of the logits)."""
+    return abs(float(value)) + (float(np.mean(np.abs(y_pred))) if np.size(y_pred) else 0.0)
 
 
 #: Elements smaller than this fraction of the array's largest are compared against that
@@ -71,7 +178,7 @@ def layer_gradients(
     layer,
     x: np.ndarray,
     upstream: np.ndarray,
-    eps: float = 1e-6,
+    eps: float = STEP,
     before_forward: Callable[[], None] | None = None,
     *,
     indices: bool = False,
@@ -102,9 +209,12 @@ def layer_gradients(
 
 
 def layer_gradient_errors(layer, x: np.ndarray, rng: np.random.Generator,
-                          eps: float = 1e-6) -> dict[str, float]:
+                          eps: float = STEP) -> dict[str, float]:
     """Relative errors of ``backward`` against finite differences, for the input and each
-    parameter of an already-built float64 layer: ``{"input": e, "weights": e, ...}``."""
+    parameter of an already-built float64 layer: ``{"input": e, "weights": e, ...}``.
+
+    A summary figure (as `relative_error`); to pass or fail a layer, use
+    `assert_layer_gradients`, whose tolerance accounts for rounding in the differences."""
     x = np.array(x, dtype=np.float64)
     upstream = rng.standard_normal(layer.forward(x, training=True).shape)
     return {
@@ -113,16 +223,71 @@ def layer_gradient_errors(layer, x: np.ndarray, rng: np.random.Generator,
     }
 
 
-def loss_gradient_error(loss, y_true: np.ndarray, y_pred: np.ndarray, eps: float = 1e-6) -> float:
-    """Relative error of ``loss.backward()`` against finite differences of ``forward``."""
+def loss_gradient_error(loss, y_true: np.ndarray, y_pred: np.ndarray,
+                        eps: float = STEP) -> float:
+    """Relative error of ``loss.backward()`` against finite differences of ``forward``: a
+    summary figure; `assert_loss_gradient` passes or fails a loss."""
     return relative_error(*loss_gradients(loss, y_true, y_pred, eps))
 
 
 def loss_gradients(loss, y_true: np.ndarray, y_pred: np.ndarray,
-                   eps: float = 1e-6) -> tuple[np.ndarray, np.ndarray]:
+                   eps: float = STEP) -> tuple[np.ndarray, np.ndarray]:
     """``(analytic, numeric)`` dE/dy_pred of a loss, in float64."""
     y_pred = np.array(y_pred, dtype=np.float64)
     loss.forward(y_true, y_pred)
     analytic = np.array(loss.backward(), copy=True)
     numeric = numerical_gradient(lambda: loss.forward(y_true, y_pred), y_pred, eps)
     return analytic, numeric
+
+
+def assert_gradient_matches(name: str, analytic: np.ndarray, numeric: np.ndarray, *,
+                            scale: float, step: float = STEP,
+                            rtol: float = RTOL) -> GradientMismatch:
+    """Raise `AssertionError` naming ``name`` and the worst element when ``analytic``
+    is not within the tolerance of `gradient_mismatch`; return the mismatch otherwise."""
+    mismatch = gradient_mismatch(analytic, numeric, scale=scale, step=step, rtol=rtol)
+    if not mismatch.passed:
+        if np.shape(analytic) != np.shape(numeric):
+            raise AssertionError(f"{name}: backward gives shape {np.shape(analytic)}, "
+                                 f"finite differences {np.shape(numeric)}")
+        raise AssertionError(mismatch.describe(name, analytic, numeric))
+    return mismatch
+
+
+def assert_layer_gradients(layer, x: np.ndarray, upstream: np.ndarray | np.random.Generator,
+                           *, step: float = STEP, rtol: float = RTOL,
+                           before_forward: Callable[[], None] | None = None,
+                           indices: bool = False) -> dict[str, float]:
+    """Check a built float64 layer's ``backward`` against central differences of
+    ``E = sum(forward(x) * upstream)`` for the input and every parameter; raise
+    `AssertionError` naming the array and element that disagree, else return each array's
+    ratio of error to tolerance (at most 1). ``upstream`` may be a Generator to draw it."""
+    x = np.array(x, dtype=np.float64)
+    rewind = before_forward or (lambda: None)
+    rewind()
+    output = layer.forward(x, training=True)
+    if isinstance(upstream, np.random.Generator):
+        upstream = upstream.standard_normal(output.shape)
+    scale = energy_scale(output, upstream)
+    pairs = layer_gradients(layer, x, upstream, step, before_forward, indices=indices)
+    ratios = {}
+    for name, (analytic, numeric) in pairs.items():
+        if analytic is None:
+            raise AssertionError(f"backward left no grads[{name!r}] for params[{name!r}]")
+        label = "dE/dX" if name == "input" else f"grads[{name}]"
+        ratios[name] = assert_gradient_matches(label, analytic, numeric, scale=scale,
+                                               step=step, rtol=rtol).ratio
+    return ratios
+
+
+def assert_loss_gradient(loss, y_true: np.ndarray, y_pred: np.ndarray, *,
+                         step: float = STEP, rtol: float = RTOL) -> float:
+    """Check ``loss.backward()`` against central differences of ``forward`` in float64;
+    raise `AssertionError` naming the element that disagrees, else return the ratio of
+    error to tolerance (at most 1)."""
+    y_pred = np.array(y_pred, dtype=np.float64)
+    value = loss.forward(y_true, y_pred)
+    analytic, numeric = loss_gradients(loss, y_true, y_pred, step)
+    return assert_gradient_matches("dE/dy_pred", analytic, numeric,
+                                   scale=loss_scale(value, y_pred), step=step,
+                                   rtol=rtol).ratio

@@ -23,9 +23,11 @@ Keys (the defaults depend on the kind of component):
 - ``targets``: a loss's targets: ``"normal"`` (default), ``"binary"`` (0 or 1),
   ``"probabilities"``, ``"one_hot"`` or ``"classes"`` (integer labels, one per sample).
 - ``batch_size``: samples per batch, at least 2 (default 3).
-- ``tolerance``: the largest relative error allowed between ``backward`` and finite
-  differences in float64 (default ``1e-6``); an element that cancels to almost zero is
-  measured against a thousandth of its array's largest element, not its own size.
+- ``tolerance``: the relative part of the tolerance between ``backward`` and finite
+  differences in float64 (default ``1e-6``). Each element may also differ by the rounding
+  a central difference carries (machine epsilon times the magnitude of the checked
+  energy's terms over the step; see `nnframe.testing.gradients`), so an element that
+  cancels to almost zero is not failed for float64 noise.
 - ``steps``: optimizer steps on the test quadratic (default 100).
 - ``large_inputs``: whether the component takes inputs of any magnitude (default true): the
   kit then feeds values up to 1e4 and fails on overflow or a result that is not finite.

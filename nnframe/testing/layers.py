@@ -11,11 +11,12 @@ import attrs
 import numpy as np
 
 from nnframe.roundtrip import config_text, layer_mismatch, rebuild
-from nnframe.testing.gradients import layer_gradients
+from nnframe.testing.gradients import energy_scale, layer_gradients
 from nnframe.testing.hints import LAYER_SHAPES, explicit_hints
 from nnframe.testing.properties import (
     ComponentCheck,
     compare,
+    compare_gradient,
     merged,
     run_check,
     varied_configs,
@@ -125,7 +126,9 @@ class LayerCheck(ComponentCheck):
         layer, rewind = self.make_perturbed()
         x = self.data(np.float64)
         rewind()
-        upstream = self.upstream(layer.forward(x, training=True).shape, np.float64)
+        output = layer.forward(x, training=True)
+        upstream = self.upstream(output.shape, np.float64)
+        scale = energy_scale(output, upstream)
         pairs = layer_gradients(layer, x, upstream, before_forward=rewind,
                                 indices=self.hints.inputs == "indices")
         results = []
@@ -136,8 +139,8 @@ class LayerCheck(ComponentCheck):
                     prop, False, f"backward left no grads[{name!r}] for params[{name!r}]"))
                 continue
             label = "dE/dX" if name == "input" else f"grads[{name}]"
-            results.append(compare(prop, label, numeric, analytic, self.hints.tolerance,
-                                   ("backward", "finite differences")))
+            results.append(compare_gradient(prop, label, numeric, analytic, scale=scale,
+                                            rtol=self.hints.tolerance))
         return results
 
     def output_shape(self) -> PropertyResult:

@@ -9,11 +9,12 @@ from typing import Any
 import attrs
 import numpy as np
 
-from nnframe.testing.gradients import loss_gradients
+from nnframe.testing.gradients import loss_gradients, loss_scale
 from nnframe.testing.hints import LOSS_SHAPE, explicit_hints
 from nnframe.testing.properties import (
     ComponentCheck,
     compare,
+    compare_gradient,
     rebuild_from_config,
     run_check,
     varied_configs,
@@ -72,9 +73,11 @@ class LossCheck(ComponentCheck):
 
     def gradient(self) -> PropertyResult:
         y_true, y_pred = self.data(np.float64)
-        analytic, numeric = loss_gradients(self.make(), y_true, y_pred)
-        return compare("gradient", "dE/dy_pred", numeric, analytic, self.hints.tolerance,
-                       ("backward", "finite differences"))
+        loss = self.make()
+        scale = loss_scale(loss.forward(y_true, y_pred), y_pred)
+        analytic, numeric = loss_gradients(loss, y_true, y_pred)
+        return compare_gradient("gradient", "dE/dy_pred", numeric, analytic, scale=scale,
+                                rtol=self.hints.tolerance)
 
     def mean_over_batch(self) -> PropertyResult:
         """The value is the mean over the batch: a batch given twice has the same value, and

@@ -12,7 +12,7 @@ import numpy as np
 
 from nnframe.errors import ConfigError
 from nnframe.roundtrip import config_text, setting_mismatch
-from nnframe.testing.gradients import worst_element
+from nnframe.testing.gradients import gradient_mismatch, worst_element
 from nnframe.testing.hints import HINTS_ATTRIBUTE, CheckHints, factory_hints
 from nnframe.testing.report import CheckReport, PropertyResult
 from nnframe.testing.subjects import Subject, resolve
@@ -153,6 +153,27 @@ def compare(name: str, label: str, expected: np.ndarray, actual: np.ndarray,
                   f"{float(actual[index]):.6g}, {what[1]} {float(expected[index]):.6g} "
                   f"(tolerance {tolerance:.0e})")
     return PropertyResult(name, passed, detail, error, where)
+
+
+def compare_gradient(name: str, label: str, numeric: np.ndarray, analytic: np.ndarray, *,
+                     scale: float, rtol: float) -> PropertyResult:
+    """Pass when ``backward`` (``analytic``) matches finite differences element by element
+    within `nnframe.testing.gradients.gradient_mismatch`'s tolerance (a relative part
+    ``rtol`` and an absolute part for float64 rounding at the energy's ``scale``).
+    The result's ``error`` is the worst element's error over its tolerance (at most 1)."""
+    numeric = np.asarray(numeric)
+    analytic = np.asarray(analytic)
+    if numeric.shape != analytic.shape:
+        return PropertyResult(name, False, f"{label}: shape {analytic.shape}, expected "
+                              f"{numeric.shape}", float("inf"), label)
+    mismatch = gradient_mismatch(analytic, numeric, scale=scale, rtol=rtol)
+    where = location(label, mismatch.index)
+    if mismatch.passed:
+        detail = (f"worst element at {mismatch.ratio:.0%} of its tolerance (rtol "
+                  f"{rtol:.0e} + atol {mismatch.atol:.1e})")
+    else:
+        detail = mismatch.describe(label, analytic, numeric)
+    return PropertyResult(name, mismatch.passed, detail, mismatch.ratio, where)
 
 
 def merged(name: str, results: list[PropertyResult]) -> PropertyResult:

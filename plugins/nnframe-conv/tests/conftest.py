@@ -11,7 +11,7 @@ import numpy as np
 import pytest
 
 from nnframe import registry
-from nnframe.testing import numerical_gradient
+from nnframe.testing import assert_layer_gradients
 
 
 @pytest.fixture(autouse=True)
@@ -29,24 +29,16 @@ def rng() -> np.random.Generator:
 
 def _check_gradients(layer, x: np.ndarray, rng: np.random.Generator) -> None:
     """backward() against central differences of E = sum(forward(x) * G), in float64, for
-    the input and every parameter (element by element, relative and absolute tolerance)."""
+    the input and every parameter, element by element (`nnframe.testing.gradient_mismatch`:
+    a relative part and an absolute part for the rounding in the differences)."""
     x = np.array(x, dtype=np.float64)
     upstream = rng.standard_normal(layer.forward(x).shape)
-
-    def energy() -> float:
-        return float(np.sum(layer.forward(x) * upstream))
-
     layer.forward(x, training=True)
     grad_input = layer.backward(upstream.copy())
     assert grad_input.shape == x.shape
     assert grad_input.dtype == np.float64
-    np.testing.assert_allclose(grad_input, numerical_gradient(energy, x),
-                               rtol=1e-6, atol=1e-8, err_msg="input")
-    analytic = {name: grad.copy() for name, grad in layer.grads.items()}
-    assert set(analytic) == set(layer.params)
-    for name, value in layer.params.items():
-        np.testing.assert_allclose(analytic[name], numerical_gradient(energy, value),
-                                   rtol=1e-6, atol=1e-8, err_msg=name)
+    assert set(layer.grads) == set(layer.params)
+    assert_layer_gradients(layer, x, upstream)
 
 
 @pytest.fixture

@@ -8,7 +8,7 @@ import pytest
 
 import nnframe
 from nnframe.summary import summary_rows
-from nnframe.testing import numerical_gradient
+from nnframe.testing import assert_gradient_matches, loss_scale, numerical_gradient
 
 pytest.importorskip(
     "nnframe_conv", reason="nnframe-conv is not installed: `pip install ./plugins/nnframe-conv` "
@@ -40,14 +40,15 @@ def test_whole_network_gradient_float64(rng):
     def loss() -> float:
         return net.loss.forward(y, net.forward(x))
 
-    net.loss.forward(y, net.forward(x, training=True))
+    output = net.forward(x, training=True)
+    value = net.loss.forward(y, output)
     net.backward(net.loss.backward())
     parameters = net.parameters()
     assert len(parameters) == 6
     for parameter in parameters:
         analytic = parameter.grad.copy()
-        np.testing.assert_allclose(analytic, numerical_gradient(loss, parameter.value),
-                                   rtol=1e-5, atol=1e-9, err_msg=parameter.key)
+        assert_gradient_matches(parameter.key, analytic, numerical_gradient(
+            loss, parameter.value), scale=loss_scale(value, output))
 
 
 @pytest.mark.parametrize("dtype", ["float32", "float64"])
