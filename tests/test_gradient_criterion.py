@@ -48,7 +48,8 @@ def test_a_relative_error_above_rtol_fails_and_names_the_element():
     numeric[1, 0] *= 1 + 1e-4
     mismatch = gradient_mismatch(analytic, numeric, scale=1.0)
     assert not mismatch.passed and mismatch.index == (1, 0)
-    with pytest.raises(AssertionError, match=r"grads\[w\]\[1, 0\]: backward 3, finite differences 3.0003, error 0.0003"):
+    message = r"grads\[w\]\[1, 0\]: backward 3, finite differences 3.0003, error 0.0003"
+    with pytest.raises(AssertionError, match=message):
         assert_gradient_matches("grads[w]", analytic, numeric, scale=1.0)
 
 

@@ -15,6 +15,7 @@ from nnframe.testing.gradients import energy_scale, layer_gradients
 from nnframe.testing.hints import LAYER_SHAPES, explicit_hints
 from nnframe.testing.properties import (
     ComponentCheck,
+    FloatingPointLog,
     compare,
     compare_gradient,
     merged,
@@ -294,15 +295,15 @@ class LayerCheck(ComponentCheck):
         shape = (self.hints.batch_size, *self.hints.input_shape)
         x = (rng.choice([-1.0, 1.0], shape) * rng.uniform(0.5, 1.0, shape) * LARGE)
         x = x.astype(np.float32)
-        try:
-            with np.errstate(over="raise", invalid="raise", divide="raise"):
-                rewind()
-                y = layer.forward(x, training=True)
-                grad = layer.backward(self.upstream(y.shape, np.float32))
-                inference = layer.forward(x, training=False)
-        except FloatingPointError as exc:
+        log = FloatingPointLog()
+        with log.errstate():
+            rewind()
+            y = layer.forward(x, training=True)
+            grad = layer.backward(self.upstream(y.shape, np.float32))
+            inference = layer.forward(x, training=False)
+        if error := log.first_error():
             return PropertyResult(name, False, f"inputs of magnitude up to {LARGE:g}: "
-                                  f"{exc} (compute with a numerically stable formula, e.g. "
+                                  f"{error} (compute with a numerically stable formula, e.g. "
                                   "exp of -|x| only)")
         arrays = {"forward": y, "backward": grad, "forward(training=False)": inference}
         arrays.update({f"grads[{k}]": v for k, v in layer.grads.items()})

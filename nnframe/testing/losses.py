@@ -13,6 +13,7 @@ from nnframe.testing.gradients import loss_gradients, loss_scale
 from nnframe.testing.hints import LOSS_SHAPE, explicit_hints
 from nnframe.testing.properties import (
     ComponentCheck,
+    FloatingPointLog,
     compare,
     compare_gradient,
     rebuild_from_config,
@@ -128,13 +129,13 @@ class LossCheck(ComponentCheck):
         y_true, y_pred = self.data(np.float32)
         y_pred = (np.sign(y_pred) * LARGE).astype(np.float32)
         loss = self.make()
-        try:
-            with np.errstate(over="raise", invalid="raise", divide="raise"):
-                value = float(loss.forward(y_true, y_pred))
-                grad = np.asarray(loss.backward())
-        except FloatingPointError as exc:
-            return PropertyResult(name, False, f"predictions of magnitude {LARGE:g}: {exc} "
-                                  "(compute with a numerically stable formula)")
+        log = FloatingPointLog()
+        with log.errstate():
+            value = float(loss.forward(y_true, y_pred))
+            grad = np.asarray(loss.backward())
+        if error := log.first_error():
+            return PropertyResult(name, False, f"predictions of magnitude {LARGE:g}: "
+                                  f"{error} (compute with a numerically stable formula)")
         if not (math.isfinite(value) and np.isfinite(grad).all()):
             return PropertyResult(name, False, f"predictions of magnitude {LARGE:g}: the "
                                   f"loss is {value} or its gradient is not finite")

@@ -126,6 +126,37 @@ def guarded(name: str, check: Callable[[], PropertyResult | list[PropertyResult]
     return result if isinstance(result, list) else [result]
 
 
+#: Products NumPy hands to BLAS. Some BLAS kernels raise the floating-point "invalid" flag
+#: in vector lanes they compute but never store (heap contents past the array), so NumPy
+#: may report "invalid value encountered in matmul" for a product whose every result is
+#: finite, and only on some runs. A product's real overflow shows as inf or NaN in its
+#: results, which the checks look at anyway, so its flags are not taken as evidence.
+BLAS_PRODUCTS = frozenset({"matmul", "dot", "vecdot", "matvec", "vecmat", "inner",
+                           "tensordot", "einsum"})
+
+
+@attrs.define
+class FloatingPointLog:
+    """Collects NumPy's floating-point warnings (``np.errstate(..., call=log)`` in
+    ``"log"`` mode) to tell a layer's own overflow from a BLAS flag."""
+
+    messages: list[str] = attrs.field(factory=list)
+
+    def write(self, message: str) -> None:
+        self.messages.append(message.strip().removeprefix("Warning: "))
+
+    def errstate(self) -> Any:
+        """The context that logs overflow, invalid values and division by zero here."""
+        return np.errstate(over="log", invalid="log", divide="log", call=self)
+
+    def first_error(self) -> str | None:
+        """The first message not from a BLAS product (``overflow encountered in exp``)."""
+        for message in self.messages:
+            if message.rsplit(" in ", 1)[-1] not in BLAS_PRODUCTS:
+                return message
+        return None
+
+
 def location(name: str, index: tuple[int, ...]) -> str:
     """``weights[2, 1]``, or just the name for a scalar or no index."""
     return f"{name}[{', '.join(map(str, index))}]" if index else name
