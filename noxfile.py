@@ -1,4 +1,5 @@
-"""Sessions: ``nox -s tests`` (the README's test command), ``lint``, ``docs`` and ``bench``.
+"""Sessions: ``nox -s tests`` (the README's test command), ``oldest``, ``lint``, ``docs``
+and ``bench``.
 
 The tests session installs nnframe, every plugin distribution under plugins/ and the test
 plugin under tests/plugin_dist/ into its own virtualenv, as a user would with pip. The
@@ -9,12 +10,25 @@ and rewrites docs/performance.md.
 from __future__ import annotations
 
 import os
+import sys
 from pathlib import Path
 
 import nox
+from packaging.requirements import Requirement
+from packaging.version import Version
+
+if sys.version_info >= (3, 11):
+    import tomllib
+else:  # pragma: no cover - Python 3.10
+    import tomli as tomllib
 
 ROOT = Path(__file__).parent
 SHARED_DATA = ROOT.parent / "shared" / "data"
+
+#: The oldest Python that ``requires-python`` admits: ``nox -s oldest`` runs on it.
+OLDEST_PYTHON = "3.10"
+#: The extras the test sessions install: each is tested, so each is installed.
+TESTED_EXTRAS = ".[test,plot,sklearn,onnx,mpi]"
 
 nox.options.sessions = ["tests", "lint"]
 nox.options.reuse_existing_virtualenvs = True
@@ -42,8 +56,43 @@ def tests(session: nox.Session) -> None:
     tested) and its plugins, then test. pandas lets scikit-learn's estimator checks and the
     tests feed DataFrames, as most scikit-learn users do. The mpich wheel puts its mpiexec
     in the session's bin/, which the tests use."""
-    session.install(".[test,plot,sklearn,onnx,mpi]", "pandas", *plugin_distributions())
+    session.install(TESTED_EXTRAS, "pandas", *plugin_distributions())
     session.run("mpiexec", "--version", silent=True)  # the MPI tests must not be skipped
+    session.run("pytest", *(session.posargs or ["-q"]), env=data_env())
+
+
+def lower_bounds() -> list[str]:
+    """``name==version`` for the lower bound (``>=``, ``~=`` or ``==``) of every requirement
+    that nnframe and its plugin distributions declare, extras included; the highest where
+    several declare one. A requirement with no lower bound (``mpich``) is left free."""
+    bounds: dict[str, Version] = {}
+    for path in [ROOT / "pyproject.toml", *sorted(ROOT.glob("plugins/*/pyproject.toml"))]:
+        project = tomllib.loads(path.read_text())["project"]
+        declared = list(project.get("dependencies", []))
+        for extra in project.get("optional-dependencies", {}).values():
+            declared += extra
+        for text in declared:
+            requirement = Requirement(text)
+            for spec in requirement.specifier:
+                if spec.operator in (">=", "~=", "=="):
+                    version = Version(spec.version)
+                    bounds[requirement.name] = max(bounds.get(requirement.name, version),
+                                                   version)
+    return [f"{name}=={version}" for name, version in sorted(bounds.items())]
+
+
+@nox.session(python=OLDEST_PYTHON)
+def oldest(session: nox.Session) -> None:
+    """The tests on the oldest versions nnframe declares: every dependency pinned to its
+    declared lower bound (a constraints file made from the pyproject.toml files), on the
+    oldest Python it supports. What nnframe does not pin (pandas, scipy, click) resolves
+    to what those oldest versions accept, as a user's pip would."""
+    constraints = Path(session.create_tmp()) / "oldest-constraints.txt"
+    constraints.write_text("\n".join(lower_bounds()) + "\n")
+    session.install("-c", str(constraints), TESTED_EXTRAS, "pandas", *plugin_distributions())
+    session.run("python", "-c", "import numpy, sys; print('Python', sys.version.split()[0],"
+                " 'NumPy', numpy.__version__)")
+    session.run("mpiexec", "--version", silent=True)
     session.run("pytest", *(session.posargs or ["-q"]), env=data_env())
 
 

@@ -179,6 +179,8 @@ def test_checkpoints_and_resume_give_the_uninterrupted_run(tmp_path):
     assert "epoch 1/4" not in second.stdout
     a, b = nnframe.load(straight), nnframe.load(resumed)
     assert a.epoch == b.epoch == 4
+    # Exact: the resumed epochs replay the same batches (the generator's state is saved)
+    # with the same shapes, operations and BLAS threads as the uninterrupted run.
     for p, q in zip(a.parameters(), b.parameters(), strict=True):
         assert np.array_equal(p.value, q.value)
 

@@ -299,6 +299,8 @@ def test_resume_in_a_new_process_is_bit_identical(tmp_path):
                "7", str(tmp_path / "data.npz"))
     resumed = nnframe.load(tmp_path / "resumed.npz")
     assert resumed.epoch == straight.epoch == 7
+    # Exact: the new process replays the same batches (the generator's state is in the
+    # file) with the same shapes, operations, order and BLAS threads as the straight run.
     assert_same_weights(straight, resumed)
     assert resumed.rng.bit_generator.state == straight.rng.bit_generator.state
     # And the comparison has teeth: a run from the checkpoint with another seed differs.

@@ -137,6 +137,8 @@ def run_all(size, dtype):
 
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
 def test_blocks_and_threads_change_no_bit(monkeypatch, dtype):
+    """Exact: the update rules are element by element, so each element's arithmetic is the
+    same whatever block or thread computes it."""
     size = 5 * BLOCK + 3
     monkeypatch.setattr(parallel, "blas_threads", lambda: None)
     monkeypatch.setattr(parallel, "machine_busy", lambda: False)

@@ -37,6 +37,9 @@ def test_split_layers_match_one_thread(split_everything, monkeypatch, dtype, nam
     x = rng.standard_normal(shape).astype(dtype)
     out_shape = (*shape[:-1], 4) if name == "dense" else shape
     grad = rng.standard_normal(out_shape).astype(dtype)
+    # Exact, not close: a split hands whole rows (or elements) to each thread, so every
+    # output element gets the same operations in the same order whichever thread runs
+    # them; no sum is divided between threads.
     split = outputs(name, args, x, grad)
     monkeypatch.setattr(parallel, "ELEMENTWISE_MIN", 10**9)
     whole = outputs(name, args, x, grad)

@@ -299,6 +299,7 @@ def test_clone_copies_parameters_not_the_fit():
 def test_random_state_gives_bit_identical_fits():
     x, y = make_classification(200, 8, n_classes=3, n_informative=4, random_state=1)
     runs = [quick(random_state=5, validation_fraction=0.2).fit(x, y) for _ in range(2)]
+    # Exact: the same seed, shapes and operations in one process
     for first, second in zip(weights(runs[0]), weights(runs[1]), strict=True):
         assert np.array_equal(first, second)
     assert runs[0].history_ == runs[1].history_

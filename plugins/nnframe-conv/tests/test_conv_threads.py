@@ -38,6 +38,8 @@ def test_split_over_the_batch_matches_one_thread(split_everything, monkeypatch, 
                                                   shape):
     x = np.random.default_rng(2).standard_normal(shape).astype(np.float32)
     x[:, ::2, ::2] = x[:, 1::2, 1::2].max()  # ties in the pooling windows
+    # Exact, not close: each thread takes whole images, and every output element gets the
+    # same operations in the same order whichever thread runs them.
     split = run(name, config, x)
     monkeypatch.setattr(parallel, "ELEMENTWISE_MIN", 10**9)
     whole = run(name, config, x)
