@@ -36,7 +36,7 @@ def test_check_names_a_failing_property_and_exits_1(with_planted_plugin):
     result = runner.invoke(app, ["check", "square", "sum_squared_error", "tanh"])
     assert result.exit_code == 1
     lines = result.stdout.splitlines()
-    assert any("gradient(input)" in line and "FAIL" in line and "0.333" in line
+    assert any("gradient(input)" in line and "FAIL" in line and "dE/dX[" in line
                for line in lines), result.stdout
     assert any("mean_over_batch" in line and "FAIL" in line for line in lines)
     # tanh names the layer and its ONNX converter: both pass
@@ -52,7 +52,8 @@ def test_check_json_lists_every_property(with_planted_plugin):
     assert report["component"] == "nnframe-planted:square"
     failed = [p for p in report["properties"] if not p["passed"]]
     assert [p["name"] for p in failed] == ["gradient(input)"]
-    assert failed[0]["error"] == pytest.approx(1 / 3) and failed[0]["where"]
+    # error over tolerance: half the true gradient is 10^5 times the tolerance
+    assert failed[0]["error"] > 1e5 and failed[0]["where"].startswith("dE/dX[")
 
 
 def test_check_a_distribution_checks_each_of_its_components(with_planted_plugin):

@@ -200,7 +200,7 @@ def compare_gradient(name: str, label: str, numeric: np.ndarray, analytic: np.nd
     mismatch = gradient_mismatch(analytic, numeric, scale=scale, rtol=rtol)
     where = location(label, mismatch.index)
     if mismatch.passed:
-        detail = (f"worst element at {mismatch.ratio:.0%} of its tolerance (rtol "
+        detail = (f"worst element at {mismatch.ratio:.2g} of its tolerance (rtol "
                   f"{rtol:.0e} + atol {mismatch.atol:.1e})")
     else:
         detail = mismatch.describe(label, analytic, numeric)
