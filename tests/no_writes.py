@@ -31,7 +31,9 @@ def guard() -> None:
             refuse(path)
         return real_os_open(path, flags, *args, **kwargs)
 
-    builtins.open = io.open = open_
+    # a staticmethod (callable since Python 3.10), so that a class which stores io.open as
+    # an attribute after this point (pathlib's accessor on Python 3.10) does not bind it
+    builtins.open = io.open = staticmethod(open_)
     os.open = os_open
     os.replace = os.rename = lambda source, target, *a, **k: refuse(target)
 
