@@ -6,7 +6,7 @@ from typing import Any, ClassVar
 
 import attrs
 
-from nnframe.arguments import non_negative, to_float, unit_interval
+from nnframe.arguments import boolean, non_negative, to_float, unit_interval
 from nnframe.contracts import Optimizer, ParameterGroup
 from nnframe.contracts.config import config_of
 from nnframe.optimizers import general, kernels
@@ -27,8 +27,8 @@ class Adam(Optimizer):
     beta2: float = attrs.field(default=0.999, converter=to_float, validator=unit_interval)
     eps: float = attrs.field(default=1e-8, converter=to_float, validator=non_negative)
     weight_decay: float = attrs.field(default=0.0, converter=to_float, validator=non_negative)
-    amsgrad: bool = attrs.field(default=False, kw_only=True)
-    maximize: bool = attrs.field(default=False, kw_only=True)
+    amsgrad: bool = attrs.field(default=False, kw_only=True, validator=boolean)
+    maximize: bool = attrs.field(default=False, kw_only=True, validator=boolean)
 
     #: Arguments left out of the config at their defaults: added after model files were.
     _new_arguments: ClassVar[tuple[str, ...]] = ("weight_decay", "amsgrad", "maximize")

@@ -6,7 +6,7 @@ from typing import Any
 
 import attrs
 
-from nnframe.arguments import non_negative, to_float, unit_interval
+from nnframe.arguments import boolean, non_negative, to_float, unit_interval
 from nnframe.contracts import Optimizer, ParameterGroup
 from nnframe.contracts.config import config_of
 from nnframe.optimizers import general, kernels
@@ -26,10 +26,10 @@ class RMSprop(Optimizer):
     alpha: float = attrs.field(default=0.99, converter=to_float, validator=unit_interval)
     eps: float = attrs.field(default=1e-8, converter=to_float, validator=non_negative)
     momentum: float = attrs.field(default=0.0, converter=to_float, validator=unit_interval)
-    centered: bool = attrs.field(default=False, kw_only=True)
+    centered: bool = attrs.field(default=False, kw_only=True, validator=boolean)
     weight_decay: float = attrs.field(default=0.0, kw_only=True, converter=to_float,
                                       validator=non_negative)
-    maximize: bool = attrs.field(default=False, kw_only=True)
+    maximize: bool = attrs.field(default=False, kw_only=True, validator=boolean)
 
     def step(self, parameters: ParameterGroup) -> None:
         """One update of every parameter, over the whole buffer at once."""

@@ -6,7 +6,7 @@ from typing import Any, ClassVar
 
 import attrs
 
-from nnframe.arguments import non_negative, to_float, unit_interval
+from nnframe.arguments import boolean, non_negative, to_float, unit_interval
 from nnframe.contracts import Optimizer, ParameterGroup
 from nnframe.contracts.config import config_of
 from nnframe.errors import ConfigError
@@ -33,7 +33,7 @@ class SGD(Optimizer):
                                       validator=non_negative)
     dampening: float = attrs.field(default=0.0, kw_only=True, converter=to_float,
                                    validator=unit_interval)
-    maximize: bool = attrs.field(default=False, kw_only=True)
+    maximize: bool = attrs.field(default=False, kw_only=True, validator=boolean)
 
     def __attrs_post_init__(self) -> None:
         if self.nesterov and (self.momentum == 0.0 or self.dampening != 0.0):
