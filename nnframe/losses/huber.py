@@ -27,7 +27,7 @@ def _huber(diff: np.ndarray, delta: float) -> np.ndarray:
     return quadratic
 
 
-@attrs.define(eq=False)
+@attrs.define(eq=False, on_setattr=attrs.setters.NO_OP)
 class Huber(ElementwiseLoss):
     """Huber loss: 0.5 d**2 where |d| <= delta, else delta * (|d| - 0.5 delta); the mean
     (``reduction`` "sum" or "none" as PyTorch's)."""
@@ -46,7 +46,7 @@ class Huber(ElementwiseLoss):
         check_same_shape(self.loss_name, y_true, output_shape)
 
 
-@attrs.define(eq=False)
+@attrs.define(eq=False, on_setattr=attrs.setters.NO_OP)
 class SmoothL1(ElementwiseLoss):
     """Smooth L1 loss (torch.nn.SmoothL1Loss): 0.5 d**2 / beta where |d| < beta, else
     |d| - 0.5 beta; the mean (``reduction`` "sum" or "none" as PyTorch's). ``beta`` 0 is

@@ -12,7 +12,7 @@ from nnframe.losses.elementwise import ElementwiseLoss
 from nnframe.losses.targets import check_same_shape
 
 
-@attrs.define(eq=False)
+@attrs.define(eq=False, on_setattr=attrs.setters.NO_OP)
 class MeanAbsoluteError(ElementwiseLoss):
     """Mean absolute error over all outputs: mean(|y_pred - y_true|) (torch.nn.L1Loss);
     ``reduction`` "sum" or "none" as PyTorch's."""
