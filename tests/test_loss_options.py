@@ -16,7 +16,17 @@ TOLERANCE = 1e-6
 ELEMENTWISE = [("mse", {}), ("mae", {}), ("huber", {"delta": 2.5}), ("smooth_l1", {"beta": 2.5}),
                ("smooth_l1", {"beta": 0.0}), ("binary_cross_entropy", {})]
 CROSS_ENTROPY = [{}, {"weight": [0.5, 2.0, 1.0, 3.0]}, {"label_smoothing": 0.2},
-                 {"weight": [0.5, 2.0, 1.0, 3.0], "label_smoothing": 0.3}]
+                 {"weight": [0.5, 2.0, 1.0, 3.0], "label_smoothing": 0.3},
+                 {"ignore_index": -100, "label_smoothing": 0.1},
+                 {"ignore_index": 1, "weight": [0.5, 2.0, 1.0, 3.0]}]
+
+
+def with_ignored(y_true, config, rng):
+    """Labels with some set to the ignore_index of the config, if it has one."""
+    if "ignore_index" in config:
+        y_true = y_true.copy()
+        y_true[rng.random(y_true.shape) < 0.3] = config["ignore_index"]
+    return y_true
 REDUCTIONS = ["mean", "sum", "none"]
 
 
@@ -47,7 +57,7 @@ def test_elementwise_gradients(name, config, reduction, weighted, rng):
 def test_cross_entropy_gradients(config, reduction, positions, targets, rng):
     y_pred = rng.standard_normal((4, *positions, 4))
     if targets == "labels":
-        y_true = rng.integers(0, 4, (4, *positions))
+        y_true = with_ignored(rng.integers(0, 4, (4, *positions)), config, rng)
     else:
         y_true = rng.dirichlet(np.ones(4), size=(4, *positions))
     loss = nnframe.loss("cross_entropy", reduction=reduction, **config)
@@ -149,6 +159,21 @@ def test_class_weights_must_match_the_classes(rng):
         loss.forward(np.zeros(3, int), rng.standard_normal((3, 4)))
 
 
+def test_ignored_labels_count_for_nothing(rng):
+    y_pred, y_true = rng.standard_normal((6, 3)), rng.integers(0, 3, 6)
+    y_true[[1, 4]] = -100
+    loss = nnframe.loss("cross_entropy", ignore_index=-100, label_smoothing=0.2)
+    kept = np.array([0, 2, 3, 5])
+    value = loss.forward(y_true, y_pred)
+    assert not loss.backward()[[1, 4]].any()
+    assert value == pytest.approx(loss.forward(y_true[kept], y_pred[kept]), rel=1e-12)
+    loss.check_targets(y_true, (3,))
+    with pytest.raises(DataError, match="label -100 is out of range"):
+        nnframe.loss("cross_entropy").check_targets(y_true, (3,))
+    with pytest.raises(ConfigError, match="ignore_index"):
+        nnframe.loss("cross_entropy", ignore_index=1.5)
+
+
 def test_cross_entropy_checks_targets_per_position():
     loss = nnframe.loss("cross_entropy")
     loss.check_targets(np.zeros((2, 3, 3), int), (3, 3, 4))
@@ -243,7 +268,7 @@ def test_elementwise_losses_match_pytorch(name, config, reduction, torch, rng):
 def test_cross_entropy_matches_pytorch(config, reduction, positions, targets, torch, rng):
     y_pred = rng.standard_normal((5, *positions, 4)) * 2
     if targets == "labels":
-        y_true = rng.integers(0, 4, (5, *positions))
+        y_true = with_ignored(rng.integers(0, 4, (5, *positions)), config, rng)
         torch_target = torch.tensor(y_true)
     else:
         y_true = rng.dirichlet(np.ones(4), size=(5, *positions))
@@ -255,7 +280,9 @@ def test_cross_entropy_matches_pytorch(config, reduction, positions, targets, to
         torch, torch.nn.functional.cross_entropy, y_pred, channels_last=True,
         target=torch_target, reduction=reduction,
         weight=None if weight is None else torch.tensor(weight, dtype=torch.float64),
-        label_smoothing=config.get("label_smoothing", 0.0))
+        label_smoothing=config.get("label_smoothing", 0.0),
+        # torch refuses ignore_index with probabilities, where it means nothing
+        ignore_index=config.get("ignore_index", -100) if targets == "labels" else -100)
     np.testing.assert_allclose(value, expected, rtol=1e-12, atol=1e-14)
     np.testing.assert_allclose(loss.backward(), grad, rtol=1e-12, atol=1e-14)
 

@@ -14,13 +14,20 @@ from typing import Any, ClassVar
 import attrs
 import numpy as np
 
-from nnframe.arguments import fraction, to_float
+from nnframe.arguments import fraction, to_float, to_int
 from nnframe.contracts import Loss, Shape
 from nnframe.contracts.config import config_of
 from nnframe.errors import ConfigError, DataError
 from nnframe.losses.elementwise import ElementwiseLoss
 from nnframe.losses.reduction import reduce, reduction_field, sample_weights
 from nnframe.losses.targets import as_prediction_dtype, check_same_shape
+
+
+def _optional_label(instance: Any, attribute: Any, value: Any) -> None:
+    """None, or an integer (not a bool)."""
+    if value is not None and (not isinstance(value, int) or isinstance(value, bool)):
+        raise ConfigError(f"CrossEntropy: ignore_index must be an integer or None, got "
+                          f"{value!r}")
 
 
 def _class_weights(value: Any) -> tuple[float, ...] | None:
@@ -49,8 +56,11 @@ class CrossEntropy(Loss):
     soft. ``weight`` (C numbers) weighs each class's loss; with class labels the mean then
     divides by the sum of the weights of the targets' classes, as PyTorch does.
     ``label_smoothing`` in [0, 1] mixes the targets with the uniform distribution:
-    (1 - s) * target + s / C. ``reduction`` "mean" (over every sample and position), "sum",
-    or "none" (the loss of each sample and position, shape (N, ...)).
+    (1 - s) * target + s / C. ``ignore_index`` (None, or an integer such as PyTorch's
+    default -100) marks a label that counts for nothing: no loss, no gradient, and not in
+    the mean's denominator (class probabilities have no labels to ignore). ``reduction``
+    "mean" (over every sample and position), "sum", or "none" (the loss of each sample and
+    position, shape (N, ...)).
     """
 
     takes_logits: ClassVar[bool] = True
@@ -63,6 +73,10 @@ class CrossEntropy(Loss):
     """The share of the uniform distribution mixed into the targets (PyTorch's)."""
     reduction: str = reduction_field()
     """``"mean"``, ``"sum"`` or ``"none"``, as PyTorch's."""
+    ignore_index: int | None = attrs.field(default=None, kw_only=True, converter=to_int,
+                                           validator=_optional_label)
+    """A label that is ignored (PyTorch's ``ignore_index``; None here, since nnframe
+    refuses labels out of range unless told)."""
 
     _probabilities: np.ndarray | None = attrs.field(init=False, default=None, repr=False)
     _labels: np.ndarray | None = attrs.field(init=False, default=None, repr=False)
@@ -76,7 +90,8 @@ class CrossEntropy(Loss):
         of each target's class, with class labels and ``weight``)."""
         y_true = np.asarray(y_true)
         if (sample_weight is None and y_pred.ndim == 2 and self.weight is None
-                and not self.label_smoothing and self.reduction == "mean"):
+                and not self.label_smoothing and self.reduction == "mean"
+                and self.ignore_index is None):
             self._general = None
             return self._mean(y_true, y_pred)
         self._general = _Softmaxed.of(self, y_true, y_pred)
@@ -131,8 +146,7 @@ class CrossEntropy(Loss):
         grad *= 1.0 / n
         return grad
 
-    @staticmethod
-    def _labels_from(y_true: np.ndarray, classes: int) -> np.ndarray:
+    def _labels_from(self, y_true: np.ndarray, classes: int) -> np.ndarray:
         if y_true.dtype.kind == "f":
             if not np.all(y_true == np.round(y_true)):
                 raise DataError("cross_entropy: targets without a class axis must be integer "
@@ -142,9 +156,13 @@ class CrossEntropy(Loss):
             raise DataError(f"cross_entropy: labels of dtype {y_true.dtype} are not class "
                             "indices; give integers in [0, classes) or one-hot rows")
         if y_true.size and (y_true.min() < 0 or y_true.max() >= classes):
-            bad = y_true[(y_true < 0) | (y_true >= classes)][0]
-            raise DataError(f"cross_entropy: label {int(bad)} is out of range for "
-                            f"{classes} classes; labels must lie in [0, {classes})")
+            outside = (y_true < 0) | (y_true >= classes)
+            if self.ignore_index is not None:
+                outside &= y_true != self.ignore_index
+            if outside.any():
+                bad = y_true[outside][0]
+                raise DataError(f"cross_entropy: label {int(bad)} is out of range for "
+                                f"{classes} classes; labels must lie in [0, {classes})")
         return y_true
 
     def check_targets(self, y_true: np.ndarray, output_shape: Shape) -> None:
@@ -184,7 +202,8 @@ class CrossEntropy(Loss):
     def get_config(self) -> dict[str, Any]:
         """The constructor arguments; those added later only off their defaults, so that
         configs read as they did before."""
-        return config_of(self, omit_defaults=("weight", "label_smoothing", "reduction"))
+        return config_of(self, omit_defaults=("weight", "label_smoothing", "reduction",
+                                              "ignore_index"))
 
 
 @attrs.define(eq=False, on_setattr=attrs.setters.NO_OP)
@@ -202,7 +221,8 @@ class _Softmaxed:
     labels: np.ndarray | None  # the class of each row, for labels
     label_share: Any  # (1 - s) * w[label]: the target's share of q * w, for labels
     uniform: Any  # (s / C) * w: the uniform share of q * w, for labels
-    label_weights: np.ndarray | None  # w[label] per row, for labels with class weights
+    label_weights: np.ndarray | None  # w[label] per row (0 where ignored), for labels
+    kept: np.ndarray | None = None  # 1 per row, 0 where the label is ignored
     scale: Any = None
 
     @classmethod
@@ -228,6 +248,11 @@ class _Softmaxed:
             weight = np.asarray(loss.weight, dtype=y_pred.dtype)
         if y_true.shape == y_pred.shape[:-1]:
             labels = loss._labels_from(y_true.reshape(-1), classes)
+            kept = None
+            if loss.ignore_index is not None:
+                ignored = labels == loss.ignore_index
+                kept = (~ignored).astype(y_pred.dtype)
+                labels = np.where(ignored, 0, labels)  # any class: the row counts for 0
             picked = log_p[np.arange(len(rows)), labels]
             label_weights = None if weight is None else weight[labels]
             values = -picked if weight is None else -(label_weights * picked)
@@ -240,8 +265,11 @@ class _Softmaxed:
                 uniform = smoothing / classes if weight is None else (smoothing / classes) * weight
             row_weights: Any = share + (smoothing if weight is None
                                         else (smoothing / classes) * float(weight.sum()))
+            if kept is not None:
+                values *= kept
+                label_weights = kept if label_weights is None else label_weights * kept
             return cls(probabilities, values, y_pred.shape, row_weights, None, labels,
-                       share, uniform, label_weights)
+                       share, uniform, label_weights, kept)
         if y_true.shape != y_pred.shape:
             raise DataError(f"cross_entropy: targets have shape {y_true.shape} for logits of "
                             f"shape {y_pred.shape}; give integer labels of shape "
@@ -266,6 +294,8 @@ class _Softmaxed:
             grad -= self.uniform
         else:
             grad -= self.targets
+        if self.kept is not None:
+            grad *= self.kept[:, None]
         grad = grad.reshape(self.shape)
         scale = self.scale
         if isinstance(scale, np.ndarray):
