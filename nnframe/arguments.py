@@ -90,3 +90,9 @@ def one_of(*choices: str):
             )
 
     return check
+
+
+def boolean(instance: Any, attribute: Any, value: Any) -> None:
+    """True or False (not 0/1 or a string: "false" would read as true)."""
+    if not isinstance(value, bool):
+        raise _fail(instance, attribute.name, "must be true or false", value)

@@ -41,6 +41,11 @@ LAYER_CASES: dict[str, tuple[dict[str, Any], tuple[int, ...]]] = {
     "relu": ({}, (5,)),
     "leaky_relu": ({"negative_slope": 0.2}, (5,)),
     "softmax": ({}, (5,)),
+    "log_softmax": ({"axis": -2}, (3, 4)),
+    "silu": ({}, (5,)),
+    "elu": ({"alpha": 0.5}, (5,)),
+    "softplus": ({"beta": 2.0, "threshold": 5.0}, (5,)),
+    "hard_sigmoid": ({}, (5,)),
     "dropout": ({"rate": 0.3}, (5,)),
     "flatten": ({}, (3, 4, 2)),
     "sequential": ({"layers": [{"type": "dense", "output_size": 4}, "tanh"]}, (5,)),
@@ -62,7 +67,7 @@ LAYER_CASES: dict[str, tuple[dict[str, Any], tuple[int, ...]]] = {
 }
 #: Layers that take indices (whole numbers from 0) rather than any real input.
 INDEX_INPUTS = {"embedding"}
-LOSS_KWARGS: dict[str, dict[str, Any]] = {"huber": {"delta": 0.5}}
+LOSS_KWARGS: dict[str, dict[str, Any]] = {"huber": {"delta": 0.5}, "smooth_l1": {"beta": 0.5}}
 OPTIMIZER_KWARGS: dict[str, dict[str, Any]] = {
     "sgd": {"learning_rate": 0.05, "momentum": 0.9, "nesterov": True},
     "adam": {"learning_rate": 0.01, "beta1": 0.8},

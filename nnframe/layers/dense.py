@@ -2,14 +2,15 @@
 
 from __future__ import annotations
 
-from typing import ClassVar
+from typing import Any, ClassVar
 
 import attrs
 import numpy as np
 
 from nnframe import parallel
-from nnframe.arguments import optional_positive_int, to_int
+from nnframe.arguments import boolean, optional_positive_int, to_int
 from nnframe.contracts import Layer, Shape
+from nnframe.contracts.config import config_of
 from nnframe.errors import ShapeError
 from nnframe.initializers import check_init, initialize
 
@@ -20,6 +21,7 @@ class Dense(Layer):
 
     ``input_size`` may be left out; it is then inferred when the network is built.
     ``weights`` has shape (input_size, output_size), ``bias`` (output_size,).
+    ``use_bias=False`` leaves the bias out: y = x @ weights (PyTorch's ``bias=False``).
     """
 
     #: How `nnframe check` builds it: samples with two axes exercise the reshape.
@@ -32,6 +34,7 @@ class Dense(Layer):
         default=None, converter=to_int, validator=optional_positive_int
     )
     init: str = attrs.field(default="glorot_uniform", validator=check_init)
+    use_bias: bool = attrs.field(default=True, kw_only=True, validator=boolean)
     _input: np.ndarray | None = attrs.field(init=False, default=None, repr=False)
 
     def __attrs_post_init__(self) -> None:
@@ -48,8 +51,10 @@ class Dense(Layer):
     def parameter_shapes(self, input_shape: Shape) -> dict[str, tuple[int, ...]]:
         """``weights`` (input size, output_size) and ``bias`` (output_size,), unbuilt."""
         self._check_input(input_shape)
-        return {"weights": (int(input_shape[-1]), self.output_size),
-                "bias": (self.output_size,)}
+        shapes = {"weights": (int(input_shape[-1]), self.output_size)}
+        if self.use_bias:
+            shapes["bias"] = (self.output_size,)
+        return shapes
 
     def build(self, input_shape: Shape, rng: np.random.Generator, dtype: np.dtype) -> None:
         self._check_input(input_shape)
@@ -59,9 +64,11 @@ class Dense(Layer):
         weights = initialize(self.init, shape, fan_in, self.output_size, rng, dtype)
         # The seed drew its bias like its weights; every other scheme starts at zero.
         bias_init = "seed_uniform" if self.init == "seed_uniform" else "zeros"
-        bias = initialize(bias_init, (self.output_size,), fan_in, self.output_size, rng, dtype)
-        self.params = {"weights": weights, "bias": bias}
-        self.grads = {"weights": np.zeros_like(weights), "bias": np.zeros_like(bias)}
+        self.params = {"weights": weights}
+        if self.use_bias:
+            self.params["bias"] = initialize(bias_init, (self.output_size,), fan_in,
+                                             self.output_size, rng, dtype)
+        self.grads = {name: np.zeros_like(value) for name, value in self.params.items()}
 
     def _check_input(self, input_shape: Shape) -> None:
         if len(input_shape) == 0:
@@ -76,6 +83,8 @@ class Dense(Layer):
         if training:
             self._input = x
         y = x @ self.params["weights"]
+        if not self.use_bias:
+            return y
         bias = self.params["bias"]
         if y.size < parallel.SPLIT_MIN:
             y += bias
@@ -96,4 +105,10 @@ class Dense(Layer):
         x2 = x.reshape(-1, weights.shape[0])
         g2 = grad_output.reshape(-1, weights.shape[1])
         np.matmul(x2.T, g2, out=self.grads["weights"])
-        g2.sum(axis=0, out=self.grads["bias"])  # the method: no Python wrapper
+        if self.use_bias:
+            g2.sum(axis=0, out=self.grads["bias"])  # the method: no Python wrapper
+
+    def get_config(self) -> dict[str, Any]:
+        """The constructor arguments; ``use_bias`` only when false, so that configs read
+        as they did before it existed."""
+        return config_of(self, omit_defaults=("use_bias",))

@@ -21,13 +21,14 @@ float32 inputs far from zero (raw features such as years or prices) keep their d
 from __future__ import annotations
 
 import functools
-from typing import ClassVar
+from typing import Any, ClassVar
 
 import attrs
 import numpy as np
 
-from nnframe.arguments import fraction, positive_float, to_float
+from nnframe.arguments import boolean, fraction, positive_float, positive_int, to_float, to_int
 from nnframe.contracts import Layer, Shape
+from nnframe.contracts.config import config_of
 from nnframe.errors import ShapeError
 
 
@@ -111,6 +112,23 @@ class _Normalization(Layer):
     _features: int | None = attrs.field(init=False, default=None, repr=False)
     _cache: _Normalised | None = attrs.field(init=False, default=None, repr=False)
     _sums: _Sums = attrs.field(init=False, factory=_Sums, repr=False)
+    #: gamma, beta and the sums that stand for their gradients, without affine parameters
+    _fixed: dict[str, np.ndarray] = attrs.field(init=False, factory=dict, repr=False)
+
+    def _affine(self) -> bool:
+        """Whether the layer has the parameters ``gamma`` and ``beta``."""
+        return True
+
+    def _gamma(self) -> np.ndarray:
+        return self.params["gamma"] if self._affine() else self._fixed["gamma"]
+
+    def _beta(self) -> np.ndarray:
+        return self.params["beta"] if self._affine() else self._fixed["beta"]
+
+    def _sum_of(self, name: str) -> np.ndarray:
+        """Where dE/d``name`` (gamma or beta) is summed: ``grads``, or a private array
+        when the layer has no such parameter (backward needs the sums all the same)."""
+        return self.grads[name] if self._affine() else self._fixed["d" + name]
 
     def _features_of(self, sample_shape: Shape) -> int:
         if len(sample_shape) == 0:
@@ -131,15 +149,23 @@ class _Normalization(Layer):
         return tuple(input_shape)
 
     def parameter_shapes(self, input_shape: Shape) -> dict[str, tuple[int, ...]]:
-        """``gamma`` and ``beta``, one value per feature of the last axis."""
+        """``gamma`` and ``beta``, one value per feature of the last axis; none without
+        affine parameters."""
         features = self._features_of(input_shape)
+        if not self._affine():
+            return {}
         return {"gamma": (features,), "beta": (features,)}
 
     def build(self, input_shape: Shape, rng: np.random.Generator, dtype: np.dtype) -> None:
         self._features = None
+        shapes = self.parameter_shapes(input_shape)
         features = self._features_of(input_shape)
-        self.params = {"gamma": np.ones(features, dtype), "beta": np.zeros(features, dtype)}
-        self.grads = {"gamma": np.zeros(features, dtype), "beta": np.zeros(features, dtype)}
+        self.params = {name: (np.ones if name == "gamma" else np.zeros)(shape, dtype)
+                       for name, shape in shapes.items()}
+        self.grads = {name: np.zeros(shape, dtype) for name, shape in shapes.items()}
+        self._fixed = {} if shapes else {
+            "gamma": np.ones(features, dtype), "beta": np.zeros(features, dtype),
+            "dgamma": np.zeros(features, dtype), "dbeta": np.zeros(features, dtype)}
         self._features = features
         self._cache = None
 
@@ -169,9 +195,9 @@ class _Normalization(Layer):
         scratch array that held g * x̂, for backward to reuse."""
         xhat = self._cached().xhat
         grad = grad_output.reshape(xhat.shape)
-        self._sums.over_rows(grad, out=self.grads["beta"])
+        self._sums.over_rows(grad, out=self._sum_of("beta").reshape(-1))
         scratch = np.multiply(grad, xhat)
-        self._sums.over_rows(scratch, out=self.grads["gamma"])
+        self._sums.over_rows(scratch, out=self._sum_of("gamma").reshape(-1))
         return grad, scratch
 
     def backward_parameters(self, grad_output: np.ndarray) -> None:
@@ -192,31 +218,53 @@ class BatchNorm(_Normalization):
     normalises with the running statistics only and changes nothing. Parameters ``gamma``
     (ones) and ``beta`` (zeros); state ``running_mean`` (zeros) and ``running_var`` (ones),
     each one value per feature.
+
+    Options with PyTorch's meaning: ``momentum=None`` keeps a cumulative average instead
+    (the mean of every batch's statistic so far; state ``num_batches_tracked`` counts
+    them); ``affine=False`` has no ``gamma`` and ``beta`` (y is x̂);
+    ``track_running_stats=False`` keeps no running statistics and normalises with the
+    batch's own, in inference too.
     """
 
     layer_name: ClassVar[str] = "batch_norm"
     #: Images exercise the statistics over every axis but the last.
     check_hints: ClassVar[dict] = {"input_shape": (2, 2, 3)}
 
-    momentum: float = attrs.field(default=0.1, converter=to_float, validator=fraction)
+    momentum: float | None = attrs.field(default=0.1, converter=to_float,
+                                         validator=attrs.validators.optional(fraction))
     eps: float = attrs.field(default=1e-5, converter=to_float, validator=positive_float)
+    affine: bool = attrs.field(default=True, kw_only=True, validator=boolean)
+    track_running_stats: bool = attrs.field(default=True, kw_only=True, validator=boolean)
+
+    def _affine(self) -> bool:
+        return self.affine
 
     def build(self, input_shape: Shape, rng: np.random.Generator, dtype: np.dtype) -> None:
         super().build(input_shape, rng, dtype)
         features = self._features
-        self.state = {"running_mean": np.zeros(features, dtype),
-                      "running_var": np.ones(features, dtype)}
+        self.state = {}
+        if self.track_running_stats:
+            self.state = {"running_mean": np.zeros(features, dtype),
+                          "running_var": np.ones(features, dtype)}
+            if self.momentum is None:
+                self.state["num_batches_tracked"] = np.zeros((), np.int64)
+
+    def get_config(self) -> dict[str, Any]:
+        """The constructor arguments; ``affine`` and ``track_running_stats`` only when
+        false, so that configs read as they did before they existed."""
+        return config_of(self, omit_defaults=("affine", "track_running_stats"))
 
     def forward(self, x: np.ndarray, training: bool = False) -> np.ndarray:
         rows = self._rows(x)
         wide = _Wide.of(rows)
-        if not training:
+        if not training and self.track_running_stats:
             return self._infer(rows, wide).reshape(x.shape)
         count = rows.shape[0]
         scale = 1.0 / count
         mean = self._sums.over_rows(rows)
         mean *= scale
-        xhat = self._xhat_buffer(rows.shape, rows.dtype)
+        xhat = (self._xhat_buffer(rows.shape, rows.dtype) if training
+                else np.empty(rows.shape, rows.dtype))
         wide_xhat = wide.view(xhat)
         np.subtract(wide.view(rows), wide.tile(mean), out=wide_xhat)
         # corrected two-pass: the mean of what is left, exact where a float32 sum of
@@ -233,34 +281,42 @@ class BatchNorm(_Normalization):
         np.reciprocal(inv_std, out=inv_std)
         wide_xhat *= wide.tile(inv_std)
         wide_y = wide.view(y)
-        np.multiply(wide_xhat, wide.tile(self.params["gamma"]), out=wide_y)
-        wide_y += wide.tile(self.params["beta"])
-        self._update_running(mean, var, count)
-        self._cache = _Normalised(xhat, inv_std, x.shape, wide)
+        np.multiply(wide_xhat, wide.tile(self._gamma()), out=wide_y)
+        wide_y += wide.tile(self._beta())
+        if training:
+            if self.track_running_stats:
+                self._update_running(mean, var, count)
+            self._cache = _Normalised(xhat, inv_std, x.shape, wide)
         return y.reshape(x.shape)
 
     def _update_running(self, mean: np.ndarray, var: np.ndarray, count: int) -> None:
         """PyTorch's update, in place: the variance's from the unbiased batch variance. A
         batch with one value per feature (a last batch of one sample) has no unbiased
         variance: the running variance then stays as it is (PyTorch refuses such a batch;
-        stopping a run at its last batch would be worse)."""
-        keep = 1.0 - self.momentum
+        stopping a run at its last batch would be worse). With momentum None the factor
+        is 1 / (batches so far): the cumulative average."""
+        momentum = self.momentum
+        if momentum is None:
+            tracked = self.state["num_batches_tracked"]
+            tracked += 1
+            momentum = 1.0 / int(tracked)
+        keep = 1.0 - momentum
         running_mean, running_var = self.state["running_mean"], self.state["running_var"]
         running_mean *= keep
-        running_mean += self.momentum * mean
+        running_mean += momentum * mean
         if count > 1:
             running_var *= keep
-            running_var += (self.momentum * count / (count - 1)) * var
+            running_var += (momentum * count / (count - 1)) * var
 
     def _infer(self, rows: np.ndarray, wide: _Wide) -> np.ndarray:
         """(x - running_mean) * gamma / sqrt(running_var + eps) + beta; reads state only.
         The mean is subtracted first, which stays exact for inputs far from zero."""
         scale = self.state["running_var"] + self.eps
         np.sqrt(scale, out=scale)
-        np.divide(self.params["gamma"], scale, out=scale)
+        np.divide(self._gamma(), scale, out=scale)
         y = np.subtract(wide.view(rows), wide.tile(self.state["running_mean"]))
         y *= wide.tile(scale)
-        y += wide.tile(self.params["beta"])
+        y += wide.tile(self._beta())
         return y
 
     def backward(self, grad_output: np.ndarray) -> np.ndarray:
@@ -270,11 +326,11 @@ class BatchNorm(_Normalization):
         wide = cache.wide
         # g - mean(g) - x̂ * mean(g * x̂), then times gamma / sqrt(var + eps)
         wide_grad_input = wide.view(grad_input)
-        np.multiply(wide.view(cache.xhat), wide.tile(self.grads["gamma"] * scale),
+        np.multiply(wide.view(cache.xhat), wide.tile(self._sum_of("gamma") * scale),
                     out=wide_grad_input)
         np.subtract(grad, grad_input, out=grad_input)
-        wide_grad_input -= wide.tile(self.grads["beta"] * scale)
-        wide_grad_input *= wide.tile(self.params["gamma"] * cache.inv_std)
+        wide_grad_input -= wide.tile(self._sum_of("beta") * scale)
+        wide_grad_input *= wide.tile(self._gamma() * cache.inv_std)
         return grad_input.reshape(cache.shape)
 
 
@@ -284,6 +340,11 @@ class LayerNorm(_Normalization):
     sample's features (each position's, for sequences or images) normalised with their
     own mean and biased variance, the same in training and inference. Parameters
     ``gamma`` (ones) and ``beta`` (zeros), one value per feature; no state.
+
+    ``axes`` normalises over that many trailing axes together (PyTorch's
+    ``normalized_shape`` is the shape of those axes, which nnframe reads from the input;
+    ``gamma`` and ``beta`` then have that shape). ``elementwise_affine=False`` has no
+    ``gamma`` and ``beta`` (y is x̂), as PyTorch's.
     """
 
     layer_name: ClassVar[str] = "layer_norm"
@@ -291,6 +352,48 @@ class LayerNorm(_Normalization):
     check_hints: ClassVar[dict] = {"input_shape": (2, 5)}
 
     eps: float = attrs.field(default=1e-5, converter=to_float, validator=positive_float)
+    axes: int = attrs.field(default=1, kw_only=True, converter=to_int, validator=positive_int)
+    elementwise_affine: bool = attrs.field(default=True, kw_only=True, validator=boolean)
+    _trailing: tuple[int, ...] | None = attrs.field(init=False, default=None, repr=False)
+
+    def _affine(self) -> bool:
+        return self.elementwise_affine
+
+    def _features_of(self, sample_shape: Shape) -> int:
+        """The number of values normalised together: the last axis's, or the product of
+        the last ``axes`` axes'."""
+        if self.axes == 1:
+            return super()._features_of(sample_shape)
+        if len(sample_shape) < self.axes:
+            raise ShapeError(f"layer_norm normalises over the last {self.axes} axes, but "
+                             f"each sample has shape {tuple(sample_shape)}; give samples "
+                             f"with at least {self.axes} axes or a smaller axes")
+        trailing = tuple(int(n) for n in sample_shape[len(sample_shape) - self.axes:])
+        if self._trailing is not None and trailing != self._trailing:
+            raise ShapeError(f"layer_norm was built for the last {self.axes} axes of shape "
+                             f"{self._trailing}, got {trailing} (sample shape "
+                             f"{tuple(sample_shape)})")
+        return int(np.prod(trailing))
+
+    def parameter_shapes(self, input_shape: Shape) -> dict[str, tuple[int, ...]]:
+        """``gamma`` and ``beta`` of the normalised axes' shape; none without affine
+        parameters."""
+        features = self._features_of(input_shape)
+        if not self._affine():
+            return {}
+        shape = (features,) if self.axes == 1 else tuple(input_shape[-self.axes:])
+        return {"gamma": shape, "beta": shape}
+
+    def build(self, input_shape: Shape, rng: np.random.Generator, dtype: np.dtype) -> None:
+        self._trailing = None
+        super().build(input_shape, rng, dtype)
+        if self.axes > 1:
+            self._trailing = tuple(int(n) for n in input_shape[-self.axes:])
+
+    def get_config(self) -> dict[str, Any]:
+        """The constructor arguments; ``axes`` and ``elementwise_affine`` only off their
+        defaults, so that configs read as they did before they existed."""
+        return config_of(self, omit_defaults=("axes", "elementwise_affine"))
 
     def forward(self, x: np.ndarray, training: bool = False) -> np.ndarray:
         rows = self._rows(x)
@@ -310,8 +413,8 @@ class LayerNorm(_Normalization):
         np.reciprocal(inv_std, out=inv_std)
         xhat *= inv_std
         wide = _Wide.of(xhat)
-        np.multiply(wide.view(xhat), wide.tile(self.params["gamma"]), out=wide.view(y))
-        wide.view(y)[...] += wide.tile(self.params["beta"])
+        np.multiply(wide.view(xhat), wide.tile(self._gamma().reshape(-1)), out=wide.view(y))
+        wide.view(y)[...] += wide.tile(self._beta().reshape(-1))
         if training:
             self._cache = _Normalised(xhat, inv_std, x.shape, wide)
         return y.reshape(x.shape)
@@ -320,7 +423,7 @@ class LayerNorm(_Normalization):
         cache = self._cached()
         grad, scratch = self._parameter_grads(grad_output)  # scratch holds g * x̂
         scale = 1.0 / grad.shape[1]
-        gamma = self.params["gamma"]
+        gamma = self._gamma().reshape(-1)
         # with d = g * gamma: (d - mean(d) - x̂ * mean(d * x̂)) / sqrt(var + eps) per row,
         # both row means as products with gamma: sum(d) = g @ gamma, sum(d * x̂) = (g * x̂)
         # @ gamma

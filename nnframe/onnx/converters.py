@@ -21,10 +21,13 @@ if TYPE_CHECKING:
 @attrs.define(eq=False)
 class DenseConverter(Converter):
     """Converts dense: y = x @ weights + bias, as Gemm (MatMul and Add on samples with
-    more than one axis, since the product is over the last one)."""
+    more than one axis, since the product is over the last one); MatMul alone without a
+    bias (``use_bias=False``)."""
 
     def convert(self, layer: Any, x: str, graph: GraphBuilder) -> str:
         weights = graph.constant(layer.params["weights"], "weights")
+        if "bias" not in layer.params:
+            return graph.node("MatMul", [x, weights])
         bias = graph.constant(layer.params["bias"], "bias")
         if len(graph.sample_shape(x) or ()) == 1:
             return graph.node("Gemm", [x, weights, bias])
@@ -64,10 +67,60 @@ class ReLUConverter(_ElementwiseConverter):
 
 @attrs.define(eq=False)
 class SoftmaxConverter(Converter):
-    """Converts softmax: ONNX Softmax over the last axis."""
+    """Converts softmax: ONNX Softmax over the last axis (or the layer's ``axis``, which
+    counts the batch axis as ONNX does)."""
+
+    op_type: ClassVar[str] = "Softmax"
 
     def convert(self, layer: Any, x: str, graph: GraphBuilder) -> str:
-        return graph.node("Softmax", [x], axis=-1)
+        return graph.node(self.op_type, [x], axis=int(getattr(layer, "axis", -1)))
+
+
+@attrs.define(eq=False)
+class LogSoftmaxConverter(SoftmaxConverter):
+    """Converts log_softmax: ONNX LogSoftmax over the layer's ``axis``."""
+
+    op_type: ClassVar[str] = "LogSoftmax"
+
+
+@attrs.define(eq=False)
+class SiLUConverter(Converter):
+    """Converts silu: x * Sigmoid(x)."""
+
+    def convert(self, layer: Any, x: str, graph: GraphBuilder) -> str:
+        return graph.node("Mul", [x, graph.elementwise("Sigmoid", x)])
+
+
+@attrs.define(eq=False)
+class ELUConverter(Converter):
+    """Converts elu: ONNX Elu with the layer's ``alpha``."""
+
+    def convert(self, layer: Any, x: str, graph: GraphBuilder) -> str:
+        return graph.elementwise("Elu", x, alpha=float(layer.alpha))
+
+
+@attrs.define(eq=False)
+class SoftplusConverter(Converter):
+    """Converts softplus: Softplus(beta * x) / beta, and x itself where beta * x is above
+    the layer's ``threshold`` (Greater and Where)."""
+
+    def convert(self, layer: Any, x: str, graph: GraphBuilder) -> str:
+        beta = float(layer.beta)
+        scaled = x if beta == 1.0 else graph.node("Mul", [x, graph.constant(beta, "beta")])
+        y = graph.node("Softplus", [scaled])
+        if beta != 1.0:
+            y = graph.node("Div", [y, graph.constant(beta, "beta")])
+        linear = graph.node("Greater", [scaled, graph.constant(float(layer.threshold),
+                                                               "threshold")])
+        return graph.node("Where", [linear, x, y])
+
+
+@attrs.define(eq=False)
+class HardSigmoidConverter(Converter):
+    """Converts hard_sigmoid: ONNX HardSigmoid with alpha 1/6 and beta 1/2 (PyTorch's)."""
+
+    def convert(self, layer: Any, x: str, graph: GraphBuilder) -> str:
+        return graph.elementwise("HardSigmoid", x, alpha=1.0 / 6.0, beta=0.5)
 
 
 @attrs.define(eq=False)

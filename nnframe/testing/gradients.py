@@ -24,6 +24,7 @@ fraction of the gradient, many orders above both parts.
 from __future__ import annotations
 
 from collections.abc import Callable
+from typing import Any
 
 import attrs
 import numpy as np
@@ -131,10 +132,12 @@ def energy_scale(output: np.ndarray, upstream: np.ndarray) -> float:
     return float(np.sum(np.abs(np.asarray(output, np.float64) * upstream)))
 
 
-def loss_scale(value: float, y_pred: np.ndarray) -> float:
-    """The magnitude behind a loss's value: the value itself plus the mean size of the
-    predictions it was computed from (a log-sum-exp works at the size of the logits)."""
-    return abs(float(value)) + (float(np.mean(np.abs(y_pred))) if np.size(y_pred) else 0.0)
+def loss_scale(value: float | np.ndarray, y_pred: np.ndarray) -> float:
+    """The magnitude behind a loss's value: the value itself (the sum of its magnitudes,
+    for a loss that returns one per sample) plus the mean size of the predictions it was
+    computed from (a log-sum-exp works at the size of the logits)."""
+    size = float(np.sum(np.abs(value)))
+    return size + (float(np.mean(np.abs(y_pred))) if np.size(y_pred) else 0.0)
 
 
 #: Elements smaller than this fraction of the array's largest are compared against that
@@ -223,20 +226,23 @@ def layer_gradient_errors(layer, x: np.ndarray, rng: np.random.Generator,
     }
 
 
-def loss_gradient_error(loss, y_true: np.ndarray, y_pred: np.ndarray,
-                        eps: float = STEP) -> float:
+def loss_gradient_error(loss, y_true: np.ndarray, y_pred: np.ndarray, eps: float = STEP,
+                        **forward_kwargs: Any) -> float:
     """Relative error of ``loss.backward()`` against finite differences of ``forward``: a
     summary figure; `assert_loss_gradient` passes or fails a loss."""
-    return relative_error(*loss_gradients(loss, y_true, y_pred, eps))
+    return relative_error(*loss_gradients(loss, y_true, y_pred, eps, **forward_kwargs))
 
 
-def loss_gradients(loss, y_true: np.ndarray, y_pred: np.ndarray,
-                   eps: float = STEP) -> tuple[np.ndarray, np.ndarray]:
-    """``(analytic, numeric)`` dE/dy_pred of a loss, in float64."""
+def loss_gradients(loss, y_true: np.ndarray, y_pred: np.ndarray, eps: float = STEP,
+                   **forward_kwargs: Any) -> tuple[np.ndarray, np.ndarray]:
+    """``(analytic, numeric)`` dE/dy_pred of a loss, in float64; ``forward_kwargs`` (such
+    as ``sample_weight``) go to every ``forward``. A loss that returns an array (reduction
+    "none") is differentiated as the sum of its values, as backward gives it."""
     y_pred = np.array(y_pred, dtype=np.float64)
-    loss.forward(y_true, y_pred)
+    loss.forward(y_true, y_pred, **forward_kwargs)
     analytic = np.array(loss.backward(), copy=True)
-    numeric = numerical_gradient(lambda: loss.forward(y_true, y_pred), y_pred, eps)
+    numeric = numerical_gradient(
+        lambda: float(np.sum(loss.forward(y_true, y_pred, **forward_kwargs))), y_pred, eps)
     return analytic, numeric
 
 
@@ -281,13 +287,15 @@ def assert_layer_gradients(layer, x: np.ndarray, upstream: np.ndarray | np.rando
 
 
 def assert_loss_gradient(loss, y_true: np.ndarray, y_pred: np.ndarray, *,
-                         step: float = STEP, rtol: float = RTOL) -> float:
-    """Check ``loss.backward()`` against central differences of ``forward`` in float64;
-    raise `AssertionError` naming the element that disagrees, else return the ratio of
-    error to tolerance (at most 1)."""
+                         step: float = STEP, rtol: float = RTOL,
+                         **forward_kwargs: Any) -> float:
+    """Check ``loss.backward()`` against central differences of ``forward`` in float64
+    (``forward_kwargs``, such as ``sample_weight``, go to every ``forward``); raise
+    `AssertionError` naming the element that disagrees, else return the ratio of error to
+    tolerance (at most 1)."""
     y_pred = np.array(y_pred, dtype=np.float64)
-    value = loss.forward(y_true, y_pred)
-    analytic, numeric = loss_gradients(loss, y_true, y_pred, step)
+    value = loss.forward(y_true, y_pred, **forward_kwargs)
+    analytic, numeric = loss_gradients(loss, y_true, y_pred, step, **forward_kwargs)
     return assert_gradient_matches("dE/dy_pred", analytic, numeric,
                                    scale=loss_scale(value, y_pred), step=step,
                                    rtol=rtol).ratio
