@@ -32,6 +32,7 @@ def register_layers(register: Register) -> None:
         "batch_norm": "normalization:BatchNorm",
         "layer_norm": "normalization:LayerNorm",
         "embedding": "embedding:Embedding",
+        "standardize": "standardize:Standardize",
     })
 
 
@@ -108,6 +109,11 @@ def register_datasets(register: Register) -> None:
         "xor": "catalog:xor_dataset",
         "mnist": "catalog:mnist_dataset",
         "mnist_sample": "catalog:mnist_sample_dataset",
+        "csv": "readers.tables:CSV",
+        "parquet": "readers.tables:Parquet",
+        "npy": "readers.arrays:Npy",
+        "npz": "readers.arrays:Npz",
+        "image_folder": "readers.images:ImageFolder",
     })
 
 

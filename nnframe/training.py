@@ -116,7 +116,8 @@ class Trainer:
             network.resume_point = None  # a new random stream: no exact resume
         network.check_inputs(x)
         output_shape = network.output_shape
-        network.check_targets(y, output_shape, "y")
+        y = network.targets_for(y, output_shape, "y")
+        adapt_leading(network, x)
         validation = None
         if validation_data is not None:
             validation = _validation_arrays(network, validation_data)
@@ -425,11 +426,13 @@ def _validation_arrays(network: Network, data: Any) -> tuple[np.ndarray, np.ndar
     y_val = as_targets(y_val, network.dtype, "y_val", "training")
     check_same_length(x_val, y_val, ("x_val", "y_val"))
     network.check_inputs(x_val, "x_val")
-    network.check_targets(y_val, network.output_shape, "y_val")
+    y_val = network.targets_for(y_val, network.output_shape, "y_val")
     return x_val, y_val
 
 
 def _split(x: np.ndarray, y: np.ndarray, fraction: float):
+    """The last ``fraction`` of the samples, as Keras holds them out (a data set given to
+    `Network.fit` is split shuffled and stratified instead)."""
     if not 0.0 < fraction < 1.0:
         raise ConfigError(f"validation_split must be in (0, 1), got {fraction!r}")
     cut = len(x) - round(len(x) * fraction)
@@ -437,3 +440,20 @@ def _split(x: np.ndarray, y: np.ndarray, fraction: float):
         raise DataError(f"validation_split={fraction} leaves no training or no validation "
                         f"samples out of {len(x)}")
     return x[:cut], y[:cut], (x[cut:], y[cut:])
+
+
+def adapt_leading(network: Network, x: np.ndarray) -> None:
+    """Adapt every layer with ``adapt`` (``standardize``) that was never adapted and comes
+    before the first layer with parameters, on the training samples as they reach it."""
+    leading = []
+    for layer in network.layers:
+        if layer.params:
+            break
+        leading.append(layer)
+    if not any(hasattr(layer, "adapt") and not getattr(layer, "adapted", True)
+               for layer in leading):
+        return
+    for layer in leading:
+        if hasattr(layer, "adapt") and not getattr(layer, "adapted", True):
+            layer.adapt(x)
+        x = layer.forward(x)
