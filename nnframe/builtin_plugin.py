@@ -42,6 +42,7 @@ def register_losses(register: Register) -> None:
         "mse": "mse:MeanSquaredError",
         "mae": "mae:MeanAbsoluteError",
         "huber": "huber:Huber",
+        "smooth_l1": "huber:SmoothL1",
         "cross_entropy": "cross_entropy:CrossEntropy",
         "binary_cross_entropy": "cross_entropy:BinaryCrossEntropy",
     })

@@ -117,6 +117,10 @@ class Network:
         Accuracy is reported anyway whenever the targets are class labels.
         """
         self.loss = _component("loss", loss)
+        if getattr(self.loss, "reduction", "mean") == "none":
+            raise ConfigError(f"loss {type(self.loss).__name__} has reduction='none': it "
+                              "gives one value per element, for inspecting a batch, and a "
+                              "network trains on one number; use 'mean' or 'sum'")
         self.optimizer = _component("optimizer", optimizer) if optimizer is not None else None
         self.metrics = [_component("metric", metric) for metric in metrics or ()]
         return self

@@ -84,7 +84,7 @@ class SumSquaredError(MeanSquaredError):
         return super().forward(y_true, y_pred) * len(y_pred)
 
     def backward(self):
-        return super().backward() * len(self._diff)
+        return super().backward() * len(self._prepared)  # y_pred - y_true
 
 
 @attrs.define(eq=False)

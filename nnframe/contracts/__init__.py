@@ -13,7 +13,7 @@ from nnframe.contracts.converter import Converter, ConverterProtocol
 from nnframe.contracts.dataset import Dataset
 from nnframe.contracts.initializer import Initializer, InitializerProtocol
 from nnframe.contracts.layer import Layer, LayerProtocol, Shape
-from nnframe.contracts.loss import Loss, LossProtocol
+from nnframe.contracts.loss import Loss, LossProtocol, accepts_sample_weight
 from nnframe.contracts.metric import Metric, MetricProtocol
 from nnframe.contracts.optimizer import (
     Optimizer,
@@ -43,6 +43,7 @@ __all__ = [
     "Schedule",
     "ScheduleProtocol",
     "Shape",
+    "accepts_sample_weight",
     "config_of",
     "json_safe",
 ]

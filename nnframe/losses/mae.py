@@ -2,28 +2,28 @@
 
 from __future__ import annotations
 
+from typing import ClassVar
+
 import attrs
 import numpy as np
 
-from nnframe.contracts import Loss, Shape
-from nnframe.losses.targets import as_prediction_dtype, check_same_shape
+from nnframe.contracts import Shape
+from nnframe.losses.elementwise import ElementwiseLoss
+from nnframe.losses.targets import check_same_shape
 
 
 @attrs.define(eq=False)
-class MeanAbsoluteError(Loss):
-    """Mean absolute error over all outputs: mean(|y_pred - y_true|)."""
+class MeanAbsoluteError(ElementwiseLoss):
+    """Mean absolute error over all outputs: mean(|y_pred - y_true|) (torch.nn.L1Loss);
+    ``reduction`` "sum" or "none" as PyTorch's."""
 
-    _diff: np.ndarray | None = attrs.field(init=False, default=None, repr=False)
+    loss_name: ClassVar[str] = "mae"
 
-    def forward(self, y_true: np.ndarray, y_pred: np.ndarray) -> float:
-        diff = np.subtract(y_pred, as_prediction_dtype(y_true, y_pred))
-        self._diff = diff
-        return float(np.mean(np.abs(diff), dtype=np.float64))
+    def values(self, diff: np.ndarray) -> np.ndarray:
+        return np.abs(diff)
 
-    def backward(self) -> np.ndarray:
-        grad = np.sign(self._diff)
-        grad *= 1.0 / grad.size
-        return grad
+    def derivative(self, diff: np.ndarray) -> np.ndarray:
+        return np.sign(diff)
 
     def check_targets(self, y_true: np.ndarray, output_shape: Shape) -> None:
         check_same_shape("mae", y_true, output_shape)

@@ -2,26 +2,33 @@
 
 from __future__ import annotations
 
+from typing import ClassVar
+
 import attrs
 import numpy as np
 
-from nnframe.contracts import Loss, Shape
-from nnframe.losses.targets import as_prediction_dtype, check_same_shape
+from nnframe.contracts import Shape
+from nnframe.losses.elementwise import ElementwiseLoss
+from nnframe.losses.targets import check_same_shape
 
 
 @attrs.define(eq=False)
-class MeanSquaredError(Loss):
-    """Mean squared error over all outputs: mean((y_pred - y_true)**2)."""
+class MeanSquaredError(ElementwiseLoss):
+    """Mean squared error over all outputs: mean((y_pred - y_true)**2) (torch.nn.MSELoss);
+    ``reduction`` "sum" or "none" as PyTorch's."""
 
-    _diff: np.ndarray | None = attrs.field(init=False, default=None, repr=False)
+    loss_name: ClassVar[str] = "mse"
 
-    def forward(self, y_true: np.ndarray, y_pred: np.ndarray) -> float:
-        diff = np.subtract(y_pred, as_prediction_dtype(y_true, y_pred))
-        self._diff = diff
+    def values(self, diff: np.ndarray) -> np.ndarray:
+        return np.multiply(diff, diff)
+
+    def derivative(self, diff: np.ndarray) -> np.ndarray:
+        return diff * 2.0
+
+    def mean(self, diff: np.ndarray) -> float:
         return float(np.vdot(diff, diff)) / diff.size
 
-    def backward(self) -> np.ndarray:
-        diff = self._diff
+    def mean_gradient(self, diff: np.ndarray) -> np.ndarray:
         return diff * (2.0 / diff.size)
 
     def check_targets(self, y_true: np.ndarray, output_shape: Shape) -> None:

@@ -10,6 +10,7 @@ to rewind the layer's random generator before every forward pass.
 from __future__ import annotations
 
 from collections.abc import Callable
+from typing import Any
 
 import numpy as np
 
@@ -113,16 +114,20 @@ def layer_gradient_errors(layer, x: np.ndarray, rng: np.random.Generator,
     }
 
 
-def loss_gradient_error(loss, y_true: np.ndarray, y_pred: np.ndarray, eps: float = 1e-6) -> float:
+def loss_gradient_error(loss, y_true: np.ndarray, y_pred: np.ndarray, eps: float = 1e-6,
+                        **forward_kwargs: Any) -> float:
     """Relative error of ``loss.backward()`` against finite differences of ``forward``."""
-    return relative_error(*loss_gradients(loss, y_true, y_pred, eps))
+    return relative_error(*loss_gradients(loss, y_true, y_pred, eps, **forward_kwargs))
 
 
-def loss_gradients(loss, y_true: np.ndarray, y_pred: np.ndarray,
-                   eps: float = 1e-6) -> tuple[np.ndarray, np.ndarray]:
-    """``(analytic, numeric)`` dE/dy_pred of a loss, in float64."""
+def loss_gradients(loss, y_true: np.ndarray, y_pred: np.ndarray, eps: float = 1e-6,
+                   **forward_kwargs: Any) -> tuple[np.ndarray, np.ndarray]:
+    """``(analytic, numeric)`` dE/dy_pred of a loss, in float64; ``forward_kwargs`` (such
+    as ``sample_weight``) go to every ``forward``. A loss that returns an array (reduction
+    "none") is differentiated as the sum of its values, as backward gives it."""
     y_pred = np.array(y_pred, dtype=np.float64)
-    loss.forward(y_true, y_pred)
+    loss.forward(y_true, y_pred, **forward_kwargs)
     analytic = np.array(loss.backward(), copy=True)
-    numeric = numerical_gradient(lambda: loss.forward(y_true, y_pred), y_pred, eps)
+    numeric = numerical_gradient(
+        lambda: float(np.sum(loss.forward(y_true, y_pred, **forward_kwargs))), y_pred, eps)
     return analytic, numeric

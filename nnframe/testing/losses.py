@@ -9,6 +9,7 @@ from typing import Any
 import attrs
 import numpy as np
 
+from nnframe.contracts.loss import accepts_sample_weight
 from nnframe.testing.gradients import loss_gradients
 from nnframe.testing.hints import LOSS_SHAPE, explicit_hints
 from nnframe.testing.properties import (
@@ -57,6 +58,7 @@ class LossCheck(ComponentCheck):
             ("mean_over_batch", self.mean_over_batch),
             ("dtype", self.dtype),
             ("large_inputs", self.large_inputs),
+            ("sample_weight", self.sample_weight),
             ("config_roundtrip", self.config_roundtrip),
         ]
 
@@ -78,22 +80,78 @@ class LossCheck(ComponentCheck):
 
     def mean_over_batch(self) -> PropertyResult:
         """The value is the mean over the batch: a batch given twice has the same value, and
-        so has the mean of the per-sample values. A sum would double."""
+        so has the mean of the per-sample values. A sum would double. A loss whose
+        ``reduction`` is "sum" must be that sum instead, and with "none" the per-sample
+        values of a batch are those of its samples. With class weights (a ``weight``
+        attribute that is not None) the mean divides by the weights of the targets'
+        classes, which differ from sample to sample: only the repeated batch is checked."""
         name = "mean_over_batch"
         loss = self.make()
+        reduction = getattr(loss, "reduction", "mean")
         y_true, y_pred = self.data(np.float64)
+        if reduction == "none":
+            whole = np.asarray(loss.forward(y_true, y_pred))
+            parts = np.concatenate([np.asarray(loss.forward(y_true[i:i + 1], y_pred[i:i + 1]))
+                                    for i in range(len(y_pred))])
+            return compare(name, "values", whole, parts, AGREE,
+                           ("of the batch", "of each sample"))
         value = float(loss.forward(y_true, y_pred))
         twice = float(loss.forward(np.concatenate([y_true, y_true]),
                                    np.concatenate([y_pred, y_pred])))
-        samples = float(np.mean([loss.forward(y_true[i:i + 1], y_pred[i:i + 1])
-                                 for i in range(len(y_pred))]))
+        per_sample = [loss.forward(y_true[i:i + 1], y_pred[i:i + 1])
+                      for i in range(len(y_pred))]
+        if reduction == "sum":
+            samples, twice = float(np.sum(per_sample)), twice / 2
+        elif getattr(loss, "weight", None) is not None:
+            samples = value
+        else:
+            samples = float(np.mean(per_sample))
         scale = max(abs(value), 1e-12)
         error = max(abs(twice - value), abs(samples - value)) / scale
-        detail = (f"{value:.6g} for a batch of {len(y_pred)}, {twice:.6g} for it twice, "
-                  f"{samples:.6g} as the mean of its samples")
-        if error > AGREE and math.isclose(twice, 2 * value, rel_tol=1e-6):
+        detail = (f"{value:.6g} for a batch of {len(y_pred)}, {twice:.6g} for it twice"
+                  f"{' (halved)' if reduction == 'sum' else ''}, {samples:.6g} as the "
+                  f"{reduction} of its samples")
+        if error > AGREE and reduction == "mean" and math.isclose(twice, 2 * value,
+                                                                  rel_tol=1e-6):
             detail += ": a sum over the batch, not a mean"
         return PropertyResult(name, bool(error <= AGREE), detail, error)
+
+    def sample_weight(self) -> PropertyResult:
+        """A loss that takes ``sample_weight``: weights all 1 give the unweighted value, a
+        weight of 2 counts a sample twice (as the batch with it repeated), and backward
+        agrees with finite differences of the weighted loss. Skipped for a loss without
+        the argument."""
+        name = "sample_weight"
+        loss = self.make()
+        if not accepts_sample_weight(loss):
+            return PropertyResult(name, True, "skipped: forward takes no sample_weight")
+        y_true, y_pred = self.data(np.float64)
+        n = len(y_pred)
+        plain = np.asarray(loss.forward(y_true, y_pred), dtype=np.float64)
+        ones = np.asarray(loss.forward(y_true, y_pred, sample_weight=np.ones(n)),
+                          dtype=np.float64)
+        result = compare(name, "value", plain, ones, AGREE,
+                         ("weights all 1", "no weights"))
+        if not result.passed:
+            return result
+        if getattr(loss, "reduction", "mean") != "none":
+            weights = np.ones(n)
+            weights[0] = 2.0
+            doubled = float(loss.forward(y_true, y_pred, sample_weight=weights))
+            repeated = float(loss.forward(np.concatenate([y_true[:1], y_true]),
+                                          np.concatenate([y_pred[:1], y_pred])))
+            result = compare(name, "value", np.float64(repeated), np.float64(doubled),
+                             AGREE, ("weight 2 on sample 0", "sample 0 given twice"))
+            if not result.passed:
+                return result
+        weights = np.random.default_rng([self.seed, 3]).uniform(0.5, 2.0, n)
+        analytic, numeric = loss_gradients(loss, y_true, y_pred, sample_weight=weights)
+        result = compare(name, "dE/dy_pred", numeric, analytic, self.hints.tolerance,
+                         ("backward", "finite differences"))
+        if result.passed:
+            return PropertyResult(name, True, "weights all 1 change nothing, 2 counts a "
+                                  "sample twice, and the weighted gradient is right")
+        return result
 
     def dtype(self) -> PropertyResult:
         """float32 predictions give a finite number and a float32 gradient of their shape."""
@@ -102,6 +160,11 @@ class LossCheck(ComponentCheck):
         value = loss.forward(y_true, y_pred)
         grad = np.asarray(loss.backward())
         wrong = []
+        if getattr(loss, "reduction", "mean") == "none":
+            value = np.asarray(value)
+            if value.dtype != np.float32:
+                wrong.append(f"forward (reduction='none') is {value.dtype}")
+            value = float(np.sum(value, dtype=np.float64))
         if np.ndim(value) != 0 or not isinstance(value, float | np.floating):
             wrong.append(f"forward returned {type(value).__name__} {value!r}, not a number")
         elif not math.isfinite(value):
@@ -127,7 +190,7 @@ class LossCheck(ComponentCheck):
         loss = self.make()
         try:
             with np.errstate(over="raise", invalid="raise", divide="raise"):
-                value = float(loss.forward(y_true, y_pred))
+                value = float(np.sum(loss.forward(y_true, y_pred)))
                 grad = np.asarray(loss.backward())
         except FloatingPointError as exc:
             return PropertyResult(name, False, f"predictions of magnitude {LARGE:g}: {exc} "

@@ -74,9 +74,13 @@ class Quadratic:
                          for p in self.parameters) / 2)
 
     def descend(self, optimizer: Any, steps: int) -> None:
+        """``steps`` steps down the quadratic; an optimizer that maximises (``maximize``
+        true, as torch's) is given the gradient of its negative, so it descends too."""
+        sign = -1.0 if getattr(optimizer, "maximize", False) else 1.0
         for _ in range(steps):
             for p in self.parameters:
                 np.multiply(self.curvature[p.key], p.value - self.minimum[p.key], out=p.grad)
+                p.grad *= sign
             optimizer.step(self.parameters)
 
     def values(self) -> dict[str, np.ndarray]:

@@ -62,8 +62,8 @@ def draw(kind: str, shape: tuple[int, ...], rng: np.random.Generator,
         data = rng.integers(0, 2, shape)
     elif kind == "one_hot":
         data = np.eye(shape[-1])[rng.integers(0, shape[-1], shape[:-1])]
-    elif kind == "classes":  # one integer label per sample, classes on the last axis
-        return rng.integers(0, shape[-1], shape[:1])
+    elif kind == "classes":  # one integer label per sample (and position), classes last
+        return rng.integers(0, shape[-1], shape[:-1])
     else:
         raise ValueError(f"unknown kind of data {kind!r}")
     return data.astype(dtype)
