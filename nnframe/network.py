@@ -233,6 +233,8 @@ class Network:
         schedule: str | ScheduleProtocol | None = None,
         clip_norm: float | None = None,
         strategy: str | Strategy | None = None,
+        sample_weight: Any = None,
+        class_weight: Any = None,
     ) -> History:
         """Train up to epoch ``epochs``, starting at ``initial_epoch`` (0: a fresh run).
 
@@ -253,6 +255,11 @@ class Network:
         fitted on the training rows (``validation_split`` of arrays holds out the last
         samples, as Keras does). A leading ``standardize`` layer that was never adapted is
         adapted on the training samples.
+
+        ``sample_weight`` (one number >= 0 per sample) and ``class_weight`` (a mapping
+        from class index, or class name of the `schema`, to weight, or ``"balanced"`` as
+        scikit-learn computes it) weight each sample's loss: every batch's loss is then
+        sum(w * l) / sum(w). The loss must take ``sample_weight`` (every built-in does).
         """
         from nnframe.distributed import resolve
         from nnframe.training import Trainer
@@ -263,6 +270,9 @@ class Network:
             if y is not None:
                 raise DataError("fit(dataset) takes its targets from the data set; leave y "
                                 "out")
+            if sample_weight is not None:
+                raise DataError("fit(dataset) takes no sample_weight (its rows are split "
+                                "there); use class_weight, or fit arrays with weights")
             x, y, validation = training_arrays(self, x, validation_split, seed)
             if validation_data is None:
                 validation_data = validation
@@ -274,7 +284,8 @@ class Network:
                 learning_rate=learning_rate, shuffle=shuffle, seed=seed,
                 validation_data=validation_data, validation_split=validation_split,
                 callbacks=callbacks, verbose=verbose, initial_epoch=initial_epoch,
-                schedule=schedule, clip_norm=clip_norm, strategy=strategy)
+                schedule=schedule, clip_norm=clip_norm, strategy=strategy,
+                sample_weight=sample_weight, class_weight=class_weight)
             return trainer.run()
 
     def metrics_for(self, y: np.ndarray, output_shape: Shape) -> list[MetricProtocol]:

@@ -161,6 +161,7 @@ def _train(options: TrainOptions, strategy: Strategy) -> int:
         shuffle=config.train.shuffle, validation_data=data.validation, callbacks=callbacks,
         verbose=0, initial_epoch=network.epoch, schedule=config.train.create_schedule(),
         clip_norm=config.train.clip_norm, strategy=strategy,
+        class_weight=config.train.class_weight,
     )
     if strategy.any(interrupt.interrupted):  # Ctrl-C reaches each process on its own
         return _save_interrupted(network, output, options) if root else INTERRUPTED
@@ -168,6 +169,10 @@ def _train(options: TrainOptions, strategy: Strategy) -> int:
         return 0  # rank 0 tests, saves and plots the model every process holds
     if data.x_test is not None:
         scores = network.evaluate(data.x_test, data.y_test)
+        if data.schema is not None and data.schema.classes is None:
+            from nnframe.cli.inference import r_squared
+
+            scores["r2"] = r_squared(data.y_test, network.predict(data.x_test))
         _print(display, f"test: {_scores(scores)} ({len(data.x_test):,} samples)")
     saved = save_model(network, output)
     _print(display, f"saved the model to {saved}")

@@ -79,6 +79,7 @@ class TrainSpec:
     schedule: ComponentSpec | None = None  #: the learning rate per step
     callbacks: tuple[ComponentSpec, ...] = ()  #: early stopping, checkpoints, logs
     clip_norm: float | None = None  #: the largest global gradient norm
+    class_weight: Any = None  #: "balanced", or a mapping of class (name or index) to weight
 
     def create_schedule(self) -> Any:
         """A fresh schedule, or None."""

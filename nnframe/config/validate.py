@@ -29,7 +29,7 @@ DATA_KEYS = ("dataset", "test", "test_split", "stratify", "subset", "test_subset
 FILE_SUFFIXES = {".csv": "csv", ".tsv": "csv", ".parquet": "parquet", ".pq": "parquet",
                  ".npy": "npy", ".npz": "npz"}
 TRAIN_KEYS = ("epochs", "batch_size", "seed", "shuffle", "log_every", "metrics", "schedule",
-              "callbacks", "clip_norm")
+              "callbacks", "clip_norm", "class_weight")
 LAYERS_EXAMPLE = '[[model.layers]] type = "dense" output_size = 10'
 
 
@@ -243,6 +243,7 @@ def _train_spec(problems: Problems, raw: dict[str, Any]) -> TrainSpec | None:
                                    high_inclusive=False),
     }
     seed = fields.integer(problems, table, "train", "seed", None, minimum=0)
+    values["class_weight"] = _class_weight(problems, table)
     metrics = _component_list(problems, table, "metric", "metrics")
     callbacks = _component_list(problems, table, "callback", "callbacks")
     schedule = None
@@ -252,6 +253,21 @@ def _train_spec(problems: Problems, raw: dict[str, Any]) -> TrainSpec | None:
         return None
     return TrainSpec(seed=seed, metrics=metrics, schedule=schedule, callbacks=callbacks,
                      **values)
+
+
+def _class_weight(problems: Problems, table: dict[str, Any]) -> Any:
+    """``class_weight = "balanced"`` or ``{ Adelie = 1.0, Gentoo = 2.0 }`` (class names,
+    or class indices as keys: ``{ 0 = 1.0, 1 = 5.0 }``)."""
+    value = table.get("class_weight")
+    if value is None or value == "balanced":
+        return value
+    if isinstance(value, dict) and all(
+            isinstance(v, (int, float)) and not isinstance(v, bool) and v >= 0
+            for v in value.values()):
+        return dict(value)
+    problems.add("train.class_weight", 'must be "balanced" or a table of class = weight '
+                 f"(numbers >= 0), for example {{ 0 = 1.0, 1 = 5.0 }}, got {fields.shown(value)}")
+    return None
 
 
 def _component_list(problems: Problems, table: dict[str, Any], kind: str,

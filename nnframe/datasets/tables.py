@@ -7,9 +7,12 @@ a target is decided later, by the reader's arguments and the model's `DataSchema
 
 from __future__ import annotations
 
+import contextlib
+import gzip
 import os
 from collections.abc import Sequence
 from pathlib import Path
+from typing import BinaryIO
 
 import attrs
 import numpy as np
@@ -70,50 +73,71 @@ def text_of_numbers(values: np.ndarray) -> np.ndarray:
 
 def read_csv(path: str | os.PathLike[str], *, delimiter: str = ",",
              na_values: Sequence[str] = NA_VALUES,
-             columns: Sequence[str] | None = None) -> Table:
-    """The columns of a CSV file with a header line (only ``columns`` when given).
+             columns: Sequence[str] | None = None, header: bool = True) -> Table:
+    """The columns of a CSV file (only ``columns`` when given); gzip-compressed when its
+    name ends in ``.gz``. Without a ``header`` line the columns are ``column_1``, ...;
+    a ``delimiter`` of ``" "`` splits on any run of whitespace.
 
     All-numeric data is read by ``numpy.loadtxt`` as float64 in one pass; anything else
     as text, each column then converted to numbers where every present value is one.
     """
     path = Path(path)
-    with open_regular(path, "data file", DataError) as file:
-        header_line = file.readline().decode("utf-8-sig", errors="replace")
-        if not header_line.strip():
-            raise DataError(f"{path}: empty, or no header line with the column names")
-        header = [str(name).strip() for name in np.atleast_1d(
-            _loadtxt([header_line], str, delimiter, path, 1))]
-        duplicated = sorted({n for n in header if header.count(n) > 1})
+    split = None if delimiter == " " else delimiter
+    with open_regular(path, "data file", DataError) as handle, _opened(path, handle) as file:
+        first = _first_line(file, path)
+        names = [str(name).strip() for name in np.atleast_1d(
+            _loadtxt([first], str, split, path, 1, ndmin=1))]
+        if not header:
+            names = [f"column_{i + 1}" for i in range(len(names))]
+            file.seek(0)
+        duplicated = sorted({n for n in names if names.count(n) > 1})
         if duplicated:
             raise DataError(f"{path}: the header names {', '.join(map(repr, duplicated))} "
                             "more than once; give every column its own name")
-        wanted = list(header) if columns is None else list(dict.fromkeys(columns))
-        table_names = [name for name in wanted if name in header]
-        if len(table_names) < len(wanted):
-            absent = [name for name in wanted if name not in header]
+        wanted = list(names) if columns is None else list(dict.fromkeys(columns))
+        absent = [name for name in wanted if name not in names]
+        if absent:
             raise DataError(f"{path}: no column {', '.join(map(repr, absent))}; its columns "
-                            f"are {', '.join(header)}")
-        usecols = [header.index(name) for name in table_names]
+                            f"are {', '.join(names)}")
+        usecols = [names.index(name) for name in wanted]
+        first_line = 2 if header else 1
         start = file.tell()
         try:
-            data = _loadtxt(file, np.float64, delimiter, path, 2, usecols)
+            data = _loadtxt(file, np.float64, split, path, first_line, usecols)
             text = None
         except DataError:
             file.seek(start)
             data = None
-            text = _loadtxt(file, str, delimiter, path, 2, usecols)
+            text = _loadtxt(file, str, split, path, first_line, usecols)
     columns_read: dict[str, np.ndarray] = {}
     missing: dict[str, np.ndarray] = {}
     na = np.array(sorted(set(na_values)), dtype=str)
-    for position, name in enumerate(table_names):
+    for position, name in enumerate(wanted):
         if data is not None:
             column = np.ascontiguousarray(data[:, position])
             columns_read[name], missing[name] = column, np.isnan(column)
             continue
         values = np.char.strip(text[:, position])
-        absent = np.isin(values, na)
-        columns_read[name], missing[name] = _as_numbers(values, absent), absent
-    return Table(str(path), columns_read, missing, first_line=2)
+        absent_values = np.isin(values, na)
+        columns_read[name], missing[name] = _as_numbers(values, absent_values), absent_values
+    return Table(str(path), columns_read, missing, first_line=first_line)
+
+
+def _opened(path: Path, handle: BinaryIO) -> contextlib.AbstractContextManager[BinaryIO]:
+    """The file itself, or its decompressed content for a ``.gz`` name."""
+    if path.suffix.lower() == ".gz":
+        return gzip.GzipFile(fileobj=handle, mode="rb")
+    return contextlib.nullcontext(handle)
+
+
+def _first_line(file: BinaryIO, path: Path) -> str:
+    try:
+        line = file.readline().decode("utf-8-sig", errors="replace")
+    except (OSError, EOFError) as exc:  # a corrupt .gz
+        raise DataError(f"{path}: cannot be read ({exc})") from None
+    if not line.strip():
+        raise DataError(f"{path}: empty, or no header line with the column names")
+    return line
 
 
 def _as_numbers(values: np.ndarray, absent: np.ndarray) -> np.ndarray:
@@ -127,17 +151,19 @@ def _as_numbers(values: np.ndarray, absent: np.ndarray) -> np.ndarray:
     return numbers
 
 
-def _loadtxt(source, dtype, delimiter: str, path: Path, first_line: int,
-             usecols: Sequence[int] | None = None) -> np.ndarray:
+def _loadtxt(source, dtype, delimiter: str | None, path: Path, first_line: int,
+             usecols: Sequence[int] | None = None, ndmin: int = 2) -> np.ndarray:
     """``numpy.loadtxt`` with its errors as one `DataError` naming the file and line."""
     try:
         return np.loadtxt(source, dtype=dtype, delimiter=delimiter, quotechar='"',
-                          comments=None, ndmin=2 if first_line > 1 else 1,
+                          comments=None, ndmin=ndmin,
                           usecols=usecols, encoding="utf-8")
     except ValueError as exc:
         raise DataError(f"{path}: {_with_line(str(exc), first_line)}") from None
     except UnicodeDecodeError:
         raise DataError(f"{path}: not UTF-8 text; save the CSV file as UTF-8") from None
+    except (OSError, EOFError) as exc:  # a corrupt .gz
+        raise DataError(f"{path}: cannot be read ({exc})") from None
 
 
 def _with_line(message: str, first_line: int) -> str:
@@ -189,14 +215,17 @@ def read_parquet(path: str | os.PathLike[str], *,
 
 
 def read_table(path: str | os.PathLike[str], *, columns: Sequence[str] | None = None,
-               delimiter: str = ",", na_values: Sequence[str] = NA_VALUES) -> Table:
+               delimiter: str = ",", na_values: Sequence[str] = NA_VALUES,
+               header: bool = True) -> Table:
     """A CSV or Parquet file, by its suffix (``.parquet``/``.pq``: Parquet)."""
     if Path(path).suffix.lower() in (".parquet", ".pq"):
         return read_parquet(path, columns=columns)
-    return read_csv(path, delimiter=delimiter, na_values=na_values, columns=columns)
+    return read_csv(path, delimiter=delimiter, na_values=na_values, columns=columns,
+                    header=header)
 
 
-def read_header(path: str | os.PathLike[str], delimiter: str = ",") -> tuple[str, ...] | None:
+def read_header(path: str | os.PathLike[str], delimiter: str = ",",
+                header: bool = True) -> tuple[str, ...] | None:
     """The column names of a CSV or Parquet file, read cheaply; None when it is absent."""
     path = Path(path)
     if not path.is_file():
@@ -204,10 +233,13 @@ def read_header(path: str | os.PathLike[str], delimiter: str = ",") -> tuple[str
     try:
         if path.suffix.lower() in (".parquet", ".pq"):
             return _parquet_names(path)
-        with open_regular(path, "data file", DataError) as file:
-            line = file.readline().decode("utf-8-sig", errors="replace")
-        return tuple(str(n).strip() for n in np.atleast_1d(
-            _loadtxt([line], str, delimiter, path, 1)))
+        with open_regular(path, "data file", DataError) as handle, \
+                _opened(path, handle) as file:
+            line = _first_line(file, path)
+        names = [str(n).strip() for n in np.atleast_1d(
+            _loadtxt([line], str, None if delimiter == " " else delimiter, path, 1,
+                     ndmin=1))]
+        return tuple(names if header else (f"column_{i + 1}" for i in range(len(names))))
     except Exception:  # describing never fails: the reader says what is wrong when it reads
         return None
 

@@ -26,7 +26,8 @@ def read_for_schema(schema: DataSchema, path: Path, targets: bool) -> Raw:
         wanted = list(schema.feature_names) + (list(schema.target_names) if targets else [])
         reading = schema.reading
         table = read_table(path, columns=wanted, delimiter=reading.get("delimiter", ","),
-                           na_values=reading.get("na_values", NA_VALUES))
+                           na_values=reading.get("na_values", NA_VALUES),
+                           header=bool(reading.get("header", True)))
         features = {name: table.columns[name] for name in schema.feature_names}
         inputs = type(table)(table.source, features,
                              {name: table.missing[name] for name in schema.feature_names},

@@ -145,22 +145,50 @@ class CSV(_TableReader):
     """
 
     name: ClassVar[str] = "csv"
+    path_arguments: ClassVar[tuple[str, ...]] = ("path", "target_file")
     #: Building reads nothing, so the kit checks it with paths that need not exist.
     check_hints: ClassVar[dict] = {"config": {"path": "data.csv", "target": "label"}}
 
     delimiter: str = attrs.field(default=",")
     na_values: tuple[str, ...] = attrs.field(default=NA_VALUES, converter=as_names)
+    header: bool = True
+    target_file: str | None = attrs.field(default=None, converter=as_path_text)
     stream: bool | None = attrs.field(default=None, validator=check_stream)
 
     def _header(self) -> tuple[str, ...] | None:
-        return read_header(self.path, self.delimiter)
+        return read_header(self.path, self.delimiter, self.header)
 
     def _read_table(self, columns: list[str] | None) -> Table:
         return read_table(self.path, columns=columns, delimiter=self.delimiter,
-                          na_values=self.na_values)
+                          na_values=self.na_values, header=self.header)
 
     def _reading(self) -> dict[str, Any]:
-        return {"delimiter": self.delimiter, "na_values": list(self.na_values)}
+        return {"delimiter": self.delimiter, "na_values": list(self.na_values),
+                "header": self.header}
+
+    def read(self) -> Raw:
+        """The rows; with ``target_file``, the targets are that file's columns (``target``
+        names them, default all), row for row."""
+        if self.target_file is None:
+            return super().read()
+        targets = read_table(self.target_file, columns=list(self.target) if self.target
+                             else None, delimiter=self.delimiter, na_values=self.na_values,
+                             header=self.header)
+        inputs = attrs.evolve(self, target=None, target_file=None).read()
+        if len(targets) != len(inputs):
+            raise DataError(f"{self.target_file}: {len(targets)} rows of targets for "
+                            f"{len(inputs)} rows of {self.path}; give one target row per row")
+        for name in targets.names:
+            if targets.missing[name].any():
+                row = int(np.flatnonzero(targets.missing[name])[0])
+                raise DataError(f"{targets.where(row)}, column {name!r}: the target is "
+                                "missing")
+        names = targets.names if self.header or self.target else (
+            ("target",) if len(targets.names) == 1
+            else tuple(f"target_{i + 1}" for i in range(len(targets.names))))
+        y = targets.columns[targets.names[0]] if len(names) == 1 else np.stack(
+            [_numeric(targets, n) for n in targets.names], axis=1)
+        return attrs.evolve(inputs, targets=y, target_names=tuple(names))
 
 
 @attrs.define(eq=False)
