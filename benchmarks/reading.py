@@ -37,7 +37,7 @@ def write_files(folder: Path, megabytes: float, seed: int = 0) -> tuple[Path, Pa
     import pyarrow.csv
     import pyarrow.parquet as pq
 
-    row_bytes = COLUMNS * 10  # "%.6g" numbers of about 9 characters and a separator
+    row_bytes = COLUMNS * 8.4  # "%.6g" of normal(0, 100): 8.4 characters with the comma
     rows = int(megabytes * 1e6 / row_bytes)
     values = np.random.default_rng(seed).normal(size=(rows, COLUMNS)) * 100.0
     names = [f"x{i}" for i in range(COLUMNS - 1)] + ["target"]

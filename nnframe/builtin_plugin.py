@@ -135,5 +135,6 @@ def register_converters(register: Register) -> None:
         "parallel": "converters:ParallelConverter",
         "batch_norm": "normalization:BatchNormConverter",
         "layer_norm": "normalization:LayerNormConverter",
+        "standardize": "normalization:StandardizeConverter",
         "embedding": "normalization:EmbeddingConverter",
     })

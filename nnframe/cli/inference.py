@@ -35,6 +35,9 @@ def evaluate(model: Path, dataset: str | None, data: Path | None = None) -> str:
         if dataset is not None:
             raise DataError("give either --dataset or --data, not both")
         return _evaluate_file(model, network, data)
+    if dataset is None and network.schema is not None:
+        raise DataError(f"{model} was trained on {network.schema.reader} data; evaluate it "
+                        "on a file of that format with --data FILE")
     skipped: list[str] = []
     info = catalog.dataset(dataset) if dataset else catalog.for_input_shape(
         network.input_shape, skipped)

@@ -88,15 +88,16 @@ class Standardize(Layer):
         self.state["variance"][...] = variance
         self.state["count"][...] = len(x)
 
-    def _factor(self, dtype: np.dtype) -> np.ndarray:
-        """1 / sqrt(variance + eps), 1 where a feature does not vary."""
+    def scale_factor(self, dtype: np.dtype) -> np.ndarray:
+        """1 / sqrt(variance + eps) per feature, 1 where a feature does not vary (the
+        ONNX converter reads it too)."""
         variance = self.state["variance"].astype(np.float64)
         factor = np.where(variance > 0.0, 1.0 / np.sqrt(variance + self.eps), 1.0)
         return factor.astype(dtype)
 
     def forward(self, x: np.ndarray, training: bool = False) -> np.ndarray:
         self._features_of(x.shape[1:])
-        scale = self._factor(x.dtype)
+        scale = self.scale_factor(x.dtype)
         if training:
             self._scale = scale
         y = np.subtract(x, self.state["mean"].astype(x.dtype, copy=False))

@@ -135,13 +135,16 @@ def _numeric(table: Table, name: str) -> np.ndarray:
 
 @attrs.define(eq=False)
 class CSV(_TableReader):
-    """Rows of a CSV file with a header line (NumPy's loadtxt; no extra needed).
+    """Rows of a CSV file (NumPy's loadtxt; no extra needed; ``.gz`` read compressed).
 
     ``target``: the target column (a list for several outputs); ``features``: the input
     columns (default: every other column but ``drop``); ``categorical``: columns of
     categories, or ``"auto"`` (every column that is not numbers); ``missing``:
-    ``"error"`` (default, naming the rows), ``"drop"`` or ``"fill"``; ``delimiter``;
-    ``na_values``: the texts that mean missing; ``stream``: reserved (read into memory).
+    ``"error"`` (default, naming the rows), ``"drop"`` or ``"fill"``; ``delimiter``
+    (``" "``: any run of whitespace); ``na_values``: the texts that mean missing;
+    ``header``: whether the first line names the columns (else ``column_1``, ...);
+    ``target_file``: the targets in a second file, row for row; ``stream``: reserved
+    (the data is read into memory).
     """
 
     name: ClassVar[str] = "csv"
