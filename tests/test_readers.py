@@ -282,3 +282,11 @@ def test_a_broken_data_set_is_named_and_skipped():
     assert catalog.for_input_shape((28, 28, 1), skipped).name in ("mnist", "mnist_sample")
     assert len(skipped) == 1 and "broken_files" in skipped[0]
     assert "FileNotFoundError: breast_cancer/train.csv" in skipped[0]
+
+
+@pytest.mark.parametrize("reading", [{"size": [10**9, 10**9]}, {"scale": "big"},
+                                     {"delimiter": ",,"}, {"surprise": 1}, "csv"])
+def test_a_schema_with_hostile_reading_settings_is_refused(reading):
+    with pytest.raises(nnframe.ModelFileError, match="the data schema in the header"):
+        DataSchema.from_json({"kind": "images", "reader": "image_folder",
+                              "reading": reading}, "model.npz")

@@ -294,6 +294,31 @@ def _floats(value: Any) -> tuple[float, ...] | None:
     return tuple(float(v) for v in value)
 
 
+#: What each key of a schema's ``reading`` may hold (a model file is data from anywhere).
+_READING = {
+    "kind": lambda v: v in KINDS,
+    "delimiter": lambda v: isinstance(v, str) and len(v) == 1,
+    "na_values": lambda v: isinstance(v, list) and all(isinstance(t, str) for t in v),
+    "header": lambda v: isinstance(v, bool),
+    "size": lambda v: v is None or (isinstance(v, list) and len(v) == 2 and all(
+        isinstance(n, int) and not isinstance(n, bool) and 0 < n <= 16384 for n in v)),
+    "color": lambda v: v in ("grayscale", "rgb"),
+    "scale": lambda v: isinstance(v, (int, float)) and not isinstance(v, bool),
+    "x": lambda v: isinstance(v, str),
+    "y": lambda v: v is None or isinstance(v, str),
+}
+
+
+def _reading(value: Any) -> dict[str, Any]:
+    if not isinstance(value, dict):
+        raise TypeError("reading is not an object")
+    for key, item in value.items():
+        check = _READING.get(key)
+        if check is None or not check(item):
+            raise ValueError(f"reading.{key} = {item!r:.80} is not allowed")
+    return value
+
+
 def _from_json(value: Any) -> DataSchema:
     if not isinstance(value, dict):
         raise TypeError("not a JSON object")
@@ -311,10 +336,9 @@ def _from_json(value: Any) -> DataSchema:
         features.append(Feature(entry["name"], None if categories is None
                                 else _strings(categories), fill))
     classes = value.get("classes")
-    reading = value.get("reading", {})
+    reading = _reading(value.get("reading", {}))
     seed = value.get("seed")
-    if not isinstance(reading, dict) or not isinstance(value["reader"], str) \
-            or (seed is not None and not isinstance(seed, int)):
+    if not isinstance(value["reader"], str) or (seed is not None and not isinstance(seed, int)):
         raise TypeError("reader, reading or seed of the wrong type")
     return DataSchema(kind=kind, reader=value["reader"], features=tuple(features),
                       target_names=_strings(value.get("targets", [])),
