@@ -50,7 +50,8 @@ def read_for_schema(schema: DataSchema, path: Path, targets: bool) -> Raw:
     from nnframe.datasets.readers.arrays import load_npy, load_npz
 
     if path.suffix.lower() == ".npz":
-        x, y = load_npz(path, schema.reading.get("x", "x"), schema.reading.get("y", "y"))
+        x, y = load_npz(path, schema.reading.get("x", "x"), schema.reading.get("y", "y"),
+                        "input file")
     else:
         x, y = load_npy(path, "input file"), None
     if targets and y is None:

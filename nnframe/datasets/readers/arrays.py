@@ -76,11 +76,12 @@ class Npz(FileDataset):
         return _raw(self.path, self.name, x, y, {"x": self.x, "y": self.y})
 
 
-def load_npz(path: str | Path, x_name: str, y_name: str | None
+def load_npz(path: str | Path, x_name: str, y_name: str | None, what: str = "data file"
              ) -> tuple[np.ndarray, np.ndarray | None]:
-    """Members ``x_name`` and (when present) ``y_name`` of an ``.npz`` archive."""
+    """Members ``x_name`` and (when present) ``y_name`` of an ``.npz`` archive (``what``
+    names the file in messages)."""
     path = Path(path)
-    with open_regular(path, "data file", DataError) as file:
+    with open_regular(path, what, DataError) as file:
         try:
             with np.load(file, allow_pickle=False) as archive:
                 names = list(archive.files)
