@@ -133,3 +133,16 @@ def test_a_regression_target_of_shape_n_is_accepted():
     with pytest.raises(nnframe.DataError, match="y:"):
         nnframe.Network([nnframe.layer("dense", output_size=2)]).use("mse", "sgd").fit(
             x, y, learning_rate=0.1, verbose=0)
+
+
+def test_named_data_sets_and_schema_free_models_work_too(tmp_path):
+    net = nnframe.Network([nnframe.layer("dense", output_size=4), nnframe.layer("tanh"),
+                           nnframe.layer("dense", output_size=1)]).use("mse", "adam")
+    net.fit(nnframe.dataset("xor"), epochs=3, seed=0, verbose=0)  # its training split
+    assert net.schema is None and "loss" in net.evaluate(nnframe.dataset("xor"))
+    x, _ = nnframe.datasets.xor()
+    np.save(tmp_path / "x.npy", x)
+    columns = net.predict_file(tmp_path / "x.npy")
+    np.testing.assert_allclose(columns["output_0"], net.predict(x)[:, 0], rtol=1e-6)
+    net.save(tmp_path / "xor.npz")
+    assert nnframe.load(tmp_path / "xor.npz").schema is None  # no data entry in the header
