@@ -28,7 +28,7 @@ SHARED_DATA = ROOT.parent / "shared" / "data"
 #: The oldest Python that ``requires-python`` admits: ``nox -s oldest`` runs on it.
 OLDEST_PYTHON = "3.10"
 #: The extras the test sessions install: each is tested, so each is installed.
-TESTED_EXTRAS = ".[test,plot,sklearn,onnx,mpi]"
+TESTED_EXTRAS = ".[test,plot,sklearn,onnx,mpi,arrow,images]"
 
 nox.options.sessions = ["tests", "lint"]
 nox.options.reuse_existing_virtualenvs = True
@@ -51,11 +51,12 @@ def data_env() -> dict[str, str]:
 
 @nox.session
 def tests(session: nox.Session) -> None:
-    """Install nnframe with the plot, sklearn, onnx and mpi extras (so that --plot,
-    nnframe.sklearn, ONNX export run by onnxruntime and ``mpiexec -n 2`` training are all
-    tested) and its plugins, then test. pandas lets scikit-learn's estimator checks and the
-    tests feed DataFrames, as most scikit-learn users do. The mpich wheel puts its mpiexec
-    in the session's bin/, which the tests use."""
+    """Install nnframe with the plot, sklearn, onnx, mpi, arrow and images extras (so that
+    --plot, nnframe.sklearn, ONNX export run by onnxruntime, ``mpiexec -n 2`` training and
+    the parquet and image_folder readers are all tested) and its plugins, then test.
+    pandas lets scikit-learn's estimator checks and the tests feed DataFrames, as most
+    scikit-learn users do. The mpich wheel puts its mpiexec in the session's bin/, which
+    the tests use."""
     session.install(TESTED_EXTRAS, "pandas", *plugin_distributions())
     session.run("mpiexec", "--version", silent=True)  # the MPI tests must not be skipped
     session.run("pytest", *(session.posargs or ["-q"]), env=data_env())
@@ -124,7 +125,8 @@ def docs(session: nox.Session) -> None:
 def bench(session: nox.Session) -> None:
     """nnframe vs PyTorch CPU (fused and default optimizers) vs scikit-learn on the
     reference workloads at 1 and 2 threads, and one optimizer step (docs/performance.md),
-    then the mlp on 1 process against 2 on MPI (docs/distributed.md).
+    then the mlp on 1 process against 2 on MPI (docs/distributed.md), then the speed of
+    reading a 100 MB CSV and Parquet file against pandas and pyarrow.
 
     Arguments after ``--`` go to ``python -m benchmarks`` (``--quick``, ``--rounds N``,
     ``--workloads mlp,cnn``, ``--threads 1,2``, ``--no-steps``; see ``--help``).
@@ -135,3 +137,6 @@ def bench(session: nox.Session) -> None:
     session.run("python", "-m", "benchmarks", *session.posargs, env=data_env())
     # data-parallel scaling: the mlp on 1 process against 2 (docs/distributed.md)
     session.run("python", "-m", "benchmarks.mpi_scaling", env=data_env())
+    # reading a 100 MB numeric CSV and the same data as Parquet (docs/your-data.md)
+    session.install(".[arrow]", "pandas")
+    session.run("python", "-m", "benchmarks.reading", env=data_env())

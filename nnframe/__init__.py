@@ -44,6 +44,8 @@ _LAZY = {
     "Converter": "nnframe.contracts",
     "ConverterProtocol": "nnframe.contracts",
     "Dataset": "nnframe.contracts",
+    "DataSchema": "nnframe.datasets.schema",
+    "FileDataset": "nnframe.datasets.readers",
     "Initializer": "nnframe.contracts",
     "InitializerProtocol": "nnframe.contracts",
     "Layer": "nnframe.contracts",
@@ -113,6 +115,8 @@ if TYPE_CHECKING:
         Schedule,
         ScheduleProtocol,
     )
+    from nnframe.datasets.readers import FileDataset
+    from nnframe.datasets.schema import DataSchema
     from nnframe.loading import load
     from nnframe.metrics import one_hot
     from nnframe.network import Network
@@ -143,9 +147,11 @@ __all__ = [
     "Converter",
     "ConverterProtocol",
     "DataError",
+    "DataSchema",
     "Dataset",
     "EarlyStopping",
     "ExportError",
+    "FileDataset",
     "History",
     "Initializer",
     "InitializerProtocol",

@@ -37,6 +37,7 @@ def register_layers(register: Register) -> None:
         "batch_norm": "normalization:BatchNorm",
         "layer_norm": "normalization:LayerNorm",
         "embedding": "embedding:Embedding",
+        "standardize": "standardize:Standardize",
     })
 
 
@@ -114,6 +115,11 @@ def register_datasets(register: Register) -> None:
         "xor": "catalog:xor_dataset",
         "mnist": "catalog:mnist_dataset",
         "mnist_sample": "catalog:mnist_sample_dataset",
+        "csv": "readers.tables:CSV",
+        "parquet": "readers.tables:Parquet",
+        "npy": "readers.arrays:Npy",
+        "npz": "readers.arrays:Npz",
+        "image_folder": "readers.images:ImageFolder",
     })
 
 
@@ -139,5 +145,6 @@ def register_converters(register: Register) -> None:
         "parallel": "converters:ParallelConverter",
         "batch_norm": "normalization:BatchNormConverter",
         "layer_norm": "normalization:LayerNormConverter",
+        "standardize": "normalization:StandardizeConverter",
         "embedding": "normalization:EmbeddingConverter",
     })

@@ -115,6 +115,10 @@ class _Reader:
             network.optimizer = self._create(others["optimizer"])
             self._load_optimizer_state(network)
         self._load_training(network)
+        if self.header.get("data") is not None:
+            from nnframe.datasets.schema import DataSchema
+
+            network.schema = DataSchema.from_json(self.header["data"], self.path)
         if self.arrays:
             version = self.header["format_version"]
             raise self.fail(f"holds arrays that format version {version} does not have: "

@@ -37,6 +37,7 @@ from nnframe.summary import summary_lines
 if TYPE_CHECKING:
     from nnframe.callbacks import History
     from nnframe.contracts import Callback, ScheduleProtocol
+    from nnframe.datasets.schema import DataSchema
     from nnframe.distributed import Strategy
 
 PREDICT_CHUNK = 4096
@@ -87,6 +88,10 @@ class Network:
         resumes at the very next batch: ``{"epoch", "batch", "epoch_rng", ...}``."""
         self.training_state: dict[str, Any] = {}
         """JSON-safe training state kept in model files (a schedule's state, the base rate)."""
+        self.schema: DataSchema | None = None
+        """How rows of the files it was trained on become its inputs, and its outputs
+        answers (feature columns, categories, class names, target scaling); set by training
+        on a reader's data (`nnframe.dataset`), kept in the model file."""
         self._parameters: ParameterGroup | None = None
         for layer in layers or ():
             self.add(layer)
@@ -214,7 +219,7 @@ class Network:
     def fit(
         self,
         x: Any,
-        y: Any,
+        y: Any = None,
         epochs: int = 1,
         batch_size: int = 32,
         learning_rate: float | None = None,
@@ -228,6 +233,8 @@ class Network:
         schedule: str | ScheduleProtocol | None = None,
         clip_norm: float | None = None,
         strategy: str | Strategy | None = None,
+        sample_weight: Any = None,
+        class_weight: Any = None,
     ) -> History:
         """Train up to epoch ``epochs``, starting at ``initial_epoch`` (0: a fresh run).
 
@@ -241,10 +248,35 @@ class Network:
         (``"auto"``: only when a launcher started several); ``batch_size`` stays the
         global batch, so the model is the one-process model up to float rounding. See
         `nnframe.distributed`.
+
+        ``x`` may be a data set instead of arrays (``nnframe.dataset("csv", path=...,
+        target=...)``, ``y`` then None): its rows are read, ``validation_split`` of them
+        held out (shuffled with ``seed``, stratified by class), and the network's `schema`
+        fitted on the training rows (``validation_split`` of arrays holds out the last
+        samples, as Keras does). A leading ``standardize`` layer that was never adapted is
+        adapted on the training samples.
+
+        ``sample_weight`` (one number >= 0 per sample) and ``class_weight`` (a mapping
+        from class index, or class name of the `schema`, to weight, or ``"balanced"`` as
+        scikit-learn computes it) weight each sample's loss: every batch's loss is then
+        sum(w * l) / sum(w). The loss must take ``sample_weight`` (every built-in does).
         """
         from nnframe.distributed import resolve
         from nnframe.training import Trainer
 
+        if is_dataset(x):
+            from nnframe.datasets.network_data import training_arrays
+
+            if y is not None:
+                raise DataError("fit(dataset) takes its targets from the data set; leave y "
+                                "out")
+            if sample_weight is not None:
+                raise DataError("fit(dataset) takes no sample_weight (its rows are split "
+                                "there); use class_weight, or fit arrays with weights")
+            x, y, validation = training_arrays(self, x, validation_split, seed)
+            if validation_data is None:
+                validation_data = validation
+            validation_split = 0.0
         strategy = resolve(strategy)
         with strategy.failures():
             trainer = Trainer.create(
@@ -252,7 +284,8 @@ class Network:
                 learning_rate=learning_rate, shuffle=shuffle, seed=seed,
                 validation_data=validation_data, validation_split=validation_split,
                 callbacks=callbacks, verbose=verbose, initial_epoch=initial_epoch,
-                schedule=schedule, clip_norm=clip_norm, strategy=strategy)
+                schedule=schedule, clip_norm=clip_norm, strategy=strategy,
+                sample_weight=sample_weight, class_weight=class_weight)
             return trainer.run()
 
     def metrics_for(self, y: np.ndarray, output_shape: Shape) -> list[MetricProtocol]:
@@ -290,6 +323,18 @@ class Network:
             except DataError as exc:
                 raise DataError(f"{name}: {exc}") from None
 
+    def targets_for(self, y: np.ndarray, output_shape: Shape, name: str = "y") -> np.ndarray:
+        """``y`` checked by the loss; one value per sample (N,) of a regression becomes
+        (N, 1) for a network with one output, where the loss wants that shape."""
+        if (y.ndim == 1 and y.dtype.kind == "f" and tuple(output_shape) == (1,)
+                and getattr(self.loss, "check_targets", None) is not None):
+            try:
+                self.loss.check_targets(y, output_shape)
+            except DataError:
+                y = y.reshape(-1, 1)
+        self.check_targets(y, output_shape, name)
+        return y
+
     # -- inference -----------------------------------------------------------------------
 
     def predict(self, x: Any, batch_size: int | None = None) -> np.ndarray:
@@ -304,18 +349,40 @@ class Network:
         parts = [self.forward(x[i:i + chunk]) for i in range(0, len(x), chunk)]
         return np.concatenate(parts)
 
-    def evaluate(self, x: Any, y: Any, batch_size: int | None = None) -> dict[str, float]:
-        """The mean loss over ``x``, accuracy for class labels, and the chosen metrics."""
+    def evaluate(self, x: Any, y: Any = None, batch_size: int | None = None
+                 ) -> dict[str, float]:
+        """The mean loss over ``x``, accuracy for class labels, and the chosen metrics.
+
+        ``x`` may be a data set (``y`` None): all its rows (a named data set: its test
+        split), coded by the network's `schema`.
+        """
         if self.loss is None:
             raise NetworkStateError("no loss chosen: call use(loss) before evaluate()")
         self._require_built()
+        if is_dataset(x):
+            from nnframe.datasets.network_data import evaluation_arrays
+
+            x, y = evaluation_arrays(self, x)
         x = as_inputs(x, self.dtype, "x", "evaluating")
         y = as_targets(y, self.dtype, "y", "evaluating")
         check_same_length(x, y)
         self.check_inputs(x)
         output_shape = self.output_shape
-        self.check_targets(y, output_shape, "y")
+        y = self.targets_for(y, output_shape, "y")
         return self.evaluate_arrays(x, y, self.metrics_for(y, output_shape), batch_size)
+
+    def predict_file(self, path: str | os.PathLike[str], batch_size: int | None = None
+                     ) -> dict[str, np.ndarray]:
+        """Predictions for the rows of a file in the format the network was trained on (a
+        CSV or Parquet file with the training columns in any order, an image or a folder
+        of images, a .npy array), as named columns: the class and each class's
+        probability, or the predicted values in the targets' units.
+
+        ``pandas.DataFrame(net.predict_file("new.csv"))`` makes a table of them.
+        """
+        from nnframe.datasets.network_data import predict_file
+
+        return predict_file(self, path, batch_size)
 
     def evaluate_arrays(self, x: np.ndarray, y: np.ndarray, metrics: list[MetricProtocol],
                         batch_size: int | None = None) -> dict[str, float]:
@@ -374,6 +441,12 @@ class Network:
     def __repr__(self) -> str:
         names = ", ".join(layer_name(layer) for layer in self.layers)
         return f"Network([{names}], dtype={self.dtype.name!r}, built={self.built})"
+
+
+def is_dataset(value: Any) -> bool:
+    """Whether ``value`` is a data set component (rather than arrays)."""
+    return not isinstance(value, np.ndarray) and hasattr(value, "load") \
+        and hasattr(value, "sample_shape")
 
 
 def _component(kind: str, value: Any) -> Any:

@@ -77,6 +77,8 @@ def encode(network: Network, *, include_optimizer: bool = True
         "optimizer": None,
         "training": None,
     }
+    if getattr(network, "schema", None) is not None:
+        header["data"] = network.schema.to_json()
     if include_optimizer and network.optimizer is not None:
         entry = describe("optimizer", network.optimizer, "the optimizer", check=True)
         state = dict(network.optimizer.state_dict())

@@ -41,6 +41,7 @@ from nnframe.layer_checks import (
     checked_forward,
 )
 from nnframe.parameters import unbound
+from nnframe.weights import sample_weights
 
 if TYPE_CHECKING:
     from nnframe.network import Network
@@ -83,6 +84,8 @@ class Trainer:
     verbose: int = 1
     #: how training is spread over processes (one, by default)
     strategy: Strategy = attrs.field(factory=Strategy)
+    #: each training sample's weight in the loss (None: all alike)
+    weights: np.ndarray | None = attrs.field(default=None, repr=False)
 
     @classmethod
     def create(cls, network: Network, x: Any, y: Any, *, epochs: int, batch_size: int,
@@ -90,7 +93,8 @@ class Trainer:
                validation_data: Any, validation_split: float,
                callbacks: Sequence[Callback] | None, verbose: int, initial_epoch: int,
                schedule: str | ScheduleProtocol | None, clip_norm: float | None,
-               strategy: Strategy | None = None) -> Trainer:
+               strategy: Strategy | None = None, sample_weight: Any = None,
+               class_weight: Any = None) -> Trainer:
         """Check everything `fit` was given, build the network if needed, and return the run."""
         strategy = strategy if strategy is not None else Strategy()
         _training_optimizer(network, learning_rate)
@@ -107,8 +111,13 @@ class Trainer:
         x = as_inputs(x, network.dtype, "x", "training")
         y = as_targets(y, network.dtype, "y", "training")
         check_same_length(x, y)
+        classes = None if network.schema is None else network.schema.classes
+        weights = sample_weights(y, sample_weight, class_weight, classes)
+        if weights is not None:
+            _check_weighted(network, strategy)
         if validation_data is None and validation_split:
             x, y, validation_data = _split(x, y, validation_split)
+            weights = None if weights is None else weights[:len(x)]
         if not network.built:
             network.build(x.shape[1:], seed=seed)
         elif seed is not None:
@@ -116,7 +125,8 @@ class Trainer:
             network.resume_point = None  # a new random stream: no exact resume
         network.check_inputs(x)
         output_shape = network.output_shape
-        network.check_targets(y, output_shape, "y")
+        y = network.targets_for(y, output_shape, "y")
+        adapt_leading(network, x)
         validation = None
         if validation_data is not None:
             validation = _validation_arrays(network, validation_data)
@@ -125,7 +135,8 @@ class Trainer:
         return cls(network, x, y, int(epochs), int(batch_size), bool(shuffle), validation,
                    list(callbacks or ()), schedule,
                    None if clip_norm is None else float(clip_norm), int(initial_epoch),
-                   verbose, strategy)
+                   verbose, strategy,
+                   None if weights is None else weights.astype(network.dtype))
 
     # -- the run -------------------------------------------------------------------------
 
@@ -211,7 +222,9 @@ class Trainer:
         total_loss = float(point.get("loss_sum", 0.0)) if resuming else 0.0
         seen = int(point.get("seen", 0)) if resuming else 0
         network.resume_point = None
-        gather = _BatchGather(self.x, self.y, self.batch_size) if self.shuffle else None
+        gather = _BatchGather(self.x, self.y, self.batch_size, self.weights) \
+            if self.shuffle else None
+        wb = None
         group = network.parameters()
         backward = _ParameterBackward(network.layers)
         snapshot = network.snapshot()
@@ -223,13 +236,16 @@ class Trainer:
             first, last = strategy.rows(begin, end)  # this process's rows of the batch
             if order is None:
                 xb, yb = self.x[first:last], self.y[first:last]
+                if self.weights is not None:
+                    wb = self.weights[first:last]
             else:
                 xb, yb = gather(order[first:last])
+                wb = gather.weights_of(len(xb))
             if self.schedule is not None:
                 optimizer.learning_rate = float(self.schedule.rate(epoch * steps + batch))
             strategy.begin_batch(rng, shared_rng, batch)
             checked = epoch == self.initial_epoch and batch == first_batch
-            output, inputs, loss = self._forward(xb, yb, checked)
+            output, inputs, loss = self._forward(xb, yb, checked, wb)
             weight = strategy.share(loss, len(xb), end - begin, network.stop_training)
             strategy.update_metrics(metrics, yb, output)
             if output is not None:  # None: no rows of this batch on this process
@@ -263,7 +279,8 @@ class Trainer:
         logs.update(strategy.metric_results(metrics))
         return logs
 
-    def _forward(self, xb: np.ndarray, yb: np.ndarray, checked: bool
+    def _forward(self, xb: np.ndarray, yb: np.ndarray, checked: bool,
+                 wb: np.ndarray | None = None
                  ) -> tuple[np.ndarray | None, list[np.ndarray] | None, float]:
         """This process's forward pass over its rows: the output, every layer's input
         (on the checked first batch) and the mean loss; ``(None, None, 0.0)`` when it
@@ -276,6 +293,8 @@ class Trainer:
             output, inputs = checked_forward(network.layers, xb, network.dtype)
         else:
             output = network.forward(xb, training=True)
+        if wb is not None:
+            return output, inputs, network.loss.forward(yb, output, sample_weight=wb)
         return output, inputs, network.loss.forward(yb, output)
 
     # -- schedule ------------------------------------------------------------------------
@@ -357,20 +376,29 @@ class _ParameterBackward:
 
 
 class _BatchGather:
-    """Shuffled batches copied into two buffers reused from batch to batch."""
+    """Shuffled batches copied into buffers reused from batch to batch (the samples'
+    weights too, when they have some)."""
 
-    def __init__(self, x: np.ndarray, y: np.ndarray, batch_size: int) -> None:
+    def __init__(self, x: np.ndarray, y: np.ndarray, batch_size: int,
+                 weights: np.ndarray | None = None) -> None:
         size = min(batch_size, len(x))
-        self.x, self.y = x, y
+        self.x, self.y, self.weights = x, y, weights
         self.x_batch = np.empty((size, *x.shape[1:]), x.dtype)
         self.y_batch = np.empty((size, *y.shape[1:]), y.dtype)
+        self.w_batch = None if weights is None else np.empty(size, weights.dtype)
 
     def __call__(self, index: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         size = len(index)
         # mode="clip": the indices are valid, and "raise" would copy through a buffer
         xb = self.x.take(index, axis=0, out=self.x_batch[:size], mode="clip")
         yb = self.y.take(index, axis=0, out=self.y_batch[:size], mode="clip")
+        if self.weights is not None:
+            self.weights.take(index, out=self.w_batch[:size], mode="clip")
         return xb, yb
+
+    def weights_of(self, size: int) -> np.ndarray | None:
+        """The weights of the batch last gathered (None without weights)."""
+        return None if self.w_batch is None else self.w_batch[:size]
 
 
 def _logged_names(metrics: list[MetricProtocol], val_metrics: list[MetricProtocol],
@@ -399,6 +427,21 @@ def _check_bound(network: Network, group: Any) -> None:
             + (f" (also: {', '.join(problems[1:4])})" if len(problems) > 1 else ""))
 
 
+def _check_weighted(network: Network, strategy: Strategy) -> None:
+    """Weights need a loss that takes them, and (for now) one process."""
+    from nnframe.contracts.loss import accepts_sample_weight
+    from nnframe.identity import component_name
+
+    if not accepts_sample_weight(network.loss):
+        raise ConfigError(f"the loss {component_name('loss', network.loss)} takes no "
+                          "sample_weight, so sample_weight and class_weight cannot weight "
+                          "it; use a loss whose forward takes sample_weight=None (every "
+                          "built-in loss does)")
+    if strategy.size > 1:
+        raise ConfigError("sample_weight and class_weight are not supported when training "
+                          "on several processes yet; train on one process")
+
+
 def _training_optimizer(network: Network, learning_rate: float | None) -> OptimizerProtocol:
     if network.loss is None:
         raise NetworkStateError("no loss chosen: call use(loss, optimizer) before fit(), "
@@ -425,11 +468,13 @@ def _validation_arrays(network: Network, data: Any) -> tuple[np.ndarray, np.ndar
     y_val = as_targets(y_val, network.dtype, "y_val", "training")
     check_same_length(x_val, y_val, ("x_val", "y_val"))
     network.check_inputs(x_val, "x_val")
-    network.check_targets(y_val, network.output_shape, "y_val")
+    y_val = network.targets_for(y_val, network.output_shape, "y_val")
     return x_val, y_val
 
 
 def _split(x: np.ndarray, y: np.ndarray, fraction: float):
+    """The last ``fraction`` of the samples, as Keras holds them out (a data set given to
+    `Network.fit` is split shuffled and stratified instead)."""
     if not 0.0 < fraction < 1.0:
         raise ConfigError(f"validation_split must be in (0, 1), got {fraction!r}")
     cut = len(x) - round(len(x) * fraction)
@@ -437,3 +482,20 @@ def _split(x: np.ndarray, y: np.ndarray, fraction: float):
         raise DataError(f"validation_split={fraction} leaves no training or no validation "
                         f"samples out of {len(x)}")
     return x[:cut], y[:cut], (x[cut:], y[cut:])
+
+
+def adapt_leading(network: Network, x: np.ndarray) -> None:
+    """Adapt every layer with ``adapt`` (``standardize``) that was never adapted and comes
+    before the first layer with parameters, on the training samples as they reach it."""
+    leading = []
+    for layer in network.layers:
+        if layer.params:
+            break
+        leading.append(layer)
+    if not any(hasattr(layer, "adapt") and not getattr(layer, "adapted", True)
+               for layer in leading):
+        return
+    for layer in leading:
+        if hasattr(layer, "adapt") and not getattr(layer, "adapted", True):
+            layer.adapt(x)
+        x = layer.forward(x)

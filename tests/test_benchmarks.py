@@ -151,3 +151,17 @@ def test_the_thread_check_times_every_split_operation(capsys):
                   "adam step, 235,146 parameters"):
         assert label in out
     assert out.count("2/1") >= 10
+
+
+def test_the_reading_benchmark_times_every_reader_on_the_same_rows(tmp_path):
+    pytest.importorskip("pandas")
+    pytest.importorskip("pyarrow")
+    from benchmarks.reading import measure, table
+
+    report = measure(rounds=2, megabytes=0.2)
+    assert set(report["results"]) == {"nnframe csv", "pandas.read_csv",
+                                      "pyarrow.csv.read_csv", "nnframe parquet",
+                                      "pyarrow.parquet.read_table"}
+    assert report["results"]["nnframe csv"]["speed_vs_nnframe_csv"] == 1.0
+    assert all(r["rows_per_second"] > 0 for r in report["results"].values())
+    assert "rows/s" in table(report)

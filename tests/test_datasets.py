@@ -60,6 +60,8 @@ def test_unknown_splits_and_datasets_are_clear_errors():
 
 def test_catalog_knows_shapes_without_loading():
     for component in nnframe.get_registry().components("dataset"):
+        if component.name not in ("xor", "mnist", "mnist_sample"):
+            continue  # the readers of files need arguments (tests/test_readers.py)
         info = nnframe.dataset(component.name)
         x, _ = info.load("test") if info.name != "mnist" else mnist_sample("test")
         assert tuple(x.shape[1:]) == info.sample_shape

@@ -35,6 +35,7 @@ PAGES = {
     "writing-plugins.md": ("nnframe-swish", "nnframe_swish.plugin"),
     "composite-networks.md": None,
     "user-guide.md": None,
+    "your-data.md": None,
 }
 
 #: What a ``[model]`` block of a page is trained with when it says nothing else.

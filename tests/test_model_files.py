@@ -53,6 +53,7 @@ LAYER_CASES: dict[str, tuple[dict[str, Any], tuple[int, ...]]] = {
     "parallel": ({"branches": [[{"type": "dense", "output_size": 2}], ["sigmoid"]],
                   "merge": "concat"}, (5,)),
     "batch_norm": ({"momentum": 0.3, "eps": 1e-3}, (3, 4)),
+    "standardize": ({"eps": 1e-9}, (3, 4)),
     "layer_norm": ({"eps": 1e-3}, (3, 4)),
     "embedding": ({"input_dim": 6, "output_dim": 3}, (4,)),
     "affine": ({}, (5,)),  # tests/plugin_dist/nnframe-example

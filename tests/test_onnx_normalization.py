@@ -56,6 +56,15 @@ def test_layer_norm(input_shape):
     assert_exports_faithfully(network)
 
 
+@pytest.mark.parametrize("input_shape", [(6,), (4, 3, 6)])
+def test_standardize(input_shape):
+    network = built([layer("standardize"), L("dense", output_size=3)], input_shape)
+    rng = np.random.default_rng(0)
+    network.layers[0].adapt(rng.normal(3.0, 5.0, (50, *input_shape)).astype(np.float32))
+    network.layers[0].state["variance"][0] = 0.0  # a feature that does not vary
+    assert_exports_faithfully(network)
+
+
 def test_embedding_of_float_indices_into_a_recurrent_layer():
     pytest.importorskip("nnframe_recurrent", reason="nnframe-recurrent is not installed")
     network = built([layer("embedding", input_dim=20, output_dim=5), L("gru", 6),

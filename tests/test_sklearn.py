@@ -45,10 +45,27 @@ FLOAT32_ROUNDING = (
 )
 
 
+WEIGHTS_FLOAT32 = (
+    "weights of 2 and repeated samples give the same full-batch gradients, but summed in "
+    "another order: float32 predictions then differ by ~1e-7 against the check's tolerance "
+    "of atol=1e-7 (with dtype='float64' it passes)"
+)
+
+
+WEIGHTS_VALIDATION = (
+    "a validation split holds out other samples from repeated rows than from weighted "
+    "ones (and early stopping then follows another validation loss)"
+)
+
+
 def expected_failed_checks(estimator) -> dict[str, str]:
+    failing = {}
     if np.dtype(estimator.dtype) == np.float32:
-        return {"check_methods_subset_invariance": FLOAT32_ROUNDING}
-    return {}
+        failing = {"check_methods_subset_invariance": FLOAT32_ROUNDING,
+                   "check_sample_weight_equivalence_on_dense_data": WEIGHTS_FLOAT32}
+    if estimator.validation_fraction:
+        failing["check_sample_weight_equivalence_on_dense_data"] = WEIGHTS_VALIDATION
+    return failing
 
 
 @parametrize_with_checks(

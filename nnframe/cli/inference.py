@@ -3,14 +3,22 @@
 from __future__ import annotations
 
 import math
+import sys
 from collections.abc import Iterator
 from pathlib import Path
 
 import numpy as np
 
+from nnframe.cli.files import csv_lines
 from nnframe.cli.modelio import load_model
-from nnframe.config.data import fit_to_network
+from nnframe.config.data import fit_arrays, fit_to_network
 from nnframe.datasets import catalog
+from nnframe.datasets.network_data import (
+    class_scores,
+    file_arrays,
+    prediction_columns,
+    reshaped,
+)
 from nnframe.errors import DataError
 from nnframe.identity import component_name
 from nnframe.inputs import as_array
@@ -19,12 +27,39 @@ from nnframe.network import Network
 from nnframe.regular_files import open_regular
 
 
-def evaluate(model: Path, dataset: str | None) -> str:
-    """One line: the model's loss and accuracy on the test split of a data set."""
+def evaluate(model: Path, dataset: str | None, data: Path | None = None) -> str:
+    """One line: the model's loss and accuracy on a data set's test split, or on the rows
+    of a file in its training format (``--data``)."""
     network = _built_model(model)
-    info = catalog.dataset(dataset) if dataset else catalog.for_input_shape(network.input_shape)
+    if data is not None:
+        if dataset is not None:
+            raise DataError("give either --dataset or --data, not both")
+        return _evaluate_file(model, network, data)
+    if dataset is None and network.schema is not None:
+        raise DataError(f"{model} was trained on {network.schema.reader} data; evaluate it "
+                        "on a file of that format with --data FILE")
+    skipped: list[str] = []
+    info = catalog.dataset(dataset) if dataset else catalog.for_input_shape(
+        network.input_shape, skipped)
+    for line in skipped:
+        print(f"nnframe: warning: {line}", file=sys.stderr)
     x, labels = info.load("test")
     x, y = fit_to_network(network, x, labels, info)
+    return f"{info.name} test: {_score_line(model, network, x, y, info.name)}"
+
+
+def _evaluate_file(model: Path, network: Network, path: Path) -> str:
+    raw, x = file_arrays(network, path, targets=True)
+    schema = network.schema
+    y = schema.targets(raw) if schema is not None else raw.targets
+    x = reshaped(network, x, str(path))
+    classes = None if schema is None or schema.classes is None else len(schema.classes)
+    x, y = fit_arrays(network, x, y, classes, str(path))
+    return f"{path.name}: {_score_line(model, network, x, y, str(path))}"
+
+
+def _score_line(model: Path, network: Network, x: np.ndarray, y: np.ndarray,
+                name: str) -> str:
     if network.loss is not None:
         scores = network.evaluate(x, y)
         if not math.isfinite(scores["loss"]):
@@ -32,27 +67,40 @@ def evaluate(model: Path, dataset: str | None) -> str:
     else:  # a model saved without a loss: accuracy only
         reader = class_reader(y, network.output_shape)
         if reader is None:
-            raise DataError(f"{model} has no loss and {info.name} has no class labels: "
+            raise DataError(f"{model} has no loss and {name} has no class labels: "
                             "nothing to evaluate")
         outputs = network.predict(x)
         check_finite_outputs(model, network, outputs)
         scores = {"accuracy": reader.correct(y, outputs) / len(x)}
+    schema = network.schema
+    if schema is not None and schema.classes is None and y.dtype.kind == "f":
+        scores["r2"] = r_squared(y, network.predict(x))
     parts = [f"{key} {value:.2%}" if "accuracy" in key else f"{key} {value:.4f}"
              for key, value in scores.items()]
-    return f"{info.name} test: {' - '.join(parts)} ({len(x):,} samples)"
+    return f"{' - '.join(parts)} ({len(x):,} samples)"
+
+
+def r_squared(y: np.ndarray, outputs: np.ndarray) -> float:
+    """The coefficient of determination, 1 - SSE / SST over every target (scale-free)."""
+    y = y.reshape(len(y), -1).astype(np.float64)
+    outputs = outputs.reshape(len(outputs), -1).astype(np.float64)
+    total = ((y - y.mean(axis=0)) ** 2).sum()
+    return float(1.0 - ((y - outputs) ** 2).sum() / total) if total > 0 else float("nan")
 
 
 def predict(model: Path, inputs: Path, output: Path | None) -> Iterator[str]:
-    """Lines to print: per sample the class and its probability (classifiers) or outputs."""
+    """Lines to print: per sample the class and its probability (classifiers) or outputs;
+    for a CSV, Parquet or image input, a CSV of named columns (printed, or written to
+    ``output``)."""
     network = _built_model(model)
+    if _reads_rows(network, inputs):
+        yield from _predict_file(model, network, inputs, output)
+        return
     x = _read_inputs(inputs, tuple(network.input_shape))
     outputs = network.predict(x)
     check_finite_outputs(model, network, outputs)
     if output is not None:
-        from nnframe.cli.files import save_npy
-
-        save_npy(output, outputs)
-        yield f"wrote the outputs {outputs.shape} for {len(x):,} samples to {output}"
+        yield _write_outputs(network, outputs, output)
         return
     scores, column = class_scores(network, outputs)
     if scores is None:
@@ -64,6 +112,43 @@ def predict(model: Path, inputs: Path, output: Path | None) -> Iterator[str]:
     yield f"sample  class  {column}"
     for index, (label, row) in enumerate(zip(classes, scores, strict=True)):
         yield f"{index:>6}  {label:>5}  {row[label]:.4f}"
+
+
+def _reads_rows(network: Network, inputs: Path) -> bool:
+    """Whether ``inputs`` is read through the model's data schema: anything but a .npy
+    array of the network's own inputs."""
+    return inputs.suffix.lower() != ".npy"
+
+
+def _predict_file(model: Path, network: Network, inputs: Path,
+                  output: Path | None) -> Iterator[str]:
+    raw, x = file_arrays(network, inputs, targets=False)
+    outputs = network.predict(reshaped(network, x, str(inputs)))
+    check_finite_outputs(model, network, outputs)
+    if output is not None and output.suffix.lower() == ".npy":
+        yield _write_outputs(network, outputs, output)
+        return
+    columns = prediction_columns(network, outputs, raw.names)
+    if output is None:
+        yield from csv_lines(columns)
+        return
+    from nnframe.cli.files import save_csv
+
+    save_csv(output, columns)
+    yield f"wrote predictions for {len(outputs):,} samples to {output}"
+
+
+def _write_outputs(network: Network, outputs: np.ndarray, output: Path) -> str:
+    """The outputs as a .npy array, or (``.csv``) as named columns."""
+    if output.suffix.lower() == ".csv":
+        from nnframe.cli.files import save_csv
+
+        save_csv(output, prediction_columns(network, outputs))
+    else:
+        from nnframe.cli.files import save_npy
+
+        save_npy(output, outputs)
+    return f"wrote the outputs {outputs.shape} for {len(outputs):,} samples to {output}"
 
 
 def check_finite_outputs(model: Path, network: Network, outputs: np.ndarray) -> None:
@@ -91,32 +176,6 @@ def nonfinite_arrays(network: Network) -> list[str]:
             if array.dtype.kind == "f" and not np.isfinite(array).all():
                 bad.append(f"{index}.{name}")
     return bad
-
-
-def class_scores(network: Network, outputs: np.ndarray) -> tuple[np.ndarray | None, str]:
-    """Per-class scores (N, classes) of a classifier and what they are, or ``(None, "")``.
-
-    The loss says how its outputs become class probabilities (``probabilities``: softmax
-    of cross-entropy's logits, sigmoid of binary cross-entropy's); outputs that already are
-    distributions (a softmax layer) are probabilities too. Other classifiers (such as the
-    classic tanh network trained with MSE on one-hot rows) give their raw outputs,
-    labelled ``output``.
-    """
-    if outputs.ndim != 2:
-        return None, ""
-    convert = getattr(network.loss, "probabilities", None)
-    probabilities = convert(outputs) if convert is not None else None
-    if probabilities is not None:
-        probabilities = np.asarray(probabilities, dtype=np.float64)
-        if probabilities.shape[1] == 1:  # one unit: the probability of class 1
-            probabilities = np.concatenate([1.0 - probabilities, probabilities], axis=1)
-        return probabilities, "probability"
-    rows = outputs.astype(np.float64)
-    if rows.shape[1] == 1:
-        return None, ""
-    if (rows >= 0).all() and np.allclose(rows.sum(axis=1), 1.0, atol=1e-4):
-        return rows, "probability"
-    return rows, "output"
 
 
 def describe(network: Network) -> Iterator[str]:

@@ -19,23 +19,28 @@ def evaluate_command(
     dataset: Annotated[str | None, typer.Option(
         "--dataset", help="Registered data set whose test split to use (`nnframe list "
         "datasets`) [default: one that fits the model and needs no download].")] = None,
+    data: Annotated[Path | None, typer.Option(
+        "--data", help="A file in the model's training format (CSV, Parquet, .npz, an "
+        "image folder), with its targets.", metavar="FILE")] = None,
 ) -> None:
-    """Test a saved model: loss and accuracy on a data set's test split."""
+    """Test a saved model: loss and metrics on a data set's test split or a file."""
     from nnframe.cli.inference import evaluate
 
-    typer.echo(evaluate(model, dataset))
+    typer.echo(evaluate(model, dataset, data))
 
 
 @app.command("predict")
 def predict_command(
     model: ModelArgument,
     inputs: Annotated[Path, typer.Argument(
-        help="A .npy array of samples (N, *input shape), or one sample.", metavar="INPUT.npy")],
+        help="A .npy array of samples (N, *input shape) or one sample; a CSV or Parquet "
+        "file with the training columns; an image or a folder of images.", metavar="FILE")],
     output: Annotated[Path | None, typer.Option(
-        "--output", "-o", help="Write the network's outputs to this .npy file instead of "
-        "printing them.")] = None,
+        "--output", "-o", help="Write the predictions to this file instead of printing "
+        "them: .csv for named columns (class names and probabilities, or values), .npy "
+        "for the raw outputs.")] = None,
 ) -> None:
-    """Run a saved model on the samples of a .npy file: classes and probabilities."""
+    """Run a saved model on new samples: classes and probabilities, or values."""
     from nnframe.cli.inference import predict
 
     for line in predict(model, inputs, output):

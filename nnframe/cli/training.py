@@ -27,6 +27,7 @@ from nnframe.callbacks import ModelCheckpoint, ProgressDisplay
 from nnframe.cli.modelio import load_model, save_model
 from nnframe.config import Config, load_config, load_data
 from nnframe.contracts import Callback
+from nnframe.datasets.network_data import loss_classifies
 from nnframe.distributed import Strategy, from_launcher, launch
 from nnframe.errors import ConfigError, ModelFileError, NNFrameError, TrainingDivergedError
 from nnframe.identity import component_name
@@ -118,11 +119,19 @@ def _train(options: TrainOptions, strategy: Strategy) -> int:
     if root and not options.quiet:
         display = ProgressDisplay(config.train.log_every, _console())
     say = display.say if display is not None else (lambda line: None)
+    checkpoint = load_model(options.resume) if options.resume is not None else None
+    if checkpoint is not None:  # the very rows the run was split into
+        seed = checkpoint.training_state.get("data_seed", config.train.seed)
+    else:
+        seed = options.seed if options.seed is not None else config.train.seed
+        if seed is None:
+            seed = strategy.agree(secrets.randbelow(2**31))
+            say(f"seed {seed} (none given; pass --seed {seed} to repeat this run)")
     with strategy.root_first():  # on many processes, rank 0 downloads missing files
-        data = load_data(config.data)
-    say(data.describe(config.data.dataset))
-    if options.resume is not None:
-        network = _resumed(options.resume, config, data.x_train.shape[1:])
+        data = load_data(config.data, seed, loss_classifies(config.loss.create()))
+    say(data.describe(_data_name(config)))
+    if checkpoint is not None:
+        network = _resumed(checkpoint, options.resume, config, data.x_train.shape[1:])
         if network.epoch >= epochs:
             raise ConfigError(f"{options.resume} has already trained {network.epoch} epochs; "
                               f"ask for more with --epochs (now {epochs})")
@@ -134,12 +143,11 @@ def _train(options: TrainOptions, strategy: Strategy) -> int:
         if note:
             say(note)
     else:
-        seed = options.seed if options.seed is not None else config.train.seed
-        if seed is None:
-            seed = secrets.randbelow(2**31)
-            say(f"seed {seed} (none given; pass --seed {seed} to repeat this run)")
         network = config.build_network()
         network.build(data.x_train.shape[1:], seed=seed)
+        network.schema = data.schema
+        if seed is not None:
+            network.training_state["data_seed"] = int(seed)
     say(_describe(network, config, strategy))
 
     interrupt = StopOnInterrupt(announce=root)
@@ -153,13 +161,19 @@ def _train(options: TrainOptions, strategy: Strategy) -> int:
         shuffle=config.train.shuffle, validation_data=data.validation, callbacks=callbacks,
         verbose=0, initial_epoch=network.epoch, schedule=config.train.create_schedule(),
         clip_norm=config.train.clip_norm, strategy=strategy,
+        class_weight=config.train.class_weight,
     )
     if strategy.any(interrupt.interrupted):  # Ctrl-C reaches each process on its own
         return _save_interrupted(network, output, options) if root else INTERRUPTED
     if not root:
         return 0  # rank 0 tests, saves and plots the model every process holds
-    scores = network.evaluate(data.x_test, data.y_test)
-    _print(display, f"test: {_scores(scores)} ({len(data.x_test):,} samples)")
+    if data.x_test is not None:
+        scores = network.evaluate(data.x_test, data.y_test)
+        if data.schema is not None and data.schema.classes is None:
+            from nnframe.cli.inference import r_squared
+
+            scores["r2"] = r_squared(data.y_test, network.predict(data.x_test))
+        _print(display, f"test: {_scores(scores)} ({len(data.x_test):,} samples)")
     saved = save_model(network, output)
     _print(display, f"saved the model to {saved}")
     if options.plot is not None:
@@ -202,9 +216,16 @@ def _print(display: ProgressDisplay | None, line: str) -> None:
         print(line, flush=True)
 
 
-def _resumed(path: Path, config: Config, sample_shape: tuple[int, ...]) -> Network:
+def _data_name(config: Config) -> str:
+    """The data as the banner names it: a named set, or a reader's file."""
+    arguments = config.data.arguments
+    path = arguments.get("path") or arguments.get("x")
+    return Path(path).name if isinstance(path, str) else config.data.dataset
+
+
+def _resumed(network: Network, path: Path, config: Config,
+             sample_shape: tuple[int, ...]) -> Network:
     """The checkpoint's network, refused when its layers differ from the config's."""
-    network = load_model(path)
     if network.loss is None or network.optimizer is None:
         raise ModelFileError(f"{path} has no loss or optimizer to resume training with; "
                              "resume from a file saved by nnframe train (or with "

@@ -35,10 +35,14 @@ class ComponentSpec:
 class DataSpec:
     """``[data]``: which data set, how much of it, and how it is shaped for the network."""
 
-    dataset: str
+    dataset: str  #: the registered name: ``mnist_sample``, or a reader such as ``csv``
+    arguments: dict[str, Any] = attrs.field(factory=dict)  #: a reader's, paths resolved
+    test: ComponentSpec | None = None  #: a separate test file's reader
+    test_split: float | None = None  #: fraction of the rows held out for testing
+    stratify: bool = True  #: held-out rows keep every class's share
     subset: int | None = None  #: first N training samples
     test_subset: int | None = None  #: first N test samples
-    validation_split: float = 0.0  #: fraction held out from the end of the training data
+    validation_split: float = 0.0  #: fraction held out (shuffled) from the training data
     flatten: bool = False  #: reshape each sample to a vector
     reshape: tuple[int, ...] | None = None  #: reshape each sample to this shape
     one_hot: bool = False  #: class labels as one-hot rows (for mse on classes)
@@ -47,14 +51,18 @@ class DataSpec:
 
     @property
     def info(self) -> Dataset:
-        return dataset(self.dataset)
+        """The data set (a reader is built with its arguments; nothing is read)."""
+        return dataset(self.dataset, **self.arguments)
 
     @property
-    def sample_shape(self) -> tuple[int, ...]:
-        """One input sample's shape as the network sees it."""
-        shape = self.info.sample_shape
+    def sample_shape(self) -> tuple[int, ...] | None:
+        """One input sample's shape as the network sees it; None when it is known only
+        once the files are read (a reader of the user's files)."""
         if self.reshape is not None:
             return self.reshape
+        shape = self.info.sample_shape
+        if shape is None:
+            return None
         return (math.prod(shape),) if self.flatten else shape
 
 
@@ -71,6 +79,7 @@ class TrainSpec:
     schedule: ComponentSpec | None = None  #: the learning rate per step
     callbacks: tuple[ComponentSpec, ...] = ()  #: early stopping, checkpoints, logs
     clip_norm: float | None = None  #: the largest global gradient norm
+    class_weight: Any = None  #: "balanced", or a mapping of class (name or index) to weight
 
     def create_schedule(self) -> Any:
         """A fresh schedule, or None."""

@@ -23,10 +23,13 @@ from nnframe.errors import DataError, NNFrameError
 
 SECTIONS = ("model", "loss", "optimizer", "data", "train")
 MODEL_KEYS = ("layers", "dtype")
-DATA_KEYS = ("dataset", "subset", "test_subset", "validation_split", "flatten", "reshape",
-             "one_hot", "data_dir", "download")
+DATA_KEYS = ("dataset", "test", "test_split", "stratify", "subset", "test_subset",
+             "validation_split", "flatten", "reshape", "one_hot", "data_dir", "download")
+#: Suffixes of a data file named where a data set's name belongs.
+FILE_SUFFIXES = {".csv": "csv", ".tsv": "csv", ".parquet": "parquet", ".pq": "parquet",
+                 ".npy": "npy", ".npz": "npz"}
 TRAIN_KEYS = ("epochs", "batch_size", "seed", "shuffle", "log_every", "metrics", "schedule",
-              "callbacks", "clip_norm")
+              "callbacks", "clip_norm", "class_weight")
 LAYERS_EXAMPLE = '[[model.layers]] type = "dense" output_size = 10'
 
 
@@ -56,7 +59,8 @@ def parse_config(raw: dict[str, Any], source: str = "<config>",
     data = _data_spec(problems, raw, base_dir)
     train = _train_spec(problems, raw)
 
-    if data is not None and checked and all(instance is not None for _, instance in checked):
+    if data is not None and data.sample_shape is not None and checked \
+            and all(instance is not None for _, instance in checked):
         output_shape = _chain_shapes(problems, checked, data, dtype)
         if output_shape is not None and loss[1] is not None:
             _check_targets(problems, loss[1], output_shape, data)
@@ -98,41 +102,105 @@ def _data_spec(problems: Problems, raw: dict[str, Any], base_dir: Path | None) -
     if table is None:
         return None
     fields.check_keys(problems, table, "data", DATA_KEYS)
-    name = fields.string(problems, table, "data", "dataset")
-    info = None
-    if name is not None:
-        _, info = check_component(problems, "dataset", "data.dataset", name)
+    source = table.get("dataset")
+    if source is None:
+        problems.add("data.dataset", 'missing; give a data set name (dataset = "mnist_sample")'
+                     ' or a reader with its arguments (dataset = { type = "csv", path = '
+                     '"data.csv", target = "label" })')
+        return None
+    spec, info = _dataset(problems, "data.dataset", source, base_dir)
+    test_spec, _ = (None, None) if "test" not in table else _dataset(
+        problems, "data.test", table["test"], base_dir)
     values = {
         "subset": fields.integer(problems, table, "data", "subset", None, minimum=1),
         "test_subset": fields.integer(problems, table, "data", "test_subset", None, minimum=1),
         "validation_split": fields.number(problems, table, "data", "validation_split", 0.0,
                                           low=0.0, high=1.0, high_inclusive=False),
+        "test_split": fields.number(problems, table, "data", "test_split", None, low=0.0,
+                                    high=1.0, low_inclusive=False, high_inclusive=False),
+        "stratify": fields.boolean(problems, table, "data", "stratify", True),
         "flatten": fields.boolean(problems, table, "data", "flatten", False),
         "one_hot": fields.boolean(problems, table, "data", "one_hot", False),
         "download": fields.boolean(problems, table, "data", "download", True),
     }
     values["reshape"] = _reshape(problems, table, info, values["flatten"])
     data_dir = fields.string(problems, table, "data", "data_dir", None)
+    if "test" in table and values["test_split"] is not None:
+        problems.add("data.test_split", "give either a test file (test) or test_split, "
+                     "not both")
     if info is not None:
-        for key, split in (("subset", "train"), ("test_subset", "test")):
-            if values[key] is not None and values[key] > info.sizes[split]:
-                problems.add(f"data.{key}", f"{name} has {info.sizes[split]:,} {split} "
-                             f"samples, fewer than {values[key]:,}")
-        if values["one_hot"] and info.num_classes is None:
-            problems.add("data.one_hot", f"{name} has no class labels to one-hot encode")
-        if values["validation_split"]:
-            size = values["subset"] or info.sizes["train"]
-            held_out = round(size * values["validation_split"])
-            if held_out == 0 or held_out == size:
-                problems.add("data.validation_split", f"{values['validation_split']} of "
-                             f"{size} samples leaves no training or no validation samples")
-    if name is None or info is None or problems.has("data"):
+        _check_sizes(problems, info, spec.name, values, test_spec is not None)
+    if spec is None or info is None or problems.has("data"):
         return None
     if data_dir is not None:
         data_dir = Path(data_dir).expanduser()
         if base_dir is not None and not data_dir.is_absolute():
             data_dir = base_dir / data_dir
-    return DataSpec(dataset=name, data_dir=data_dir, **values)
+    return DataSpec(dataset=spec.name, arguments=spec.arguments, test=test_spec,
+                    data_dir=data_dir, **values)
+
+
+def _dataset(problems: Problems, key: str, source: Any, base_dir: Path | None
+             ) -> tuple[ComponentSpec | None, Any]:
+    """A data set by name, or a reader's table with its paths made relative to the
+    config's folder; a file path where a name belongs gets the table to write instead."""
+    if isinstance(source, str) and Path(source).suffix.lower() in FILE_SUFFIXES:
+        reader = FILE_SUFFIXES[Path(source).suffix.lower()]
+        argument = "x" if reader == "npy" else "path"
+        problems.add(key, f"{source!r} is a file, not a data set name; read it with a "
+                     f'reader: {key.split(".")[-1]} = {{ type = "{reader}", {argument} = '
+                     f'"{source}"' + (', target = "<column>" }' if reader in ("csv", "parquet")
+                                      else " }"))
+        return None, None
+    if isinstance(source, dict) and base_dir is not None:
+        source = _resolved_paths(source, base_dir)
+    return check_component(problems, "dataset", key, source)
+
+
+def _resolved_paths(table: dict[str, Any], base_dir: Path) -> dict[str, Any]:
+    """The reader's path arguments (its factory's ``path_arguments``) relative to
+    ``base_dir`` unless absolute."""
+    from nnframe.registry import get_registry
+
+    try:
+        factory = get_registry().get("dataset", table.get("type")).factory
+    except Exception:  # an unknown reader: check_component says so
+        return table
+    resolved = dict(table)
+    for name in getattr(factory, "path_arguments", ()):
+        value = resolved.get(name)
+        if isinstance(value, str) and not Path(value).expanduser().is_absolute():
+            resolved[name] = str(base_dir / value)
+        elif isinstance(value, str):
+            resolved[name] = str(Path(value).expanduser())
+    return resolved
+
+
+def _check_sizes(problems: Problems, info: Dataset, name: str, values: dict[str, Any],
+                 has_test: bool) -> None:
+    """What can be checked before reading: subsets against known sizes, one-hot against
+    known classes, where the test data comes from."""
+    files = not info.sizes  # a reader of the user's files: sizes known once read
+    if not files:
+        for key in ("test_split",):
+            if values[key] is not None:
+                problems.add(f"data.{key}", f"{name} has its own test split; test_split is "
+                             "for a reader of your own file")
+        if has_test:
+            problems.add("data.test", f"{name} has its own test split; test is for a "
+                         "reader of your own file")
+    for key, split in (("subset", "train"), ("test_subset", "test")):
+        if values[key] is not None and split in info.sizes and values[key] > info.sizes[split]:
+            problems.add(f"data.{key}", f"{name} has {info.sizes[split]:,} {split} "
+                         f"samples, fewer than {values[key]:,}")
+    if values["one_hot"] and info.num_classes is None and not files:
+        problems.add("data.one_hot", f"{name} has no class labels to one-hot encode")
+    if values["validation_split"] and "train" in info.sizes:
+        size = values["subset"] or info.sizes["train"]
+        held_out = round(size * values["validation_split"])
+        if held_out == 0 or held_out == size:
+            problems.add("data.validation_split", f"{values['validation_split']} of "
+                         f"{size} samples leaves no training or no validation samples")
 
 
 def _reshape(problems: Problems, table: dict[str, Any], info: Dataset | None,
@@ -151,7 +219,8 @@ def _reshape(problems: Problems, table: dict[str, Any], info: Dataset | None,
         problems.add("data.reshape", "give either flatten = true or reshape, not both "
                      "(flatten is reshape to one axis)")
         return None
-    if info is not None and math.prod(shape) != math.prod(info.sample_shape):
+    if info is not None and info.sample_shape is not None \
+            and math.prod(shape) != math.prod(info.sample_shape):
         problems.add("data.reshape", f"{list(shape)} holds {math.prod(shape):,} values per "
                      f"sample, but {info.name} samples {info.sample_shape} hold "
                      f"{math.prod(info.sample_shape):,}")
@@ -174,6 +243,7 @@ def _train_spec(problems: Problems, raw: dict[str, Any]) -> TrainSpec | None:
                                    high_inclusive=False),
     }
     seed = fields.integer(problems, table, "train", "seed", None, minimum=0)
+    values["class_weight"] = _class_weight(problems, table)
     metrics = _component_list(problems, table, "metric", "metrics")
     callbacks = _component_list(problems, table, "callback", "callbacks")
     schedule = None
@@ -183,6 +253,21 @@ def _train_spec(problems: Problems, raw: dict[str, Any]) -> TrainSpec | None:
         return None
     return TrainSpec(seed=seed, metrics=metrics, schedule=schedule, callbacks=callbacks,
                      **values)
+
+
+def _class_weight(problems: Problems, table: dict[str, Any]) -> Any:
+    """``class_weight = "balanced"`` or ``{ Adelie = 1.0, Gentoo = 2.0 }`` (class names,
+    or class indices as keys: ``{ 0 = 1.0, 1 = 5.0 }``)."""
+    value = table.get("class_weight")
+    if value is None or value == "balanced":
+        return value
+    if isinstance(value, dict) and all(
+            isinstance(v, (int, float)) and not isinstance(v, bool) and v >= 0
+            for v in value.values()):
+        return dict(value)
+    problems.add("train.class_weight", 'must be "balanced" or a table of class = weight '
+                 f"(numbers >= 0), for example {{ 0 = 1.0, 1 = 5.0 }}, got {fields.shown(value)}")
+    return None
 
 
 def _component_list(problems: Problems, table: dict[str, Any], kind: str,

@@ -270,6 +270,9 @@ class MPIStrategy(Strategy):
             network.stop_training = True
         return self._stop_agreed
 
+    def agree(self, value: Any) -> Any:
+        return self._wait(self.comm.bcast, value, root=0)
+
     def any(self, flag: bool) -> bool:
         self._number[0] = 1.0 if flag else 0.0
         self._wait(self.comm.Allreduce, self._in_place, self._number, op=self._max)

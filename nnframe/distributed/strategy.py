@@ -99,6 +99,10 @@ class Strategy:
         """Whether ``flag`` is true on any process."""
         return bool(flag)
 
+    def agree(self, value: Any) -> Any:
+        """Rank 0's ``value`` (JSON-like) on every process: a seed drawn at random."""
+        return value
+
     def end_epoch(self, network: Network, shared_state: dict[str, Any]) -> None:
         """After an epoch's last batch (or when training stops inside one): bring every
         process's random stream and layer state back together."""

@@ -1,11 +1,12 @@
-"""ONNX converters for ``batch_norm``, ``layer_norm`` and ``embedding``.
+"""ONNX converters for ``batch_norm``, ``layer_norm``, ``standardize`` and ``embedding``.
 
 They read the layers' documented members only: batch_norm's ``eps``, ``params`` ``gamma``
 and ``beta`` (when it has them) and ``state`` ``running_mean`` and ``running_var`` (when
 it keeps them; statistics over every axis but the last); layer_norm's ``eps``, ``axes``
 and ``gamma`` and ``beta`` (over the last ``axes`` axes, when it has them);
 embedding's ``weights`` (input_dim, output_dim), looked up by indices given as numbers of
-any dtype.
+any dtype; standardize's ``state`` ``mean`` and its ``scale_factor`` (the one rule for
+features that do not vary).
 """
 
 from __future__ import annotations
@@ -92,6 +93,19 @@ class LayerNormConverter(Converter):
         return graph.node("LayerNormalization",
                           [x, graph.constant(gamma, "gamma"), graph.constant(beta, "beta")],
                           axis=-axes, epsilon=float(layer.eps))
+
+
+@attrs.define(eq=False)
+class StandardizeConverter(Converter):
+    """Converts standardize: (x - mean) * scale, with the fitted statistics as constants
+    broadcast over the last axis."""
+
+    def convert(self, layer: Any, x: str, graph: GraphBuilder) -> str:
+        import numpy as np
+
+        centred = graph.node("Sub", [x, graph.constant(layer.state["mean"], "mean")])
+        return graph.node("Mul", [centred, graph.constant(layer.scale_factor(np.float32),
+                                                          "scale")])
 
 
 @attrs.define(eq=False)

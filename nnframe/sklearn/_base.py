@@ -14,7 +14,7 @@ import numpy as np
 from sklearn.base import BaseEstimator
 from sklearn.model_selection import train_test_split
 from sklearn.utils import check_random_state
-from sklearn.utils.validation import check_is_fitted, validate_data
+from sklearn.utils.validation import _check_sample_weight, check_is_fitted, validate_data
 
 from nnframe.errors import ConfigError
 from nnframe.network import DTYPES, Network
@@ -71,8 +71,8 @@ class NetworkEstimator(BaseEstimator):
 
     # -- training ------------------------------------------------------------------------
 
-    def _train(self, X: Any, y: Any, *, partial: bool, classes: Any = None
-               ) -> NetworkEstimator:
+    def _train(self, X: Any, y: Any, *, partial: bool, classes: Any = None,
+               sample_weight: Any = None) -> NetworkEstimator:
         """``fit`` (``partial`` false) or one epoch of ``partial_fit``.
 
         A fresh fit forgets the previous one (so that a fit that fails leaves an unfitted
@@ -90,6 +90,8 @@ class NetworkEstimator(BaseEstimator):
             for name in [n for n in vars(self) if n.endswith("_") and not n.startswith("__")]:
                 delattr(self, name)
         X, y = validate_data(self, X, y, reset=fresh, dtype=dtype, **self._y_checks)
+        if sample_weight is not None:
+            sample_weight = _check_sample_weight(sample_weight, X, dtype=np.float64)
         encoded = self._encode(y, fresh, classes)
         random = check_random_state(self.random_state)
         seed, split_seed = (int(s) for s in random.randint(_SEED_BOUND, size=2))
@@ -100,9 +102,11 @@ class NetworkEstimator(BaseEstimator):
         targets = self._network_targets(encoded)
         validation = None
         if validation_fraction:
-            X, X_val, targets, t_val = train_test_split(
-                X, targets, test_size=validation_fraction, random_state=split_seed,
+            weights = () if sample_weight is None else (sample_weight,)
+            X, X_val, targets, t_val, *weights = train_test_split(
+                X, targets, *weights, test_size=validation_fraction, random_state=split_seed,
                 stratify=self._stratify(encoded))
+            sample_weight = weights[0] if weights else None
             validation = (X_val, t_val)
         callbacks = stopping_callbacks(patience, tol, validation is not None, epochs)
         start = network.epoch
@@ -117,6 +121,7 @@ class NetworkEstimator(BaseEstimator):
             validation_data=validation,
             callbacks=callbacks,
             verbose=int(self.verbose),
+            sample_weight=sample_weight,
         )
         for key, values in history.history.items():
             self.history_.setdefault(key, []).extend(values)

@@ -122,9 +122,10 @@ class NetworkClassifier(ClassifierMixin, NetworkEstimator):
         self.warm_start = warm_start
         self.dtype = dtype
 
-    def fit(self, X: Any, y: Any) -> NetworkClassifier:
-        """Train on ``X`` (n_samples, n_features) and labels ``y`` (n_samples,)."""
-        return self._train(X, y, partial=False)
+    def fit(self, X: Any, y: Any, sample_weight: Any = None) -> NetworkClassifier:
+        """Train on ``X`` (n_samples, n_features) and labels ``y`` (n_samples,), each
+        sample's loss weighted by ``sample_weight`` (n_samples,) when given."""
+        return self._train(X, y, partial=False, sample_weight=sample_weight)
 
     def partial_fit(self, X: Any, y: Any, classes: Any = None) -> NetworkClassifier:
         """Train one epoch on this batch of data, continuing the fitted network.
@@ -252,10 +253,11 @@ class NetworkRegressor(RegressorMixin, NetworkEstimator):
         self.warm_start = warm_start
         self.dtype = dtype
 
-    def fit(self, X: Any, y: Any) -> NetworkRegressor:
+    def fit(self, X: Any, y: Any, sample_weight: Any = None) -> NetworkRegressor:
         """Train on ``X`` (n_samples, n_features) and ``y`` (n_samples,) or
-        (n_samples, n_outputs)."""
-        return self._train(X, y, partial=False)
+        (n_samples, n_outputs), each sample's loss weighted by ``sample_weight``
+        (n_samples,) when given."""
+        return self._train(X, y, partial=False, sample_weight=sample_weight)
 
     def partial_fit(self, X: Any, y: Any) -> NetworkRegressor:
         """Train one epoch on this batch of data, continuing the fitted network."""
