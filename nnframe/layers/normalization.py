@@ -213,7 +213,7 @@ class BatchNorm(_Normalization):
         if not training:
             return self._infer(rows, wide).reshape(x.shape)
         count = rows.shape[0]
-        scale = 1.0 / count
+        scale = 1.0 / max(count, 1)  # an empty batch: empty output, statistics kept
         mean = self._sums.over_rows(rows)
         mean *= scale
         xhat = self._xhat_buffer(rows.shape, rows.dtype)
@@ -244,6 +244,8 @@ class BatchNorm(_Normalization):
         batch with one value per feature (a last batch of one sample) has no unbiased
         variance: the running variance then stays as it is (PyTorch refuses such a batch;
         stopping a run at its last batch would be worse)."""
+        if count == 0:
+            return
         keep = 1.0 - self.momentum
         running_mean, running_var = self.state["running_mean"], self.state["running_var"]
         running_mean *= keep
@@ -266,7 +268,7 @@ class BatchNorm(_Normalization):
     def backward(self, grad_output: np.ndarray) -> np.ndarray:
         cache = self._cached()
         grad, grad_input = self._parameter_grads(grad_output)
-        scale = 1.0 / grad.shape[0]
+        scale = 1.0 / max(grad.shape[0], 1)
         wide = cache.wide
         # g - mean(g) - x̂ * mean(g * x̂), then times gamma / sqrt(var + eps)
         wide_grad_input = wide.view(grad_input)
