@@ -128,7 +128,7 @@ class Recurrent(nnframe.Layer):
         chunk = max(1, self.inference_bytes // per_sample)
         outputs = [self._output(self._forward_steps(self._time_major(x[i:i + chunk], work),
                                                     work).states)
-                   for i in range(0, n, chunk)]
+                   for i in range(0, max(n, 1), chunk)]  # an empty batch: one empty chunk
         return outputs[0] if len(outputs) == 1 else np.concatenate(outputs)
 
     def _time_major(self, x: np.ndarray, work: Workspace) -> np.ndarray:
@@ -179,7 +179,7 @@ class Recurrent(nnframe.Layer):
         grad_projection = self._parameter_grads(grad_output)
         time, n, width = grad_projection.shape
         grad = grad_projection.reshape(time * n, width) @ self.params["input_weights"].T
-        return grad.reshape(time, n, -1).transpose(1, 0, 2)
+        return grad.reshape(time, n, grad.shape[1]).transpose(1, 0, 2)
 
     def backward_parameters(self, grad_output: np.ndarray) -> None:
         """Fill ``grads`` only: the network asks its first layer with parameters for this,
@@ -200,7 +200,7 @@ class Recurrent(nnframe.Layer):
                 f"{tuple(grad_output.shape)}, expected {expected} as forward returned")
         grad_states = grad_output.transpose(1, 0, 2) if self.return_sequences else grad_output
         grad_projection = self._backward_steps(run, grad_states)
-        flat = grad_projection.reshape(time * n, -1)
+        flat = grad_projection.reshape(time * n, grad_projection.shape[2])
         np.matmul(run.steps.reshape(time * n, features).T, flat,
                   out=self.grads["input_weights"])
         self._sum_rows(flat, self.grads[self.input_bias_key])
