@@ -5,8 +5,10 @@ want channels-first, (N, C, H, W). Each converter transposes its input to NCHW a
 output back to NHWC; the graph builder cancels a transpose that undoes the one before,
 so a run of conv and pooling layers stays NCHW inside the graph and pays for one transpose
 at each end. The padding is nnframe's own (`windows.sliding_axis`): "same" pads
-``total // 2`` before and the rest after, which ONNX takes as explicit pads. Nothing here
-imports onnx: the graph builder does, when a network is exported.
+``total // 2`` before and the rest after, which ONNX takes as explicit pads. A padding
+mode other than zeros becomes two Gathers by the layer's own index arrays (which input
+cell each padded cell copies, `padding.sources`): ONNX's Pad has no circular mode before
+opset 19. Nothing here imports onnx: the graph builder does, when a network is exported.
 """
 
 from __future__ import annotations
@@ -16,7 +18,7 @@ from typing import Any, ClassVar
 import attrs
 
 import nnframe
-from nnframe_conv.windows import sliding_axis
+from nnframe_conv.padding import sources
 
 #: (N, H, W, C) -> (N, C, H, W), and back.
 TO_CHANNELS_FIRST = (0, 3, 1, 2)
@@ -38,13 +40,22 @@ class Conv2DConverter(nnframe.Converter):
 
     def convert(self, layer: Any, x: str, graph: Any) -> str:
         height, width, _ = _image_shape(layer, x, graph)
-        rows = sliding_axis(height, layer.kernel_size[0], layer.stride[0], layer.padding)
-        cols = sliding_axis(width, layer.kernel_size[1], layer.stride[1], layer.padding)
-        weights = graph.constant(layer.params["weights"].transpose(3, 2, 0, 1), "weights")
-        bias = graph.constant(layer.params["bias"], "bias")
-        y = graph.node("Conv", [graph.transpose(x, TO_CHANNELS_FIRST), weights, bias],
-                       kernel_shape=list(layer.kernel_size), strides=list(layer.stride),
-                       pads=[rows.pad_before, cols.pad_before, rows.pad_after, cols.pad_after])
+        rows, cols = layer._axes(height, width)
+        inputs = [graph.transpose(x, TO_CHANNELS_FIRST),
+                  graph.constant(layer.params["weights"].transpose(3, 2, 0, 1), "weights")]
+        if layer.use_bias:
+            inputs.append(graph.constant(layer.params["bias"], "bias"))
+        pads = [rows.pad_before, cols.pad_before, rows.pad_after, cols.pad_after]
+        if layer.padding_mode != "zeros" and any(pads):
+            for axis, geometry in ((2, rows), (3, cols)):
+                index = sources(geometry.size, geometry.pad_before, geometry.pad_after,
+                                layer.padding_mode)
+                inputs[0] = graph.node("Gather", [inputs[0], graph.constant(index, "cells")],
+                                       axis=axis)
+            pads = [0, 0, 0, 0]
+        y = graph.node("Conv", inputs, kernel_shape=list(layer.kernel_size),
+                       strides=list(layer.stride), dilations=list(layer.dilation),
+                       group=int(layer.groups), pads=pads)
         return graph.transpose(y, TO_CHANNELS_LAST)
 
 

@@ -56,6 +56,20 @@ def test_conv2d(kernel, stride, padding, shape):
                             L("flatten"), L("dense", output_size=3)], shape)
 
 
+@pytest.mark.parametrize("options", [
+    {"groups": 2},
+    {"groups": 4, "stride": 2, "padding": "same"},  # depthwise
+    {"dilation": (2, 1), "padding": 2},
+    {"padding": (1, 2), "use_bias": False},
+    {"padding": 2, "padding_mode": "reflect"},
+    {"padding": (2, 1), "padding_mode": "replicate", "stride": 2},
+    {"padding": "same", "padding_mode": "circular", "groups": 2, "dilation": 2},
+])
+def test_conv2d_options(options):
+    exported_outputs_match([L("conv2d", 4, 3, **options), L("flatten"),
+                            L("dense", output_size=3)], (7, 6, 4))
+
+
 @pytest.mark.parametrize("pool", ["maxpool2d", "avgpool2d"])
 @pytest.mark.parametrize(("size", "stride", "shape"), [
     (2, None, (8, 8, 3)),
