@@ -63,23 +63,37 @@ class Conv2DConverter(nnframe.Converter):
 class _PoolConverter(nnframe.Converter):
     op_type: ClassVar[str] = ""
 
+    def attributes(self, layer: Any) -> dict[str, Any]:
+        return {}
+
     def convert(self, layer: Any, x: str, graph: Any) -> str:
-        _image_shape(layer, x, graph)
-        # No padding and floor (ceil_mode 0): a last partial window is dropped, as here.
+        height, width, _ = _image_shape(layer, x, graph)
+        rows, cols = layer._axes(height, width)
+        # Floor (ceil_mode 0): a last partial window is dropped, as here.
         y = graph.node(self.op_type, [graph.transpose(x, TO_CHANNELS_FIRST)],
-                       kernel_shape=list(layer.pool_size), strides=list(layer.strides))
+                       kernel_shape=list(layer.pool_size), strides=list(layer.strides),
+                       pads=[rows.pad_before, cols.pad_before, rows.pad_after,
+                             cols.pad_after], **self.attributes(layer))
         return graph.transpose(y, TO_CHANNELS_LAST)
 
 
 @attrs.define(eq=False)
 class MaxPool2DConverter(_PoolConverter):
-    """Converts maxpool2d: ONNX MaxPool on NCHW, no padding, partial windows dropped."""
+    """Converts maxpool2d: ONNX MaxPool on NCHW (its padding never wins, as here),
+    partial windows dropped."""
 
     op_type: ClassVar[str] = "MaxPool"
+
+    def attributes(self, layer: Any) -> dict[str, Any]:
+        return {"dilations": list(layer.dilation)}
 
 
 @attrs.define(eq=False)
 class AvgPool2DConverter(_PoolConverter):
-    """Converts avgpool2d: ONNX AveragePool on NCHW, no padding, partial windows dropped."""
+    """Converts avgpool2d: ONNX AveragePool on NCHW with the layer's count_include_pad,
+    partial windows dropped."""
 
     op_type: ClassVar[str] = "AveragePool"
+
+    def attributes(self, layer: Any) -> dict[str, Any]:
+        return {"count_include_pad": int(layer.count_include_pad)}

@@ -70,6 +70,17 @@ def test_conv2d_options(options):
                             L("dense", output_size=3)], (7, 6, 4))
 
 
+@pytest.mark.parametrize(("pool", "options"), [
+    ("maxpool2d", {"pool_size": 3, "stride": 2, "padding": 1}),
+    ("maxpool2d", {"pool_size": 2, "stride": 1, "padding": "same", "dilation": 2}),
+    ("avgpool2d", {"pool_size": 3, "stride": 2, "padding": 1}),
+    ("avgpool2d", {"pool_size": (2, 3), "padding": (1, 1), "count_include_pad": False}),
+])
+def test_pool_options(pool, options):
+    exported_outputs_match([L(pool, **options), L("flatten"), L("dense", output_size=3)],
+                           (7, 6, 2))
+
+
 @pytest.mark.parametrize("pool", ["maxpool2d", "avgpool2d"])
 @pytest.mark.parametrize(("size", "stride", "shape"), [
     (2, None, (8, 8, 3)),
