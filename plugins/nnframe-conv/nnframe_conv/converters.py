@@ -1,4 +1,4 @@
-"""ONNX converters for conv2d, maxpool2d and avgpool2d (``nnframe export``).
+"""ONNX converters for the layers of nnframe-conv (``nnframe export``).
 
 nnframe's images are channels-last, (N, H, W, C); ONNX's Conv, MaxPool and AveragePool
 want channels-first, (N, C, H, W). Each converter transposes its input to NCHW and its
@@ -16,6 +16,7 @@ from __future__ import annotations
 from typing import Any, ClassVar
 
 import attrs
+import numpy as np
 
 import nnframe
 from nnframe_conv.padding import sources
@@ -97,3 +98,77 @@ class AvgPool2DConverter(_PoolConverter):
 
     def attributes(self, layer: Any) -> dict[str, Any]:
         return {"count_include_pad": int(layer.count_include_pad)}
+
+
+@attrs.define(eq=False)
+class Conv1DConverter(nnframe.Converter):
+    """Converts conv1d: ONNX Conv on (N, C, time), weights as (filters, in_channels /
+    groups, kernel_size); other padding modes as one Gather, as for conv2d."""
+
+    def convert(self, layer: Any, x: str, graph: Any) -> str:
+        shape = graph.sample_shape(x)
+        if shape is None or len(shape) != 2:
+            raise nnframe.ExportError(f"{layer.layer_name} needs channels-last sequences "
+                                      f"(time, C) as input, got samples of shape {shape}")
+        _, steps = layer._conv._axes(1, shape[0])
+        inputs = [graph.transpose(x, (0, 2, 1)),
+                  graph.constant(layer.params["weights"].transpose(2, 1, 0), "weights")]
+        if layer.use_bias:
+            inputs.append(graph.constant(layer.params["bias"], "bias"))
+        pads = [steps.pad_before, steps.pad_after]
+        if layer.padding_mode != "zeros" and any(pads):
+            index = sources(steps.size, steps.pad_before, steps.pad_after, layer.padding_mode)
+            inputs[0] = graph.node("Gather", [inputs[0], graph.constant(index, "cells")],
+                                   axis=2)
+            pads = [0, 0]
+        y = graph.node("Conv", inputs, kernel_shape=[layer.kernel_size],
+                       strides=[layer.stride], dilations=[layer.dilation],
+                       group=int(layer.groups), pads=pads)
+        return graph.transpose(y, (0, 2, 1))
+
+
+@attrs.define(eq=False)
+class SeparableConv2DConverter(nnframe.Converter):
+    """Converts separable_conv2d: the depthwise conv2d as conv2d converts, then a 1x1
+    ONNX Conv, both on NCHW."""
+
+    def convert(self, layer: Any, x: str, graph: Any) -> str:
+        depthwise, pointwise = layer._bind()
+        middle = Conv2DConverter().convert(depthwise, x, graph)
+        inputs = [graph.transpose(middle, TO_CHANNELS_FIRST),
+                  graph.constant(pointwise.params["weights"].transpose(3, 2, 0, 1),
+                                 "pointwise_weights")]
+        if layer.use_bias:
+            inputs.append(graph.constant(pointwise.params["bias"], "bias"))
+        y = graph.node("Conv", inputs, kernel_shape=[1, 1])
+        return graph.transpose(y, TO_CHANNELS_LAST)
+
+
+@attrs.define(eq=False)
+class _GlobalPoolConverter(nnframe.Converter):
+    op_type: ClassVar[str] = ""
+
+    def convert(self, layer: Any, x: str, graph: Any) -> str:
+        shape = graph.sample_shape(x)
+        if shape is None or len(shape) < 2:
+            raise nnframe.ExportError(f"{layer.layer_name} needs channels-last samples as "
+                                      f"input, got samples of shape {shape}")
+        axes = list(range(1, len(shape)))  # every axis between the batch and the channels
+        if graph.opset >= 18:  # the axes became an input in opset 18
+            return graph.node(self.op_type, [x, graph.constant(np.array(axes), "axes")],
+                              keepdims=0)
+        return graph.node(self.op_type, [x], axes=axes, keepdims=0)
+
+
+@attrs.define(eq=False)
+class GlobalAvgPoolConverter(_GlobalPoolConverter):
+    """Converts global_avg_pool: ONNX ReduceMean over the positions."""
+
+    op_type: ClassVar[str] = "ReduceMean"
+
+
+@attrs.define(eq=False)
+class GlobalMaxPoolConverter(_GlobalPoolConverter):
+    """Converts global_max_pool: ONNX ReduceMax over the positions."""
+
+    op_type: ClassVar[str] = "ReduceMax"

@@ -111,3 +111,40 @@ def test_images_output_keep_the_channels_last_layout():
     model = exported_outputs_match([L("conv2d", 5, 3, stride=2, padding="same")], (9, 7, 2))
     dims = [d.dim_param or d.dim_value for d in model.graph.output[0].type.tensor_type.shape.dim]
     assert dims == ["batch", 5, 4, 5]
+
+
+@pytest.mark.parametrize("options", [
+    {},
+    {"stride": 2, "padding": "same", "dilation": 2},
+    {"padding": 2, "padding_mode": "circular", "groups": 2, "use_bias": False},
+    {"padding": 1, "padding_mode": "reflect"},
+])
+def test_conv1d(options):
+    exported_outputs_match([L("conv1d", 4, 3, **options), L("flatten"),
+                            L("dense", output_size=3)], (9, 2))
+
+
+@pytest.mark.parametrize("options", [
+    {"padding": "same"},
+    {"depth_multiplier": 2, "stride": 2, "padding": 1, "use_bias": False},
+])
+def test_separable_conv2d(options):
+    exported_outputs_match([L("separable_conv2d", 5, 3, **options), L("flatten"),
+                            L("dense", output_size=3)], (7, 6, 3))
+
+
+@pytest.mark.parametrize("pool", ["global_avg_pool", "global_max_pool"])
+@pytest.mark.parametrize(("before", "shape"), [("conv2d", (6, 5, 2)), ("conv1d", (7, 2))])
+def test_global_pooling(pool, before, shape):
+    exported_outputs_match([L(before, 4, 3), L(pool), L("dense", output_size=3)], shape)
+
+
+def test_global_pooling_at_opset_18_gives_the_axes_as_an_input():
+    network = nnframe.Network([L("global_avg_pool")]).build((4, 3, 2), seed=0)
+    model = nnframe.onnx.to_model(network, opset=18)
+    onnx.checker.check_model(model, full_check=True)
+    runner = ort.InferenceSession(model.SerializeToString(),
+                                  providers=["CPUExecutionProvider"])
+    x = np.random.default_rng(0).standard_normal((3, 4, 3, 2)).astype(np.float32)
+    np.testing.assert_allclose(runner.run(["output"], {"input": x})[0], network.predict(x),
+                               rtol=1e-6)
