@@ -117,5 +117,6 @@ class GRU(Recurrent):
                     grad_state += own
         np.matmul(states[1:time].reshape(-1, units).T, grad_hidden[1:].reshape(-1, 3 * units),
                   out=self.grads["recurrent_weights"])
-        self._sum_rows(grad_hidden.reshape(-1, 3 * units), self.grads["recurrent_bias"])
+        if self.use_bias:
+            self._sum_rows(grad_hidden.reshape(-1, 3 * units), self.grads["recurrent_bias"])
         return grad

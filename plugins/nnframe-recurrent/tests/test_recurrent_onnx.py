@@ -78,3 +78,27 @@ def test_saturated_gates():
     expected = network.predict(x)
     (got,) = runner.run(["output"], {"input": x})
     assert np.max(np.abs(got - expected)) / np.max(np.abs(expected)) <= 1e-5
+
+
+@pytest.mark.parametrize("kind", KINDS)
+@pytest.mark.parametrize("options", [
+    {"bidirectional": True},
+    {"bidirectional": True, "return_sequences": True},
+    {"use_bias": False},
+    {"use_bias": False, "bidirectional": True, "return_sequences": True},
+])
+def test_options(kind, options):
+    exported_outputs_match([L(kind, 4, **options), L("flatten"), L("dense", output_size=3)],
+                           (5, 3))
+
+
+@pytest.mark.parametrize("bidirectional", [False, True])
+def test_rnn_with_relu(bidirectional):
+    exported_outputs_match([L("rnn", 4, nonlinearity="relu", bidirectional=bidirectional,
+                              return_sequences=True), L("rnn", 3, nonlinearity="relu")],
+                           (5, 3))
+
+
+def test_stacked_bidirectional_layers():
+    exported_outputs_match([L("lstm", 4, bidirectional=True, return_sequences=True),
+                            L("gru", 3, bidirectional=True)], (6, 2))
