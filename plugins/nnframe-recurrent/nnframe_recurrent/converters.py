@@ -13,7 +13,8 @@ The layers keep PyTorch's layout; ONNX's operators differ in three ways, undone 
 
 A bidirectional layer is ONNX's ``direction="bidirectional"``: each array gets the reverse
 direction's as a second entry, and the outputs' direction axis is folded into the features
-(forward first, as here). A layer without bias leaves out ONNX's optional ``B``.
+(forward first, as here). A layer without bias leaves out ONNX's optional ``B``; learned
+initial states become ``initial_h`` (and ``initial_c``), expanded to the batch.
 
 Stacked recurrent layers (``return_sequences``) stay time-major between them: the graph
 builder cancels the transposes back and forth. Nothing here imports onnx.
@@ -55,6 +56,20 @@ class _RecurrentConverter(nnframe.Converter):
         """The operator's attributes beyond hidden_size and direction."""
         return dict(self.attributes)
 
+    @staticmethod
+    def _initial_states(layer: Any, prefixes: list[str], steps: str, graph: Any) -> list[str]:
+        """initial_h (and initial_c): each direction's learned vector, (directions, N,
+        units) for the batch at hand."""
+        batch = graph.node("Slice", [graph.node("Shape", [steps]),
+                                     graph.constant(np.array([1]), "start"),
+                                     graph.constant(np.array([2]), "end")])
+        shape = graph.node("Concat", [graph.constant(np.array([len(prefixes)]), "directions"),
+                                      batch, graph.constant(np.array([layer.units]), "units")],
+                           axis=0)
+        return [graph.node("Expand", [graph.constant(np.stack(
+            [layer.params[prefix + key] for prefix in prefixes])[:, None], key), shape])
+            for key in layer.initial_keys]
+
     def convert(self, layer: Any, x: str, graph: Any) -> str:
         units = int(layer.units)
         prefixes = ["", REVERSE] if layer.bidirectional else [""]
@@ -71,6 +86,9 @@ class _RecurrentConverter(nnframe.Converter):
                                              for b in self.biases(layer, prefix)])
                              for prefix in prefixes])
             inputs.append(graph.constant(bias, "bias"))
+        if layer.learned:
+            inputs += [""] * (5 - len(inputs))  # no sequence_lens (and perhaps no B)
+            inputs += self._initial_states(layer, prefixes, steps, graph)
         attributes = {"hidden_size": units, **self.options(layer, len(prefixes))}
         if layer.bidirectional:
             attributes["direction"] = "bidirectional"

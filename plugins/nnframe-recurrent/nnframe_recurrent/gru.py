@@ -57,7 +57,7 @@ class GRU(Recurrent):
         with np.errstate(over="ignore"):
             for t in range(time):
                 carried = hidden[t]
-                if t:
+                if t or self.learned:
                     np.matmul(states[t], scaled["recurrent_weights"], out=carried)
                     carried += scaled["recurrent_bias"]
                 else:
@@ -115,8 +115,12 @@ class GRU(Recurrent):
                 own = self._grad_state_at(grad_states, t - 1, time)
                 if own is not None:
                     grad_state += own
-        np.matmul(states[1:time].reshape(-1, units).T, grad_hidden[1:].reshape(-1, 3 * units),
-                  out=self.grads["recurrent_weights"])
+        first = 0 if self.learned else 1  # a zero initial state adds nothing
+        np.matmul(states[first:time].reshape(-1, units).T,
+                  grad_hidden[first:].reshape(-1, 3 * units), out=self.grads["recurrent_weights"])
+        if self.learned:  # h_1 = ... + z * h_0, and h_0 W_hh inside every gate
+            np.multiply(grad_state, gates[0][:, units:2 * units], out=product)
+            self._initial_grad("initial_state", grad_hidden[0] @ recurrent_transposed + product)
         if self.use_bias:
             self._sum_rows(grad_hidden.reshape(-1, 3 * units), self.grads["recurrent_bias"])
         return grad

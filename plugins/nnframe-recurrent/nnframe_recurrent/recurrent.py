@@ -32,6 +32,13 @@ Draw = Callable[[tuple[int, ...]], np.ndarray]
 REVERSE = "reverse_"
 
 
+def _check_initial_state(instance: Any, attribute: attrs.Attribute, value: Any) -> None:
+    if value not in ("zeros", "learned"):
+        raise nnframe.ConfigError(
+            f"{instance.layer_name}: initial_state must be 'zeros' or 'learned' (trainable "
+            f"initial states, PyTorch's h0 shared by the batch), got {value!r}")
+
+
 def _check_bool(instance: Any, attribute: attrs.Attribute, value: Any) -> None:
     if not isinstance(value, (bool, np.bool_)):
         raise nnframe.ConfigError(
@@ -56,7 +63,13 @@ class Recurrent(nnframe.Layer):
     """Base of the recurrent layers: (N, time, features) -> (N, units), or (N, time, units)
     with ``return_sequences``; zero initial state.
 
-    ``use_bias`` is PyTorch's ``bias`` (false: no bias arrays at all). ``bidirectional``
+    ``use_bias`` is PyTorch's ``bias`` (false: no bias arrays at all). ``initial_state``
+    is ``"zeros"`` (default: every sequence starts from zero states) or ``"learned"``:
+    trainable ``initial_state`` (and, for lstm, ``initial_cell``) vectors of ``units``
+    values, zeros at build, are every sequence's h0 (and c0). They stand for PyTorch's
+    ``h0``/``c0`` given to ``forward`` where one value serves the whole batch (set them
+    with ``layer.params["initial_state"][...] = h0``); a state given per sample is not an
+    input here, since a layer takes one array. ``bidirectional``
     (as PyTorch's) adds a reverse direction that reads the sequence from its end, with its
     own ``reverse_*`` weights: the output is both directions' states side by side, 2 *
     units wide, forward first; without return_sequences, each direction's last state
@@ -68,6 +81,8 @@ class Recurrent(nnframe.Layer):
     gates: ClassVar[int] = 1
     #: the bias added to the input projection (rnn and lstm: their one bias)
     input_bias_key: ClassVar[str] = "bias"
+    #: the parameters of learned initial states: h0 (lstm: and c0)
+    initial_keys: ClassVar[tuple[str, ...]] = ("initial_state",)
     #: inference runs in chunks of samples whose work arrays fit in about this many bytes
     inference_bytes: ClassVar[int] = 32 * 2**20
     #: How `nnframe check` builds it: features != units, whole sequences out.
@@ -80,10 +95,16 @@ class Recurrent(nnframe.Layer):
     return_sequences: bool = attrs.field(default=False, validator=_check_bool)
     use_bias: bool = attrs.field(default=True, validator=_check_bool)
     bidirectional: bool = attrs.field(default=False, validator=_check_bool)
+    initial_state: str = attrs.field(default="zeros", validator=_check_initial_state)
     features: int | None = attrs.field(init=False, default=None)
     _workspace: Workspace = attrs.field(init=False, factory=Workspace, repr=False)
     _run: Run | None = attrs.field(init=False, default=None, repr=False)
     _reverse: Recurrent | None = attrs.field(init=False, default=None, repr=False)
+
+    @property
+    def learned(self) -> bool:
+        """Whether the initial states are parameters (``initial_state="learned"``)."""
+        return self.initial_state == "learned"
 
     @property
     def width(self) -> int:
@@ -121,6 +142,9 @@ class Recurrent(nnframe.Layer):
             if self.use_bias:
                 params.update({prefix + name: value for name, value
                                in self._initial_biases(draw, width).items()})
+            if self.learned:
+                params.update({prefix + name: np.zeros(self.units)
+                               for name in self.initial_keys})
         self.params = {name: value.astype(dtype) for name, value in params.items()}
         self.grads = {name: np.zeros_like(value) for name, value in self.params.items()}
         self.features = features
@@ -215,10 +239,16 @@ class Recurrent(nnframe.Layer):
         return np.multiply(value, scale, out=work.get(f"scaled_{name}", value.shape, value.dtype))
 
     def _states(self, work: Workspace, time: int, n: int, dtype: np.dtype) -> np.ndarray:
-        """(time + 1, N, units) for the hidden states, the first (initial) one zero."""
+        """(time + 1, N, units) for the hidden states, the first the initial one (zeros or
+        the learned ``initial_state``)."""
         states = work.get("states", (time + 1, n, self.units), dtype)
-        states[0] = 0.0
+        states[0] = self.params["initial_state"] if self.learned else 0.0
         return states
+
+    def _initial_grad(self, name: str, grad: np.ndarray) -> None:
+        """``grads[name]`` of a learned initial state: dE/d(its copy in each sequence)
+        (N, units), summed over the batch."""
+        self._sum_rows(grad, self.grads[name])
 
     def _output(self, states: np.ndarray) -> np.ndarray:
         """A fresh array (states live in reused buffers): the last state, or every state

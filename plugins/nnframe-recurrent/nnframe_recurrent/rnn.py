@@ -48,7 +48,7 @@ class SimpleRNN(Recurrent):
         carried = work.get("carried", (n, self.units), steps.dtype)
         for t in range(time):
             state = states[t + 1]
-            if t:
+            if t or self.learned:
                 np.matmul(states[t], recurrent_weights, out=carried)
                 state += carried
             if relu:
@@ -75,6 +75,9 @@ class SimpleRNN(Recurrent):
                 grad[t] *= grad_state
             if t:
                 np.matmul(grad[t], recurrent_transposed, out=grad_state)
-        np.matmul(states[1:time].reshape(-1, units).T, grad[1:].reshape(-1, units),
+        first = 0 if self.learned else 1  # a zero initial state adds nothing
+        np.matmul(states[first:time].reshape(-1, units).T, grad[first:].reshape(-1, units),
                   out=self.grads["recurrent_weights"])
+        if self.learned:
+            self._initial_grad("initial_state", grad[0] @ recurrent_transposed)
         return grad

@@ -110,7 +110,7 @@ def test_outputs_are_fresh_arrays(name, rng):
 def test_config_round_trips_through_json_and_the_registry(name):
     layer = nnframe.layer(name, 16, return_sequences=True)
     config = layer.get_config()
-    defaults = {"use_bias": True, "bidirectional": False,
+    defaults = {"use_bias": True, "bidirectional": False, "initial_state": "zeros",
                 **({"nonlinearity": "tanh"} if name == "rnn" else {})}
     assert config == {"units": 16, "return_sequences": True, **defaults}
     assert json.loads(json.dumps(config)) == config
