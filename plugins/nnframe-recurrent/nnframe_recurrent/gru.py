@@ -55,9 +55,10 @@ class GRU(Recurrent):
         states = self._states(work, time, n, dtype)
         product = work.get("product", (n, units), dtype)
         with np.errstate(over="ignore"):
-            for t in range(time):
+            learned = self.learned  # a nonzero h0 enters the first step too
+        for t in range(time):
                 carried = hidden[t]
-                if t or self.learned:
+                if t or learned:
                     np.matmul(states[t], scaled["recurrent_weights"], out=carried)
                     carried += scaled["recurrent_bias"]
                 else:

@@ -51,9 +51,10 @@ class LSTM(Recurrent):
         carried = work.get("carried", (n, 4 * units), dtype)
         product = work.get("product", (n, units), dtype)
         with np.errstate(over="ignore"):
-            for t in range(time):
+            learned = self.learned  # a nonzero h0 enters the first step too
+        for t in range(time):
                 gate = gates[t]
-                if t or self.learned:
+                if t or learned:
                     np.matmul(states[t], scaled["recurrent_weights"], out=carried)
                     gate += carried
                 activate(gate)

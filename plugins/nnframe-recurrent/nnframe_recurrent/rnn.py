@@ -46,9 +46,10 @@ class SimpleRNN(Recurrent):
         relu = self.nonlinearity == "relu"
         recurrent_weights = self.params["recurrent_weights"]
         carried = work.get("carried", (n, self.units), steps.dtype)
+        learned = self.learned  # a nonzero h0 enters the first step too
         for t in range(time):
             state = states[t + 1]
-            if t or self.learned:
+            if t or learned:
                 np.matmul(states[t], recurrent_weights, out=carried)
                 state += carried
             if relu:
