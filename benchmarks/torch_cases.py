@@ -147,10 +147,9 @@ def pool(module: Any, inputs: list[Any]) -> list[Need]:
     if getattr(module, "divisor_override", None):
         raise Out("divisor_override")
     if kind.startswith("Adaptive"):
-        size = module.output_size
-        if size not in (1, (1, 1)):
-            raise Out(f"adaptive pooling to {size} (only 1: global pooling)")
-        return _layer("global_avg_pool" if "Avg" in kind else "global_max_pool")
+        if module.output_size in (1, (1, 1)):  # and a flatten
+            return _layer("global_avg_pool" if "Avg" in kind else "global_max_pool")
+        return _layer("adaptive_avg_pool2d" if "Avg" in kind else "adaptive_max_pool2d")
     name = "maxpool2d" if kind == "MaxPool2d" else "avgpool2d"
     arguments = ["padding"]
     if kind == "MaxPool2d" and module.dilation not in (1, (1, 1)):

@@ -57,6 +57,7 @@ def test_torch_modules_are_classified_by_their_options():
     assert status(nn.MaxPool2d(3, padding=1, dilation=2), x2d).status == "expressible"
     assert "ceil_mode" in status(nn.MaxPool2d(3, ceil_mode=True), x2d).reason
     assert status(nn.AdaptiveAvgPool2d(1), x2d).status == "expressible"
+    assert status(nn.AdaptiveMaxPool2d((3, None)), x2d).status == "expressible"
     assert status(nn.RNN(2, 3, num_layers=2, nonlinearity="relu", bias=False,
                          bidirectional=True), torch.zeros(5, 2)).status == "expressible"
     assert status(nn.LSTM(2, 3, proj_size=2), torch.zeros(5, 2)).status == "out"

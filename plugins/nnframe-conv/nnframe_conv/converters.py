@@ -172,3 +172,42 @@ class GlobalMaxPoolConverter(_GlobalPoolConverter):
     """Converts global_max_pool: ONNX ReduceMax over the positions."""
 
     op_type: ClassVar[str] = "ReduceMax"
+
+
+@attrs.define(eq=False)
+class AdaptiveAvgPool2DConverter(nnframe.Converter):
+    """Converts adaptive_avg_pool2d: the two averaging matrices as one ONNX Einsum over
+    the channels-last images."""
+
+    def convert(self, layer: Any, x: str, graph: Any) -> str:
+        height, width, _ = _image_shape(layer, x, graph)
+        rows, cols = layer._matrices(height, width, np.dtype("float32"))
+        return graph.node("Einsum", [graph.constant(rows, "rows"), x,
+                                     graph.constant(cols, "columns")],
+                          equation="ih,nhwc,jw->nijc")
+
+
+@attrs.define(eq=False)
+class AdaptiveMaxPool2DConverter(nnframe.Converter):
+    """Converts adaptive_max_pool2d: each output cell's window sliced and reduced with ONNX
+    ReduceMax, the cells concatenated back into rows and columns."""
+
+    def convert(self, layer: Any, x: str, graph: Any) -> str:
+        height, width, _ = _image_shape(layer, x, graph)
+        out_h, out_w = layer.sizes(height, width)
+        axes = graph.constant(np.array([1, 2]), "axes")
+        rows = []
+        for i in range(out_h):
+            cells = []
+            for j in range(out_w):
+                (_, _, r, c) = layer.cells(height, width)[i * out_w + j]
+                window = graph.node("Slice", [x, graph.constant(np.array([r.start, c.start]),
+                                                                "start"),
+                                              graph.constant(np.array([r.stop, c.stop]), "stop"),
+                                              axes])
+                if graph.opset >= 18:
+                    cells.append(graph.node("ReduceMax", [window, axes], keepdims=1))
+                else:
+                    cells.append(graph.node("ReduceMax", [window], axes=[1, 2], keepdims=1))
+            rows.append(cells[0] if len(cells) == 1 else graph.node("Concat", cells, axis=2))
+        return rows[0] if len(rows) == 1 else graph.node("Concat", rows, axis=1)

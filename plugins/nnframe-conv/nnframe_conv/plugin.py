@@ -18,6 +18,8 @@ def register_layers(register) -> None:
     register("separable_conv2d", "nnframe_conv.separable:SeparableConv2D")
     register("global_avg_pool", "nnframe_conv.global_pooling:GlobalAvgPool")
     register("global_max_pool", "nnframe_conv.global_pooling:GlobalMaxPool")
+    register("adaptive_avg_pool2d", "nnframe_conv.adaptive_pooling:AdaptiveAvgPool2D")
+    register("adaptive_max_pool2d", "nnframe_conv.adaptive_pooling:AdaptiveMaxPool2D")
 
 
 @nnframe.hookimpl
@@ -29,3 +31,5 @@ def register_converters(register) -> None:
     register("separable_conv2d", "nnframe_conv.converters:SeparableConv2DConverter")
     register("global_avg_pool", "nnframe_conv.converters:GlobalAvgPoolConverter")
     register("global_max_pool", "nnframe_conv.converters:GlobalMaxPoolConverter")
+    register("adaptive_avg_pool2d", "nnframe_conv.converters:AdaptiveAvgPool2DConverter")
+    register("adaptive_max_pool2d", "nnframe_conv.converters:AdaptiveMaxPool2DConverter")

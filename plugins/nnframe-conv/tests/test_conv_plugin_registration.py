@@ -20,7 +20,8 @@ nnframe_conv = pytest.importorskip(
 
 LAYERS = {"conv2d": "Conv2D", "maxpool2d": "MaxPool2D", "avgpool2d": "AvgPool2D",
           "conv1d": "Conv1D", "separable_conv2d": "SeparableConv2D",
-          "global_avg_pool": "GlobalAvgPool", "global_max_pool": "GlobalMaxPool"}
+          "global_avg_pool": "GlobalAvgPool", "global_max_pool": "GlobalMaxPool",
+          "adaptive_avg_pool2d": "AdaptiveAvgPool2D", "adaptive_max_pool2d": "AdaptiveMaxPool2D"}
 #: What the plugin may import from nnframe: the package itself and its public modules.
 PUBLIC_MODULES = {"nnframe", "nnframe.arguments", "nnframe.initializers", "nnframe.parallel",
                   "nnframe.testing", "nnframe.workspace"}
