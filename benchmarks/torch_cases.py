@@ -144,8 +144,6 @@ def pool(module: Any, inputs: list[Any]) -> list[Need]:
         raise Out("ceil_mode (a last partial window kept)")
     if getattr(module, "return_indices", False):
         raise Out("return_indices (a second output)")
-    if getattr(module, "divisor_override", None):
-        raise Out("divisor_override")
     if kind.startswith("Adaptive"):
         if module.output_size in (1, (1, 1)):  # and a flatten
             return _layer("global_avg_pool" if "Avg" in kind else "global_max_pool")
@@ -156,6 +154,8 @@ def pool(module: Any, inputs: list[Any]) -> list[Need]:
         arguments.append("dilation")
     if kind == "AvgPool2d" and not module.count_include_pad:
         arguments.append("count_include_pad")
+    if kind == "AvgPool2d" and module.divisor_override:
+        arguments.append("divisor_override")
     return _layer(name, *arguments)
 
 

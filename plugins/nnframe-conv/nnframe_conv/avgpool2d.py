@@ -8,6 +8,7 @@ import attrs
 import numpy as np
 
 import nnframe
+from nnframe.arguments import positive_int, to_int
 from nnframe_conv.pooling import Pool2D
 from nnframe_conv.windows import Axis
 
@@ -25,7 +26,8 @@ class AvgPool2D(Pool2D):
     ``pool_size`` is an int or a (height, width) pair, ``stride`` defaults to the pool
     size; odd sizes are floored. ``padding`` pads with zeros; ``count_include_pad`` (as in
     PyTorch, default true) divides by the whole pool area, false by the input cells the
-    window covers only. Backward spreads each window's gradient evenly over it.
+    window covers only; ``divisor_override`` (PyTorch's) divides every window's sum by that
+    number instead. Backward spreads each window's gradient evenly over it.
     """
 
     layer_name: ClassVar[str] = "avgpool2d"
@@ -34,10 +36,16 @@ class AvgPool2D(Pool2D):
                                    "input_shape": (7, 6, 2)}
 
     count_include_pad: bool = attrs.field(default=True, validator=_check_bool)
+    divisor_override: int | None = attrs.field(
+        default=None, converter=attrs.converters.optional(to_int),
+        validator=attrs.validators.optional(positive_int))
 
     def _divisor(self, rows: Axis, cols: Axis, dtype: np.dtype) -> np.ndarray | float:
         """1 / cells per window: the pool area, or, without count_include_pad on padded
-        input, (H', W', 1) counts of the input cells under each window."""
+        input, (H', W', 1) counts of the input cells under each window; or 1 /
+        divisor_override."""
+        if self.divisor_override is not None:
+            return 1.0 / self.divisor_override
         if self.count_include_pad or (rows.padded == rows.size and cols.padded == cols.size):
             return 1.0 / (rows.kernel * cols.kernel)
         inside = self.padded(np.ones((1, rows.size, cols.size, 1), dtype), rows, cols, 0.0)

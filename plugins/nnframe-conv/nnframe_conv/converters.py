@@ -97,7 +97,17 @@ class AvgPool2DConverter(_PoolConverter):
     op_type: ClassVar[str] = "AveragePool"
 
     def attributes(self, layer: Any) -> dict[str, Any]:
-        return {"count_include_pad": int(layer.count_include_pad)}
+        counted = layer.count_include_pad or layer.divisor_override is not None
+        return {"count_include_pad": int(counted)}
+
+    def convert(self, layer: Any, x: str, graph: Any) -> str:
+        y = super().convert(layer, x, graph)
+        if layer.divisor_override is None:
+            return y
+        # the mean over the whole pool, times pool area / divisor: the sum / divisor
+        area = layer.pool_size[0] * layer.pool_size[1]
+        scale = graph.constant(np.array(area / layer.divisor_override), "scale")
+        return graph.node("Mul", [y, scale])
 
 
 @attrs.define(eq=False)

@@ -75,6 +75,7 @@ def test_conv2d_options(options):
     ("maxpool2d", {"pool_size": 2, "stride": 1, "padding": "same", "dilation": 2}),
     ("avgpool2d", {"pool_size": 3, "stride": 2, "padding": 1}),
     ("avgpool2d", {"pool_size": (2, 3), "padding": (1, 1), "count_include_pad": False}),
+    ("avgpool2d", {"pool_size": 3, "stride": 2, "padding": 1, "divisor_override": 4}),
 ])
 def test_pool_options(pool, options):
     exported_outputs_match([L(pool, **options), L("flatten"), L("dense", output_size=3)],

@@ -27,6 +27,8 @@ TORCH_CASES = [
     (AvgPool2D, {"pool_size": 2, "padding": 1, "count_include_pad": False}, (5, 5, 3)),
     (AvgPool2D, {"pool_size": (3, 2), "stride": 1, "padding": (1, 0),
                  "count_include_pad": False}, (4, 5, 2)),
+    (AvgPool2D, {"pool_size": 2, "padding": 1, "divisor_override": 3}, (5, 4, 2)),
+    (AvgPool2D, {"pool_size": 3, "stride": 2, "divisor_override": 1}, (7, 6, 1)),
 ]
 CASES = [*TORCH_CASES,
          (MaxPool2D, {"pool_size": 3, "stride": 2, "padding": "same"}, (7, 6, 2)),
@@ -68,7 +70,8 @@ def test_pool_options_match_torch(cls, config, shape, rng):
     if cls is MaxPool2D:
         module = torch.nn.MaxPool2d(**common, dilation=layer.dilation)
     else:
-        module = torch.nn.AvgPool2d(**common, count_include_pad=layer.count_include_pad)
+        module = torch.nn.AvgPool2d(**common, count_include_pad=layer.count_include_pad,
+                                    divisor_override=layer.divisor_override)
     tx = torch.tensor(x.transpose(0, 3, 1, 2), requires_grad=True)
     ty = module(tx)
     ty.backward(torch.tensor(upstream.transpose(0, 3, 1, 2)))
@@ -92,7 +95,8 @@ def test_avgpool_without_counting_padding_averages_the_covered_cells():
     np.testing.assert_array_equal(counted.forward(x)[0, :, :, 0], [[0.25, 0.5], [0.75, 1]])
 
 
-@pytest.mark.parametrize(("cls", "config", "shape"), CASES[:2] + CASES[5:7], ids=IDS[:2] + IDS[5:7])
+@pytest.mark.parametrize(("cls", "config", "shape"), CASES[:2] + CASES[5:9],
+                         ids=IDS[:2] + IDS[5:9])
 def test_pool_empty_batch(cls, config, shape, rng):
     layer = built(cls, config, shape, rng)
     y = layer.forward(np.zeros((0, *shape)), training=True)
@@ -104,7 +108,8 @@ def test_pool_defaults_keep_saved_configs():
     assert nnframe.layer("maxpool2d").get_config() == {
         "pool_size": [2, 2], "stride": None, "padding": "valid", "dilation": [1, 1]}
     assert nnframe.layer("avgpool2d").get_config() == {
-        "pool_size": [2, 2], "stride": None, "padding": "valid", "count_include_pad": True}
+        "pool_size": [2, 2], "stride": None, "padding": "valid", "count_include_pad": True,
+        "divisor_override": None}
 
 
 def test_padding_over_half_the_pool_is_refused(rng):
