@@ -54,9 +54,9 @@ class GRU(Recurrent):
         hidden = work.get("hidden", (time, n, 3 * units), dtype)
         states = self._states(work, time, n, dtype)
         product = work.get("product", (n, units), dtype)
+        learned = self.learned  # a nonzero h0 enters the first step too
         with np.errstate(over="ignore"):
-            learned = self.learned  # a nonzero h0 enters the first step too
-        for t in range(time):
+            for t in range(time):
                 carried = hidden[t]
                 if t or learned:
                     np.matmul(states[t], scaled["recurrent_weights"], out=carried)

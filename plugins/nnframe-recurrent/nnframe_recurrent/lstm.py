@@ -50,9 +50,9 @@ class LSTM(Recurrent):
         cell_tanh = work.get("cell_tanh", (time, n, units), dtype)
         carried = work.get("carried", (n, 4 * units), dtype)
         product = work.get("product", (n, units), dtype)
+        learned = self.learned  # a nonzero h0 enters the first step too
         with np.errstate(over="ignore"):
-            learned = self.learned  # a nonzero h0 enters the first step too
-        for t in range(time):
+            for t in range(time):
                 gate = gates[t]
                 if t or learned:
                     np.matmul(states[t], scaled["recurrent_weights"], out=carried)
