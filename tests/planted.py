@@ -47,6 +47,8 @@ class Scale(nnframe.Layer):
     def forward(self, x, training=False):
         if training or self.bug == "caches_at_inference":
             self._input = x
+        if self.bug == "flat_reshape":  # reshape(N, -1) cannot infer -1 for N = 0
+            x = x.reshape(len(x), -1).reshape(x.shape)
         y = x * self.params["scale"]
         return y.astype(np.float64) if self.bug == "float64" else y
 

@@ -45,7 +45,7 @@ def test_missing_factor_of_two_fails_the_input_gradient_with_its_numbers():
     with pytest.raises(AssertionError) as info:
         check_layer(planted.Square, (5,))
     message = str(info.value)
-    assert "1 of 11 properties failed" in message
+    assert "1 of 12 properties failed" in message
     assert "gradient(input): FAILED" in message
     assert "dE/dX[" in message and "backward" in message and "finite differences" in message
     assert "tolerance rtol 1e-06 + atol" in message
@@ -69,13 +69,15 @@ def test_sum_instead_of_mean_fails_mean_over_batch_only():
 @pytest.mark.parametrize(
     ("bug", "failed"),
     [
-        ("batch_mean", {"gradient(scale)"}),
+        # the mean over no samples is 0 / 0: the empty batch shows it too
+        ("batch_mean", {"gradient(scale)", "empty_batch"}),
         ("output_shape", {"output_shape"}),
         ("float64", {"dtype"}),
         ("updates_params", {"backward_keeps_params", "stateless_inference"}),
         ("caches_at_inference", {"stateless_inference"}),
         ("config", {"config_roundtrip"}),
         ("global_rng", {"seeded_build"}),
+        ("flat_reshape", {"empty_batch"}),
     ],
 )
 def test_each_planted_layer_bug_fails_its_property(bug, failed):
@@ -88,7 +90,7 @@ def test_a_healthy_layer_passes_every_property():
     assert [p.name for p in report.properties] == [
         "gradient(input)", "gradient(scale)", "output_shape", "parameter_shapes", "dtype",
         "backward_keeps_params", "backward_parameters", "stateless_inference", "large_inputs",
-        "config_roundtrip", "model_file_roundtrip", "seeded_build"]
+        "empty_batch", "config_roundtrip", "model_file_roundtrip", "seeded_build"]
     assert "not offered" in report["parameter_shapes"].detail
 
 

@@ -62,9 +62,18 @@ LAYER_CASES: dict[str, tuple[dict[str, Any], tuple[int, ...]]] = {
     "conv2d": ({"filters": 3, "kernel_size": 3, "padding": "same"}, (6, 6, 2)),
     "maxpool2d": ({"pool_size": 2}, (6, 6, 2)),
     "avgpool2d": ({"pool_size": 3, "stride": 1}, (6, 6, 2)),
-    "rnn": ({"units": 3}, (4, 2)),  # plugins/nnframe-recurrent
+    "conv1d": ({"filters": 3, "kernel_size": 3, "groups": 1, "padding": 1,
+                "padding_mode": "reflect"}, (6, 2)),
+    "separable_conv2d": ({"filters": 3, "kernel_size": 3, "depth_multiplier": 2,
+                          "use_bias": False}, (6, 6, 2)),
+    "global_avg_pool": ({}, (4, 3, 2)),
+    "global_max_pool": ({}, (5, 2)),
+    "adaptive_avg_pool2d": ({"output_size": (2, 3)}, (5, 6, 2)),
+    "adaptive_max_pool2d": ({"output_size": (3, None)}, (5, 4, 2)),
+    "rnn": ({"units": 3, "nonlinearity": "relu", "initial_state": "learned"},
+            (4, 2)),  # plugins/nnframe-recurrent
     "lstm": ({"units": 3, "return_sequences": True}, (4, 2)),
-    "gru": ({"units": 4}, (5, 3)),
+    "gru": ({"units": 4, "bidirectional": True, "use_bias": False}, (5, 3)),
 }
 #: Layers that take indices (whole numbers from 0) rather than any real input.
 INDEX_INPUTS = {"embedding"}

@@ -260,7 +260,7 @@ class BatchNorm(_Normalization):
         if not training and self.track_running_stats:
             return self._infer(rows, wide).reshape(x.shape)
         count = rows.shape[0]
-        scale = 1.0 / count
+        scale = 1.0 / max(count, 1)  # an empty batch: empty output, statistics kept
         mean = self._sums.over_rows(rows)
         mean *= scale
         xhat = (self._xhat_buffer(rows.shape, rows.dtype) if training
@@ -293,8 +293,10 @@ class BatchNorm(_Normalization):
         """PyTorch's update, in place: the variance's from the unbiased batch variance. A
         batch with one value per feature (a last batch of one sample) has no unbiased
         variance: the running variance then stays as it is (PyTorch refuses such a batch;
-        stopping a run at its last batch would be worse). With momentum None the factor
-        is 1 / (batches so far): the cumulative average."""
+        stopping a run at its last batch would be worse); an empty batch changes nothing.
+        With momentum None the factor is 1 / (batches so far): the cumulative average."""
+        if count == 0:
+            return
         momentum = self.momentum
         if momentum is None:
             tracked = self.state["num_batches_tracked"]
@@ -322,7 +324,7 @@ class BatchNorm(_Normalization):
     def backward(self, grad_output: np.ndarray) -> np.ndarray:
         cache = self._cached()
         grad, grad_input = self._parameter_grads(grad_output)
-        scale = 1.0 / grad.shape[0]
+        scale = 1.0 / max(grad.shape[0], 1)
         wide = cache.wide
         # g - mean(g) - x̂ * mean(g * x̂), then times gamma / sqrt(var + eps)
         wide_grad_input = wide.view(grad_input)

@@ -71,6 +71,7 @@ class LayerCheck(ComponentCheck):
             ("backward_parameters", self.backward_parameters),
             ("stateless_inference", self.stateless_inference),
             ("large_inputs", self.large_inputs),
+            ("empty_batch", self.empty_batch),
             ("config_roundtrip", self.config_roundtrip),
             ("model_file_roundtrip", self.model_file_roundtrip),
             ("seeded_build", self.seeded_build),
@@ -312,6 +313,44 @@ class LayerCheck(ComponentCheck):
             return PropertyResult(name, False, f"inputs of magnitude up to {LARGE:g}: "
                                   f"{bad[0]} is not finite", where=bad[0])
         return PropertyResult(name, True, f"inputs up to {LARGE:g}: finite, no overflow")
+
+    def empty_batch(self) -> PropertyResult:
+        """A batch of no samples, as PyTorch handles it: forward gives (0, *output_shape)
+        in training and inference, backward gives an empty dE/dX of the input's shape and
+        zero parameter gradients (a sum over no samples), and the state stays as it was."""
+        name = "empty_batch"
+        layer, rewind = self.make_perturbed()
+        x = self.data(np.float64)
+        # the shape of a real batch's output (the output_shape property checks it)
+        declared = (0, *layer.forward(x, training=False).shape[1:])
+        x = x[:0]
+        state = _state_copy(layer)
+        for value in layer.grads.values():
+            value.fill(np.nan)  # backward must overwrite every gradient
+        try:
+            rewind()
+            y = layer.forward(x, training=True)
+            grad_input = layer.backward(np.zeros(y.shape))
+            inferred = layer.forward(x, training=False)
+        except Exception as exc:
+            return PropertyResult(name, False, f"a batch of 0 samples of shape "
+                                  f"{self.hints.input_shape}: {type(exc).__name__}: {exc}")
+        problems = []
+        for what, value, expected in (("forward(training=True)", y, declared),
+                                      ("forward(training=False)", inferred, declared),
+                                      ("backward", grad_input, x.shape)):
+            if tuple(np.shape(value)) != tuple(expected):
+                problems.append(f"{what} gave shape {np.shape(value)}, expected {expected}")
+        for key, value in layer.grads.items():
+            if not (np.asarray(value) == 0).all():
+                problems.append(f"grads[{key!r}] is not all zeros")
+        changed = [key for key, value in state.items()
+                   if not np.array_equal(value, getattr(layer, "state", {}).get(key))]
+        problems += [f"state[{key!r}] changed" for key in changed]
+        if problems:
+            return PropertyResult(name, False, "a batch of 0 samples: " + "; ".join(problems))
+        return PropertyResult(name, True, "0 samples: empty outputs and dE/dX, zero grads, "
+                              "state kept")
 
     @staticmethod
     def _backward(layer: Any, upstream: np.ndarray) -> dict[str, np.ndarray]:

@@ -5,6 +5,10 @@ matrix ``cols`` (built from a strided view, copied once), and ``y = cols @ W + b
 ``W`` reshaped to (kernel_h * kernel_w * C, filters). Backward: ``dW = cols.T @ dY``,
 ``db = sum(dY)`` and ``dcols = dY @ W.T``, which col2im scatters back onto the input with
 kernel_h * kernel_w strided slice-adds (one per position inside the window).
+
+Grouped convolutions (``groups`` > 1, depthwise ones included) build the same matrix one
+block of columns per group, (groups, pixels, kernel_h * kernel_w * C / groups), and do
+each product as one batched matmul over the groups (`grouped`).
 """
 
 from __future__ import annotations
@@ -19,19 +23,20 @@ from nnframe.arguments import positive_int, to_int
 from nnframe.initializers import check_init, initialize
 from nnframe.parallel import split_batch, split_rows
 from nnframe.workspace import Workspace
+from nnframe_conv import grouped
+from nnframe_conv.padding import PADDING_MODES, check_fits, fold, pad
 from nnframe_conv.windows import (
     Axis,
     Pair,
+    axes,
     batch_shape,
+    check_padding,
     image_shape,
     positive_pair,
-    sliding_axis,
+    to_padding,
     to_pair,
     window_view,
 )
-
-PADDINGS = ("valid", "same")
-
 
 #: Outputs below this many elements take the bias with a plain ``+=``.
 WIDE_BIAS_MIN = 65_536
@@ -63,21 +68,34 @@ def _copy_windows(patches: np.ndarray, windows: np.ndarray) -> None:
     np.copyto(patches, windows.transpose(0, 1, 2, 4, 5, 3))
 
 
-def _check_padding(instance: Any, attribute: attrs.Attribute, value: Any) -> None:
-    if value not in PADDINGS:
+def _check_padding_mode(instance: Any, attribute: attrs.Attribute, value: Any) -> None:
+    if value not in PADDING_MODES:
         raise nnframe.ConfigError(
-            f"{instance.layer_name}: padding must be 'valid' (no padding) or 'same' (output "
-            f"size = ceil(input size / stride)), got {value!r}"
-        )
+            f"{instance.layer_name}: padding_mode must be one of "
+            f"{', '.join(map(repr, PADDING_MODES))} (as in PyTorch), got {value!r}")
+
+
+def _check_bool(instance: Any, attribute: attrs.Attribute, value: Any) -> None:
+    if not isinstance(value, (bool, np.bool_)):
+        raise nnframe.ConfigError(
+            f"{instance.layer_name}: {attribute.name} must be true or false, got {value!r}")
 
 
 @attrs.define(eq=False)
 class Conv2D(nnframe.Layer):
     """2-D convolution, channels-last: (N, H, W, C) -> (N, H', W', filters).
 
-    ``kernel_size`` and ``stride`` are an int or a (height, width) pair; ``padding`` is
-    ``"valid"`` or ``"same"`` (as in Keras). Input channels are inferred at build.
-    ``weights`` has shape (kernel_h, kernel_w, in_channels, filters), ``bias`` (filters,).
+    PyTorch's ``nn.Conv2d`` on channels-last images; ``filters`` is its ``out_channels``
+    and input channels are inferred at build. ``kernel_size``, ``stride`` and
+    ``dilation`` (cells between kernel taps) are an int or a (height, width) pair.
+    ``padding`` is ``"valid"`` (none), ``"same"`` (``ceil(size / stride)`` outputs, as in
+    Keras) or PyTorch's explicit cells per side, an int or a (height, width) pair; the
+    padded cells are zeros or, with ``padding_mode`` ``"reflect"``, ``"replicate"`` or
+    ``"circular"``, copies of input cells as in PyTorch. ``groups`` splits the channels
+    into that many groups convolved separately (``groups`` = input channels: a depthwise
+    convolution); both channel counts must divide by it. ``use_bias`` is PyTorch's
+    ``bias``. ``weights`` has shape (kernel_h, kernel_w, in_channels / groups, filters)
+    (PyTorch's ``weight`` transposed (2, 3, 1, 0)), ``bias`` (filters,).
     """
 
     layer_name: ClassVar[str] = "conv2d"
@@ -91,8 +109,13 @@ class Conv2D(nnframe.Layer):
     filters: int = attrs.field(converter=to_int, validator=positive_int)
     kernel_size: Pair = attrs.field(converter=to_pair, validator=positive_pair)
     stride: Pair = attrs.field(default=1, converter=to_pair, validator=positive_pair)
-    padding: str = attrs.field(default="valid", validator=_check_padding)
+    padding: str | Pair = attrs.field(default="valid", converter=to_padding,
+                                      validator=check_padding)
     init: str = attrs.field(default="glorot_uniform", validator=check_init)
+    dilation: Pair = attrs.field(default=1, converter=to_pair, validator=positive_pair)
+    groups: int = attrs.field(default=1, converter=to_int, validator=positive_int)
+    padding_mode: str = attrs.field(default="zeros", validator=_check_padding_mode)
+    use_bias: bool = attrs.field(default=True, validator=_check_bool)
     in_channels: int | None = attrs.field(init=False, default=None)
     _cols: np.ndarray | None = attrs.field(init=False, default=None, repr=False)
     _geometry: tuple[Axis, Axis] | None = attrs.field(init=False, default=None, repr=False)
@@ -101,15 +124,19 @@ class Conv2D(nnframe.Layer):
     # -- shapes --------------------------------------------------------------------------
 
     def _axes(self, height: int, width: int) -> tuple[Axis, Axis]:
-        rows = sliding_axis(height, self.kernel_size[0], self.stride[0], self.padding)
-        cols = sliding_axis(width, self.kernel_size[1], self.stride[1], self.padding)
+        rows, cols = axes(height, width, self.kernel_size, self.stride, self.padding,
+                          self.dilation)
         if rows.out < 1 or cols.out < 1:
-            kh, kw = self.kernel_size
+            kh, kw = rows.span, cols.span
+            dilated = " (dilated)" if self.dilation != (1, 1) else ""
             raise nnframe.ShapeError(
-                f"{self.layer_name}: the {kh}x{kw} kernel is larger than the "
+                f"{self.layer_name}: the {kh}x{kw} kernel{dilated} is larger than the "
                 f"{rows.padded}x{cols.padded} (padded) input; use padding='same', a smaller "
-                "kernel_size, or fewer pooling layers before this one"
+                "kernel_size or dilation, or fewer pooling layers before this one"
             )
+        if self.padding_mode != "zeros":
+            check_fits(self.layer_name, self.padding_mode, rows, "top or bottom")
+            check_fits(self.layer_name, self.padding_mode, cols, "left or right")
         return rows, cols
 
     def _check_channels(self, channels: int) -> None:
@@ -117,6 +144,12 @@ class Conv2D(nnframe.Layer):
             raise nnframe.ShapeError(
                 f"{self.layer_name} was built for {self.in_channels} input channels, got "
                 f"{channels}; images are channels-last (N, H, W, C)"
+            )
+        if channels % self.groups or self.filters % self.groups:
+            raise nnframe.ShapeError(
+                f"{self.layer_name}: groups={self.groups} must divide both the input "
+                f"channels ({channels}) and filters ({self.filters}); choose groups among "
+                "their common divisors"
             )
 
     def output_shape(self, input_shape: tuple[int, ...]) -> tuple[int, ...]:
@@ -132,21 +165,28 @@ class Conv2D(nnframe.Layer):
         self._check_channels(channels)
         self._axes(height, width)
         kh, kw = self.kernel_size
-        return {"weights": (kh, kw, channels, self.filters), "bias": (self.filters,)}
+        shapes = {"weights": (kh, kw, channels // self.groups, self.filters)}
+        if self.use_bias:
+            shapes["bias"] = (self.filters,)
+        return shapes
 
     def build(self, input_shape: tuple[int, ...], rng: np.random.Generator,
               dtype: np.dtype) -> None:
         height, width, channels = image_shape(self.layer_name, input_shape)
+        self.in_channels = None
+        self._check_channels(channels)
         self._axes(height, width)
         kh, kw = self.kernel_size
-        shape = (kh, kw, channels, self.filters)
-        fan_in, fan_out = kh * kw * channels, kh * kw * self.filters
-        weights = initialize(self.init, shape, fan_in, fan_out, rng, dtype)
-        bias_init = "seed_uniform" if self.init == "seed_uniform" else "zeros"
-        bias = initialize(bias_init, (self.filters,), fan_in, fan_out, rng, dtype)
+        shape = (kh, kw, channels // self.groups, self.filters)
+        # fans per output and per input cell, as PyTorch counts them for grouped kernels
+        fan_in, fan_out = kh * kw * shape[2], kh * kw * self.filters // self.groups
+        self.params = {"weights": initialize(self.init, shape, fan_in, fan_out, rng, dtype)}
+        if self.use_bias:
+            bias_init = "seed_uniform" if self.init == "seed_uniform" else "zeros"
+            self.params["bias"] = initialize(bias_init, (self.filters,), fan_in, fan_out,
+                                             rng, dtype)
         self.in_channels = channels
-        self.params = {"weights": weights, "bias": bias}
-        self.grads = {"weights": np.zeros_like(weights), "bias": np.zeros_like(bias)}
+        self.grads = {name: np.zeros_like(value) for name, value in self.params.items()}
         self._buffers.clear()
 
     # -- forward and backward ------------------------------------------------------------
@@ -158,10 +198,16 @@ class Conv2D(nnframe.Layer):
         # Training keeps cols for backward in a reused buffer; inference allocates afresh
         # so that a big prediction batch does not pin memory.
         buffers = self._buffers if training else Workspace()
-        matrix = self._im2col(self._pad(x, rows, cols, buffers), rows, cols, buffers)
-        weights = self.params["weights"].reshape(-1, self.filters)
-        y = (matrix.T if channels == 1 else matrix) @ weights
-        add_bias(y, self.params["bias"])
+        padded = self._pad(x, rows, cols, buffers)
+        if self.groups > 1:
+            matrix = grouped.im2col(padded, rows, cols, self.groups, buffers)
+            y = grouped.product(matrix, self.params["weights"], self.groups)
+        else:
+            matrix = self._im2col(padded, rows, cols, buffers)
+            weights = self.params["weights"].reshape(-1, self.filters)
+            y = (matrix.T if channels == 1 else matrix) @ weights
+        if self.use_bias:
+            add_bias(y, self.params["bias"])
         if training:
             self._cols = matrix
             self._geometry = (rows, cols)
@@ -170,6 +216,8 @@ class Conv2D(nnframe.Layer):
     def _pad(self, x: np.ndarray, rows: Axis, cols: Axis, buffers: Workspace) -> np.ndarray:
         if rows.padded == rows.size and cols.padded == cols.size:
             return x
+        if self.padding_mode != "zeros":
+            return pad(x, rows, cols, self.padding_mode)
         n, height, width, channels = x.shape
         shape = (n, rows.padded, cols.padded, channels)
         padded = buffers.constant("padded", shape, x.dtype, 0.0)  # borders stay zero
@@ -201,7 +249,7 @@ class Conv2D(nnframe.Layer):
             def gather(start: int, stop: int) -> None:  # images start:stop
                 np.copyto(patches[:, :, start:stop], by_position[:, :, start:stop])
 
-            split_rows(gather, n, patches[0, 0, 0].size * kh * kw)
+            split_rows(gather, n, rows.out * cols.out * kh * kw)
             return patches.reshape(kh * kw, pixels)
         patches = buffers.get("cols", (n, rows.out, cols.out, kh, kw, channels), padded.dtype)
         split_batch(_copy_windows, patches, windows)
@@ -217,17 +265,26 @@ class Conv2D(nnframe.Layer):
         if self._cols is None or self._geometry is None:
             raise RuntimeError("Conv2D.backward called before forward(x, training=True)")
         grad = grad_output.reshape(-1, self.filters)
-        grad_weights = self.grads["weights"].reshape(-1, self.filters)
-        np.matmul(self._cols if self.in_channels == 1 else self._cols.T, grad,
-                  out=grad_weights)
-        # A matrix-vector product sums over the rows far faster than np.sum on a narrow array.
-        ones = self._buffers.constant("ones", (grad.shape[0],), grad.dtype, 1.0)
-        np.matmul(ones, grad, out=self.grads["bias"])
+        if self.groups > 1:
+            grouped.weight_grads(self._cols, grad, self.grads["weights"], self.groups)
+        else:
+            grad_weights = self.grads["weights"].reshape(-1, self.filters)
+            np.matmul(self._cols if self.in_channels == 1 else self._cols.T, grad,
+                      out=grad_weights)
+        if self.use_bias:
+            # A matrix-vector product sums over the rows far faster than np.sum on a
+            # narrow array.
+            ones = self._buffers.constant("ones", (grad.shape[0],), grad.dtype, 1.0)
+            np.matmul(ones, grad, out=self.grads["bias"])
         return grad
 
     def backward(self, grad_output: np.ndarray) -> np.ndarray:
         grad = self._parameter_grads(grad_output)
         rows, cols = self._geometry
+        if self.groups > 1:
+            padded = grouped.col2im(grad, self.params["weights"], rows, cols, self.groups,
+                                    grad_output.shape[0], self.in_channels)
+            return self._unpad(padded, rows, cols)
         kh, kw = self.kernel_size
         n = grad_output.shape[0]
         channels = self.in_channels
@@ -251,8 +308,15 @@ class Conv2D(nnframe.Layer):
                 for j in range(kw):
                     part[:, rows.window(i), cols.window(j)] += dcols[i, j, start:stop]
 
-        split_rows(scatter, n, grad_input[0].size * kh * kw)
+        split_rows(scatter, n, rows.padded * cols.padded * channels * kh * kw)
+        return self._unpad(grad_input, rows, cols)
+
+    def _unpad(self, grad: np.ndarray, rows: Axis, cols: Axis) -> np.ndarray:
+        """dE/dX from the gradient of the padded input: the padding cut off, or, for a
+        padding mode that copies input cells, folded back onto them."""
         if rows.padded == rows.size and cols.padded == cols.size:
-            return grad_input
-        return grad_input[:, rows.pad_before:rows.pad_before + rows.size,
-                          cols.pad_before:cols.pad_before + cols.size]
+            return grad
+        if self.padding_mode != "zeros":
+            return fold(grad, rows, cols, self.padding_mode)
+        return grad[:, rows.pad_before:rows.pad_before + rows.size,
+                    cols.pad_before:cols.pad_before + cols.size]

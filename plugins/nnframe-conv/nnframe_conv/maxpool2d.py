@@ -9,7 +9,7 @@ import numpy as np
 
 from nnframe.parallel import split_batch
 from nnframe_conv.pooling import Pool2D
-from nnframe_conv.windows import Axis
+from nnframe_conv.windows import Axis, Pair, positive_pair, to_pair
 
 
 @attrs.define(eq=False)
@@ -17,8 +17,10 @@ class MaxPool2D(Pool2D):
     """Max-pooling: the largest value of each (pool_h, pool_w) window, channel by channel.
 
     ``pool_size`` is an int or a (height, width) pair, ``stride`` defaults to the pool
-    size; odd sizes are floored. Backward routes each window's gradient to exactly one
-    input cell, its arg-max (on ties, the first in row-major order, as PyTorch does).
+    size; odd sizes are floored. ``padding`` pads with -inf, as PyTorch's does (a padded
+    cell never wins), and ``dilation`` spaces a window's taps as PyTorch's. Backward
+    routes each window's gradient to exactly one input cell, its arg-max (on ties, the
+    first in row-major order, as PyTorch does).
     """
 
     layer_name: ClassVar[str] = "maxpool2d"
@@ -26,11 +28,17 @@ class MaxPool2D(Pool2D):
     check_hints: ClassVar[dict] = {"config": {"pool_size": 3, "stride": 2},
                                    "input_shape": (7, 6, 2)}
 
+    dilation: Pair = attrs.field(default=1, converter=to_pair, validator=positive_pair)
     _input: np.ndarray | None = attrs.field(init=False, default=None, repr=False)
     _output: np.ndarray | None = attrs.field(init=False, default=None, repr=False)
 
+    @property
+    def dilations(self) -> Pair:
+        return self.dilation
+
     def forward(self, x: np.ndarray, training: bool = False) -> np.ndarray:
         rows, cols = self._prepare(x)
+        x = self.padded(x, rows, cols, -np.inf)
         y = np.empty((x.shape[0], rows.out, cols.out, x.shape[3]), x.dtype)
         # over the cores for large batches: each thread takes whole images
         split_batch(lambda xs, ys: self._max(xs, ys, rows, cols), x, y)
@@ -43,7 +51,7 @@ class MaxPool2D(Pool2D):
 
     def _max(self, x: np.ndarray, y: np.ndarray, rows: Axis, cols: Axis) -> None:
         if not self.overlapping(rows, cols) and rows.stride == rows.kernel \
-                and cols.stride == cols.kernel:
+                and cols.stride == cols.kernel and rows.dilation == cols.dilation == 1:
             self._max_separable(x, y, rows, cols)
             return
         views = self.positions(x, rows, cols)
@@ -89,7 +97,7 @@ class MaxPool2D(Pool2D):
         grad_input = (np.empty if tiled else np.zeros)(x.shape, grad_output.dtype)
         split_batch(lambda *parts: self._route(*parts, rows, cols), x, y, grad_output,
                     grad_input)
-        return grad_input
+        return self.unpadded(grad_input, rows, cols)
 
     def _route(self, x: np.ndarray, y: np.ndarray, grad_output: np.ndarray,
                grad_input: np.ndarray, rows: Axis, cols: Axis) -> None:

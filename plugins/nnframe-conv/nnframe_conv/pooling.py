@@ -1,7 +1,8 @@
 """What max- and average-pooling share: arguments, output shapes and window positions.
 
 A pool of (ph, pw) cells slides with ``stride`` (default: the pool size) over the (H, W)
-axes of channels-last images, without padding; a last partial window is dropped (floor).
+axes of channels-last images, padded by ``padding`` (default none); a last partial window
+is dropped (floor).
 Each layer works on the ph * pw *position views*: position (i, j) of every window at once,
 one strided (N, H', W', C) view of the input, so no Python loop ever runs over pixels.
 """
@@ -17,25 +18,31 @@ import nnframe
 from nnframe_conv.windows import (
     Axis,
     Pair,
+    axes,
     batch_shape,
+    check_padding,
     image_shape,
     optional_positive_pair,
     positive_pair,
-    sliding_axis,
     to_optional_pair,
+    to_padding,
     to_pair,
 )
 
 
 @attrs.define(eq=False)
 class Pool2D(nnframe.Layer):
-    """Base of the 2-D pooling layers: ``pool_size`` and ``stride`` (None: the pool size)."""
+    """Base of the 2-D pooling layers: ``pool_size``, ``stride`` (None: the pool size) and
+    ``padding``: ``"valid"`` (none), ``"same"`` (``ceil(size / stride)`` outputs) or
+    PyTorch's cells per side, an int or a (height, width) pair of at most half the pool."""
 
     layer_name: ClassVar[str] = "pool2d"
 
     pool_size: Pair = attrs.field(default=2, converter=to_pair, validator=positive_pair)
     stride: Pair | None = attrs.field(default=None, converter=to_optional_pair,
                                       validator=optional_positive_pair)
+    padding: str | Pair = attrs.field(default="valid", converter=to_padding,
+                                      validator=check_padding)
     _geometry: tuple[Axis, Axis] | None = attrs.field(init=False, default=None, repr=False)
     _input_shape: tuple[int, ...] | None = attrs.field(init=False, default=None, repr=False)
 
@@ -44,9 +51,20 @@ class Pool2D(nnframe.Layer):
         """The stride actually used: ``stride``, or the pool size when it is None."""
         return self.stride or self.pool_size
 
+    @property
+    def dilations(self) -> Pair:
+        """Cells between a window's taps: 1 unless a subclass says otherwise."""
+        return (1, 1)
+
     def _axes(self, height: int, width: int) -> tuple[Axis, Axis]:
-        rows = sliding_axis(height, self.pool_size[0], self.strides[0])
-        cols = sliding_axis(width, self.pool_size[1], self.strides[1])
+        if isinstance(self.padding, tuple) and any(
+                2 * p > k for p, k in zip(self.padding, self.pool_size, strict=True)):
+            raise nnframe.ConfigError(
+                f"{self.layer_name}: padding {self.padding} is more than half the pool "
+                f"{self.pool_size}; a window could then hold padding only (PyTorch refuses "
+                "it too): pad at most pool_size // 2")
+        rows, cols = axes(height, width, self.pool_size, self.strides, self.padding,
+                          self.dilations)
         if rows.out < 1 or cols.out < 1:
             ph, pw = self.pool_size
             raise nnframe.ShapeError(
@@ -70,15 +88,35 @@ class Pool2D(nnframe.Layer):
         return self._axes(height, width)
 
     @staticmethod
+    def padded(x: np.ndarray, rows: Axis, cols: Axis, fill: float) -> np.ndarray:
+        """``x`` with ``fill`` around it, or ``x`` itself where there is no padding."""
+        if rows.padded == rows.size and cols.padded == cols.size:
+            return x
+        n, height, width, channels = x.shape
+        out = np.full((n, rows.padded, cols.padded, channels), fill, x.dtype)
+        out[:, rows.pad_before:rows.pad_before + height,
+            cols.pad_before:cols.pad_before + width] = x
+        return out
+
+    @staticmethod
+    def unpadded(grad: np.ndarray, rows: Axis, cols: Axis) -> np.ndarray:
+        """The gradient of the padded input cut back to the input's cells."""
+        if rows.padded == rows.size and cols.padded == cols.size:
+            return grad
+        return grad[:, rows.pad_before:rows.pad_before + rows.size,
+                    cols.pad_before:cols.pad_before + cols.size]
+
+    @staticmethod
     def tiles(rows: Axis, cols: Axis) -> bool:
-        """Windows that tile the input exactly (stride = pool size, divisible input): the
-        reshape fast path, where every input cell lies in exactly one window."""
-        return all(a.stride == a.kernel and a.out * a.kernel == a.size for a in (rows, cols))
+        """Windows that tile the (unpadded) input exactly (stride = pool size, divisible
+        input): the reshape fast path, where every input cell lies in exactly one window."""
+        return all(a.stride == a.kernel and a.dilation == 1 and a.padded == a.size
+                   and a.out * a.kernel == a.size for a in (rows, cols))
 
     @staticmethod
     def overlapping(rows: Axis, cols: Axis) -> bool:
-        """Whether an input cell can lie in more than one window (stride < pool size)."""
-        return rows.stride < rows.kernel or cols.stride < cols.kernel
+        """Whether an input cell can lie in more than one window (stride < window span)."""
+        return rows.stride < rows.span or cols.stride < cols.span
 
     @staticmethod
     def positions(x: np.ndarray, rows: Axis, cols: Axis) -> list[np.ndarray]:

@@ -1,5 +1,6 @@
 """Geometry shared by the convolution and pooling layers: argument pairs, output sizes,
-padding, the strided slice that picks one window position, and reusable work buffers.
+padding (Keras' "valid" and "same", or PyTorch's explicit cells per side), dilation, and
+the strided slice that picks one window position.
 
 Images are channels-last, (N, H, W, C); the helpers work on the (H, W) axes only.
 """
@@ -29,6 +30,24 @@ def to_pair(value: Any) -> Any:
             and all(isinstance(v, numbers.Integral) and not isinstance(v, bool) for v in value)):
         return (int(value[0]), int(value[1]))
     return value
+
+
+def to_padding(value: Any) -> Any:
+    """``"same"``/``"valid"`` stay; an int or a pair of ints -> a (height, width) pair."""
+    return value if isinstance(value, str) else to_pair(value)
+
+
+def check_padding(instance: Any, attribute: attrs.Attribute, value: Any) -> None:
+    """attrs validator: ``"valid"``, ``"same"`` or cells per side (an int or a pair)."""
+    if value in ("valid", "same"):
+        return
+    if not (isinstance(value, tuple) and len(value) == 2
+            and all(isinstance(v, int) and v >= 0 for v in value)):
+        raise nnframe.ConfigError(
+            f"{instance.layer_name}: {attribute.name} must be 'valid' (no padding), 'same' "
+            "(output size = ceil(input size / stride)), or the cells padded on each side as "
+            f"an integer or a (height, width) pair of integers >= 0 (PyTorch's), got {value!r}"
+        )
 
 
 def to_optional_pair(value: Any) -> Any:
@@ -96,35 +115,57 @@ class Axis:
     out: int
     pad_before: int = 0
     pad_after: int = 0
+    #: cells from one kernel tap to the next (PyTorch's ``dilation``)
+    dilation: int = 1
+
+    @property
+    def span(self) -> int:
+        """Cells one window covers, from its first tap to its last."""
+        return self.dilation * (self.kernel - 1) + 1
 
     @property
     def padded(self) -> int:
         return self.size + self.pad_before + self.pad_after
 
     def window(self, offset: int) -> slice:
-        """The cells (of the padded axis) at ``offset`` inside every window, in order."""
-        return slice(offset, offset + self.stride * (self.out - 1) + 1, self.stride)
+        """The cells (of the padded axis) at tap ``offset`` of every window, in order."""
+        start = offset * self.dilation
+        return slice(start, start + self.stride * (self.out - 1) + 1, self.stride)
 
 
 @functools.lru_cache(maxsize=1024)
-def sliding_axis(size: int, kernel: int, stride: int, padding: str = "valid") -> Axis:
-    """Output length and padding of one axis, as in Keras/TensorFlow.
+def sliding_axis(size: int, kernel: int, stride: int, padding: str | int = "valid",
+                 dilation: int = 1) -> Axis:
+    """Output length and padding of one axis.
 
     ``valid``: windows inside the input only, the last partial one dropped (floor).
-    ``same``: ``ceil(size / stride)`` outputs, the padding split evenly, any odd cell after.
+    ``same``: ``ceil(size / stride)`` outputs, the padding split evenly, any odd cell after
+    (as in Keras/TensorFlow). An int: that many cells on each side, then floor (PyTorch).
+    A window of a dilated kernel spans ``dilation * (kernel - 1) + 1`` cells.
     """
+    span = dilation * (kernel - 1) + 1
     if padding == "same":
         out = -(-size // stride)
-        total = max((out - 1) * stride + kernel - size, 0)
-        return Axis(size, kernel, stride, out, total // 2, total - total // 2)
-    out = (size - kernel) // stride + 1 if size >= kernel else 0
-    return Axis(size, kernel, stride, out)
+        total = max((out - 1) * stride + span - size, 0)
+        return Axis(size, kernel, stride, out, total // 2, total - total // 2, dilation)
+    pad = 0 if padding == "valid" else int(padding)
+    padded = size + 2 * pad
+    out = (padded - span) // stride + 1 if padded >= span else 0
+    return Axis(size, kernel, stride, out, pad, pad, dilation)
+
+
+def axes(height: int, width: int, kernel: Pair, stride: Pair, padding: Any,
+         dilation: Pair = (1, 1)) -> tuple[Axis, Axis]:
+    """The (rows, columns) geometry, for padding as a layer stores it (str or pair)."""
+    pads = (padding, padding) if isinstance(padding, str) else padding
+    return (sliding_axis(height, kernel[0], stride[0], pads[0], dilation[0]),
+            sliding_axis(width, kernel[1], stride[1], pads[1], dilation[1]))
 
 
 def window_view(padded: np.ndarray, rows: Axis, cols: Axis) -> np.ndarray:
     """Every window of a padded (N, H, W, C) batch at once: a read-only view shaped
     (N, H', W', C, kernel_h, kernel_w), window (i, j) starting at cell (i * stride_h,
-    j * stride_w). Nothing is copied.
+    j * stride_w), its taps ``dilation`` cells apart. Nothing is copied.
 
     Built directly from the strides: NumPy's ``sliding_window_view`` (then a strided
     slice) gives the same view but spends about 30 us on checks per call, most of a
@@ -133,7 +174,8 @@ def window_view(padded: np.ndarray, rows: Axis, cols: Axis) -> np.ndarray:
     n, _, _, channels = padded.shape
     s_n, s_h, s_w, s_c = padded.strides
     shape = (n, rows.out, cols.out, channels, rows.kernel, cols.kernel)
-    strides = (s_n, s_h * rows.stride, s_w * cols.stride, s_c, s_h, s_w)
+    strides = (s_n, s_h * rows.stride, s_w * cols.stride, s_c, s_h * rows.dilation,
+               s_w * cols.dilation)
     if padded.flags.c_contiguous:  # NumPy checks the view stays inside the buffer
         view = np.ndarray(shape, padded.dtype, padded, 0, strides)
         view.flags.writeable = False

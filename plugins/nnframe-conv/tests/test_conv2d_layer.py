@@ -210,7 +210,8 @@ def test_conv2d_config_round_trips_through_the_registry():
     config = layer.get_config()
     assert json.loads(json.dumps(config)) == config
     assert config == {"filters": 8, "kernel_size": [3, 5], "stride": [2, 2], "padding": "same",
-                      "init": "he_normal"}
+                      "init": "he_normal", "dilation": [1, 1], "groups": 1,
+                      "padding_mode": "zeros", "use_bias": True}
     rebuilt = nnframe.layer("conv2d", **config)
     assert rebuilt.get_config() == config
 

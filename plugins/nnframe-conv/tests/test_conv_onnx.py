@@ -56,6 +56,32 @@ def test_conv2d(kernel, stride, padding, shape):
                             L("flatten"), L("dense", output_size=3)], shape)
 
 
+@pytest.mark.parametrize("options", [
+    {"groups": 2},
+    {"groups": 4, "stride": 2, "padding": "same"},  # depthwise
+    {"dilation": (2, 1), "padding": 2},
+    {"padding": (1, 2), "use_bias": False},
+    {"padding": 2, "padding_mode": "reflect"},
+    {"padding": (2, 1), "padding_mode": "replicate", "stride": 2},
+    {"padding": "same", "padding_mode": "circular", "groups": 2, "dilation": 2},
+])
+def test_conv2d_options(options):
+    exported_outputs_match([L("conv2d", 4, 3, **options), L("flatten"),
+                            L("dense", output_size=3)], (7, 6, 4))
+
+
+@pytest.mark.parametrize(("pool", "options"), [
+    ("maxpool2d", {"pool_size": 3, "stride": 2, "padding": 1}),
+    ("maxpool2d", {"pool_size": 2, "stride": 1, "padding": "same", "dilation": 2}),
+    ("avgpool2d", {"pool_size": 3, "stride": 2, "padding": 1}),
+    ("avgpool2d", {"pool_size": (2, 3), "padding": (1, 1), "count_include_pad": False}),
+    ("avgpool2d", {"pool_size": 3, "stride": 2, "padding": 1, "divisor_override": 4}),
+])
+def test_pool_options(pool, options):
+    exported_outputs_match([L(pool, **options), L("flatten"), L("dense", output_size=3)],
+                           (7, 6, 2))
+
+
 @pytest.mark.parametrize("pool", ["maxpool2d", "avgpool2d"])
 @pytest.mark.parametrize(("size", "stride", "shape"), [
     (2, None, (8, 8, 3)),
@@ -86,3 +112,40 @@ def test_images_output_keep_the_channels_last_layout():
     model = exported_outputs_match([L("conv2d", 5, 3, stride=2, padding="same")], (9, 7, 2))
     dims = [d.dim_param or d.dim_value for d in model.graph.output[0].type.tensor_type.shape.dim]
     assert dims == ["batch", 5, 4, 5]
+
+
+@pytest.mark.parametrize("options", [
+    {},
+    {"stride": 2, "padding": "same", "dilation": 2},
+    {"padding": 2, "padding_mode": "circular", "groups": 2, "use_bias": False},
+    {"padding": 1, "padding_mode": "reflect"},
+])
+def test_conv1d(options):
+    exported_outputs_match([L("conv1d", 4, 3, **options), L("flatten"),
+                            L("dense", output_size=3)], (9, 2))
+
+
+@pytest.mark.parametrize("options", [
+    {"padding": "same"},
+    {"depth_multiplier": 2, "stride": 2, "padding": 1, "use_bias": False},
+])
+def test_separable_conv2d(options):
+    exported_outputs_match([L("separable_conv2d", 5, 3, **options), L("flatten"),
+                            L("dense", output_size=3)], (7, 6, 3))
+
+
+@pytest.mark.parametrize("pool", ["global_avg_pool", "global_max_pool"])
+@pytest.mark.parametrize(("before", "shape"), [("conv2d", (6, 5, 2)), ("conv1d", (7, 2))])
+def test_global_pooling(pool, before, shape):
+    exported_outputs_match([L(before, 4, 3), L(pool), L("dense", output_size=3)], shape)
+
+
+def test_global_pooling_at_opset_18_gives_the_axes_as_an_input():
+    network = nnframe.Network([L("global_avg_pool")]).build((4, 3, 2), seed=0)
+    model = nnframe.onnx.to_model(network, opset=18)
+    onnx.checker.check_model(model, full_check=True)
+    runner = ort.InferenceSession(model.SerializeToString(),
+                                  providers=["CPUExecutionProvider"])
+    x = np.random.default_rng(0).standard_normal((3, 4, 3, 2)).astype(np.float32)
+    np.testing.assert_allclose(runner.run(["output"], {"input": x})[0], network.predict(x),
+                               rtol=1e-6)

@@ -18,7 +18,10 @@ nnframe_conv = pytest.importorskip(
     "nnframe_conv", reason="nnframe-conv is not installed: `pip install ./plugins/nnframe-conv` "
     "or run `nox -s tests`")
 
-LAYERS = {"conv2d": "Conv2D", "maxpool2d": "MaxPool2D", "avgpool2d": "AvgPool2D"}
+LAYERS = {"conv2d": "Conv2D", "maxpool2d": "MaxPool2D", "avgpool2d": "AvgPool2D",
+          "conv1d": "Conv1D", "separable_conv2d": "SeparableConv2D",
+          "global_avg_pool": "GlobalAvgPool", "global_max_pool": "GlobalMaxPool",
+          "adaptive_avg_pool2d": "AdaptiveAvgPool2D", "adaptive_max_pool2d": "AdaptiveMaxPool2D"}
 #: What the plugin may import from nnframe: the package itself and its public modules.
 PUBLIC_MODULES = {"nnframe", "nnframe.arguments", "nnframe.initializers", "nnframe.parallel",
                   "nnframe.testing", "nnframe.workspace"}
@@ -32,7 +35,7 @@ def test_version_is_the_distribution_version():
     assert nnframe_conv.__version__ == installed_version()
 
 
-def test_nnframe_list_layers_shows_the_three_layers_with_distribution_and_version():
+def test_nnframe_list_layers_shows_every_layer_with_distribution_and_version():
     result = subprocess.run([sys.executable, "-m", "nnframe", "list", "layers", "--json"],
                             capture_output=True, text=True, check=True)
     rows = {row["name"]: row for row in json.loads(result.stdout)}

@@ -130,10 +130,14 @@ def test_pool_stays_float32(cls, size, rng):
 
 @pytest.mark.parametrize("name", ["maxpool2d", "avgpool2d"])
 def test_pool_config_round_trips(name):
+    extra = ({"dilation": [1, 1]} if name == "maxpool2d"
+             else {"count_include_pad": True, "divisor_override": None})
     layer = nnframe.layer(name)
-    assert layer.get_config() == {"pool_size": [2, 2], "stride": None}
+    assert layer.get_config() == {"pool_size": [2, 2], "stride": None, "padding": "valid",
+                                  **extra}
     config = nnframe.layer(name, pool_size=(3, 2), stride=1).get_config()
-    assert json.loads(json.dumps(config)) == config == {"pool_size": [3, 2], "stride": [1, 1]}
+    assert json.loads(json.dumps(config)) == config == {
+        "pool_size": [3, 2], "stride": [1, 1], "padding": "valid", **extra}
     assert nnframe.layer(name, **config).get_config() == config
 
 

@@ -54,10 +54,11 @@ class GRU(Recurrent):
         hidden = work.get("hidden", (time, n, 3 * units), dtype)
         states = self._states(work, time, n, dtype)
         product = work.get("product", (n, units), dtype)
+        learned = self.learned  # a nonzero h0 enters the first step too
         with np.errstate(over="ignore"):
             for t in range(time):
                 carried = hidden[t]
-                if t:
+                if t or learned:
                     np.matmul(states[t], scaled["recurrent_weights"], out=carried)
                     carried += scaled["recurrent_bias"]
                 else:
@@ -115,7 +116,12 @@ class GRU(Recurrent):
                 own = self._grad_state_at(grad_states, t - 1, time)
                 if own is not None:
                     grad_state += own
-        np.matmul(states[1:time].reshape(-1, units).T, grad_hidden[1:].reshape(-1, 3 * units),
-                  out=self.grads["recurrent_weights"])
-        self._sum_rows(grad_hidden.reshape(-1, 3 * units), self.grads["recurrent_bias"])
+        first = 0 if self.learned else 1  # a zero initial state adds nothing
+        np.matmul(states[first:time].reshape(-1, units).T,
+                  grad_hidden[first:].reshape(-1, 3 * units), out=self.grads["recurrent_weights"])
+        if self.learned:  # h_1 = ... + z * h_0, and h_0 W_hh inside every gate
+            np.multiply(grad_state, gates[0][:, units:2 * units], out=product)
+            self._initial_grad("initial_state", grad_hidden[0] @ recurrent_transposed + product)
+        if self.use_bias:
+            self._sum_rows(grad_hidden.reshape(-1, 3 * units), self.grads["recurrent_bias"])
         return grad

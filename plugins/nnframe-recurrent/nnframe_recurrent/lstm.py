@@ -33,6 +33,7 @@ class LSTM(Recurrent):
 
     layer_name: ClassVar[str] = "lstm"
     gates: ClassVar[int] = 4
+    initial_keys: ClassVar[tuple[str, ...]] = ("initial_state", "initial_cell")
 
     def _forward_steps(self, steps: np.ndarray, work: Workspace) -> Run:
         time, n, _ = steps.shape
@@ -45,14 +46,15 @@ class LSTM(Recurrent):
         self._project(steps, scaled["input_weights"], scaled["bias"], gates)
         states = self._states(work, time, n, dtype)
         cells = work.get("cells", (time + 1, n, units), dtype)
-        cells[0] = 0.0
+        cells[0] = self.params["initial_cell"] if self.learned else 0.0
         cell_tanh = work.get("cell_tanh", (time, n, units), dtype)
         carried = work.get("carried", (n, 4 * units), dtype)
         product = work.get("product", (n, units), dtype)
+        learned = self.learned  # a nonzero h0 enters the first step too
         with np.errstate(over="ignore"):
             for t in range(time):
                 gate = gates[t]
-                if t:
+                if t or learned:
                     np.matmul(states[t], scaled["recurrent_weights"], out=carried)
                     gate += carried
                 activate(gate)
@@ -106,6 +108,11 @@ class LSTM(Recurrent):
             if t:
                 grad_cell *= f  # c_t = f * c_{t-1} + ...
                 np.matmul(grad_gate, recurrent_transposed, out=grad_state)
-        np.matmul(states[1:time].reshape(-1, units).T, grad[1:].reshape(-1, 4 * units),
-                  out=self.grads["recurrent_weights"])
+        first = 0 if self.learned else 1  # a zero initial state adds nothing
+        np.matmul(states[first:time].reshape(-1, units).T,
+                  grad[first:].reshape(-1, 4 * units), out=self.grads["recurrent_weights"])
+        if self.learned:
+            self._initial_grad("initial_state", grad[0] @ recurrent_transposed)
+            grad_cell *= gates[0][:, units:2 * units]  # c_1 = f * c_0 + ...
+            self._initial_grad("initial_cell", grad_cell)
         return grad

@@ -14,26 +14,36 @@ from typing import Any
 import numpy as np
 
 import nnframe
-from nnframe_recurrent.recurrent import Recurrent
+from nnframe_recurrent.recurrent import REVERSE, Recurrent
+
+
+def _directions(layer: Recurrent) -> list[tuple[str, str]]:
+    """(nnframe's prefix, PyTorch's suffix) of each direction of the layer."""
+    return [("", ""), (REVERSE, "_reverse")] if layer.bidirectional else [("", "")]
 
 
 def to_torch_state_dict(layer: Recurrent, index: int = 0) -> dict[str, np.ndarray]:
     """A built layer's weights under PyTorch's names (``weight_ih_l0`` ...), as NumPy arrays.
 
     For rnn and lstm the whole bias goes to ``bias_ih_l{index}`` and ``bias_hh_l{index}`` is
-    zero. ``index`` is the layer number in a stacked PyTorch module (``num_layers``). Load
-    with ``module.load_state_dict({k: torch.from_numpy(v) for k, v in d.items()})``.
+    zero; a layer without bias has no bias entries, as PyTorch's ``bias=False``; the
+    reverse direction of a bidirectional layer is under the ``_reverse`` names. ``index``
+    is the layer number in a stacked PyTorch module (``num_layers``). Load with
+    ``module.load_state_dict({k: torch.from_numpy(v) for k, v in d.items()})``.
     """
     _require_built(layer)
     params = layer.params
-    state = {f"weight_ih_l{index}": params["input_weights"].T.copy(),
-             f"weight_hh_l{index}": params["recurrent_weights"].T.copy()}
-    if "bias" in params:
-        state[f"bias_ih_l{index}"] = params["bias"].copy()
-        state[f"bias_hh_l{index}"] = np.zeros_like(params["bias"])
-    else:
-        state[f"bias_ih_l{index}"] = params["input_bias"].copy()
-        state[f"bias_hh_l{index}"] = params["recurrent_bias"].copy()
+    state = {}
+    for prefix, suffix in _directions(layer):
+        end = f"_l{index}{suffix}"
+        state[f"weight_ih{end}"] = params[f"{prefix}input_weights"].T.copy()
+        state[f"weight_hh{end}"] = params[f"{prefix}recurrent_weights"].T.copy()
+        if f"{prefix}bias" in params:
+            state[f"bias_ih{end}"] = params[f"{prefix}bias"].copy()
+            state[f"bias_hh{end}"] = np.zeros_like(params[f"{prefix}bias"])
+        elif f"{prefix}input_bias" in params:
+            state[f"bias_ih{end}"] = params[f"{prefix}input_bias"].copy()
+            state[f"bias_hh{end}"] = params[f"{prefix}recurrent_bias"].copy()
     return state
 
 
@@ -43,14 +53,19 @@ def load_torch_state_dict(layer: Recurrent, state_dict: Mapping[str, Any], index
 
     ``state_dict`` maps PyTorch's names to tensors or arrays: a module's ``state_dict()``,
     or a whole model's with ``prefix`` (``"encoder."`` for ``model.encoder``); ``index``
-    picks the layer of a stacked module. The module must be unidirectional, with
-    ``batch_first=True`` when it runs on (N, time, features) as nnframe does; a module made
-    with ``bias=False`` loads as zero biases.
+    picks the layer of a stacked module. The module must be bidirectional when the layer
+    is, with ``batch_first=True`` when it runs on (N, time, features) as nnframe does; a
+    module made with ``bias=False`` loads into a layer with bias as zero biases.
     """
     _require_built(layer)
+    for direction, suffix in _directions(layer):
+        _load_direction(layer, state_dict, direction, f"_l{index}{suffix}", prefix)
 
+
+def _load_direction(layer: Recurrent, state_dict: Mapping[str, Any], direction: str,
+                    end: str, prefix: str) -> None:
     def get(name: str, required: bool = True) -> np.ndarray | None:
-        key = f"{prefix}{name}_l{index}"
+        key = f"{prefix}{name}{end}"
         if key not in state_dict:
             if not required:
                 return None
@@ -65,16 +80,23 @@ def load_torch_state_dict(layer: Recurrent, state_dict: Mapping[str, Any], index
               "recurrent_weights": _checked(layer, "weight_hh", get("weight_hh"),
                                             (width, layer.units)).T}
     bias_ih, bias_hh = get("bias_ih", required=False), get("bias_hh", required=False)
-    bias_ih = np.zeros(width) if bias_ih is None else _checked(layer, "bias_ih", bias_ih,
-                                                               (width,))
-    bias_hh = np.zeros(width) if bias_hh is None else _checked(layer, "bias_hh", bias_hh,
-                                                               (width,))
-    if "bias" in layer.params:
-        values["bias"] = bias_ih.astype(np.float64) + bias_hh
+    if not layer.use_bias:
+        if any(b is not None and np.any(b) for b in (bias_ih, bias_hh)):
+            raise nnframe.DataError(
+                f"{layer.layer_name} has no bias (use_bias=False), but the state dict has "
+                f"non-zero {prefix}bias_ih{end} / bias_hh{end}; build the layer with "
+                "use_bias=True")
     else:
-        values["input_bias"], values["recurrent_bias"] = bias_ih, bias_hh
+        bias_ih = np.zeros(width) if bias_ih is None else _checked(layer, "bias_ih", bias_ih,
+                                                                   (width,))
+        bias_hh = np.zeros(width) if bias_hh is None else _checked(layer, "bias_hh", bias_hh,
+                                                                   (width,))
+        if f"{direction}bias" in layer.params:
+            values["bias"] = bias_ih.astype(np.float64) + bias_hh
+        else:
+            values["input_bias"], values["recurrent_bias"] = bias_ih, bias_hh
     for name, value in values.items():
-        layer.params[name][...] = value  # in place: a network's buffers stay bound
+        layer.params[direction + name][...] = value  # in place: a network's buffers stay bound
 
 
 def _require_built(layer: Any) -> None:

@@ -110,11 +110,13 @@ def test_outputs_are_fresh_arrays(name, rng):
 def test_config_round_trips_through_json_and_the_registry(name):
     layer = nnframe.layer(name, 16, return_sequences=True)
     config = layer.get_config()
-    assert config == {"units": 16, "return_sequences": True}
+    defaults = {"use_bias": True, "bidirectional": False, "initial_state": "zeros",
+                **({"nonlinearity": "tanh"} if name == "rnn" else {})}
+    assert config == {"units": 16, "return_sequences": True, **defaults}
     assert json.loads(json.dumps(config)) == config
     assert nnframe.layer(name, **config).get_config() == config
-    assert nnframe.layer(name, np.int64(3)).get_config() == {"units": 3,
-                                                            "return_sequences": False}
+    assert nnframe.layer(name, np.int64(3)).get_config() == {
+        "units": 3, "return_sequences": False, **defaults}
 
 
 @pytest.mark.parametrize(("kwargs", "message"), [

@@ -78,3 +78,49 @@ def test_saturated_gates():
     expected = network.predict(x)
     (got,) = runner.run(["output"], {"input": x})
     assert np.max(np.abs(got - expected)) / np.max(np.abs(expected)) <= 1e-5
+
+
+@pytest.mark.parametrize("kind", KINDS)
+@pytest.mark.parametrize("options", [
+    {"bidirectional": True},
+    {"bidirectional": True, "return_sequences": True},
+    {"use_bias": False},
+    {"use_bias": False, "bidirectional": True, "return_sequences": True},
+])
+def test_options(kind, options):
+    exported_outputs_match([L(kind, 4, **options), L("flatten"), L("dense", output_size=3)],
+                           (5, 3))
+
+
+@pytest.mark.parametrize("bidirectional", [False, True])
+def test_rnn_with_relu(bidirectional):
+    exported_outputs_match([L("rnn", 4, nonlinearity="relu", bidirectional=bidirectional,
+                              return_sequences=True), L("rnn", 3, nonlinearity="relu")],
+                           (5, 3))
+
+
+def test_stacked_bidirectional_layers():
+    exported_outputs_match([L("lstm", 4, bidirectional=True, return_sequences=True),
+                            L("gru", 3, bidirectional=True)], (6, 2))
+
+
+@pytest.mark.parametrize("kind", KINDS)
+@pytest.mark.parametrize("options", [
+    {},
+    {"bidirectional": True, "return_sequences": True},
+    {"use_bias": False, "bidirectional": True},
+])
+def test_learned_initial_states(kind, options):
+    layer = L(kind, 4, initial_state="learned", **options)
+    network = nnframe.Network([layer]).build((5, 3), seed=0)
+    for key, value in layer.params.items():
+        if "initial" in key:  # zeros at build: give them values
+            value[...] = np.random.default_rng(1).standard_normal(value.shape)
+    model = nnframe.onnx.to_model(network)
+    onnx.checker.check_model(model, full_check=True)
+    runner = ort.InferenceSession(model.SerializeToString(),
+                                  providers=["CPUExecutionProvider"])
+    x = np.random.default_rng(0).standard_normal((7, 5, 3)).astype(np.float32)
+    for size in (1, 7):
+        (got,) = runner.run(["output"], {"input": x[:size]})
+        np.testing.assert_allclose(got, network.predict(x[:size]), rtol=1e-5, atol=1e-6)

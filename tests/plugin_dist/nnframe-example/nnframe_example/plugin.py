@@ -50,18 +50,20 @@ class RunningCenter(nnframe.Layer):
         axes = tuple(range(x.ndim - 1))
         if not training:
             return x - self.state["running_mean"] + self.params["shift"]
+        self._batch = (axes, x.size // x.shape[-1])
+        if len(x) == 0:  # an empty batch has no mean
+            return x + self.params["shift"]
         mean = x.mean(axis=axes)
         running = self.state["running_mean"]
         running *= 1.0 - self.momentum
         running += self.momentum * mean
-        self._batch = (axes, x.size // x.shape[-1])
         return x - mean + self.params["shift"]
 
     def backward(self, grad_output):
         axes, count = self._batch
         total = np.sum(grad_output, axis=axes)
         self.grads["shift"][...] = total
-        return grad_output - total / count
+        return grad_output - total / max(count, 1)
 
 
 @attrs.define(eq=False)
