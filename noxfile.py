@@ -37,12 +37,14 @@ def data_env() -> dict[str, str]:
 
 @nox.session
 def tests(session: nox.Session) -> None:
-    """Install nnframe with the plot, sklearn, onnx and mpi extras (so that --plot,
-    nnframe.sklearn, ONNX export run by onnxruntime and ``mpiexec -n 2`` training are all
-    tested) and its plugins, then test. pandas lets scikit-learn's estimator checks and the
+    """Install nnframe with the plot, sklearn, onnx, mpi, tensorboard, mlflow and tune
+    extras (so that --plot, nnframe.sklearn, ONNX export run by onnxruntime, ``mpiexec -n 2``
+    training, the tracking callbacks and ``nnframe tune`` are all tested) and its plugins,
+    then test. pandas lets scikit-learn's estimator checks and the
     tests feed DataFrames, as most scikit-learn users do. The mpich wheel puts its mpiexec
     in the session's bin/, which the tests use."""
-    session.install(".[test,plot,sklearn,onnx,mpi]", "pandas", *plugin_distributions())
+    session.install(".[test,plot,sklearn,onnx,mpi,tensorboard,mlflow,tune]", "pandas",
+                    *plugin_distributions())
     session.run("mpiexec", "--version", silent=True)  # the MPI tests must not be skipped
     session.run("pytest", *(session.posargs or ["-q"]), env=data_env())
 
