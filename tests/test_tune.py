@@ -156,8 +156,8 @@ def test_trials_pruned_failed_and_complete_and_the_best_config_trains(tmp_path):
         "model.layers[1].type" = { type = "choice", values = ["relu", "no_such_layer"] }
     """)
     lines = []
-    study = tune(TuneOptions(config=path, trials=12, storage=f"sqlite:///{tmp_path}/s.db",
-                             best=tmp_path / "best.toml", say=lines.append))
+    study = tune(TuneOptions(config=path, trials=12, best=tmp_path / "best.toml",
+                             say=lines.append))
     trials = study.get_trials()
     states = {t.number: t.state.name for t in trials}
     assert len(trials) == 12
@@ -261,3 +261,12 @@ def test_two_processes_share_one_sqlite_study(tmp_path):
                    if line.startswith("trial ") and " complete:" in line)
             for out, _ in outputs]
     assert len(mine[0]) == len(mine[1]) == 10 and not set(mine[0]) & set(mine[1])
+
+
+def test_the_example_search_is_valid():
+    from pathlib import Path
+
+    example = Path(__file__).resolve().parents[1] / "examples" / "mnist_seed_tune.toml"
+    spec = parse_tune(tomllib.loads(example.read_text()), str(example))
+    assert spec.metric == "val_accuracy" and len(spec.space) == 4
+    assert load_config(example).train.epochs == 20

@@ -12,6 +12,7 @@ on one machine (SQLite) or many (a database server), share one study; each runs 
 from __future__ import annotations
 
 import math
+import time
 import warnings
 from collections.abc import Callable
 from pathlib import Path
@@ -28,6 +29,8 @@ from nnframe.tune.space import TuneSpec, parse_tune, suggest, with_values
 
 #: The table at the end shortens a failed trial's reason to this (its line says it all).
 NOTE_WIDTH = 60
+#: Tries to open a storage whose tables another process may be creating at that moment.
+STORAGE_ATTEMPTS = 10
 #: Seconds a process waits for another's write to a SQLite study before giving up.
 SQLITE_TIMEOUT_S = 120
 
@@ -95,7 +98,7 @@ def tune(options: TuneOptions) -> Any:
     study = optuna.create_study(
         study_name=options.study or options.config.stem, storage=_storage(optuna, options),
         load_if_exists=True, direction=spec.direction, pruner=_pruner(optuna, spec),
-        sampler=optuna.samplers.TPESampler(seed=spec.seed))
+        sampler=_sampler(optuna, spec, shared=options.storage is not None))
     if study.direction.name.lower() != spec.direction:
         raise ConfigError(f"the study {study.study_name!r} in {options.storage} was made to "
                           f"{study.direction.name.lower()}; [tune] direction says "
@@ -190,11 +193,31 @@ def _storage(optuna: Any, options: TuneOptions) -> Any:
     engine: dict[str, Any] = {}
     if url.startswith("sqlite:"):
         engine = {"connect_args": {"timeout": SQLITE_TIMEOUT_S}}
-    try:
-        return optuna.storages.RDBStorage(url, engine_kwargs=engine)
-    except Exception as exc:  # a bad URL, a missing driver, a server that is not there
-        raise ConfigError(f"--storage {url}: cannot open the study storage "
-                          f"({type(exc).__name__}: {str(exc).splitlines()[0]})") from None
+    for attempt in range(STORAGE_ATTEMPTS):
+        try:
+            return optuna.storages.RDBStorage(url, engine_kwargs=engine)
+        except Exception as exc:  # a bad URL, a missing driver, a server that is not there
+            reason = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+            # processes started together on a new database race to create its tables:
+            # the loser finds them made (or locked) and tries again
+            racing = (type(exc).__name__ == "IntegrityError" or "already exists" in reason
+                      or "locked" in reason)
+            if racing and attempt + 1 < STORAGE_ATTEMPTS:
+                time.sleep(0.2 * (attempt + 1))
+                continue
+            raise ConfigError(f"--storage {url}: cannot open the study storage "
+                              f"({type(exc).__name__}: {reason})") from None
+    raise AssertionError("unreachable")
+
+
+def _sampler(optuna: Any, spec: TuneSpec, shared: bool) -> Any:
+    """Optuna's TPE sampler. Alone, ``[tune] seed`` makes the search repeatable; processes
+    sharing a study draw their own values (one seed would have each propose the same
+    trials) and count the others' running trials as bad ones (the constant liar), so
+    that they do not all explore one spot."""
+    if shared:
+        return optuna.samplers.TPESampler(constant_liar=True)
+    return optuna.samplers.TPESampler(seed=spec.seed)
 
 
 def _pruner(optuna: Any, spec: TuneSpec) -> Any:
