@@ -270,3 +270,19 @@ def test_the_example_search_is_valid():
     spec = parse_tune(tomllib.loads(example.read_text()), str(example))
     assert spec.metric == "val_accuracy" and len(spec.space) == 4
     assert load_config(example).train.epochs == 20
+
+
+def test_each_trial_is_a_run_of_its_own_in_tensorboard(tmp_path, monkeypatch):
+    pytest.importorskip("tensorboardX")
+    monkeypatch.chdir(tmp_path)
+    path = write(tmp_path, """
+        [tune]
+        [tune.space]
+        "optimizer.learning_rate" = { type = "log_uniform", low = 1e-3, high = 1.0 }
+    """)
+    path.write_text(path.read_text().replace(
+        "seed = 0\n", 'seed = 0\ncallbacks = [{ type = "tensorboard", log_dir = "runs" }]\n'))
+    tune(TuneOptions(config=path, trials=2, say=lambda line: None))
+    assert sorted(p.name for p in (tmp_path / "runs").iterdir()) == ["trial-0", "trial-1"]
+    for folder in (tmp_path / "runs").iterdir():
+        assert len(list(folder.glob("events.out.tfevents.*"))) == 1

@@ -176,12 +176,27 @@ class Trials:
         seed = config.train.seed if config.train.seed is not None else trial.number
         network.build(data.x_train.shape[1:], seed=seed)
         report = Report(trial, self.spec.metric)
+        callbacks = [_per_trial(callback, trial.number)
+                     for callback in config.train.create_callbacks()]
         network.fit(data.x_train, data.y_train, epochs=config.train.epochs,
                     batch_size=config.train.batch_size, shuffle=config.train.shuffle,
                     validation_data=data.validation, verbose=0,
-                    callbacks=[report, *config.train.create_callbacks()],
+                    callbacks=[report, *callbacks],
                     schedule=config.train.create_schedule(), clip_norm=config.train.clip_norm)
         return report.values[-1], report
+
+
+def _per_trial(callback: Any, number: int) -> Any:
+    """A tracker of the config, made to keep each trial apart: TensorBoard writes into
+    ``<log_dir>/trial-<n>`` (a run of its own in TensorBoard), an MLflow run is named
+    ``trial-<n>`` unless the config names it."""
+    from nnframe.callbacks import MLflowLogger, TensorBoard
+
+    if isinstance(callback, TensorBoard):
+        callback.log_dir = str(Path(callback.log_dir) / f"trial-{number}")
+    elif isinstance(callback, MLflowLogger) and callback.run_name is None:
+        callback.run_name = f"trial-{number}"
+    return callback
 
 
 def _storage(optuna: Any, options: TuneOptions) -> Any:
