@@ -64,6 +64,8 @@ class MLflowLogger(Callback):
         if not isinstance(experiment, str) or not experiment:
             raise ConfigError(f"MLflowLogger: experiment must be a non-empty string, got "
                               f"{experiment!r}")
+        if run_name is not None and not isinstance(run_name, str):
+            raise ConfigError(f"MLflowLogger: run_name must be a string, got {run_name!r}")
         try:
             check_int("batch_every", batch_every, minimum=0)
         except ConfigError as exc:
@@ -93,8 +95,8 @@ class MLflowLogger(Callback):
         self._epochs = logs["epochs"]
         network = self.network
         resumed = logs.get("initial_epoch", 0) > 0 or network.resume_point is not None
-        saved = network.training_state.get(STATE_KEY, {}) if resumed else {}
-        self.run_id = self._saved_run(saved.get("run_id"))
+        saved = network.training_state.get(STATE_KEY) if resumed else None
+        self.run_id = self._saved_run(saved.get("run_id") if isinstance(saved, dict) else None)
         if self.run_id is not None:
             client.update_run(self.run_id, status="RUNNING")
         else:

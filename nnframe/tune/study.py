@@ -208,7 +208,8 @@ def _storage(optuna: Any, options: TuneOptions) -> Any:
     engine: dict[str, Any] = {}
     if url.startswith("sqlite:"):
         engine = {"connect_args": {"timeout": SQLITE_TIMEOUT_S}}
-    for attempt in range(STORAGE_ATTEMPTS):
+    attempt = 0
+    while True:
         try:
             return optuna.storages.RDBStorage(url, engine_kwargs=engine)
         except Exception as exc:  # a bad URL, a missing driver, a server that is not there
@@ -217,12 +218,11 @@ def _storage(optuna: Any, options: TuneOptions) -> Any:
             # the loser finds them made (or locked) and tries again
             racing = (type(exc).__name__ == "IntegrityError" or "already exists" in reason
                       or "locked" in reason)
-            if racing and attempt + 1 < STORAGE_ATTEMPTS:
-                time.sleep(0.2 * (attempt + 1))
-                continue
-            raise ConfigError(f"--storage {url}: cannot open the study storage "
-                              f"({type(exc).__name__}: {reason})") from None
-    raise AssertionError("unreachable")
+            attempt += 1
+            if not racing or attempt >= STORAGE_ATTEMPTS:
+                raise ConfigError(f"--storage {url}: cannot open the study storage "
+                                  f"({type(exc).__name__}: {reason})") from None
+            time.sleep(0.2 * attempt)
 
 
 def _sampler(optuna: Any, spec: TuneSpec, shared: bool) -> Any:
