@@ -77,6 +77,7 @@ class MLflowLogger(Callback):
         self.batch_every = batch_every
         self.run_id: str | None = None
         self._client: Any = None
+        self._pending: list[Any] = []
 
     def on_train_begin(self, logs: dict[str, Any]) -> None:
         from nnframe.extras import require
@@ -151,7 +152,15 @@ class MLflowLogger(Callback):
         now = int(time.time() * 1000)
         items = [Metric(key, float(value), now, step) for key, value in values.items()]
         for start in range(0, len(items), BATCH_LIMIT):
-            self._client.log_batch(self.run_id, metrics=items[start:start + BATCH_LIMIT])
+            # written by MLflow's logging thread, so training does not wait for the store
+            self._pending.append(self._client.log_batch(
+                self.run_id, metrics=items[start:start + BATCH_LIMIT], synchronous=False))
+
+    def _wait(self) -> None:
+        """Wait until every metric logged so far is in the store."""
+        pending, self._pending = self._pending, []
+        for operation in pending:
+            operation.wait()
 
     def on_epoch_begin(self, epoch: int, logs: dict[str, Any]) -> None:
         self._epoch = epoch
@@ -171,6 +180,7 @@ class MLflowLogger(Callback):
     def on_train_end(self, logs: dict[str, Any]) -> None:
         if self._client is None or self.run_id is None:
             return
+        self._wait()
         network = self.network
         finished = network.epoch >= self._epochs or network.stop_training
         if finished and self.log_model:

@@ -12,6 +12,10 @@ from nnframe.contracts import Callback
 from nnframe.errors import ConfigError, ModelFileError
 from nnframe.tracking import batch_step, epoch_step, run_params
 
+#: Seconds between writes of the event file (its writer thread flushes; training never
+#: waits for it): how soon a running TensorBoard sees a new epoch.
+FLUSH_S = 10
+
 
 class TensorBoard(Callback):
     """Write what a run logs as TensorBoard event files in ``log_dir`` (one folder per run:
@@ -65,7 +69,7 @@ class TensorBoard(Callback):
         self._batches = logs["batches"]
         # the file name holds the second it was made in: a suffix keeps a run resumed in
         # that same second from writing over the file of the run it continues
-        self._writer = tensorboardx.SummaryWriter(logdir=str(folder), flush_secs=30,
+        self._writer = tensorboardx.SummaryWriter(logdir=str(folder), flush_secs=FLUSH_S,
                                                   filename_suffix=f".{uuid.uuid4().hex[:8]}")
         if self.hparams and new_run:  # a resumed run keeps the settings it started with
             from tensorboardX.summary import hparams
@@ -98,7 +102,6 @@ class TensorBoard(Callback):
             for parameter in self.network.parameters():
                 writer.add_histogram(f"weights/{parameter.key}", parameter.value, step)
                 writer.add_histogram(f"gradients/{parameter.key}", parameter.grad, step)
-        writer.flush()
 
     def on_train_end(self, logs: dict[str, Any]) -> None:
         if self._writer is None:
