@@ -28,7 +28,7 @@ SHARED_DATA = ROOT.parent / "shared" / "data"
 #: The oldest Python that ``requires-python`` admits: ``nox -s oldest`` runs on it.
 OLDEST_PYTHON = "3.10"
 #: The extras the test sessions install: each is tested, so each is installed.
-TESTED_EXTRAS = ".[test,plot,sklearn,onnx,mpi,arrow,images]"
+TESTED_EXTRAS = ".[test,plot,sklearn,onnx,mpi,arrow,images,tensorboard,mlflow,tune]"
 
 nox.options.sessions = ["tests", "lint"]
 nox.options.reuse_existing_virtualenvs = True
@@ -51,9 +51,10 @@ def data_env() -> dict[str, str]:
 
 @nox.session
 def tests(session: nox.Session) -> None:
-    """Install nnframe with the plot, sklearn, onnx, mpi, arrow and images extras (so that
-    --plot, nnframe.sklearn, ONNX export run by onnxruntime, ``mpiexec -n 2`` training and
-    the parquet and image_folder readers are all tested) and its plugins, then test.
+    """Install nnframe with every optional extra it tests (plot, sklearn, onnx, mpi, arrow,
+    images, tensorboard, mlflow, tune: so that --plot, nnframe.sklearn, ONNX export run by
+    onnxruntime, ``mpiexec -n 2`` training, the parquet and image_folder readers, the
+    tracking callbacks and ``nnframe tune`` are all tested) and its plugins, then test.
     pandas lets scikit-learn's estimator checks and the tests feed DataFrames, as most
     scikit-learn users do. The mpich wheel puts its mpiexec in the session's bin/, which
     the tests use."""

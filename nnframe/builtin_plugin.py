@@ -106,6 +106,8 @@ def register_callbacks(register: Register) -> None:
         "early_stopping": "early_stopping:EarlyStopping",
         "model_checkpoint": "checkpoint:ModelCheckpoint",
         "csv_logger": "csv_logger:CSVLogger",
+        "tensorboard": "tensorboard:TensorBoard",
+        "mlflow": "mlflow_logger:MLflowLogger",
     })
 
 

@@ -163,7 +163,8 @@ class Trainer:
         self._start_schedule(steps)
         network.stop_training = False
         callbacks.on_train_begin({"epochs": self.epochs, "batches": steps,
-                                  "samples": len(self.x)})
+                                  "samples": len(self.x), "batch_size": self.batch_size,
+                                  "initial_epoch": self.initial_epoch})
         # overflow shows as a loss that is not finite, a TrainingDivergedError: no noise
         with np.errstate(over="ignore", invalid="ignore"):
             try:

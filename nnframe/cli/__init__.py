@@ -11,11 +11,11 @@ import sys
 import typer
 
 # Each module registers its commands on `app`, in the order --help lists them.
-from nnframe.cli import check, components, export, models, scaffold, show, train
+from nnframe.cli import check, components, export, models, scaffold, show, train, tune
 from nnframe.cli.app import app, fail
 
 __all__ = ["app", "check", "components", "export", "fail", "main", "models", "scaffold", "show",
-           "train"]
+           "train", "tune"]
 
 
 def main(argv: list[str] | None = None) -> None:

@@ -21,7 +21,8 @@ from nnframe.config.toml import check_nesting, read_toml
 from nnframe.contracts import Dataset
 from nnframe.errors import DataError, NNFrameError
 
-SECTIONS = ("model", "loss", "optimizer", "data", "train")
+#: ``[tune]`` is read by ``nnframe tune`` alone (`nnframe.tune.space`); training ignores it
+SECTIONS = ("model", "loss", "optimizer", "data", "train", "tune")
 MODEL_KEYS = ("layers", "dtype")
 DATA_KEYS = ("dataset", "test", "test_split", "stratify", "subset", "test_subset",
              "validation_split", "flatten", "reshape", "one_hot", "data_dir", "download")
@@ -58,6 +59,7 @@ def parse_config(raw: dict[str, Any], source: str = "<config>",
                                    'type = "sgd" learning_rate = 0.1')
     data = _data_spec(problems, raw, base_dir)
     train = _train_spec(problems, raw)
+    fields.table(problems, raw, "", "tune", False, "")
 
     if data is not None and data.sample_shape is not None and checked \
             and all(instance is not None for _, instance in checked):

@@ -36,7 +36,8 @@ class Callback:
         fails at once instead of after its first epoch."""
 
     def on_train_begin(self, logs: dict[str, Any]) -> None:
-        """Training starts; ``logs`` has ``epochs``, ``batches`` (per epoch), ``samples``."""
+        """Training starts; ``logs`` has ``epochs``, ``batches`` (per epoch), ``samples``,
+        ``batch_size`` and ``initial_epoch`` (the epoch it starts at: above 0 when resumed)."""
 
     def on_train_end(self, logs: dict[str, Any]) -> None:
         """Training ended (normally, stopped, or by an error)."""
