@@ -11,6 +11,7 @@ on one machine (SQLite) or many (a database server), share one study; each runs 
 
 from __future__ import annotations
 
+import json
 import math
 import time
 import warnings
@@ -20,9 +21,10 @@ from typing import Any
 
 import attrs
 
-from nnframe.config import DataSpec, Splits, load_data, parse_config, read_toml
+from nnframe.config import Splits, load_data, parse_config, read_toml
 from nnframe.config.writer import dump_toml
 from nnframe.contracts import Callback
+from nnframe.datasets.network_data import loss_classifies
 from nnframe.errors import ConfigError, NNFrameError
 from nnframe.extras import require
 from nnframe.tune.space import TuneSpec, parse_tune, suggest, with_values
@@ -134,7 +136,8 @@ class Trials:
     source: str
     base_dir: Path
     optuna: Any
-    data: dict[DataSpec, Splits] = attrs.field(factory=dict)
+    #: loaded data, by the data table and the seed its held-out rows were drawn with
+    data: dict[tuple[str, int | None], Splits] = attrs.field(factory=dict)
 
     def run(self, study: Any, trial: Any) -> str:
         """Train one trial, tell the study how it ended; the line that says so."""
@@ -169,12 +172,15 @@ class Trials:
         config = parse_config(with_values(self.raw, values),
                               source=f"{self.source} (trial {trial.number})",
                               base_dir=self.base_dir)
-        if config.data not in self.data:
-            self.data[config.data] = load_data(config.data)
-        data = self.data[config.data]
-        network = config.build_network()
         seed = config.train.seed if config.train.seed is not None else trial.number
+        key = (json.dumps(attrs.asdict(config.data), sort_keys=True, default=str), seed)
+        if key not in self.data:  # as `nnframe train` loads it, held-out rows and all
+            self.data[key] = load_data(config.data, seed,
+                                       loss_classifies(config.loss.create()))
+        data = self.data[key]
+        network = config.build_network()
         network.build(data.x_train.shape[1:], seed=seed)
+        network.schema = data.schema
         report = Report(trial, self.spec.metric)
         callbacks = [_per_trial(callback, trial.number)
                      for callback in config.train.create_callbacks()]
@@ -182,7 +188,8 @@ class Trials:
                     batch_size=config.train.batch_size, shuffle=config.train.shuffle,
                     validation_data=data.validation, verbose=0,
                     callbacks=[report, *callbacks],
-                    schedule=config.train.create_schedule(), clip_norm=config.train.clip_norm)
+                    schedule=config.train.create_schedule(), clip_norm=config.train.clip_norm,
+                    class_weight=config.train.class_weight)
         return report.values[-1], report
 
 
