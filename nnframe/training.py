@@ -24,6 +24,7 @@ import numpy as np
 
 from nnframe import registry
 from nnframe.arguments import check_int
+from nnframe.atomic import check_writable
 from nnframe.callbacks import History, ProgressDisplay
 from nnframe.contracts import (
     Callback,
@@ -149,6 +150,7 @@ class Trainer:
             check_logs = getattr(component, "check_logs", None)
             if check_logs is not None:
                 check_logs(logged)
+        _check_output_paths(mine)
         self._start_schedule(steps)
         network.stop_training = False
         callbacks.on_train_begin({"epochs": self.epochs, "batches": steps,
@@ -217,47 +219,55 @@ class Trainer:
         snapshot = network.snapshot()
         for metric in metrics:
             metric.reset()
-        for batch in range(first_batch, steps):
-            begin = batch * self.batch_size
-            end = min(begin + self.batch_size, len(self.x))
-            first, last = strategy.rows(begin, end)  # this process's rows of the batch
-            if order is None:
-                xb, yb = self.x[first:last], self.y[first:last]
-            else:
-                xb, yb = gather(order[first:last])
-            if self.schedule is not None:
-                optimizer.learning_rate = float(self.schedule.rate(epoch * steps + batch))
-            strategy.begin_batch(rng, shared_rng, batch)
-            checked = epoch == self.initial_epoch and batch == first_batch
-            output, inputs, loss = self._forward(xb, yb, checked)
-            weight = strategy.share(loss, len(xb), end - begin, network.stop_training)
-            strategy.update_metrics(metrics, yb, output)
-            if output is not None:  # None: no rows of this batch on this process
-                grad = loss_fn.backward()
-                if weight != 1.0:  # this process's part of the global batch's mean loss
-                    grad = grad * weight
-                if checked:
-                    backward.checked(grad, inputs)
+        # the position after the last batch trained: where an error leaves the network
+        position = point if resuming else None
+        try:
+            for batch in range(first_batch, steps):
+                begin = batch * self.batch_size
+                end = min(begin + self.batch_size, len(self.x))
+                first, last = strategy.rows(begin, end)  # this process's rows of the batch
+                if order is None:
+                    xb, yb = self.x[first:last], self.y[first:last]
                 else:
-                    backward(grad)
-            # the global batch's loss and gradient (one process: its own, unchanged)
-            loss = strategy.combine(group.grads, loss)
-            if not math.isfinite(loss):
-                self._diverged(loss, epoch, batch, snapshot)
-            if self.clip_norm is not None:
-                _clip(group.grads, self.clip_norm)
-            optimizer.step(group)
-            if checked:
-                _check_bound(network, group)
-            total_loss += loss * (end - begin)
-            seen += end - begin
-            callbacks.on_batch_end(batch, {"loss": loss})
-            if batch + 1 < steps and strategy.should_stop(network):
-                strategy.end_epoch(network, shared_rng)
-                network.resume_point = {"epoch": epoch, "batch": batch + 1,
-                                        "epoch_rng": epoch_rng, "loss_sum": total_loss,
-                                        "seen": seen}
-                return None
+                    xb, yb = gather(order[first:last])
+                if self.schedule is not None:
+                    optimizer.learning_rate = float(self.schedule.rate(epoch * steps + batch))
+                strategy.begin_batch(rng, shared_rng, batch)
+                checked = epoch == self.initial_epoch and batch == first_batch
+                output, inputs, loss = self._forward(xb, yb, checked)
+                weight = strategy.share(loss, len(xb), end - begin, network.stop_training)
+                strategy.update_metrics(metrics, yb, output)
+                if output is not None:  # None: no rows of this batch on this process
+                    grad = loss_fn.backward()
+                    if weight != 1.0:  # this process's part of the global batch's mean loss
+                        grad = grad * weight
+                    if checked:
+                        backward.checked(grad, inputs)
+                    else:
+                        backward(grad)
+                # the global batch's loss and gradient (one process: its own, unchanged)
+                loss = strategy.combine(group.grads, loss)
+                if not math.isfinite(loss):
+                    self._diverged(loss, epoch, batch, snapshot)
+                if self.clip_norm is not None:
+                    _clip(group.grads, self.clip_norm)
+                optimizer.step(group)
+                if checked:
+                    _check_bound(network, group)
+                total_loss += loss * (end - begin)
+                seen += end - begin
+                position = {"epoch": epoch, "batch": batch + 1, "epoch_rng": epoch_rng,
+                            "loss_sum": total_loss, "seen": seen}
+                callbacks.on_batch_end(batch, {"loss": loss})
+                if batch + 1 < steps and strategy.should_stop(network):
+                    strategy.end_epoch(network, shared_rng)
+                    network.resume_point = position
+                    return None
+        except TrainingDivergedError:
+            raise  # the weights were restored or kept as its message says
+        except BaseException:  # a callback or a layer failed: saving it resumes exactly
+            network.resume_point = position
+            raise
         strategy.end_epoch(network, shared_rng)
         logs = {"loss": total_loss / max(seen, 1)}
         logs.update(strategy.metric_results(metrics))
@@ -380,6 +390,15 @@ def _logged_names(metrics: list[MetricProtocol], val_metrics: list[MetricProtoco
     if validated:
         names |= {f"val_{name}" for name in ("loss", *(m.name for m in val_metrics))}
     return frozenset(names)
+
+
+def _check_output_paths(callbacks: Sequence[Callback]) -> None:
+    """Refuse, before training, a file a callback would fail to write after it."""
+    for callback in callbacks:
+        output_paths = getattr(callback, "output_paths", None)
+        for path in output_paths() if output_paths is not None else ():
+            check_writable(path, f"{type(callback).__name__}'s path",
+                           create_directories=True)
 
 
 def _clip(grads: np.ndarray, clip_norm: float) -> None:

@@ -31,6 +31,10 @@ class CSVLogger(Callback):
         self.separator = separator
         self._rows: list[dict[str, Any]] = []
 
+    def output_paths(self) -> list[str]:
+        """The CSV file (checked before training)."""
+        return [self.path]
+
     def on_train_begin(self, logs: dict[str, Any]) -> None:
         self._rows = self._existing_rows() if self.append else []
 

@@ -20,13 +20,13 @@ def export_command(
         "--opset", help="ONNX opset to write (17 or later).")] = 17,
 ) -> None:
     """Export a saved model to ONNX (needs nnframe[onnx]): input 'input', output 'output'."""
+    from nnframe.atomic import refuse_own_inputs
     from nnframe.cli.app import fail
     from nnframe.cli.modelio import load_model
     from nnframe.onnx import BATCH_AXIS, INPUT_NAME, OUTPUT_NAME, export, require_onnx
 
     require_onnx()  # before reading anything: a missing extra is said first
-    if output.exists() and model.exists() and output.resolve() == model.resolve():
-        raise fail(f"{output} is the model file itself; give the ONNX file another name")
+    refuse_own_inputs(output, {"model file": model})
     network = load_model(model)
     if not network.built:
         raise fail(f"{model} holds a network that was never built or trained (no weights), "

@@ -36,8 +36,10 @@ def predict_command(
         "printing them.")] = None,
 ) -> None:
     """Run a saved model on the samples of a .npy file: classes and probabilities."""
+    from nnframe.atomic import refuse_own_inputs
     from nnframe.cli.inference import predict
 
+    refuse_own_inputs(output, {"model file": model, "input file": inputs})
     for line in predict(model, inputs, output):
         typer.echo(line)
 

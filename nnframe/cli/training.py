@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import json
 import secrets
+import shlex
 import signal
 import sys
 import threading
@@ -148,12 +149,22 @@ def _train(options: TrainOptions, strategy: Strategy) -> int:
         callbacks.append(display)
     if options.checkpoint_every:
         callbacks.append(ModelCheckpoint(output, every=options.checkpoint_every))
-    history = network.fit(
-        data.x_train, data.y_train, epochs=epochs, batch_size=config.train.batch_size,
-        shuffle=config.train.shuffle, validation_data=data.validation, callbacks=callbacks,
-        verbose=0, initial_epoch=network.epoch, schedule=config.train.create_schedule(),
-        clip_norm=config.train.clip_norm, strategy=strategy,
-    )
+    if root:  # a network that could not be saved is refused now, not after training
+        _check_saveable(network)
+    start = (network.epoch, network.resume_point)
+    try:
+        history = network.fit(
+            data.x_train, data.y_train, epochs=epochs, batch_size=config.train.batch_size,
+            shuffle=config.train.shuffle, validation_data=data.validation,
+            callbacks=callbacks, verbose=0, initial_epoch=network.epoch,
+            schedule=config.train.create_schedule(), clip_norm=config.train.clip_norm,
+            strategy=strategy,
+        )
+    except (NNFrameError, OSError) as exc:
+        trained = (network.epoch, network.resume_point) != start
+        if root and trained and not isinstance(exc, TrainingDivergedError):
+            _save_after_failure(network, output, options)
+        raise
     if strategy.any(interrupt.interrupted):  # Ctrl-C reaches each process on its own
         return _save_interrupted(network, output, options) if root else INTERRUPTED
     if not root:
@@ -176,13 +187,62 @@ def _save_interrupted(network: Network, output: Path, options: TrainOptions) -> 
     if options.checkpoint_every:
         target = output.with_name(f"{output.stem}.interrupted{output.suffix or '.npz'}")
     saved = save_model(network, target)
+    print(f"nnframe: interrupted after {_position(network)}; saved the network trained so "
+          f"far to {saved} (resume with: {resume_command(options, saved)})",
+          file=sys.stderr, flush=True)
+    return INTERRUPTED
+
+
+def _save_after_failure(network: Network, output: Path, options: TrainOptions) -> None:
+    """Keep what was trained when training stops on an error (a callback that cannot write
+    its file, a full disk): save it to the output (beside the last checkpoint with
+    --checkpoint-every) with its exact position, then let the error be reported."""
+    target = output
+    if options.checkpoint_every:
+        target = output.with_name(f"{output.stem}.failed{output.suffix or '.npz'}")
+    try:
+        saved = save_model(network, target)
+    except (NNFrameError, OSError) as exc:
+        print(f"nnframe: training stopped by an error, and saving what was trained to "
+              f"{target} failed too ({exc})", file=sys.stderr, flush=True)
+        return
+    print(f"nnframe: training stopped by the error below after {_position(network)}; saved "
+          f"the network trained so far to {saved} (resume with: "
+          f"{resume_command(options, saved)})", file=sys.stderr, flush=True)
+
+
+def _check_saveable(network: Network) -> None:
+    """Everything `Network.save` checks (every component registered, every config plain
+    JSON that rebuilds it), before training: a run is never lost to its last step."""
+    from nnframe.saving import encode
+
+    try:
+        encode(network)
+    except ModelFileError as exc:
+        raise ModelFileError(f"{exc} (found before training; nothing was trained)") from None
+
+
+def _position(network: Network) -> str:
     where = f"{network.epoch} complete epochs"
     if network.resume_point is not None:
         where += f" and {network.resume_point['batch']} batches of epoch {network.epoch + 1}"
-    print(f"nnframe: interrupted after {where}; saved the network trained so far to {saved} "
-          f"(resume with: nnframe train {options.config} --resume {saved})",
-          file=sys.stderr, flush=True)
-    return INTERRUPTED
+    return where
+
+
+def resume_command(options: TrainOptions, saved: Path) -> str:
+    """The command that continues this run from ``saved``, with the options it was given."""
+    parts = ["nnframe train", str(options.config), "--resume", str(saved)]
+    if options.epochs is not None:
+        parts += ["--epochs", str(options.epochs)]
+    if options.output is not None:
+        parts += ["-o", str(options.output)]
+    if options.checkpoint_every:
+        parts += ["--checkpoint-every", str(options.checkpoint_every)]
+    if options.plot is not None:
+        parts += ["--plot", str(options.plot)]
+    if options.quiet:
+        parts.append("-q")
+    return " ".join(shlex.quote(part) if part != "nnframe train" else part for part in parts)
 
 
 def _console() -> Any:
