@@ -3,7 +3,8 @@
 Kept apart from the Typer command (cli/train.py) so that ``nnframe --help`` imports none of
 it. Ctrl-C stops training after the current batch and saves the network with its exact
 position, so that ``--resume`` continues as if nothing had happened; a second Ctrl-C stops
-at once.
+at once. SIGTERM (what ``timeout``, Slurm's preemption and ``docker stop`` send) does the
+same, and the exit status is then 143 (128 + 15) instead of 130.
 
 Started by an MPI launcher as several processes (``mpiexec -n 4 nnframe train cfg.toml``),
 every process reads the config and the data and trains its share of every batch
@@ -35,6 +36,9 @@ from nnframe.network import Network
 from nnframe.saving import describe_layer
 
 INTERRUPTED = 130
+TERMINATED = 143
+_SIGNALS = {signal.SIGINT: ("interrupted", "Ctrl-C", INTERRUPTED),
+            signal.SIGTERM: ("terminated (SIGTERM)", "SIGTERM", TERMINATED)}
 
 
 @attrs.define
@@ -53,31 +57,35 @@ class TrainOptions:
 
 
 class StopOnInterrupt(Callback):
-    """Turn the first Ctrl-C into ``network.stop_training``; the second one stops at once.
-    With ``announce`` false it says nothing (the processes other than rank 0)."""
+    """Turn the first Ctrl-C or SIGTERM into ``network.stop_training``; a second one stops
+    at once. ``status`` is the exit status the stop calls for (130 for Ctrl-C, 143 for
+    SIGTERM). With ``announce`` false it says nothing (the processes other than rank 0)."""
 
     def __init__(self, announce: bool = True) -> None:
         self.interrupted = False
+        self.status = INTERRUPTED
         self.announce = announce
-        self._previous: Any = None
+        self._previous: dict[int, Any] = {}
 
     def on_train_begin(self, logs: dict[str, Any]) -> None:
         if threading.current_thread() is threading.main_thread():
-            self._previous = signal.signal(signal.SIGINT, self._handle)
+            for signum in _SIGNALS:
+                self._previous[signum] = signal.signal(signum, self._handle)
 
     def _handle(self, signum: int, frame: Any) -> None:
         if self.interrupted:
             raise KeyboardInterrupt
+        what, key, self.status = _SIGNALS[signum]
         self.interrupted = True
         self.network.stop_training = True
         if self.announce:
-            print("\nnnframe: interrupted: stopping after this batch (Ctrl-C again to quit "
+            print(f"\nnnframe: {what}: stopping after this batch ({key} again to quit "
                   "now)", file=sys.stderr, flush=True)
 
     def on_train_end(self, logs: dict[str, Any]) -> None:
-        if self._previous is not None:
-            signal.signal(signal.SIGINT, self._previous)
-            self._previous = None
+        for signum, previous in self._previous.items():
+            signal.signal(signum, previous)
+        self._previous = {}
 
 
 def train(options: TrainOptions) -> int:
@@ -166,7 +174,9 @@ def _train(options: TrainOptions, strategy: Strategy) -> int:
             _save_after_failure(network, output, options)
         raise
     if strategy.any(interrupt.interrupted):  # Ctrl-C reaches each process on its own
-        return _save_interrupted(network, output, options) if root else INTERRUPTED
+        if not root:
+            return interrupt.status
+        return _save_interrupted(network, output, options, interrupt.status)
     if not root:
         return 0  # rank 0 tests, saves and plots the model every process holds
     scores = network.evaluate(data.x_test, data.y_test)
@@ -180,17 +190,20 @@ def _train(options: TrainOptions, strategy: Strategy) -> int:
     return 0
 
 
-def _save_interrupted(network: Network, output: Path, options: TrainOptions) -> int:
-    """Save a run stopped by Ctrl-C with its exact position; never over the last clean
-    checkpoint (with --checkpoint-every, beside it as ``<name>.interrupted.npz``)."""
+def _save_interrupted(network: Network, output: Path, options: TrainOptions,
+                      status: int = INTERRUPTED) -> int:
+    """Save a run stopped by Ctrl-C or SIGTERM with its exact position; never over the last
+    clean checkpoint (with --checkpoint-every, beside it as ``<name>.interrupted.npz``).
+    Returns ``status``."""
     target = output
     if options.checkpoint_every:
         target = output.with_name(f"{output.stem}.interrupted{output.suffix or '.npz'}")
     saved = save_model(network, target)
-    print(f"nnframe: interrupted after {_position(network)}; saved the network trained so "
+    what = "interrupted" if status == INTERRUPTED else "terminated"
+    print(f"nnframe: {what} after {_position(network)}; saved the network trained so "
           f"far to {saved} (resume with: {resume_command(options, saved)})",
           file=sys.stderr, flush=True)
-    return INTERRUPTED
+    return status
 
 
 def _save_after_failure(network: Network, output: Path, options: TrainOptions) -> None:
