@@ -114,14 +114,22 @@ class Component:
 
     @property
     def summary(self) -> str:
-        """The first line of the factory's documentation, without importing it if need be."""
+        """The first line of the factory's documentation, without importing it if need be.
+        A lazy factory that cannot be imported is summarised as broken, saying why, so that
+        one broken entry never hides the others from a listing."""
         if self._summary is None:
             if self._factory is not None or self.reference is None:
                 self._summary = docstrings.summary(getattr(self._factory, "__doc__", None))
             else:
                 doc = docstrings.lazy_docstring(self.reference)
-                self._summary = docstrings.summary(doc if doc is not None
-                                           else getattr(self.factory, "__doc__", None))
+                if doc is None:
+                    try:
+                        doc = getattr(self.factory, "__doc__", None)
+                    except PluginError as exc:
+                        cause = exc.__cause__ or exc
+                        return (f"BROKEN: cannot import {self.reference} "
+                                f"({type(cause).__name__}: {cause})")
+                self._summary = docstrings.summary(doc)
         return self._summary
 
 

@@ -170,8 +170,16 @@ class Trainer:
         return arrays
 
     def _settings(self) -> dict[str, Any]:
-        return {name: getattr(self, name) for name in
-                ("epochs", "batch_size", "shuffle", "initial_epoch", "clip_norm")}
+        """What every process of a run must agree on besides its arrays: fit's settings,
+        and every component of the run (registered name, version and config: a rank
+        started with another learning rate is refused, not averaged into a model that
+        matches neither). Computed only when several processes train."""
+        settings: dict[str, Any] = {name: getattr(self, name) for name in
+                                    ("epochs", "batch_size", "shuffle", "initial_epoch",
+                                     "clip_norm")}
+        if self.strategy.size > 1:
+            settings.update(run_description(self.network, self.schedule, self.callbacks))
+        return settings
 
     def _epochs(self, steps: int, metrics: list[MetricProtocol],
                 val_metrics: list[MetricProtocol], callbacks: CallbackList) -> None:
@@ -390,6 +398,51 @@ def _logged_names(metrics: list[MetricProtocol], val_metrics: list[MetricProtoco
     if validated:
         names |= {f"val_{name}" for name in ("loss", *(m.name for m in val_metrics))}
     return frozenset(names)
+
+
+def run_description(network: Network, schedule: Any, callbacks: Sequence[Callback]
+                    ) -> dict[str, str]:
+    """Each component of a run as one line (``"sgd from nnframe 0.4 {"learning_rate":
+    0.1}"``), keyed by what it is, with nnframe's version: what the processes of a
+    distributed run compare before training. Callbacks that are not registered (Ctrl-C
+    handling, a display on one process) are left out."""
+    from nnframe._version import __version__
+    from nnframe.identity import component_of
+    from nnframe.roundtrip import config_text
+
+    def line(kind: str, component: Any) -> str:
+        found = component_of(kind, component)
+        name = (f"{found.name} from {found.distribution} {found.version}" if found is not None
+                else type(component).__name__)
+        try:
+            return f"{name} {config_text(component)}"
+        except (TypeError, ValueError):
+            return name
+
+    described = {"nnframe version": __version__, "loss": line("loss", network.loss),
+                 "optimizer": line("optimizer", network.optimizer)}
+    for index, layer in enumerate(network.layers):
+        described[f"layer {index}"] = line("layer", layer)
+        for key, inner in _inner_layers(layer):
+            described[f"layer {index}.{key}"] = line("layer", inner)
+    for metric in network.metrics:
+        described[f"metric {metric.name}"] = line("metric", metric)
+    if schedule is not None:
+        described["schedule"] = line("schedule", schedule)
+    registered = [c for c in callbacks if component_of("callback", c) is not None]
+    for index, callback in enumerate(registered):
+        described[f"callback {index}"] = line("callback", callback)
+    return described
+
+
+def _inner_layers(layer: Any) -> list[tuple[str, Any]]:
+    from nnframe.identity import children
+
+    found = []
+    for key, child in children(layer):
+        found.append((key, child))
+        found += [(f"{key}.{inner}", deeper) for inner, deeper in _inner_layers(child)]
+    return found
 
 
 def _check_output_paths(callbacks: Sequence[Callback]) -> None:

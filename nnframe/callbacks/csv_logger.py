@@ -24,8 +24,9 @@ class CSVLogger(Callback):
 
     def __init__(self, path: str | os.PathLike[str], append: bool = False,
                  separator: str = ",") -> None:
-        if not isinstance(separator, str) or len(separator) != 1:
-            raise ConfigError(f"CSVLogger: separator must be one character, got {separator!r}")
+        if not isinstance(separator, str) or len(separator) != 1 or separator in '\r\n"':
+            raise ConfigError(f"CSVLogger: separator must be one character other than a line "
+                              f"break or a quote, got {separator!r}")
         self.path = os.fspath(path)
         self.append = bool(append)
         self.separator = separator

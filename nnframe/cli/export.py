@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import warnings
 from pathlib import Path
 from typing import Annotated
 
@@ -31,7 +32,11 @@ def export_command(
     if not network.built:
         raise fail(f"{model} holds a network that was never built or trained (no weights), "
                    "so there is nothing to export; train it first")
-    path = export(network, output, opset=opset)
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        path = export(network, output, opset=opset)
+    for warning in caught:
+        typer.echo(f"nnframe: warning: {model}: {warning.message}", err=True)
     shapes = [", ".join([BATCH_AXIS, *map(str, shape)])
               for shape in (network.input_shape, network.output_shape)]
     typer.echo(f"wrote {path}: ONNX opset {opset}, input {INPUT_NAME!r} ({shapes[0]}) and "

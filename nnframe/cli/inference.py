@@ -16,6 +16,7 @@ from nnframe.identity import component_name
 from nnframe.inputs import as_array
 from nnframe.metrics import class_reader
 from nnframe.network import Network
+from nnframe.npz import read_npy
 from nnframe.regular_files import open_regular
 
 
@@ -146,14 +147,7 @@ def _loss_name(network: Network) -> str | None:
 def _read_inputs(path: Path, input_shape: tuple[int, ...]) -> np.ndarray:
     """The samples of a .npy file as a batch for ``input_shape``, or a one-line error."""
     with open_regular(path, "input file", DataError) as file:
-        try:
-            x = np.load(file, allow_pickle=False)
-        except (OSError, ValueError, EOFError) as exc:
-            raise DataError(f"{path}: not a .npy array file ({exc}); save inputs with "
-                            "numpy.save") from None
-        if not isinstance(x, np.ndarray):
-            x.close()
-            raise DataError(f"{path}: holds several arrays; give one .npy array")
+        x = read_npy(file, str(path))
     if x.dtype.kind not in "biuf":
         raise DataError(f"{path}: holds {x.dtype} values, not numbers")
     sample = int(np.prod(input_shape))
