@@ -38,6 +38,7 @@ from nnframe.constants import (
 from nnframe.errors import (
     AmbiguousComponentError,
     ConfigError,
+    NNFrameError,
     PluginError,
     UnknownComponentError,
 )
@@ -415,7 +416,19 @@ class Registry:
         """Build a component by name, checking the arguments against its signature."""
         component = self.get(kind, name)
         check_arguments(component, args, kwargs)
-        built = component.factory(*args, **kwargs)
+        try:
+            built = component.factory(*args, **kwargs)
+        except NNFrameError:
+            raise
+        except MemoryError:
+            raise ConfigError(f"{kind} {name!r}: not enough memory to create it with these "
+                              "arguments; check its sizes") from None
+        except Exception as exc:  # a plugin's factory is a guest: name it, as the CLI does
+            if component.builtin:
+                raise
+            raise PluginError(f"{kind} {name!r} of {component.distribution} (plugin "
+                              f"{component.plugin!r}) could not be created: "
+                              f"{type(exc).__name__}: {exc}") from exc
         check_built(component, built)
         self.remember(built, component)
         return built

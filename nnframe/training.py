@@ -256,7 +256,9 @@ class Trainer:
                 # the global batch's loss and gradient (one process: its own, unchanged)
                 loss = strategy.combine(group.grads, loss)
                 if not math.isfinite(loss):
-                    self._diverged(loss, epoch, batch, snapshot)
+                    self._diverged(loss, epoch, batch, snapshot, xb)
+                if not _finite(group.grads):
+                    self._bad_gradients(loss, epoch, batch)
                 if self.clip_norm is not None:
                     _clip(group.grads, self.clip_norm)
                 optimizer.step(group)
@@ -324,18 +326,36 @@ class Trainer:
     # -- divergence ----------------------------------------------------------------------
 
     def _diverged(self, loss: float, epoch: int, batch: int,
-                  snapshot: dict[str, np.ndarray]) -> None:
+                  snapshot: dict[str, np.ndarray], xb: np.ndarray) -> None:
         network = self.network
         kept = "the weights of the last finite step are kept"
+        first = _first_nonfinite_output(network, xb)  # where, while the weights are finite
         arrays = [p.value for p in network.parameters()] + list(network.state().values())
         if not all(np.isfinite(a).all() for a in arrays if np.asarray(a).dtype.kind == "f"):
             network.restore(snapshot)
             kept = "the weights and layer state from the start of this epoch were restored"
+            first = None
+        where = ""
+        if first is not None:
+            where = (f" ({first} is the first to give NaN or infinite outputs for this "
+                     "batch, from finite inputs)")
         raise TrainingDivergedError(
-            f"the loss became {loss} at epoch {epoch + 1}, batch {batch + 1}; {kept}. "
+            f"the loss became {loss} at epoch {epoch + 1}, batch {batch + 1}{where}; {kept}. "
             f"Try a smaller learning rate (now {network.optimizer.learning_rate}), "
             "clip_norm, or scale the inputs"
         )
+
+    def _bad_gradients(self, loss: float, epoch: int, batch: int) -> None:
+        """The loss is finite but the gradients are not: find the layer whose backward
+        made them so (the weights are not updated), instead of blaming the learning rate."""
+        culprit = _first_nonfinite_backward(self.network)
+        which = culprit or "a layer's backward"
+        raise TrainingDivergedError(
+            f"{which} gave NaN or infinite gradients at epoch {epoch + 1}, batch "
+            f"{batch + 1}, although the loss ({loss:.6g}) and the gradient it was given were "
+            "finite; the weights were not updated. This is a bug in that backward (or an "
+            "overflow inside it), not a learning-rate problem: check it with "
+            "nnframe.testing.check_layer")
 
 
 class _ParameterBackward:
@@ -398,6 +418,54 @@ def _logged_names(metrics: list[MetricProtocol], val_metrics: list[MetricProtoco
     if validated:
         names |= {f"val_{name}" for name in ("loss", *(m.name for m in val_metrics))}
     return frozenset(names)
+
+
+def _finite(array: np.ndarray) -> bool:
+    """Whether every value is finite: one BLAS pass in the usual case."""
+    with np.errstate(over="ignore", invalid="ignore"):
+        if np.isfinite(np.vdot(array, array)):
+            return True
+    return bool(np.isfinite(array).all())  # an overflow of the sum of squares alone
+
+
+def _first_nonfinite_output(network: Network, x: np.ndarray) -> str | None:
+    """The label of the first layer whose output for ``x`` is not finite though its input
+    is (None if none is, or the forward fails)."""
+    from nnframe.identity import layer_label
+
+    try:
+        with np.errstate(all="ignore"):
+            for index, layer in enumerate(network.layers):
+                if not np.isfinite(x).all():
+                    return None
+                x = np.asarray(layer.forward(x, training=False))
+                if x.dtype.kind == "f" and not np.isfinite(x).all():
+                    return layer_label(index, layer)
+    except Exception:  # a diagnosis only: the divergence is reported all the same
+        return None
+    return None
+
+
+def _first_nonfinite_backward(network: Network) -> str | None:
+    """Run the last batch's backward again, layer by layer from the loss, and name the
+    first whose parameter gradients or dE/dX are not finite for a finite dE/dY (the
+    layers still hold that batch's forward)."""
+    from nnframe.identity import layer_label
+
+    try:
+        with np.errstate(all="ignore"):
+            grad = np.asarray(network.loss.backward())
+            if not np.isfinite(grad).all():
+                return "the loss"
+            for index in range(len(network.layers) - 1, -1, -1):
+                layer = network.layers[index]
+                grad = np.asarray(layer.backward(grad))
+                params_finite = all(np.isfinite(g).all() for g in layer.grads.values())
+                if not params_finite or not np.isfinite(grad).all():
+                    return layer_label(index, layer)
+    except Exception:  # a diagnosis only
+        return None
+    return None
 
 
 def run_description(network: Network, schedule: Any, callbacks: Sequence[Callback]

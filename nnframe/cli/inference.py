@@ -125,8 +125,16 @@ def describe(network: Network) -> Iterator[str]:
     if network.loss is not None:
         yield f"Loss: {_loss_name(network)}"
     if network.optimizer is not None:
-        config = ", ".join(f"{k}={v!r}" for k, v in network.optimizer.get_config().items())
-        yield f"Optimizer: {component_name('optimizer', network.optimizer)}({config})"
+        settings = network.optimizer.get_config()
+        base = network.training_state.get("base_learning_rate")
+        scheduled = None  # a schedule's last rate is not the rate the optimizer was given
+        if base is not None and settings.get("learning_rate") != base:
+            scheduled, settings["learning_rate"] = settings.get("learning_rate"), base
+        config = ", ".join(f"{k}={v!r}" for k, v in settings.items())
+        line = f"Optimizer: {component_name('optimizer', network.optimizer)}({config})"
+        if scheduled is not None:
+            line += f"; the schedule's rate at the last step trained was {scheduled:g}"
+        yield line
     if network.metrics:
         yield f"Metrics: {', '.join(metric.name for metric in network.metrics)}"
     yield f"Epochs trained: {network.epoch}"
