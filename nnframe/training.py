@@ -153,6 +153,9 @@ class Trainer:
         _check_output_paths(mine)
         self._start_schedule(steps)
         network.stop_training = False
+        # the epochs done are those the run starts from: a stop inside its first epoch
+        # must not be saved beside a count left by an earlier, longer run
+        network.epoch = self.initial_epoch
         callbacks.on_train_begin({"epochs": self.epochs, "batches": steps,
                                   "samples": len(self.x)})
         # overflow shows as a loss that is not finite, a TrainingDivergedError: no noise

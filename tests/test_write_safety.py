@@ -257,3 +257,21 @@ def test_a_layer_that_cannot_be_saved_is_refused_before_training(tmp_path, capsy
     line = one_error_line(err)
     assert status == 2 and "epoch 1/" not in out
     assert "cannot save layer 1" in line and "found before training" in line
+
+
+def test_a_run_stopped_in_its_first_epoch_saves_a_file_that_loads(tmp_path):
+    """A network trained 3 epochs, then fit again from epoch 0 and stopped inside it, was
+    saved with epoch 3 and a position inside epoch 1: a file nnframe.load refused."""
+    x = np.random.default_rng(0).normal(size=(40, 2)).astype(np.float32)
+
+    class StopAtBatch2(nnframe.Callback):
+        def on_batch_end(self, batch, logs):
+            if batch == 1:
+                self.network.stop_training = True
+
+    net = network().use("mse", "sgd")
+    net.fit(x, x, epochs=3, batch_size=4, verbose=0)
+    net.fit(x, x, epochs=3, batch_size=4, verbose=0, callbacks=[StopAtBatch2()])
+    assert net.epoch == 0 and net.resume_point["batch"] == 2
+    loaded = nnframe.load(net.save(tmp_path / "stopped.npz"))
+    assert loaded.epoch == 0 and loaded.resume_point["batch"] == 2
