@@ -25,7 +25,7 @@ import numpy as np
 from nnframe import registry
 from nnframe.arguments import check_int
 from nnframe.atomic import check_writable
-from nnframe.callbacks import History, ProgressDisplay
+from nnframe.callbacks import History, ModelCheckpoint, ProgressDisplay
 from nnframe.contracts import (
     Callback,
     LossProtocol,
@@ -151,6 +151,8 @@ class Trainer:
             if check_logs is not None:
                 check_logs(logged)
         _check_output_paths(mine)
+        if any(isinstance(c, ModelCheckpoint) for c in mine):
+            check_saveable(network)  # a checkpoint must not fail after the first epoch
         self._start_schedule(steps)
         network.stop_training = False
         # the epochs done are those the run starts from: a stop inside its first epoch
@@ -514,6 +516,18 @@ def _inner_layers(layer: Any) -> list[tuple[str, Any]]:
         found.append((key, child))
         found += [(f"{key}.{inner}", deeper) for inner, deeper in _inner_layers(child)]
     return found
+
+
+def check_saveable(network: Network) -> None:
+    """Everything `Network.save` checks (every component registered, every config plain
+    JSON that rebuilds it), before training: a `ModelFileError` now, not after an epoch."""
+    from nnframe.errors import ModelFileError
+    from nnframe.saving import encode
+
+    try:
+        encode(network)
+    except ModelFileError as exc:
+        raise ModelFileError(f"{exc} (found before training; nothing was trained)") from None
 
 
 def _check_output_paths(callbacks: Sequence[Callback]) -> None:

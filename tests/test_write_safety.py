@@ -275,3 +275,25 @@ def test_a_run_stopped_in_its_first_epoch_saves_a_file_that_loads(tmp_path):
     assert net.epoch == 0 and net.resume_point["batch"] == 2
     loaded = nnframe.load(net.save(tmp_path / "stopped.npz"))
     assert loaded.epoch == 0 and loaded.resume_point["batch"] == 2
+
+
+def test_fit_with_a_checkpoint_refuses_a_layer_that_cannot_be_saved_before_training(tmp_path):
+    from nnframe.layers.activations import Tanh
+
+    class Tagged(Tanh):
+        def get_config(self):
+            return {"tags": {"a", "set"}}  # not JSON
+
+    def register_layers(register):
+        register("tagged", Tagged)
+
+    registry.get_registry().register_plugin(
+        plugin_module("tagged_plugin", register_layers=register_layers), "tagged",
+        distribution="nnframe-tagged", version="1.0")
+    net = nnframe.Network([nnframe.layer("dense", 2, 2), nnframe.layer("tagged")])
+    net.use("mse", "sgd")
+    x = np.ones((4, 2), np.float32)
+    checkpoint = nnframe.ModelCheckpoint(tmp_path / "ckpt-{epoch}.npz")
+    with pytest.raises(ModelFileError, match=r"cannot save layer 1 .*found before training"):
+        net.fit(x, x, epochs=2, verbose=0, callbacks=[checkpoint])
+    assert net.epoch == 0 and not list(tmp_path.iterdir())

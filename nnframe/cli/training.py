@@ -34,6 +34,7 @@ from nnframe.errors import ConfigError, ModelFileError, NNFrameError, TrainingDi
 from nnframe.identity import component_name
 from nnframe.network import Network
 from nnframe.saving import describe_layer
+from nnframe.training import check_saveable
 
 INTERRUPTED = 130
 TERMINATED = 143
@@ -158,7 +159,7 @@ def _train(options: TrainOptions, strategy: Strategy) -> int:
     if options.checkpoint_every:
         callbacks.append(ModelCheckpoint(output, every=options.checkpoint_every))
     if root:  # a network that could not be saved is refused now, not after training
-        _check_saveable(network)
+        check_saveable(network)
     start = (network.epoch, network.resume_point)
     try:
         history = network.fit(
@@ -222,17 +223,6 @@ def _save_after_failure(network: Network, output: Path, options: TrainOptions) -
     print(f"nnframe: training stopped by the error below after {_position(network)}; saved "
           f"the network trained so far to {saved} (resume with: "
           f"{resume_command(options, saved)})", file=sys.stderr, flush=True)
-
-
-def _check_saveable(network: Network) -> None:
-    """Everything `Network.save` checks (every component registered, every config plain
-    JSON that rebuilds it), before training: a run is never lost to its last step."""
-    from nnframe.saving import encode
-
-    try:
-        encode(network)
-    except ModelFileError as exc:
-        raise ModelFileError(f"{exc} (found before training; nothing was trained)") from None
 
 
 def _position(network: Network) -> str:
