@@ -32,3 +32,27 @@ def is_component_name(name: object) -> bool:
 def normalize_distribution(name: str) -> str:
     """PEP 503 normal form, so ``nnframe_conv`` and ``nnframe-conv`` are the same plugin."""
     return re.sub(r"[-_.]+", "-", name).lower()
+
+
+MAX_LAYERS = 10_000
+"""The most layers (inner layers of composites included) a config or a model file may
+describe: far more than any network trained with nnframe, and few enough that reading one
+takes seconds, not the minutes that 100,000 layers took."""
+
+
+def count_layers(entries: object) -> int:
+    """How many layers a list of layer entries (config tables or model-file entries)
+    describes, inner ``layers`` and ``branches`` included; anything else counts as one."""
+    count, stack = 0, [entries]
+    while stack:
+        value = stack.pop()
+        if not isinstance(value, list):
+            continue
+        for entry in value:
+            count += 1
+            if isinstance(entry, dict):
+                stack.append(entry.get("layers"))
+                branches = entry.get("branches")
+                if isinstance(branches, list):
+                    stack.extend(branches)
+    return count

@@ -55,7 +55,8 @@ class MissingExtraError(NNFrameError, ImportError):
 
 class PathError(NNFrameError, ValueError):
     """A path that no file can be written to as given: empty, a directory's name such as
-    ``.``, or holding a NUL byte."""
+    ``.``, holding a NUL byte, a name too long, something that is not a regular file (a
+    device, a FIFO: never replaced), or one of a command's own inputs."""
 
 
 class ModelFileError(NNFrameError, ValueError):

@@ -18,6 +18,22 @@ from nnframe.arguments import to_float
 from nnframe.contracts import Initializer, Shape
 from nnframe.errors import ComponentError, ConfigError
 
+#: Values drawn (in float64) per piece: bounds the memory an initializer uses beside its result.
+DRAW_CHUNK = 1 << 20
+
+
+def drawn(shape: Shape, dtype: Any, draw: Any) -> np.ndarray:
+    """An array of ``shape`` and ``dtype`` filled by ``draw(n)`` (n float64 values) piece by
+    piece, so that a float32 layer never holds its weights in float64 as well (4x the
+    memory at the peak for a large layer). The values are those of one ``draw`` of the
+    whole size: NumPy's generators give the same stream either way."""
+    out = np.empty(shape, dtype=dtype)
+    flat = out.reshape(-1)
+    for start in range(0, flat.size, DRAW_CHUNK):
+        stop = min(start + DRAW_CHUNK, flat.size)
+        flat[start:stop] = draw(stop - start)
+    return out
+
 
 @attrs.define(eq=False)
 class GlorotUniform(Initializer):
@@ -25,7 +41,7 @@ class GlorotUniform(Initializer):
 
     def __call__(self, shape, fan_in, fan_out, rng, dtype):
         limit = math.sqrt(6.0 / (fan_in + fan_out))
-        return rng.uniform(-limit, limit, size=shape).astype(dtype, copy=False)
+        return drawn(shape, dtype, lambda n: rng.uniform(-limit, limit, size=n))
 
 
 @attrs.define(eq=False)
@@ -34,7 +50,7 @@ class GlorotNormal(Initializer):
 
     def __call__(self, shape, fan_in, fan_out, rng, dtype):
         std = math.sqrt(2.0 / (fan_in + fan_out))
-        return (rng.standard_normal(size=shape) * std).astype(dtype, copy=False)
+        return drawn(shape, dtype, lambda n: rng.standard_normal(size=n) * std)
 
 
 @attrs.define(eq=False)
@@ -43,7 +59,7 @@ class HeUniform(Initializer):
 
     def __call__(self, shape, fan_in, fan_out, rng, dtype):
         limit = math.sqrt(6.0 / fan_in)
-        return rng.uniform(-limit, limit, size=shape).astype(dtype, copy=False)
+        return drawn(shape, dtype, lambda n: rng.uniform(-limit, limit, size=n))
 
 
 @attrs.define(eq=False)
@@ -52,7 +68,7 @@ class HeNormal(Initializer):
 
     def __call__(self, shape, fan_in, fan_out, rng, dtype):
         std = math.sqrt(2.0 / fan_in)
-        return (rng.standard_normal(size=shape) * std).astype(dtype, copy=False)
+        return drawn(shape, dtype, lambda n: rng.standard_normal(size=n) * std)
 
 
 @attrs.define(eq=False)
@@ -80,7 +96,7 @@ class FanInUniform(Initializer):
 
     def __call__(self, shape, fan_in, fan_out, rng, dtype):
         limit = 1.0 / math.sqrt(fan_in)
-        return rng.uniform(-limit, limit, size=shape).astype(dtype, copy=False)
+        return drawn(shape, dtype, lambda n: rng.uniform(-limit, limit, size=n))
 
 
 @attrs.define(eq=False)
@@ -88,7 +104,7 @@ class SeedUniform(Initializer):
     """U(-0.5, 0.5), as the original from-scratch tutorial code (``np.random.rand(...) - 0.5``)."""
 
     def __call__(self, shape, fan_in, fan_out, rng, dtype):
-        return (rng.random(size=shape) - 0.5).astype(dtype, copy=False)
+        return drawn(shape, dtype, lambda n: rng.random(size=n) - 0.5)
 
 
 def check_init(instance: Any, attribute: Any, value: Any) -> None:

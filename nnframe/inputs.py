@@ -50,8 +50,26 @@ def _surely_finite(array: np.ndarray) -> bool:
 
 def as_inputs(x: Any, dtype: np.dtype, name: str = "x", purpose: str | None = None
               ) -> np.ndarray:
-    """Inputs converted once to the network's dtype, contiguous for fast batch gathers."""
-    return np.ascontiguousarray(as_array(x, name, purpose), dtype=dtype)
+    """Inputs converted once to the network's dtype, contiguous for fast batch gathers;
+    values too large for that dtype (``1e300`` in float32) are a `DataError`, not
+    infinities blamed later on the learning rate."""
+    array = as_array(x, name, purpose)
+    return _cast(array, dtype, name)
+
+
+def _cast(array: np.ndarray, dtype: np.dtype, name: str) -> np.ndarray:
+    """``array`` in ``dtype``; `DataError` when finite values overflow it."""
+    with np.errstate(over="ignore"):
+        cast = np.ascontiguousarray(array, dtype=dtype)
+    narrower = (array.dtype.kind == "f" and np.dtype(dtype).kind == "f"
+                and array.dtype.itemsize > np.dtype(dtype).itemsize)
+    if narrower and not _surely_finite(cast) and not np.isfinite(cast).all():
+        largest = float(np.abs(array).max())
+        limit = float(np.finfo(dtype).max)
+        raise DataError(f"{name} holds values up to {largest:.3g}, beyond the largest "
+                        f"{np.dtype(dtype).name} ({limit:.3g}); scale the inputs, or use a "
+                        "float64 network (nnframe.Network(..., dtype='float64'))")
+    return cast
 
 
 def as_targets(y: Any, dtype: np.dtype, name: str = "y", purpose: str | None = None
@@ -59,7 +77,7 @@ def as_targets(y: Any, dtype: np.dtype, name: str = "y", purpose: str | None = N
     """Float targets in the network's dtype; integer class labels stay integers."""
     array = as_array(y, name, purpose)
     if array.dtype.kind == "f":
-        return np.ascontiguousarray(array, dtype=dtype)
+        return _cast(array, dtype, name)
     if array.dtype.kind == "b":
         return array.astype(dtype)
     return np.ascontiguousarray(array)

@@ -14,7 +14,7 @@ from typing import Any
 
 import numpy as np
 
-from nnframe.errors import NNFrameError, PluginError
+from nnframe.errors import DataError, NNFrameError, PluginError
 from nnframe.identity import layer_label
 
 REPORT = "; this is a bug in the layer, report it to its author"
@@ -67,6 +67,9 @@ def _call(index: int, layer: Any, method: str, call: Callable[[], Any]) -> Any:
         return call()
     except NNFrameError as exc:
         raise type(exc)(f"{layer_label(index, layer)}: {exc}") from exc
+    except MemoryError:  # the input's size, not a bug of the layer
+        raise DataError(f"{layer_label(index, layer)}: {method} ran out of memory for this "
+                        "batch; use a smaller batch_size or smaller inputs") from None
     except Exception as exc:
         raise PluginError(f"{layer_label(index, layer)}: {method} raised "
                           f"{type(exc).__name__}: {exc}{REPORT}") from exc

@@ -19,8 +19,15 @@ import attrs
 import numpy as np
 
 from nnframe import registry
-from nnframe.constants import DISTRIBUTION_PATTERN, DTYPES, is_component_name
+from nnframe.constants import (
+    DISTRIBUTION_PATTERN,
+    DTYPES,
+    MAX_LAYERS,
+    count_layers,
+    is_component_name,
+)
 from nnframe.errors import ComponentError, MissingPluginError, ModelFileError, NNFrameError
+from nnframe.identity import layer_label
 from nnframe.model_format import (
     HEADER_KEY,
     MAX_DEPTH,
@@ -94,6 +101,9 @@ class _Reader:
         layer_entries = self.header.get("layers")
         if not isinstance(layer_entries, list) or not layer_entries:
             raise self.fail("the header lists no layers")
+        if count_layers(layer_entries) > MAX_LAYERS:
+            raise self.fail(f"the header describes {count_layers(layer_entries):,} layers, more "
+                            f"than the {MAX_LAYERS:,} a model file may hold")
         layers = [_Entry("layer", f"layer {i}", self._object(e, f"layer {i}"))
                   for i, e in enumerate(layer_entries)]
         others = {key: _Entry(key, f"the {key}", self._object(self.header[key], f"the {key}"))
@@ -323,6 +333,15 @@ class _Reader:
         if extra:
             raise self.fail(f"holds weights or state the layers do not have: "
                             f"{', '.join(sorted(extra))}")
+        for index, layer in enumerate(network.layers):
+            check_state = getattr(layer, "check_state", None)
+            if check_state is None:
+                continue
+            try:
+                with np.errstate(invalid="ignore"):
+                    check_state()
+            except Exception as exc:  # a layer's own check of what the file holds
+                raise self.fail(f"{layer_label(index, layer)}: {_reason(exc)}") from exc
         broken = [key for key, target in targets
                   if np.asarray(target).dtype.kind == "f" and not np.isfinite(target).all()]
         if broken:

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import math
+import numbers
 from collections.abc import Collection
+from typing import Any
 
 import attrs
 
@@ -25,13 +27,22 @@ def direction(monitor: str, mode: str) -> str:
     return "min" if any(word in bare for word in LOWER_IS_BETTER) else "max"
 
 
+def _min_delta(value: Any) -> float:
+    """``|value|`` as a float; `ConfigError` unless it is a finite number (NaN would make
+    every epoch a non-improvement, infinity every epoch too)."""
+    if isinstance(value, bool) or not isinstance(value, numbers.Real) \
+            or not math.isfinite(value):
+        raise ConfigError(f"min_delta must be a finite number, got {value!r}")
+    return abs(float(value))
+
+
 @attrs.define
 class Monitor:
     """The best value of ``monitor`` seen so far and how many epochs since it improved."""
 
     monitor: str
     mode: str = "auto"
-    min_delta: float = attrs.field(default=0.0, converter=lambda v: abs(float(v)))
+    min_delta: float = attrs.field(default=0.0, converter=_min_delta)
     best: float = attrs.field(init=False, default=math.nan)
     wait: int = attrs.field(init=False, default=0)
 

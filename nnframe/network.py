@@ -150,6 +150,10 @@ class Network:
                 shape = tuple(layer.output_shape(shape))
             except NNFrameError as exc:
                 raise type(exc)(f"{layer_label(index, layer)}: {exc}") from None
+            except MemoryError:
+                raise ConfigError(f"{layer_label(index, layer)}: not enough memory for its "
+                                  f"weights on input of shape {shape}; make it smaller"
+                                  ) from None
         return shape
 
     @property

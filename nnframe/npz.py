@@ -32,7 +32,7 @@ import attrs
 import numpy as np
 from numpy.lib import format as npy_format
 
-from nnframe.errors import ModelFileError
+from nnframe.errors import DataError, ModelFileError, NNFrameError
 from nnframe.regular_files import open_regular
 
 MEMBER_SUFFIX = ".npy"
@@ -119,6 +119,48 @@ def read_npz(path: str | os.PathLike[str]) -> dict[str, np.ndarray]:
     """
     with NpzArchive(path) as archive:
         return {key: archive.read(key) for key in archive.headers()}
+
+
+def read_npy(file: BinaryIO, name: str, error: type[NNFrameError] = DataError
+             ) -> np.ndarray:
+    """The one array of an open ``.npy`` file, checked before anything is allocated: its
+    header must declare numbers and no more data than the file holds (a header declaring
+    a petabyte over 16 bytes of data is an ``error``, not a `MemoryError`). ``name`` starts
+    every message; a file that is no ``.npy`` at all (text, an ``.npz``) is said to be so."""
+    start = file.read(_MAGIC_LEN)
+    if not start.startswith(npy_format.MAGIC_PREFIX):
+        if start.startswith(b"PK"):
+            raise error(f"{name}: holds several arrays (an .npz archive); give one .npy array")
+        raise error(f"{name}: not a .npy array file (it starts with {start!r}, not the .npy "
+                    "magic); save the array with numpy.save")
+    try:
+        file.seek(0)
+        version = npy_format.read_magic(file)
+        if version not in _LENGTH_FORMATS:
+            raise ValueError(f"unsupported .npy format version {version}")
+        reader = (npy_format.read_array_header_1_0 if version == (1, 0)
+                  else npy_format.read_array_header_2_0)
+        shape, _, dtype = reader(file, max_header_size=MAX_NPY_HEADER)
+    except (ValueError, EOFError, OSError, struct.error) as exc:
+        raise error(f"{name}: not a .npy array file ({exc}); save the array with "
+                    "numpy.save") from None
+    if dtype.hasobject or dtype.kind not in NUMERIC_KINDS:
+        raise error(f"{name}: holds {dtype} values, not numbers")
+    declared = math.prod(shape) * dtype.itemsize
+    held = os.fstat(file.fileno()).st_size - file.tell()
+    if declared > held:
+        raise error(f"{name}: its header declares an array of shape {shape} ({dtype}, "
+                    f"{declared:,} bytes), but the file holds {held:,} bytes of data: it is "
+                    "truncated or damaged; save it again with numpy.save")
+    file.seek(0)
+    try:
+        return np.load(file, allow_pickle=False)
+    except (OSError, ValueError, EOFError) as exc:
+        raise error(f"{name}: not a .npy array file ({exc}); save the array with "
+                    "numpy.save") from None
+    except MemoryError:
+        raise error(f"{name}: an array of {declared:,} bytes does not fit in memory; give "
+                    "fewer samples at a time") from None
 
 
 def read_npz_headers(path: str | os.PathLike[str]) -> dict[str, NpyHeader]:

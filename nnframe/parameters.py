@@ -29,17 +29,18 @@ def bind(layers: Sequence[LayerProtocol], dtype: Any) -> ParameterGroup:
     dtype = np.dtype(dtype)
     entries = []
     for index, layer in enumerate(layers):
-        for name, value in layer.params.items():
-            grad = layer.grads.get(name)
+        params, grads = layer.params, layer.grads  # a composite's views: made once
+        for name, value in params.items():
+            grad = grads.get(name)
             _check_pair(index, layer, name, value, grad, dtype)
-            entries.append((index, layer, name, value, grad))
+            entries.append((index, params, grads, name, value, grad))
     group = ParameterGroup.allocate(
-        {f"{index}.{name}": value.shape for index, _, name, value, _ in entries}, dtype)
-    for (_, layer, name, value, grad), parameter in zip(entries, group, strict=True):
+        {f"{index}.{name}": value.shape for index, _, _, name, value, _ in entries}, dtype)
+    for (_, params, grads, name, value, grad), parameter in zip(entries, group, strict=True):
         parameter.value[...] = value
         parameter.grad[...] = grad
-        layer.params[name] = parameter.value
-        layer.grads[name] = parameter.grad
+        params[name] = parameter.value
+        grads[name] = parameter.grad
     return group
 
 

@@ -38,6 +38,7 @@ from nnframe.constants import (
 from nnframe.errors import (
     AmbiguousComponentError,
     ConfigError,
+    NNFrameError,
     PluginError,
     UnknownComponentError,
 )
@@ -114,14 +115,22 @@ class Component:
 
     @property
     def summary(self) -> str:
-        """The first line of the factory's documentation, without importing it if need be."""
+        """The first line of the factory's documentation, without importing it if need be.
+        A lazy factory that cannot be imported is summarised as broken, saying why, so that
+        one broken entry never hides the others from a listing."""
         if self._summary is None:
             if self._factory is not None or self.reference is None:
                 self._summary = docstrings.summary(getattr(self._factory, "__doc__", None))
             else:
                 doc = docstrings.lazy_docstring(self.reference)
-                self._summary = docstrings.summary(doc if doc is not None
-                                           else getattr(self.factory, "__doc__", None))
+                if doc is None:
+                    try:
+                        doc = getattr(self.factory, "__doc__", None)
+                    except PluginError as exc:
+                        cause = exc.__cause__ or exc
+                        return (f"BROKEN: cannot import {self.reference} "
+                                f"({type(cause).__name__}: {cause})")
+                self._summary = docstrings.summary(doc)
         return self._summary
 
 
@@ -407,7 +416,19 @@ class Registry:
         """Build a component by name, checking the arguments against its signature."""
         component = self.get(kind, name)
         check_arguments(component, args, kwargs)
-        built = component.factory(*args, **kwargs)
+        try:
+            built = component.factory(*args, **kwargs)
+        except NNFrameError:
+            raise
+        except MemoryError:
+            raise ConfigError(f"{kind} {name!r}: not enough memory to create it with these "
+                              "arguments; check its sizes") from None
+        except Exception as exc:  # a plugin's factory is a guest: name it, as the CLI does
+            if component.builtin:
+                raise
+            raise PluginError(f"{kind} {name!r} of {component.distribution} (plugin "
+                              f"{component.plugin!r}) could not be created: "
+                              f"{type(exc).__name__}: {exc}") from exc
         check_built(component, built)
         self.remember(built, component)
         return built

@@ -24,7 +24,8 @@ import numpy as np
 
 from nnframe import registry
 from nnframe.arguments import check_int
-from nnframe.callbacks import History, ProgressDisplay
+from nnframe.atomic import check_writable
+from nnframe.callbacks import History, ModelCheckpoint, ProgressDisplay
 from nnframe.contracts import (
     Callback,
     LossProtocol,
@@ -160,8 +161,14 @@ class Trainer:
             check_logs = getattr(component, "check_logs", None)
             if check_logs is not None:
                 check_logs(logged)
+        _check_output_paths(mine)
+        if any(isinstance(c, ModelCheckpoint) for c in mine):
+            check_saveable(network)  # a checkpoint must not fail after the first epoch
         self._start_schedule(steps)
         network.stop_training = False
+        # the epochs done are those the run starts from: a stop inside its first epoch
+        # must not be saved beside a count left by an earlier, longer run
+        network.epoch = self.initial_epoch
         callbacks.on_train_begin({"epochs": self.epochs, "batches": steps,
                                   "samples": len(self.x), "batch_size": self.batch_size,
                                   "initial_epoch": self.initial_epoch})
@@ -180,8 +187,16 @@ class Trainer:
         return arrays
 
     def _settings(self) -> dict[str, Any]:
-        return {name: getattr(self, name) for name in
-                ("epochs", "batch_size", "shuffle", "initial_epoch", "clip_norm")}
+        """What every process of a run must agree on besides its arrays: fit's settings,
+        and every component of the run (registered name, version and config: a rank
+        started with another learning rate is refused, not averaged into a model that
+        matches neither). Computed only when several processes train."""
+        settings: dict[str, Any] = {name: getattr(self, name) for name in
+                                    ("epochs", "batch_size", "shuffle", "initial_epoch",
+                                     "clip_norm")}
+        if self.strategy.size > 1:
+            settings.update(run_description(self.network, self.schedule, self.callbacks))
+        return settings
 
     def _epochs(self, steps: int, metrics: list[MetricProtocol],
                 val_metrics: list[MetricProtocol], callbacks: CallbackList) -> None:
@@ -231,50 +246,60 @@ class Trainer:
         snapshot = network.snapshot()
         for metric in metrics:
             metric.reset()
-        for batch in range(first_batch, steps):
-            begin = batch * self.batch_size
-            end = min(begin + self.batch_size, len(self.x))
-            first, last = strategy.rows(begin, end)  # this process's rows of the batch
-            if order is None:
-                xb, yb = self.x[first:last], self.y[first:last]
-                if self.weights is not None:
-                    wb = self.weights[first:last]
-            else:
-                xb, yb = gather(order[first:last])
-                wb = gather.weights_of(len(xb))
-            if self.schedule is not None:
-                optimizer.learning_rate = float(self.schedule.rate(epoch * steps + batch))
-            strategy.begin_batch(rng, shared_rng, batch)
-            checked = epoch == self.initial_epoch and batch == first_batch
-            output, inputs, loss = self._forward(xb, yb, checked, wb)
-            weight = strategy.share(loss, len(xb), end - begin, network.stop_training)
-            strategy.update_metrics(metrics, yb, output)
-            if output is not None:  # None: no rows of this batch on this process
-                grad = loss_fn.backward()
-                if weight != 1.0:  # this process's part of the global batch's mean loss
-                    grad = grad * weight
-                if checked:
-                    backward.checked(grad, inputs)
+        # the position after the last batch trained: where an error leaves the network
+        position = point if resuming else None
+        try:
+            for batch in range(first_batch, steps):
+                begin = batch * self.batch_size
+                end = min(begin + self.batch_size, len(self.x))
+                first, last = strategy.rows(begin, end)  # this process's rows of the batch
+                if order is None:
+                    xb, yb = self.x[first:last], self.y[first:last]
+                    if self.weights is not None:
+                        wb = self.weights[first:last]
                 else:
-                    backward(grad)
-            # the global batch's loss and gradient (one process: its own, unchanged)
-            loss = strategy.combine(group.grads, loss)
-            if not math.isfinite(loss):
-                self._diverged(loss, epoch, batch, snapshot)
-            if self.clip_norm is not None:
-                _clip(group.grads, self.clip_norm)
-            optimizer.step(group)
-            if checked:
-                _check_bound(network, group)
-            total_loss += loss * (end - begin)
-            seen += end - begin
-            callbacks.on_batch_end(batch, {"loss": loss})
-            if batch + 1 < steps and strategy.should_stop(network):
-                strategy.end_epoch(network, shared_rng)
-                network.resume_point = {"epoch": epoch, "batch": batch + 1,
-                                        "epoch_rng": epoch_rng, "loss_sum": total_loss,
-                                        "seen": seen}
-                return None
+                    xb, yb = gather(order[first:last])
+                    wb = gather.weights_of(len(xb))
+                if self.schedule is not None:
+                    optimizer.learning_rate = float(self.schedule.rate(epoch * steps + batch))
+                strategy.begin_batch(rng, shared_rng, batch)
+                checked = epoch == self.initial_epoch and batch == first_batch
+                output, inputs, loss = self._forward(xb, yb, checked, wb)
+                weight = strategy.share(loss, len(xb), end - begin, network.stop_training)
+                strategy.update_metrics(metrics, yb, output)
+                if output is not None:  # None: no rows of this batch on this process
+                    grad = loss_fn.backward()
+                    if weight != 1.0:  # this process's part of the global batch's mean loss
+                        grad = grad * weight
+                    if checked:
+                        backward.checked(grad, inputs)
+                    else:
+                        backward(grad)
+                # the global batch's loss and gradient (one process: its own, unchanged)
+                loss = strategy.combine(group.grads, loss)
+                if not math.isfinite(loss):
+                    self._diverged(loss, epoch, batch, snapshot, xb)
+                if not _finite(group.grads):
+                    self._bad_gradients(loss, epoch, batch)
+                if self.clip_norm is not None:
+                    _clip(group.grads, self.clip_norm)
+                optimizer.step(group)
+                if checked:
+                    _check_bound(network, group)
+                total_loss += loss * (end - begin)
+                seen += end - begin
+                position = {"epoch": epoch, "batch": batch + 1, "epoch_rng": epoch_rng,
+                            "loss_sum": total_loss, "seen": seen}
+                callbacks.on_batch_end(batch, {"loss": loss})
+                if batch + 1 < steps and strategy.should_stop(network):
+                    strategy.end_epoch(network, shared_rng)
+                    network.resume_point = position
+                    return None
+        except TrainingDivergedError:
+            raise  # the weights were restored or kept as its message says
+        except BaseException:  # a callback or a layer failed: saving it resumes exactly
+            network.resume_point = position
+            raise
         strategy.end_epoch(network, shared_rng)
         logs = {"loss": total_loss / max(seen, 1)}
         logs.update(strategy.metric_results(metrics))
@@ -326,18 +351,36 @@ class Trainer:
     # -- divergence ----------------------------------------------------------------------
 
     def _diverged(self, loss: float, epoch: int, batch: int,
-                  snapshot: dict[str, np.ndarray]) -> None:
+                  snapshot: dict[str, np.ndarray], xb: np.ndarray) -> None:
         network = self.network
         kept = "the weights of the last finite step are kept"
+        first = _first_nonfinite_output(network, xb)  # where, while the weights are finite
         arrays = [p.value for p in network.parameters()] + list(network.state().values())
         if not all(np.isfinite(a).all() for a in arrays if np.asarray(a).dtype.kind == "f"):
             network.restore(snapshot)
             kept = "the weights and layer state from the start of this epoch were restored"
+            first = None
+        where = ""
+        if first is not None:
+            where = (f" ({first} is the first to give NaN or infinite outputs for this "
+                     "batch, from finite inputs)")
         raise TrainingDivergedError(
-            f"the loss became {loss} at epoch {epoch + 1}, batch {batch + 1}; {kept}. "
+            f"the loss became {loss} at epoch {epoch + 1}, batch {batch + 1}{where}; {kept}. "
             f"Try a smaller learning rate (now {network.optimizer.learning_rate}), "
             "clip_norm, or scale the inputs"
         )
+
+    def _bad_gradients(self, loss: float, epoch: int, batch: int) -> None:
+        """The loss is finite but the gradients are not: find the layer whose backward
+        made them so (the weights are not updated), instead of blaming the learning rate."""
+        culprit = _first_nonfinite_backward(self.network)
+        which = culprit or "a layer's backward"
+        raise TrainingDivergedError(
+            f"{which} gave NaN or infinite gradients at epoch {epoch + 1}, batch "
+            f"{batch + 1}, although the loss ({loss:.6g}) and the gradient it was given were "
+            "finite; the weights were not updated. This is a bug in that backward (or an "
+            "overflow inside it), not a learning-rate problem: check it with "
+            "nnframe.testing.check_layer")
 
 
 class _ParameterBackward:
@@ -409,6 +452,120 @@ def _logged_names(metrics: list[MetricProtocol], val_metrics: list[MetricProtoco
     if validated:
         names |= {f"val_{name}" for name in ("loss", *(m.name for m in val_metrics))}
     return frozenset(names)
+
+
+def _finite(array: np.ndarray) -> bool:
+    """Whether every value is finite: one BLAS pass in the usual case."""
+    with np.errstate(over="ignore", invalid="ignore"):
+        if np.isfinite(np.vdot(array, array)):
+            return True
+    return bool(np.isfinite(array).all())  # an overflow of the sum of squares alone
+
+
+def _first_nonfinite_output(network: Network, x: np.ndarray) -> str | None:
+    """The label of the first layer whose output for ``x`` is not finite though its input
+    is (None if none is, or the forward fails)."""
+    from nnframe.identity import layer_label
+
+    try:
+        with np.errstate(all="ignore"):
+            for index, layer in enumerate(network.layers):
+                if not np.isfinite(x).all():
+                    return None
+                x = np.asarray(layer.forward(x, training=False))
+                if x.dtype.kind == "f" and not np.isfinite(x).all():
+                    return layer_label(index, layer)
+    except Exception:  # a diagnosis only: the divergence is reported all the same
+        return None
+    return None
+
+
+def _first_nonfinite_backward(network: Network) -> str | None:
+    """Run the last batch's backward again, layer by layer from the loss, and name the
+    first whose parameter gradients or dE/dX are not finite for a finite dE/dY (the
+    layers still hold that batch's forward)."""
+    from nnframe.identity import layer_label
+
+    try:
+        with np.errstate(all="ignore"):
+            grad = np.asarray(network.loss.backward())
+            if not np.isfinite(grad).all():
+                return "the loss"
+            for index in range(len(network.layers) - 1, -1, -1):
+                layer = network.layers[index]
+                grad = np.asarray(layer.backward(grad))
+                params_finite = all(np.isfinite(g).all() for g in layer.grads.values())
+                if not params_finite or not np.isfinite(grad).all():
+                    return layer_label(index, layer)
+    except Exception:  # a diagnosis only
+        return None
+    return None
+
+
+def run_description(network: Network, schedule: Any, callbacks: Sequence[Callback]
+                    ) -> dict[str, str]:
+    """Each component of a run as one line (``"sgd from nnframe 0.4 {"learning_rate":
+    0.1}"``), keyed by what it is, with nnframe's version: what the processes of a
+    distributed run compare before training. Callbacks that are not registered (Ctrl-C
+    handling, a display on one process) are left out."""
+    from nnframe._version import __version__
+    from nnframe.identity import component_of
+    from nnframe.roundtrip import config_text
+
+    def line(kind: str, component: Any) -> str:
+        found = component_of(kind, component)
+        name = (f"{found.name} from {found.distribution} {found.version}" if found is not None
+                else type(component).__name__)
+        try:
+            return f"{name} {config_text(component)}"
+        except (TypeError, ValueError):
+            return name
+
+    described = {"nnframe version": __version__, "loss": line("loss", network.loss),
+                 "optimizer": line("optimizer", network.optimizer)}
+    for index, layer in enumerate(network.layers):
+        described[f"layer {index}"] = line("layer", layer)
+        for key, inner in _inner_layers(layer):
+            described[f"layer {index}.{key}"] = line("layer", inner)
+    for metric in network.metrics:
+        described[f"metric {metric.name}"] = line("metric", metric)
+    if schedule is not None:
+        described["schedule"] = line("schedule", schedule)
+    registered = [c for c in callbacks if component_of("callback", c) is not None]
+    for index, callback in enumerate(registered):
+        described[f"callback {index}"] = line("callback", callback)
+    return described
+
+
+def _inner_layers(layer: Any) -> list[tuple[str, Any]]:
+    from nnframe.identity import children
+
+    found = []
+    for key, child in children(layer):
+        found.append((key, child))
+        found += [(f"{key}.{inner}", deeper) for inner, deeper in _inner_layers(child)]
+    return found
+
+
+def check_saveable(network: Network) -> None:
+    """Everything `Network.save` checks (every component registered, every config plain
+    JSON that rebuilds it), before training: a `ModelFileError` now, not after an epoch."""
+    from nnframe.errors import ModelFileError
+    from nnframe.saving import encode
+
+    try:
+        encode(network)
+    except ModelFileError as exc:
+        raise ModelFileError(f"{exc} (found before training; nothing was trained)") from None
+
+
+def _check_output_paths(callbacks: Sequence[Callback]) -> None:
+    """Refuse, before training, a file a callback would fail to write after it."""
+    for callback in callbacks:
+        output_paths = getattr(callback, "output_paths", None)
+        for path in output_paths() if output_paths is not None else ():
+            check_writable(path, f"{type(callback).__name__}'s path",
+                           create_directories=True)
 
 
 def _clip(grads: np.ndarray, clip_norm: float) -> None:

@@ -276,7 +276,8 @@ def test_ctrl_c_inside_an_epoch_then_resume_is_the_uninterrupted_run(tmp_path):
         np.testing.assert_array_equal(pa.value, pb.value)
 
 
-def test_resume_names_what_changed_in_the_config(tmp_path, capsys):
+def test_resume_names_what_changed_in_the_config(tmp_path, capsys, monkeypatch):
+    monkeypatch.chdir(tmp_path)  # the run without -o writes other.npz here, not in the repo
     config = write_config(tmp_path)
     output = tmp_path / "m.npz"
     run_main(capsys, "train", config, "-o", output, "-q")

@@ -269,6 +269,23 @@ def test_nnframe_train_resumes_on_two_processes(tmp_path, config):
 
 
 @needs_mpi
+def test_ranks_given_different_settings_are_refused_before_training(tmp_path, config):
+    """``mpiexec -n 1 nnframe train ok.toml : -n 1 nnframe train lr2.toml`` trained to a
+    model matching neither: every component's config is compared at the start."""
+    other = tmp_path / "lr2.toml"
+    other.write_text(config.read_text().replace("learning_rate = 0.1", "learning_rate = 0.2"))
+    run = mpiexec(*nnframe_cli("train", config, "-q"), ":", "-n", 1,
+                  *nnframe_cli("train", other, "-q"), n=1, cwd=tmp_path)
+    assert run.returncode == 2, run.stderr
+    [line] = error_lines(run.stderr)
+    assert "the processes were not given the same training run: optimizer is" in line
+    assert '"learning_rate": 0.1, ' in line and '"learning_rate": 0.2, ' in line
+    assert line.endswith("on rank 1; every process must load the same data and call fit "
+                         "with the same arguments")
+    assert not (tmp_path / "cfg.npz").exists()
+
+
+@needs_mpi
 def test_one_process_under_mpiexec_trains_as_without_it(tmp_path, config):
     """``mpiexec -n 1`` is plain training: the same lines, the same model, and mpi4py is
     never imported (here it cannot be)."""

@@ -43,6 +43,10 @@ class ModelCheckpoint(Callback):
         """The file for the checkpoint taken after ``epochs_done`` epochs."""
         return Path(self.path.format(epoch=epochs_done))
 
+    def output_paths(self) -> list[str]:
+        """The first checkpoint's file (checked before training)."""
+        return [str(self.path_for(self.every))]
+
     def on_epoch_end(self, epoch: int, logs: dict[str, float]) -> None:
         done = epoch + 1
         if done % self.every:

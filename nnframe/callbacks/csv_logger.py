@@ -24,12 +24,17 @@ class CSVLogger(Callback):
 
     def __init__(self, path: str | os.PathLike[str], append: bool = False,
                  separator: str = ",") -> None:
-        if not isinstance(separator, str) or len(separator) != 1:
-            raise ConfigError(f"CSVLogger: separator must be one character, got {separator!r}")
+        if not isinstance(separator, str) or len(separator) != 1 or separator in '\r\n"':
+            raise ConfigError(f"CSVLogger: separator must be one character other than a line "
+                              f"break or a quote, got {separator!r}")
         self.path = os.fspath(path)
         self.append = bool(append)
         self.separator = separator
         self._rows: list[dict[str, Any]] = []
+
+    def output_paths(self) -> list[str]:
+        """The CSV file (checked before training)."""
+        return [self.path]
 
     def on_train_begin(self, logs: dict[str, Any]) -> None:
         self._rows = self._existing_rows() if self.append else []

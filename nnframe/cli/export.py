@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import warnings
 from pathlib import Path
 from typing import Annotated
 
@@ -20,18 +21,22 @@ def export_command(
         "--opset", help="ONNX opset to write (17 or later).")] = 17,
 ) -> None:
     """Export a saved model to ONNX (needs nnframe[onnx]): input 'input', output 'output'."""
+    from nnframe.atomic import refuse_own_inputs
     from nnframe.cli.app import fail
     from nnframe.cli.modelio import load_model
     from nnframe.onnx import BATCH_AXIS, INPUT_NAME, OUTPUT_NAME, export, require_onnx
 
     require_onnx()  # before reading anything: a missing extra is said first
-    if output.exists() and model.exists() and output.resolve() == model.resolve():
-        raise fail(f"{output} is the model file itself; give the ONNX file another name")
+    refuse_own_inputs(output, {"model file": model})
     network = load_model(model)
     if not network.built:
         raise fail(f"{model} holds a network that was never built or trained (no weights), "
                    "so there is nothing to export; train it first")
-    path = export(network, output, opset=opset)
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        path = export(network, output, opset=opset)
+    for warning in caught:
+        typer.echo(f"nnframe: warning: {model}: {warning.message}", err=True)
     shapes = [", ".join([BATCH_AXIS, *map(str, shape)])
               for shape in (network.input_shape, network.output_shape)]
     typer.echo(f"wrote {path}: ONNX opset {opset}, input {INPUT_NAME!r} ({shapes[0]}) and "

@@ -24,6 +24,7 @@ from nnframe.identity import component_name
 from nnframe.inputs import as_array
 from nnframe.metrics import class_reader
 from nnframe.network import Network
+from nnframe.npz import read_npy
 from nnframe.regular_files import open_regular
 
 
@@ -183,8 +184,16 @@ def describe(network: Network) -> Iterator[str]:
     if network.loss is not None:
         yield f"Loss: {_loss_name(network)}"
     if network.optimizer is not None:
-        config = ", ".join(f"{k}={v!r}" for k, v in network.optimizer.get_config().items())
-        yield f"Optimizer: {component_name('optimizer', network.optimizer)}({config})"
+        settings = network.optimizer.get_config()
+        base = network.training_state.get("base_learning_rate")
+        scheduled = None  # a schedule's last rate is not the rate the optimizer was given
+        if base is not None and settings.get("learning_rate") != base:
+            scheduled, settings["learning_rate"] = settings.get("learning_rate"), base
+        config = ", ".join(f"{k}={v!r}" for k, v in settings.items())
+        line = f"Optimizer: {component_name('optimizer', network.optimizer)}({config})"
+        if scheduled is not None:
+            line += f"; the schedule's rate at the last step trained was {scheduled:g}"
+        yield line
     if network.metrics:
         yield f"Metrics: {', '.join(metric.name for metric in network.metrics)}"
     yield f"Epochs trained: {network.epoch}"
@@ -205,14 +214,7 @@ def _loss_name(network: Network) -> str | None:
 def _read_inputs(path: Path, input_shape: tuple[int, ...]) -> np.ndarray:
     """The samples of a .npy file as a batch for ``input_shape``, or a one-line error."""
     with open_regular(path, "input file", DataError) as file:
-        try:
-            x = np.load(file, allow_pickle=False)
-        except (OSError, ValueError, EOFError) as exc:
-            raise DataError(f"{path}: not a .npy array file ({exc}); save inputs with "
-                            "numpy.save") from None
-        if not isinstance(x, np.ndarray):
-            x.close()
-            raise DataError(f"{path}: holds several arrays; give one .npy array")
+        x = read_npy(file, str(path))
     if x.dtype.kind not in "biuf":
         raise DataError(f"{path}: holds {x.dtype} values, not numbers")
     sample = int(np.prod(input_shape))

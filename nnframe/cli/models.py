@@ -41,8 +41,10 @@ def predict_command(
         "for the raw outputs.")] = None,
 ) -> None:
     """Run a saved model on new samples: classes and probabilities, or values."""
+    from nnframe.atomic import refuse_own_inputs
     from nnframe.cli.inference import predict
 
+    refuse_own_inputs(output, {"model file": model, "input file": inputs})
     for line in predict(model, inputs, output):
         typer.echo(line)
 

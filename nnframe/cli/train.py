@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 from typing import Annotated
 
@@ -41,27 +40,16 @@ def train_command(
     Ctrl-C stops after the current batch and saves what was trained so far. Started by
     ``mpiexec -n N`` (or srun), it trains on N processes (needs nnframe[mpi]).
     """
+    from nnframe.atomic import check_writable, refuse_own_inputs
     from nnframe.cli.training import TrainOptions, train
 
     for label, path in (("--output", output), ("--plot", plot)):
         if path is not None:
-            _check_writable(label, path)
+            check_writable(path, label)
+            refuse_own_inputs(path, {"config": config})
     status = train(TrainOptions(config=config, epochs=epochs, seed=seed, output=output,
                                 plot=plot, quiet=quiet, resume=resume,
                                 checkpoint_every=checkpoint_every,
                                 debug=bool(ctx.find_root().params.get("debug"))))
     if status:
         raise typer.Exit(status)
-
-
-def _check_writable(label: str, path: Path) -> None:
-    """Refuse an output path that cannot be written before training, not after."""
-    from nnframe.cli.app import fail
-
-    folder = path.parent
-    if path.is_dir():
-        raise fail(f"{label} {path} is a directory; give a file name")
-    if not folder.is_dir():
-        raise fail(f"{label} {path}: the directory {folder} does not exist")
-    if not os.access(folder, os.W_OK):
-        raise fail(f"{label} {path}: the directory {folder} is not writable")

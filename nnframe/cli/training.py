@@ -3,7 +3,8 @@
 Kept apart from the Typer command (cli/train.py) so that ``nnframe --help`` imports none of
 it. Ctrl-C stops training after the current batch and saves the network with its exact
 position, so that ``--resume`` continues as if nothing had happened; a second Ctrl-C stops
-at once.
+at once. SIGTERM (what ``timeout``, Slurm's preemption and ``docker stop`` send) does the
+same, and the exit status is then 143 (128 + 15) instead of 130.
 
 Started by an MPI launcher as several processes (``mpiexec -n 4 nnframe train cfg.toml``),
 every process reads the config and the data and trains its share of every batch
@@ -15,6 +16,7 @@ from __future__ import annotations
 
 import json
 import secrets
+import shlex
 import signal
 import sys
 import threading
@@ -33,8 +35,12 @@ from nnframe.errors import ConfigError, ModelFileError, NNFrameError, TrainingDi
 from nnframe.identity import component_name
 from nnframe.network import Network
 from nnframe.saving import describe_layer
+from nnframe.training import check_saveable
 
 INTERRUPTED = 130
+TERMINATED = 143
+_SIGNALS = {signal.SIGINT: ("interrupted", "Ctrl-C", INTERRUPTED),
+            signal.SIGTERM: ("terminated (SIGTERM)", "SIGTERM", TERMINATED)}
 
 
 @attrs.define
@@ -53,31 +59,35 @@ class TrainOptions:
 
 
 class StopOnInterrupt(Callback):
-    """Turn the first Ctrl-C into ``network.stop_training``; the second one stops at once.
-    With ``announce`` false it says nothing (the processes other than rank 0)."""
+    """Turn the first Ctrl-C or SIGTERM into ``network.stop_training``; a second one stops
+    at once. ``status`` is the exit status the stop calls for (130 for Ctrl-C, 143 for
+    SIGTERM). With ``announce`` false it says nothing (the processes other than rank 0)."""
 
     def __init__(self, announce: bool = True) -> None:
         self.interrupted = False
+        self.status = INTERRUPTED
         self.announce = announce
-        self._previous: Any = None
+        self._previous: dict[int, Any] = {}
 
     def on_train_begin(self, logs: dict[str, Any]) -> None:
         if threading.current_thread() is threading.main_thread():
-            self._previous = signal.signal(signal.SIGINT, self._handle)
+            for signum in _SIGNALS:
+                self._previous[signum] = signal.signal(signum, self._handle)
 
     def _handle(self, signum: int, frame: Any) -> None:
         if self.interrupted:
             raise KeyboardInterrupt
+        what, key, self.status = _SIGNALS[signum]
         self.interrupted = True
         self.network.stop_training = True
         if self.announce:
-            print("\nnnframe: interrupted: stopping after this batch (Ctrl-C again to quit "
+            print(f"\nnnframe: {what}: stopping after this batch ({key} again to quit "
                   "now)", file=sys.stderr, flush=True)
 
     def on_train_end(self, logs: dict[str, Any]) -> None:
-        if self._previous is not None:
-            signal.signal(signal.SIGINT, self._previous)
-            self._previous = None
+        for signum, previous in self._previous.items():
+            signal.signal(signum, previous)
+        self._previous = {}
 
 
 def train(options: TrainOptions) -> int:
@@ -156,15 +166,26 @@ def _train(options: TrainOptions, strategy: Strategy) -> int:
         callbacks.append(display)
     if options.checkpoint_every:
         callbacks.append(ModelCheckpoint(output, every=options.checkpoint_every))
-    history = network.fit(
-        data.x_train, data.y_train, epochs=epochs, batch_size=config.train.batch_size,
-        shuffle=config.train.shuffle, validation_data=data.validation, callbacks=callbacks,
-        verbose=0, initial_epoch=network.epoch, schedule=config.train.create_schedule(),
-        clip_norm=config.train.clip_norm, strategy=strategy,
-        class_weight=config.train.class_weight,
-    )
+    if root:  # a network that could not be saved is refused now, not after training
+        check_saveable(network)
+    start = (network.epoch, network.resume_point)
+    try:
+        history = network.fit(
+            data.x_train, data.y_train, epochs=epochs, batch_size=config.train.batch_size,
+            shuffle=config.train.shuffle, validation_data=data.validation,
+            callbacks=callbacks, verbose=0, initial_epoch=network.epoch,
+            schedule=config.train.create_schedule(), clip_norm=config.train.clip_norm,
+            strategy=strategy, class_weight=config.train.class_weight,
+        )
+    except (NNFrameError, OSError) as exc:
+        trained = (network.epoch, network.resume_point) != start
+        if root and trained and not isinstance(exc, TrainingDivergedError):
+            _save_after_failure(network, output, options)
+        raise
     if strategy.any(interrupt.interrupted):  # Ctrl-C reaches each process on its own
-        return _save_interrupted(network, output, options) if root else INTERRUPTED
+        if not root:
+            return interrupt.status
+        return _save_interrupted(network, output, options, interrupt.status)
     if not root:
         return 0  # rank 0 tests, saves and plots the model every process holds
     if data.x_test is not None:
@@ -183,20 +204,61 @@ def _train(options: TrainOptions, strategy: Strategy) -> int:
     return 0
 
 
-def _save_interrupted(network: Network, output: Path, options: TrainOptions) -> int:
-    """Save a run stopped by Ctrl-C with its exact position; never over the last clean
-    checkpoint (with --checkpoint-every, beside it as ``<name>.interrupted.npz``)."""
+def _save_interrupted(network: Network, output: Path, options: TrainOptions,
+                      status: int = INTERRUPTED) -> int:
+    """Save a run stopped by Ctrl-C or SIGTERM with its exact position; never over the last
+    clean checkpoint (with --checkpoint-every, beside it as ``<name>.interrupted.npz``).
+    Returns ``status``."""
     target = output
     if options.checkpoint_every:
         target = output.with_name(f"{output.stem}.interrupted{output.suffix or '.npz'}")
     saved = save_model(network, target)
+    what = "interrupted" if status == INTERRUPTED else "terminated"
+    print(f"nnframe: {what} after {_position(network)}; saved the network trained so "
+          f"far to {saved} (resume with: {resume_command(options, saved)})",
+          file=sys.stderr, flush=True)
+    return status
+
+
+def _save_after_failure(network: Network, output: Path, options: TrainOptions) -> None:
+    """Keep what was trained when training stops on an error (a callback that cannot write
+    its file, a full disk): save it to the output (beside the last checkpoint with
+    --checkpoint-every) with its exact position, then let the error be reported."""
+    target = output
+    if options.checkpoint_every:
+        target = output.with_name(f"{output.stem}.failed{output.suffix or '.npz'}")
+    try:
+        saved = save_model(network, target)
+    except (NNFrameError, OSError) as exc:
+        print(f"nnframe: training stopped by an error, and saving what was trained to "
+              f"{target} failed too ({exc})", file=sys.stderr, flush=True)
+        return
+    print(f"nnframe: training stopped by the error below after {_position(network)}; saved "
+          f"the network trained so far to {saved} (resume with: "
+          f"{resume_command(options, saved)})", file=sys.stderr, flush=True)
+
+
+def _position(network: Network) -> str:
     where = f"{network.epoch} complete epochs"
     if network.resume_point is not None:
         where += f" and {network.resume_point['batch']} batches of epoch {network.epoch + 1}"
-    print(f"nnframe: interrupted after {where}; saved the network trained so far to {saved} "
-          f"(resume with: nnframe train {options.config} --resume {saved})",
-          file=sys.stderr, flush=True)
-    return INTERRUPTED
+    return where
+
+
+def resume_command(options: TrainOptions, saved: Path) -> str:
+    """The command that continues this run from ``saved``, with the options it was given."""
+    parts = ["nnframe train", str(options.config), "--resume", str(saved)]
+    if options.epochs is not None:
+        parts += ["--epochs", str(options.epochs)]
+    if options.output is not None:
+        parts += ["-o", str(options.output)]
+    if options.checkpoint_every:
+        parts += ["--checkpoint-every", str(options.checkpoint_every)]
+    if options.plot is not None:
+        parts += ["--plot", str(options.plot)]
+    if options.quiet:
+        parts.append("-q")
+    return " ".join(shlex.quote(part) if part != "nnframe train" else part for part in parts)
 
 
 def _console() -> Any:

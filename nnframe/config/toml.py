@@ -37,6 +37,7 @@ def read_toml(path: str | Path) -> dict[str, Any]:
     except UnicodeDecodeError as exc:
         line = data[: exc.start].count(b"\n") + 1
         raise ConfigError(f"{path}: line {line}: not UTF-8 text; TOML files are UTF-8") from None
+    text = text.removeprefix("\ufeff")  # a byte-order mark that some Windows editors write
     try:
         document = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:

@@ -18,6 +18,7 @@ from nnframe.config.components import check_component
 from nnframe.config.problems import Problems
 from nnframe.config.schema import ComponentSpec, Config, DataSpec, TrainSpec
 from nnframe.config.toml import check_nesting, read_toml
+from nnframe.constants import MAX_LAYERS, count_layers
 from nnframe.contracts import Dataset
 from nnframe.errors import DataError, NNFrameError
 
@@ -80,6 +81,10 @@ def _layer_tables(problems: Problems, model: dict[str, Any]) -> list[tuple[str, 
     if not isinstance(layers, list) or not layers:
         problems.add("model.layers", "must be a non-empty array of tables ([[model.layers]]), "
                      f"got {fields.shown(layers)}")
+        return []
+    if count_layers(layers) > MAX_LAYERS:
+        problems.add("model.layers", f"describes {count_layers(layers):,} layers (inner layers "
+                     f"included), more than the {MAX_LAYERS:,} a config may hold")
         return []
     tables = []
     for index, layer in enumerate(layers):

@@ -35,6 +35,12 @@ class Callback:
         `~nnframe.errors.ConfigError` if one this callback needs is missing, so that a run
         fails at once instead of after its first epoch."""
 
+    def output_paths(self) -> list[str]:
+        """The files this callback will write (for a name template, the first one), so
+        that a path no file can be written to fails before training, not after an epoch
+        or a day of it. Default: none."""
+        return []
+
     def on_train_begin(self, logs: dict[str, Any]) -> None:
         """Training starts; ``logs`` has ``epochs``, ``batches`` (per epoch), ``samples``,
         ``batch_size`` and ``initial_epoch`` (the epoch it starts at: above 0 when resumed)."""

@@ -23,7 +23,7 @@ from pathlib import Path
 from typing import IO, Any
 
 from nnframe._version import __version__
-from nnframe.atomic import remove_stale_temps, temp_path_for
+from nnframe.atomic import remove_stale_temps, replaceable_target, temp_path_for
 from nnframe.errors import DataError
 
 CHUNK = 1 << 16
@@ -123,6 +123,7 @@ class _Limits:
 
 def _download_verified(url: str, destination: Path, verify: Callable[[Path], None],
                        limits: _Limits, report: Callable[[str], None], name: str) -> None:
+    destination = replaceable_target(destination)  # never a device or FIFO in its place
     temporary = temp_path_for(destination)
     # 0o666: the umask decides the permissions, as for any new file (mkstemp would give 0o600)
     handle = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_BINARY", 0),

@@ -187,9 +187,11 @@ class MPIStrategy(Strategy):
         mine = {**{name: _describe_array(array) for name, array in data.items()},
                 **{name: repr(value) for name, value in settings.items()}}
         everyone = self._wait(self.comm.allgather, mine)
-        differences = [f"{key} is {everyone[0][key]} on rank 0 but {theirs[key]} on rank "
-                       f"{rank}" for rank, theirs in enumerate(everyone)
-                       for key in mine if theirs[key] != everyone[0][key]]
+        keys = list(dict.fromkeys(key for described in everyone for key in described))
+        differences = [f"{key} is {everyone[0].get(key, 'missing')} on rank 0 but "
+                       f"{theirs.get(key, 'missing')} on rank {rank}"
+                       for rank, theirs in enumerate(everyone)
+                       for key in keys if theirs.get(key) != everyone[0].get(key)]
         if differences:
             raise DataError("the processes were not given the same training run: "
                             + "; ".join(differences[:3]) + "; every process must load "

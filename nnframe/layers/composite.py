@@ -109,6 +109,10 @@ class NestedArrays(MutableMapping):
     def __init__(self, inner: list[tuple[str, Any]], which: str) -> None:
         self._inner = inner
         self._which = which
+        #: prefix -> (position, layer): a key is found through its few dots, not by trying
+        #: every inner layer (quadratic for 3,000 parallel branches)
+        self._index = {prefix: (position, layer)
+                       for position, (prefix, layer) in enumerate(inner)}
 
     def _dict(self, layer: Any) -> dict[str, np.ndarray]:
         if self._which == "state":  # optional: a layer without it has none
@@ -116,13 +120,18 @@ class NestedArrays(MutableMapping):
         return getattr(layer, self._which)
 
     def _find(self, key: str) -> tuple[dict[str, np.ndarray], str]:
-        for prefix, layer in self._inner:
-            if key.startswith(prefix + "."):
-                name = key[len(prefix) + 1:]
-                held = self._dict(layer)
+        found = None  # the first inner layer, in order, whose prefix and name match
+        dot = key.find(".")
+        while dot != -1:
+            entry = self._index.get(key[:dot])
+            if entry is not None and (found is None or entry[0] < found[0]):
+                held, name = self._dict(entry[1]), key[dot + 1:]
                 if name in held:
-                    return held, name
-        raise KeyError(key)
+                    found = (entry[0], held, name)
+            dot = key.find(".", dot + 1)
+        if found is None:
+            raise KeyError(key)
+        return found[1], found[2]
 
     def __getitem__(self, key: str) -> np.ndarray:
         held, name = self._find(key)

@@ -254,6 +254,15 @@ class BatchNorm(_Normalization):
         false, so that configs read as they did before they existed."""
         return config_of(self, omit_defaults=("affine", "track_running_stats"))
 
+    def check_state(self) -> None:
+        """Refuse state no training could give (called on load): a negative variance."""
+        negative = np.flatnonzero(self.state["running_var"] < 0)
+        if negative.size:
+            first = int(negative[0])
+            raise ValueError(f"running_var holds {negative.size} negative values (first at "
+                             f"feature {first}: {self.state['running_var'][first]:g}); a "
+                             "variance is never negative")
+
     def forward(self, x: np.ndarray, training: bool = False) -> np.ndarray:
         rows = self._rows(x)
         wide = _Wide.of(rows)

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
-from typing import ClassVar
+import math
+from typing import Any, ClassVar
 
 import attrs
 import numpy as np
 
 from nnframe.contracts import Metric
+from nnframe.errors import DataError
 
 
 @attrs.define(eq=False)
@@ -24,6 +26,21 @@ class MeanAbsoluteError(Metric):
     @property
     def name(self) -> str:
         return "mae"
+
+    def prepare(self, output_shape: tuple[int, ...], loss: Any = None,
+                targets: np.ndarray | None = None) -> None:
+        """Refuse, before training, targets that are not one value per output (class
+        labels for a classifier's outputs): they cannot be compared with the outputs."""
+        super().prepare(output_shape, loss, targets)
+        if targets is None or not len(targets):
+            return
+        per_sample = math.prod(np.shape(targets)[1:])
+        if per_sample != math.prod(output_shape):
+            raise DataError(
+                f"metric {self.name!r} compares every output with a target of the same "
+                f"shape, but the network's outputs have shape {tuple(output_shape)} and "
+                f"the targets {tuple(np.shape(targets)[1:])} per sample (class labels?); "
+                "for class labels use 'accuracy', or give one-hot targets")
 
     def reset(self) -> None:
         self._total, self._count = 0.0, 0

@@ -11,13 +11,16 @@ from __future__ import annotations
 
 import json
 import os
+import warnings
 from pathlib import Path
 from types import ModuleType
 from typing import TYPE_CHECKING, Any
 
+import numpy as np
+
 from nnframe._version import __version__
 from nnframe.atomic import write_atomic
-from nnframe.errors import ExportError, NetworkStateError
+from nnframe.errors import ExportError, NetworkStateError, NonFiniteWeightsWarning
 from nnframe.extras import require
 from nnframe.onnx import (
     BATCH_AXIS,
@@ -91,8 +94,18 @@ def export(network: Network, path: str | os.PathLike[str], *,
            opset: int = DEFAULT_OPSET) -> Path:
     """Write ``network`` to ``path`` as an ONNX model (see `to_model`), atomically, and
     return the path. A path that cannot be written is an `ExportError`; whatever was at
-    ``path`` before is then unchanged."""
+    ``path`` before is then unchanged. Weights or layer state holding NaN or infinity (a
+    diverged run that was saved) are exported as they are, with a
+    `NonFiniteWeightsWarning`: the exported model's outputs will not be finite."""
     data = to_model(network, opset=opset).SerializeToString()
+    bad = [p.key for p in network.parameters() if not np.isfinite(p.value).all()]
+    bad += [key for key, value in network.state().items()
+            if np.asarray(value).dtype.kind == "f" and not np.isfinite(value).all()]
+    if bad:
+        warnings.warn(f"the weights {', '.join(bad[:3])}{' and more' if len(bad) > 3 else ''} "
+                      "hold NaN or infinite values, so the exported model's outputs will not "
+                      "be finite; retrain it, or export a checkpoint saved before training "
+                      "diverged", NonFiniteWeightsWarning, stacklevel=2)
     try:
         return write_atomic(path, lambda file: file.write(data))
     except OSError as exc:

@@ -8,6 +8,15 @@ import attrs
 
 from nnframe.arguments import non_negative, to_float
 from nnframe.contracts import Schedule
+from nnframe.errors import ConfigError
+
+
+def check_floor(schedule: str, floor: float, base: float) -> None:
+    """`ConfigError` when a schedule's ``min_learning_rate`` is above the optimizer's rate."""
+    if floor > base:
+        raise ConfigError(f"{schedule}: min_learning_rate {floor:g} is above the optimizer's "
+                          f"learning rate {base:g}, which it would never reach; give a lower "
+                          "min_learning_rate or a higher learning_rate")
 
 
 @attrs.define(eq=False)
@@ -18,6 +27,11 @@ class CosineDecay(Schedule):
     warmup_epochs: float = attrs.field(default=0.0, converter=to_float, validator=non_negative)
     min_learning_rate: float = attrs.field(default=0.0, converter=to_float,
                                            validator=non_negative)
+
+    def start(self, base_learning_rate: float, steps_per_epoch: int, epochs: int) -> None:
+        """Refuse a floor above the rate it decays from (it was clamped without a word)."""
+        check_floor("CosineDecay", self.min_learning_rate, base_learning_rate)
+        super().start(base_learning_rate, steps_per_epoch, epochs)
 
     def rate(self, step: int) -> float:
         warmup = round(self.warmup_epochs * self.steps_per_epoch)

@@ -11,6 +11,7 @@ from nnframe.arguments import non_negative, to_float, to_int, unit_interval
 from nnframe.contracts import Schedule
 from nnframe.errors import ConfigError
 from nnframe.monitor import MODES, Monitor
+from nnframe.schedules.cosine import check_floor
 
 
 def _mode(instance: Any, attribute: Any, value: Any) -> None:
@@ -42,6 +43,11 @@ class ReduceOnPlateau(Schedule):
         if self.factor == 0.0:
             raise ConfigError("ReduceOnPlateau: factor must be in (0, 1), got 0.0")
         self._watch = Monitor(self.monitor, self.mode, self.min_delta)
+
+    def start(self, base_learning_rate: float, steps_per_epoch: int, epochs: int) -> None:
+        """Refuse a floor above the starting rate (it was clamped without a word)."""
+        check_floor("ReduceOnPlateau", self.min_learning_rate, base_learning_rate)
+        super().start(base_learning_rate, steps_per_epoch, epochs)
 
     def rate(self, step: int) -> float:
         return max(self.base_learning_rate * self.scale,
