@@ -32,6 +32,7 @@ def register_layers(register: Register) -> None:
         "batch_norm": "normalization:BatchNorm",
         "layer_norm": "normalization:LayerNorm",
         "embedding": "embedding:Embedding",
+        "gelu": "gelu:GELU",
     })
 
 
@@ -129,4 +130,5 @@ def register_converters(register: Register) -> None:
         "batch_norm": "normalization:BatchNormConverter",
         "layer_norm": "normalization:LayerNormConverter",
         "embedding": "normalization:EmbeddingConverter",
+        "gelu": "gelu:GELUConverter",
     })
