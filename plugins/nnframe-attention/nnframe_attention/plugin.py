@@ -20,6 +20,16 @@ def register_layers(register) -> None:
 
 
 @nnframe.hookimpl
+def register_losses(register) -> None:
+    register("sequence_cross_entropy", "nnframe_attention.losses:SequenceCrossEntropy")
+
+
+@nnframe.hookimpl
+def register_datasets(register) -> None:
+    register("python_chars", "nnframe_attention.text:python_chars_dataset")
+
+
+@nnframe.hookimpl
 def register_converters(register) -> None:
     register("multi_head_attention", "nnframe_attention.converters:MultiHeadAttentionConverter")
     register("transformer_encoder", "nnframe_attention.converters:TransformerEncoderConverter")
