@@ -82,9 +82,11 @@ def test_every_component_passes_the_plugin_authors_kit():
     from nnframe.testing import check_distribution
 
     reports = check_distribution("nnframe-attention")
-    assert sorted((report.kind, report.component) for report in reports) == sorted(
-        (kind, f"nnframe-attention:{name}") for name in LAYERS
-        for kind in ("layer", "converter"))
+    expected = [(kind, f"nnframe-attention:{name}") for name in LAYERS
+                for kind in ("layer", "converter")]
+    expected += [("loss", "nnframe-attention:sequence_cross_entropy"),
+                 ("dataset", "nnframe-attention:python_chars")]
+    assert sorted((report.kind, report.component) for report in reports) == sorted(expected)
     assert all(report.passed for report in reports)
 
 
@@ -92,4 +94,4 @@ def test_nnframe_check_passes():
     result = subprocess.run([sys.executable, "-m", "nnframe", "check", "nnframe-attention"],
                             capture_output=True, text=True)
     assert result.returncode == 0, result.stdout + result.stderr
-    assert "10 components checked: 10 passed, 0 failed" in result.stdout
+    assert "12 components checked: 12 passed, 0 failed" in result.stdout
