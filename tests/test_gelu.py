@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 
 import nnframe
-from nnframe.layers.gelu import GELU, erf
+from nnframe.layers.gelu import GELU, erf, fast_erf
 from nnframe.testing import check_layer, layer_gradients, relative_error
 
 
@@ -21,6 +21,15 @@ def test_erf_matches_the_standard_library_everywhere():
 
 def test_erf_keeps_float32():
     assert erf(np.ones(3, np.float32)).dtype == np.float32
+
+
+def test_float32_erf_is_as_precise_as_float32():
+    x = np.linspace(-9.0, 9.0, 40001)
+    expected = np.array([math.erfc(v) for v in np.abs(x)])
+    erfc = 1.0 - np.abs(fast_erf(x))
+    np.testing.assert_allclose(erfc, expected, rtol=1.2e-7, atol=1e-16)
+    exact = np.array([math.erf(v) for v in x])
+    assert np.max(np.abs(erf(x.astype(np.float32)) - exact)) < 2e-7
 
 
 @pytest.mark.parametrize("approximate", ["none", "tanh"])

@@ -2,8 +2,10 @@
 
 ``approximate="none"`` is the exact form with Phi the standard normal CDF,
 ``0.5 * (1 + erf(x / sqrt(2)))``; ``"tanh"`` is the tanh approximation of GPT-2 and
-BERT. NumPy has no erf, so `erf` here computes it to within 1e-14 in float64 (a power
-series near zero, a continued fraction for erfc further out), without SciPy.
+BERT. NumPy has no erf, and SciPy is no dependency, so `erf` is computed here: in float64
+to within 1e-14 (a power series near zero, a continued fraction for erfc further out);
+in float32 with Numerical Recipes' Chebyshev-fitted erfc (fractional error below 1.2e-7,
+float32's own precision), one exp and a polynomial, some forty times faster.
 """
 
 from __future__ import annotations
@@ -28,8 +30,42 @@ _TANH_SCALE = math.sqrt(2.0 / math.pi)
 _TANH_CUBIC = 0.044715
 
 
+#: Numerical Recipes' erfcc: erfc(z) = t exp(-z^2 + P(t)), t = 1 / (1 + z / 2), z >= 0.
+_ERFC_POLYNOMIAL = (-1.26551223, 1.00002368, 0.37409196, 0.09678418, -0.18628806,
+                    0.27886807, -1.13520398, 1.48851587, -0.82215223, 0.17087277)
+
+
 def erf(x: np.ndarray) -> np.ndarray:
-    """The error function, element-wise, in the dtype of ``x`` (computed in float64).
+    """The error function, element-wise, in the dtype of ``x``: to float32's precision
+    for float32 (`fast_erf`), to 1e-14 otherwise (`precise_erf`)."""
+    x = np.asarray(x)
+    if x.dtype == np.float32:
+        return fast_erf(x)
+    return precise_erf(x)
+
+
+def fast_erf(x: np.ndarray) -> np.ndarray:
+    """erf from Numerical Recipes' erfc fit (fractional error of erfc below 1.2e-7, so
+    also in the tails), computed in float64 and returned in the dtype of ``x``."""
+    size = np.abs(x, dtype=np.float64)
+    t = np.multiply(size, 0.5)
+    t += 1.0
+    np.reciprocal(t, out=t)
+    poly = np.full_like(t, _ERFC_POLYNOMIAL[-1])
+    for coefficient in reversed(_ERFC_POLYNOMIAL[:-1]):
+        poly *= t
+        poly += coefficient
+    np.square(size, out=size)
+    poly -= size
+    np.exp(poly, out=poly)
+    poly *= t  # erfc(|x|)
+    np.subtract(1.0, poly, out=poly)
+    np.copysign(poly, x, out=poly)
+    return poly.astype(x.dtype, copy=False)
+
+
+def precise_erf(x: np.ndarray) -> np.ndarray:
+    """The error function to 1e-14, in the dtype of ``x`` (computed in float64).
 
     |x| < 2.5: erf(x) = 2/sqrt(pi) * sum (-1)^n x^(2n+1) / (n! (2n+1)); further out,
     erfc(|x|) = exp(-x^2) / sqrt(pi) / (|x| + (1/2) / (|x| + 1 / (|x| + (3/2) / ...))),
@@ -69,6 +105,7 @@ class GELU(Layer):
 
     approximate: str = attrs.field(default="none", validator=one_of("none", "tanh"))
     _input: np.ndarray | None = attrs.field(init=False, default=None, repr=False)
+    _cdf: np.ndarray | None = attrs.field(init=False, default=None, repr=False)
 
     def parameter_shapes(self, input_shape: Shape) -> dict[str, Shape]:
         """No parameters."""
@@ -86,8 +123,10 @@ class GELU(Layer):
             return inner
         cdf = erf(x * _SQRT_HALF)
         cdf += 1.0
-        cdf *= x
         cdf *= 0.5
+        if training:
+            self._cdf = cdf.copy()  # backward needs Phi(x) again
+        cdf *= x
         return cdf
 
     def backward(self, grad_output: np.ndarray) -> np.ndarray:
@@ -112,10 +151,7 @@ class GELU(Layer):
         np.exp(density, out=density)
         density *= _INV_SQRT_2PI
         density *= x
-        cdf = erf(x * _SQRT_HALF)
-        cdf += 1.0
-        cdf *= 0.5
-        density += cdf
+        density += self._cdf
         density *= grad_output
         return density
 
