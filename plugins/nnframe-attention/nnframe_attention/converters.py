@@ -131,7 +131,7 @@ class TransformerEncoderConverter(nnframe.Converter):
 
         def feedforward(h: str) -> str:
             hidden = graph.convert(layer.linear1, h, "inner layer linear1")
-            hidden = graph.convert(layer._act, hidden, "inner layer activation")
+            hidden = graph.convert(layer.activation_layer, hidden, "inner layer activation")
             return graph.convert(layer.linear2, hidden, "inner layer linear2")
 
         def norm(which: str, h: str) -> str:

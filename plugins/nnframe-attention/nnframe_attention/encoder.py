@@ -95,6 +95,11 @@ class TransformerEncoder:
         return sample_shape(self.layer_name, input_shape, self.padding_mask)
 
     @property
+    def activation_layer(self) -> Any:
+        """The feed-forward network's activation (a relu or gelu layer, no parameters)."""
+        return self._act
+
+    @property
     def params(self) -> NamedArrays:
         return NamedArrays(self.inner_layers(), "params")
 
