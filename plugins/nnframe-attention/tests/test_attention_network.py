@@ -8,7 +8,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from conftest import keep_mask, with_mask_channel
+from attention_data import keep_mask, with_mask_channel
 
 import nnframe
 from nnframe.summary import summary_rows

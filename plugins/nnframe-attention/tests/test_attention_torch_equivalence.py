@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from conftest import keep_mask, with_mask_channel
+from attention_data import keep_mask, with_mask_channel
 from nnframe_attention import load_torch_state_dict, to_torch_state_dict
 
 import nnframe
