@@ -10,6 +10,10 @@ definition, so nnframe, PyTorch and scikit-learn always train the same network.
   cross-entropy, Adam 1e-3, batch 128.
 - ``seq-mnist``: each image as 28 time steps of 28 pixels; lstm 128, dense 128->10; softmax
   cross-entropy, Adam 1e-3, batch 128 (needs nnframe-recurrent).
+- ``seq-mnist-transformer``: 28 row tokens of 28 pixels, dense 28->64,
+  positional_embedding(28), 2 x transformer_encoder(num_heads=4, feedforward_size=128,
+  dropout=0.0), sequence_pool("mean"), dense 64->10; softmax cross-entropy, Adam 1e-3,
+  batch 128 (needs nnframe-attention).
 
 A new workload is one `Workload` entry in `WORKLOADS`; a new kind of layer is one
 `LayerKind` entry in `LAYER_KINDS` (its output shape, its matrix products for the GEMM
@@ -37,7 +41,7 @@ class LayerSpec:
     (``residual``) holds its inner layers."""
 
     kind: str
-    args: tuple[int, ...] = ()
+    args: tuple[Any, ...] = ()
     inner: tuple[LayerSpec, ...] = ()
 
 
@@ -119,6 +123,17 @@ WORKLOADS: dict[str, Workload] = {
             peers=TORCH_PEERS, plugin="nnframe-recurrent", input_shape=(28, 28),
             description="28 steps of 28 pixels: lstm 128, dense 10, cross-entropy, "
                         "Adam 1e-3, batch 128",
+        ),
+        Workload(
+            "seq-mnist-transformer",
+            _layers(("dense", 64), ("positional_embedding", 28),
+                    ("transformer_encoder", 4, 128, 0.0), ("transformer_encoder", 4, 128, 0.0),
+                    ("sequence_pool", "mean"), ("dense", 10)),
+            loss="cross_entropy", optimizer="adam", learning_rate=1e-3, batch_size=128,
+            peers=TORCH_PEERS, plugin="nnframe-attention", input_shape=(28, 28),
+            description="28 tokens of 28 pixels: dense 64, positions, 2 encoder blocks "
+                        "(4 heads, ff 128), mean pool, dense 10, cross-entropy, Adam 1e-3, "
+                        "batch 128",
         ),
     )
 }
@@ -225,6 +240,59 @@ def _torch_lstm(args: tuple, shape: Shape) -> Any:
     return LastState()
 
 
+def _torch_positions(args: tuple, shape: Shape) -> Any:
+    """A learned (max_length, F) table added to the steps, drawn from N(0, 0.02) as
+    nnframe-attention's positional_embedding."""
+    import torch
+    from torch import nn
+
+    class Positions(nn.Module):
+        def __init__(self) -> None:
+            super().__init__()
+            self.weights = nn.Parameter(0.02 * torch.randn(args[0], shape[-1]))
+
+        def forward(self, x: Any) -> Any:
+            return x + self.weights[: x.shape[1]]
+
+    return Positions()
+
+
+def _torch_encoder(args: tuple, shape: Shape) -> Any:
+    """nn.TransformerEncoderLayer (batch_first, post-norm, ReLU), PyTorch's own
+    initialisation, as nnframe-attention's transformer_encoder draws it."""
+    from torch import nn
+
+    heads, feedforward, dropout = args
+    return nn.TransformerEncoderLayer(shape[-1], heads, feedforward, dropout=dropout,
+                                      batch_first=True)
+
+
+def _torch_mean_pool(args: tuple, shape: Shape) -> Any:
+    from torch import nn
+
+    class MeanPool(nn.Module):
+        def forward(self, x: Any) -> Any:
+            return x.mean(dim=1)
+
+    return MeanPool()
+
+
+def _encoder_products(args: tuple, i: Shape, o: Shape) -> list[Product]:
+    """Per sample: the packed in-projection, scores and context over every head (each
+    (time, F) by (F, time) in all), the out-projection and the two feed-forward layers."""
+    time, features = i
+    feedforward = args[1]
+    return [Product(time, features, 3 * features), Product(time, features, time),
+            Product(time, time, features), Product(time, features, features),
+            Product(time, features, feedforward), Product(time, feedforward, features)]
+
+
+def _encoder_parameters(args: tuple, i: Shape, o: Shape) -> int:
+    features, feedforward = i[-1], args[1]
+    attention = 4 * features * features + 4 * features
+    return attention + 2 * features * feedforward + feedforward + features + 4 * features
+
+
 LAYER_KINDS: dict[str, LayerKind] = {
     "dense": LayerKind(
         output=lambda args, shape: (*shape[:-1], args[0]),
@@ -258,6 +326,14 @@ LAYER_KINDS: dict[str, LayerKind] = {
         torch=_torch_lstm,
     ),
     "residual": LayerKind(output=lambda args, shape: shape),  # see steps() and _inner
+    "positional_embedding": LayerKind(output=lambda args, shape: shape,
+                                      parameters=lambda args, i, o: args[0] * i[-1],
+                                      torch=_torch_positions),
+    "transformer_encoder": LayerKind(output=lambda args, shape: shape,
+                                     products=_encoder_products,
+                                     parameters=_encoder_parameters, torch=_torch_encoder),
+    "sequence_pool": LayerKind(output=lambda args, shape: (shape[-1],),
+                               torch=_torch_mean_pool),
 }
 
 
@@ -417,8 +493,11 @@ def build_torch(workload: Workload, seed: int, input_shape: Shape | None = None,
         raise ValueError(f"setting must be one of {TORCH_SETTINGS}, got {setting!r}")
     torch.manual_seed(seed)
     model = nn.Sequential(*_torch_modules(workload.layers, input_shape or workload.input_shape))
+    # transformer blocks keep PyTorch's own initialisation, which nnframe-attention follows
+    own = {id(m) for block in model.modules() if isinstance(block, nn.TransformerEncoderLayer)
+           for m in block.modules()}
     for module in model.modules():  # nnframe's defaults: Glorot uniform, zero bias
-        if isinstance(module, (nn.Linear, nn.Conv2d)):
+        if isinstance(module, (nn.Linear, nn.Conv2d)) and id(module) not in own:
             nn.init.xavier_uniform_(module.weight)
             nn.init.zeros_(module.bias)
     trainable = [p for p in model.parameters() if p.requires_grad]

@@ -38,6 +38,7 @@ def register_layers(register: Register) -> None:
         "layer_norm": "normalization:LayerNorm",
         "embedding": "embedding:Embedding",
         "standardize": "standardize:Standardize",
+        "gelu": "gelu:GELU",
     })
 
 
@@ -149,4 +150,5 @@ def register_converters(register: Register) -> None:
         "layer_norm": "normalization:LayerNormConverter",
         "standardize": "normalization:StandardizeConverter",
         "embedding": "normalization:EmbeddingConverter",
+        "gelu": "gelu:GELUConverter",
     })

@@ -30,7 +30,12 @@ def layer_label(index: int | str, layer: object) -> str:
 
 def children(layer: Any) -> list[tuple[str, Any]]:
     """The layers a composite layer holds, keyed as in its parameter keys: ``"1"`` for
-    ``layers[1]``, ``"0.2"`` for ``branches[0][2]``; empty for other layers."""
+    ``layers[1]``, ``"0.2"`` for ``branches[0][2]``, or the names a layer that builds its
+    own inner layers from its config gives through ``inner_layers()`` (``"attention"``
+    for nnframe-attention's ``transformer_encoder``); empty for other layers."""
+    named = getattr(layer, "inner_layers", None)
+    if callable(named):
+        return [(str(key), child) for key, child in named()]
     inner = getattr(layer, "layers", None)
     if isinstance(inner, (list, tuple)):
         return [(str(i), child) for i, child in enumerate(inner)]

@@ -123,8 +123,8 @@ def _same(a: Any, b: Any) -> bool:
 
 def nested(layer: Any) -> tuple[str, list[Any]] | None:
     """``("layers", [...])`` or ``("branches", [[...], ...])`` for a composite layer."""
-    if not children(layer):
-        return None
+    if not children(layer) or callable(getattr(layer, "inner_layers", None)):
+        return None  # a layer that builds its inner layers: its own config rebuilds them
     if isinstance(getattr(layer, "layers", None), (list, tuple)):
         return "layers", list(layer.layers)
     return "branches", [list(branch) for branch in layer.branches]

@@ -1,7 +1,8 @@
 """`Network.summary`: a Keras-style table of layers, output shapes and parameter counts.
 
-Composite layers (those holding ``layers`` or ``branches``) are followed by their inner
-layers, indented, so the table shows every layer that computes something.
+Composite layers (those holding ``layers`` or ``branches``, or listing ``inner_layers()``)
+are followed by their inner layers, indented, so the table shows every layer that computes
+something.
 """
 
 from __future__ import annotations
@@ -48,6 +49,9 @@ def _rows(key: str, depth: int, layer: Any, shape: tuple[int, ...] | None
     state = _count(getattr(layer, "state", {})) if built else None
     yield SummaryRow(key, depth, component_name("layer", layer), output, params, state)
     inner_shape = shape
+    start = getattr(layer, "inner_input_shape", None)  # where the inner layers begin
+    if start is not None and shape is not None:
+        inner_shape = tuple(start(shape))
     previous_branch = None
     for child_key, child in children(layer):
         branch = child_key.split(".")[0] if "." in child_key else None

@@ -55,6 +55,23 @@ def test_the_sequence_workload_builds_in_nnframe_for_its_own_input_shape():
     assert net.count_params() == count_parameters(WORKLOADS["seq-mnist"])
 
 
+def test_the_transformer_workload_has_the_same_parameters_in_nnframe_and_pytorch():
+    pytest.importorskip("nnframe_attention", reason="nnframe-attention is not installed")
+    workload = WORKLOADS["seq-mnist-transformer"]
+    net = build_nnframe(workload, seed=0)
+    # dense 28->64, positions (28, 64), two blocks, dense 64->10
+    assert net.count_params() == count_parameters(workload) == (
+        29 * 64 + 28 * 64 + 2 * (4 * 64 * 64 + 4 * 64 + 2 * 64 * 128 + 128 + 64 + 4 * 64)
+        + 65 * 10)
+    torch = pytest.importorskip("torch", reason="PyTorch is not installed")
+    from benchmarks.workloads import build_torch
+
+    model, _, _ = build_torch(workload, seed=0)
+    assert sum(p.numel() for p in model.parameters()) == count_parameters(workload)
+    with torch.no_grad():
+        assert tuple(model(torch.zeros(2, 28, 28)).shape) == (2, 10)
+
+
 def test_the_floor_times_the_products_the_layers_compute():
     shapes = [(g.m, g.k, g.n, g.role) for g in batch_gemms(WORKLOADS["mlp"], 128)]
     assert shapes == [

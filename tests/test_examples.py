@@ -71,7 +71,8 @@ def test_every_example_config_is_valid(config):
     from nnframe.config import load_config
 
     text = config.read_text()
-    for plugin, module in [("conv2d", "nnframe_conv"), ("lstm", "nnframe_recurrent")]:
+    for plugin, module in [("conv2d", "nnframe_conv"), ("lstm", "nnframe_recurrent"),
+                           ("transformer_encoder", "nnframe_attention")]:
         if f'"{plugin}"' in text and not plugin_installed(module):
             pytest.skip(f"{config.name} needs the {module} plugin")
     load_config(config)

@@ -74,6 +74,14 @@ LAYER_CASES: dict[str, tuple[dict[str, Any], tuple[int, ...]]] = {
             (4, 2)),  # plugins/nnframe-recurrent
     "lstm": ({"units": 3, "return_sequences": True}, (4, 2)),
     "gru": ({"units": 4, "bidirectional": True, "use_bias": False}, (5, 3)),
+    "gelu": ({"approximate": "tanh"}, (5,)),
+    "multi_head_attention": ({"num_heads": 2, "causal": True, "dropout": 0.1},
+                             (4, 6)),  # plugins/nnframe-attention
+    "transformer_encoder": ({"num_heads": 2, "feedforward_size": 5, "norm_first": True,
+                             "activation": "gelu", "padding_mask": True}, (4, 7)),
+    "positional_embedding": ({"max_length": 6}, (4, 3)),
+    "sinusoidal_position": ({"padding_mask": True}, (4, 3)),
+    "sequence_pool": ({"mode": "last"}, (4, 3)),
 }
 #: Layers that take indices (whole numbers from 0) rather than any real input.
 INDEX_INPUTS = {"embedding"}

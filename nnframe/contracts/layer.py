@@ -44,6 +44,11 @@ class LayerProtocol(Protocol):
       composite layer holds, so that model files, summaries and the kit can see through it.
       Its ``params``, ``grads`` and ``state`` then hold the inner layers' arrays under keys
       ``"<inner index>.<name>"`` (``"<branch>.<index>.<name>"``).
+    - ``inner_layers() -> list[(name, layer)]``: for a layer that builds its own inner
+      layers from its config (a transformer block), the named layers it holds, whose
+      arrays its ``params``, ``grads`` and ``state`` hold under ``"<name>.<key>"``; summaries
+      show them (starting from ``inner_input_shape(input_shape)`` when it defines one),
+      and its config alone rebuilds them.
     """
 
     params: dict[str, np.ndarray]
