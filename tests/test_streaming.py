@@ -3,6 +3,7 @@ the compute on a background thread, giving exactly the in-memory run's model."""
 
 from __future__ import annotations
 
+import json
 import threading
 
 import numpy as np
@@ -12,6 +13,7 @@ import nnframe
 from nnframe.datasets.prefetch import Prefetch
 from nnframe.datasets.streaming import FileRows, npy_rows, npz_rows, streams
 from nnframe.errors import ConfigError, DataError
+from tests.test_mpi import alone, mpiexec, needs_mpi, program, succeeded
 
 
 def images(n: int = 203, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
@@ -238,3 +240,73 @@ def test_prefetch_reads_at_most_depth_ahead_and_closing_stops_it():
     feed.close()
     assert not prefetch_threads()
     assert len(made) <= 5
+
+
+# -- several processes ------------------------------------------------------------------
+
+
+@needs_mpi
+def test_each_process_reads_only_its_share_and_trains_the_one_process_model(tmp_path):
+    from nnframe.datasets import mnist_sample
+
+    rows, epochs = 1000, 2
+    np.save(tmp_path / "x.npy", mnist_sample("train")[0][:rows])
+    options = ("--rows", rows, "--epochs", epochs, "--optimizer", "adam")
+    succeeded(alone(*program(*options, "--strategy", "none", "--out", tmp_path / "memory")))
+    succeeded(alone(*program(*options, "--strategy", "none", "--out", tmp_path / "one",
+                             "--stream-from", tmp_path / "x.npy")))
+    succeeded(mpiexec(*program(*options, "--out", tmp_path / "two",
+                               "--stream-from", tmp_path / "x.npy")))
+    one = np.load(tmp_path / "one.0.npy")
+    np.testing.assert_array_equal(one, np.load(tmp_path / "memory.0.npy"))
+    rank0, rank1 = np.load(tmp_path / "two.0.npy"), np.load(tmp_path / "two.1.npy")
+    np.testing.assert_array_equal(rank0, rank1)
+    assert float(np.abs(one - rank0).max()) < 1e-5
+    checked = len(range(0, rows, rows // 64))  # rows that check the processes' data agree
+    alone_read = json.loads((tmp_path / "one.read.0.json").read_text())["rows"]
+    assert alone_read == epochs * rows + checked
+    for rank in (0, 1):
+        read = json.loads((tmp_path / f"two.read.{rank}.json").read_text())["rows"]
+        assert read == epochs * rows // 2 + checked  # its half of every batch (of 32)
+
+
+# -- configs ------------------------------------------------------------------------------
+
+
+def test_a_config_with_stream_true_trains_the_model_of_stream_false(tmp_path):
+    from typer.testing import CliRunner
+
+    from nnframe.cli import app
+
+    x, y = images(300)
+    np.save(tmp_path / "x.npy", x)
+    np.save(tmp_path / "y.npy", y)
+    outputs = {}
+    for stream in ("true", "false"):
+        config = tmp_path / f"{stream}.toml"
+        config.write_text(f"""
+[model]
+layers = [{{ type = "dense", output_size = 8 }}, {{ type = "relu" }},
+          {{ type = "dense", output_size = 4 }}]
+[loss]
+type = "cross_entropy"
+[optimizer]
+type = "adam"
+[data]
+dataset = {{ type = "npy", x = "x.npy", y = "y.npy", stream = {stream} }}
+flatten = true
+test_split = 0.2
+validation_split = 0.1
+[train]
+epochs = 2
+batch_size = 16
+seed = 0
+""")
+        result = CliRunner().invoke(app, ["train", str(config), "-o",
+                                          str(tmp_path / f"{stream}.npz")])
+        assert result.exit_code == 0, result.output
+        outputs[stream] = result.output
+    assert "read from disk batch by batch (stream)" in outputs["true"]
+    assert "(stream)" not in outputs["false"]
+    assert_same_weights(nnframe.load(tmp_path / "true.npz"),
+                        nnframe.load(tmp_path / "false.npz"))
