@@ -3,7 +3,7 @@
 `FileRows` stands for the inputs of a ``.npy`` file, or of a member stored uncompressed in
 an ``.npz`` archive, without reading them: it knows where row 0 starts, the rows' dtype
 and shape, and which rows of the file it holds (a training split is a subset). `read`
-reads the rows a batch needs with positional reads (``os.preadv``), in file order, then
+reads the rows a batch needs with positional reads (``os.pread``), in file order, then
 puts them in the batch's order and converts them to the network's dtype, so a batch holds
 exactly the values the in-memory path gathers. Nothing is memory-mapped: pages of a
 mapping that training touches count in the process's resident memory, page-cache reads
@@ -133,25 +133,25 @@ class FileRows:
         order = np.argsort(positions, kind="stable")
         wanted = positions[order]
         size = self.row_bytes
-        raw = np.empty((len(wanted), size), np.uint8)
         # runs of consecutive rows are read with one call each
         starts = np.flatnonzero(np.diff(wanted, prepend=wanted[0] - 2) != 1)
-        ends = np.append(starts[1:], len(wanted))
+        lengths = np.diff(starts, append=len(wanted)) * size
+        offsets = self.offset + wanted[starts] * size
         try:
             with open(self.path, "rb", buffering=0) as file:
-                fd = file.fileno()
-                for start, end in zip(starts.tolist(), ends.tolist(), strict=True):
-                    buffer = memoryview(raw[start:end]).cast("B")
-                    got = os.preadv(fd, [buffer], self.offset + int(wanted[start]) * size)
-                    if got != len(buffer):
-                        row = int(wanted[start]) + got // size
-                        raise DataError(f"{self.where}: row {row}: the file ends there (it "
-                                        f"should hold {self.count} rows); was it truncated "
-                                        "or is it still being written?")
+                fd, pread = file.fileno(), os.pread
+                raw = b"".join([pread(fd, n, at) for n, at in
+                                zip(lengths.tolist(), offsets.tolist(), strict=True)])
         except OSError as exc:
             raise DataError(f"{self.where}: rows {int(wanted[0])} to {int(wanted[-1])}: "
                             f"cannot be read ({exc})") from None
-        values = raw.view(self.file_dtype).reshape(len(wanted), *self.sample_shape)
+        if len(raw) != len(wanted) * size:
+            available = max(0, (os.path.getsize(self.path) - self.offset) // size)
+            row = int(wanted[min(np.searchsorted(wanted, available), len(wanted) - 1)])
+            raise DataError(f"{self.where}: row {row}: the file ends there (it should hold "
+                            f"{self.count} rows); was it truncated or is it still being "
+                            "written?")
+        values = np.frombuffer(raw, self.file_dtype).reshape(len(wanted), *self.sample_shape)
         batch = np.empty(values.shape, dtype)
         batch[order] = values  # back in the batch's order, converted
         if batch.dtype.kind == "f" and not np.isfinite(np.vdot(batch, batch)):
