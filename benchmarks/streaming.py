@@ -89,8 +89,11 @@ def run_child(mode: str, path: Path, labels: Path, threads: int,
     env = {**os.environ, "OMP_NUM_THREADS": str(threads),
            "OPENBLAS_NUM_THREADS": str(threads), "MKL_NUM_THREADS": str(threads),
            "PYTHONPATH": str(ROOT)}
+    out = path.parent / "results"
+    shutil.rmtree(out, ignore_errors=True)
+    out.mkdir()
     command = [sys.executable, "-m", "benchmarks.streaming", "--child", mode,
-               "--file", str(path), "--labels", str(labels)]
+               "--file", str(path), "--labels", str(labels), "--out", str(out)]
     if mpi:
         launcher = Path(sys.executable).parent / "mpiexec"
         command = [str(launcher) if launcher.exists() else "mpiexec", "-n", str(mpi),
@@ -99,7 +102,7 @@ def run_child(mode: str, path: Path, labels: Path, threads: int,
                           check=False)
     if done.returncode != 0:
         raise RuntimeError(f"{' '.join(command)} failed:\n{done.stdout}\n{done.stderr}")
-    return [json.loads(line) for line in done.stdout.splitlines() if line.startswith("{")]
+    return [json.loads(result.read_text()) for result in sorted(out.glob("*.json"))]
 
 
 # -- the data --------------------------------------------------------------------------------
@@ -207,9 +210,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--file", type=Path, help=argparse.SUPPRESS)
     parser.add_argument("--labels", type=Path, help=argparse.SUPPRESS)
     parser.add_argument("--strategy", default=None, help=argparse.SUPPRESS)
+    parser.add_argument("--out", type=Path, help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     if args.child:
-        print(json.dumps(child(args.child, args.file, args.labels, args.strategy)))
+        result = child(args.child, args.file, args.labels, args.strategy)
+        (args.out / f"rank{result['rank']}.json").write_text(json.dumps(result))
         return 0
     parts = args.parts.split(",")
     results: dict[str, Any] = {"cpus": os.cpu_count(),

@@ -11,6 +11,10 @@ The loop asks its `Strategy` (`nnframe.distributed`) at the few points where tra
 many processes differs from training on one: which rows of a batch are this process's,
 and how losses, gradients, metrics and layer state combine. The default strategy is one
 process, for which each of those points is the identity.
+
+Inputs may also be rows of a file (`nnframe.datasets.streaming.FileRows`, ``stream``):
+each batch's rows are then read, in the order the same permutation gives, on a background
+thread (`nnframe.datasets.prefetch.Prefetch`) a few batches ahead of the compute.
 """
 
 from __future__ import annotations

@@ -310,3 +310,42 @@ seed = 0
     assert "(stream)" not in outputs["false"]
     assert_same_weights(nnframe.load(tmp_path / "true.npz"),
                         nnframe.load(tmp_path / "false.npz"))
+
+
+# -- memory -------------------------------------------------------------------------------
+
+CHILD = """
+import sys, numpy as np, nnframe
+from nnframe.datasets.streaming import npy_rows
+rows = npy_rows(sys.argv[1])
+y = np.resize(np.arange(10), len(rows))
+net = nnframe.Network([nnframe.layer("flatten"), nnframe.layer("dense", output_size=10)])
+net.use("cross_entropy", "sgd").fit(rows, y, epochs=1, batch_size=256, seed=0, verbose=0)
+status = open("/proc/self/status").read()
+print(int(status.split("VmHWM:")[1].split()[0]) // 1024)
+"""
+
+
+@pytest.mark.slow
+@pytest.mark.skipif(not __import__("os").path.exists("/proc/self/status"),
+                    reason="reads the peak memory from /proc/self/status (Linux)")
+def test_a_streamed_epoch_holds_a_few_batches_not_the_file(tmp_path):
+    import subprocess
+    import sys
+
+    from numpy.lib import format as npy_format
+
+    path = tmp_path / "big.npy"
+    rows, chunk = 100_000, np.random.default_rng(0).random((10_000, 784), np.float32)
+    with open(path, "wb") as file:  # 314 MB, written without holding it in memory
+        npy_format.write_array_header_2_0(file, {"descr": "<f4", "fortran_order": False,
+                                                 "shape": (rows, 784)})
+        for _ in range(rows // len(chunk)):
+            file.write(chunk.tobytes())
+    done = subprocess.run([sys.executable, "-c", CHILD, str(path)], capture_output=True,
+                          text=True, timeout=300, check=False)
+    path.unlink()
+    assert done.returncode == 0, done.stderr
+    peak_mb = int(done.stdout.split()[-1])
+    print(f"\npeak resident memory of a streamed epoch on a 314 MB file: {peak_mb} MB")
+    assert peak_mb < 150  # the interpreter, NumPy, nnframe and a few batches of 800 kB
