@@ -100,6 +100,28 @@ def test_the_automatic_rule_streams_what_would_not_fit(tmp_path, monkeypatch):
     assert streams(None, rows)  # 4800 bytes as float32: more than a quarter of "memory"
 
 
+def test_readers_stream_by_themselves_when_the_inputs_would_not_fit(tmp_path, monkeypatch):
+    x, y = images(40)
+    np.save(tmp_path / "x.npy", x)
+    np.savez(tmp_path / "d.npz", x=x, y=y)
+    np.savez_compressed(tmp_path / "c.npz", x=x, y=y)
+    npy = nnframe.dataset("npy", x=tmp_path / "x.npy")
+    npz = nnframe.dataset("npz", path=tmp_path / "d.npz")
+    compressed = nnframe.dataset("npz", path=tmp_path / "c.npz")
+    assert not any(isinstance(d.read().inputs, FileRows) for d in (npy, npz, compressed))
+    monkeypatch.setattr("nnframe.datasets.streaming.physical_memory", lambda: 1000)
+    assert isinstance(npy.read().inputs, FileRows)
+    assert isinstance(npz.read().inputs, FileRows)
+    np.testing.assert_array_equal(npz.read().targets, y)
+    raw = compressed.read()  # compressed: read into memory, as before
+    assert isinstance(raw.inputs, np.ndarray)
+    np.testing.assert_array_equal(raw.inputs, x)
+    with pytest.raises(DataError, match="is compressed"):
+        nnframe.dataset("npz", path=tmp_path / "c.npz", stream=True).read()
+    assert not isinstance(nnframe.dataset("npy", x=tmp_path / "x.npy", stream=False)
+                          .read().inputs, FileRows)
+
+
 # -- training ---------------------------------------------------------------------------
 
 
