@@ -11,7 +11,7 @@ import pytest
 
 import nnframe
 from nnframe.datasets.prefetch import Prefetch
-from nnframe.datasets.streaming import FileRows, npy_rows, npz_rows, streams
+from nnframe.datasets.streaming import FileRows, is_streamed, npy_rows, npz_rows, streams
 from nnframe.errors import ConfigError, DataError
 from tests.test_mpi import alone, mpiexec, needs_mpi, program, succeeded
 
@@ -159,6 +159,30 @@ def test_a_streamed_data_set_trains_the_in_memory_model_bit_for_bit(tmp_path, re
     assert memory.schema == streamed.schema
 
 
+def test_a_streamed_image_folder_trains_the_in_memory_model_bit_for_bit(tmp_path):
+    image = pytest.importorskip("PIL.Image")
+    x, y = images(90)
+    for row, (pixels, label) in enumerate(zip(x, y % 3, strict=True)):
+        folder = tmp_path / "shapes" / f"class{label}"
+        folder.mkdir(parents=True, exist_ok=True)
+        image.fromarray(pixels).save(folder / f"{row:03d}.png")
+    fit = {"epochs": 2, "batch_size": 16, "seed": 2, "verbose": 0, "validation_split": 0.2}
+    nets = []
+    for stream in (False, True):
+        data = nnframe.dataset("image_folder", path=tmp_path / "shapes", color="grayscale",
+                               stream=stream)
+        assert is_streamed(data.read().inputs) is stream
+        net = nnframe.Network([nnframe.layer("flatten"), nnframe.layer("dense",
+                                                                       output_size=3)])
+        net.use("cross_entropy", "adam").fit(data, **fit)
+        nets.append(net)
+    assert_same_weights(*nets)
+    rows = nnframe.dataset("image_folder", path=tmp_path / "shapes", color="grayscale",
+                           stream=True).read().inputs
+    np.testing.assert_array_equal(rows.read([5, 1]), np.asarray(rows)[[5, 1]])
+    assert rows.shape == (90, 6, 5, 1)
+
+
 def test_stopping_inside_an_epoch_then_resuming_a_stream_is_the_uninterrupted_run(tmp_path):
     x, y = images(120)
     np.save(tmp_path / "x.npy", x)
@@ -222,7 +246,8 @@ def test_a_layer_that_adapts_on_all_samples_is_refused_when_streaming(tmp_path):
 
 
 def test_readers_that_cannot_stream_refuse_stream_true(tmp_path):
-    with pytest.raises(ConfigError, match="implemented for npy and npz"):
+    assert nnframe.dataset("image_folder", path=tmp_path, stream=True).stream is True
+    with pytest.raises(ConfigError, match="implemented for npy, npz and image_folder"):
         nnframe.dataset("csv", path=tmp_path / "x.csv", target="t", stream=True)
     with pytest.raises(ConfigError, match="stream must be true, false or unset"):
         nnframe.dataset("npy", x=tmp_path / "x.npy", stream="yes")

@@ -9,8 +9,10 @@ exactly the values the in-memory path gathers. Nothing is memory-mapped: pages o
 mapping that training touches count in the process's resident memory, page-cache reads
 do not, so memory stays bounded by the batch size and prefetch depth.
 
-Anything that needs all the rows at once (``numpy.asarray(rows)``: validation and test
-data) gets them read into memory.
+`StreamedRows` is what every such source shares (the array-like face the training loop
+and the readers use); the ``image_folder`` reader's `ImageRows` decodes its images batch
+by batch the same way. Anything that needs all the rows at once (``numpy.asarray(rows)``:
+validation and test data) gets them read into memory.
 """
 
 from __future__ import annotations
@@ -35,27 +37,31 @@ def _index(value: Any) -> np.ndarray | None:
     return None if value is None else np.asarray(value, dtype=np.int64)
 
 
-@attrs.frozen(eq=False)
-class FileRows:
-    """Rows of one C-ordered array in a file, read when a batch needs them."""
+class StreamedRows:
+    """Rows read when a batch needs them: the array-like face training and the readers
+    use (length, shape, subsets, reshapes, ``numpy.asarray``), on a subclass's
+    `read_sorted`. A subclass is a frozen attrs class with the fields ``rows`` (which of
+    its source's rows, None: all) and ``sample_shape``, and says ``count`` (rows in the
+    source), ``where`` (the source for messages) and ``dtype``."""
 
-    path: str
-    """The file, as messages name it."""
-    offset: int
-    """Where the array's first row starts, in bytes."""
-    file_dtype: np.dtype = attrs.field(converter=np.dtype)
-    count: int
-    """Rows in the file."""
-    row_shape: tuple[int, ...] = attrs.field(converter=tuple)
-    """One row's shape as stored."""
-    sample_shape: tuple[int, ...] = attrs.field(converter=tuple)
-    """One row's shape as the network sees it (a flattened or reshaped view)."""
-    rows: np.ndarray | None = attrs.field(default=None, converter=_index, repr=False)
-    """Which rows of the file, in order (None: all of them)."""
-    member: str | None = None
-    """The ``.npz`` member, for messages."""
+    rows: np.ndarray | None
+    sample_shape: tuple[int, ...]
 
-    # -- the array-like face ------------------------------------------------------------
+    @property
+    def count(self) -> int:
+        raise NotImplementedError
+
+    @property
+    def where(self) -> str:
+        raise NotImplementedError
+
+    @property
+    def dtype(self) -> np.dtype:
+        raise NotImplementedError
+
+    def read_sorted(self, positions: np.ndarray, dtype: Any) -> np.ndarray:
+        """The source's rows at ``positions`` (sorted), as ``dtype``, in that order."""
+        raise NotImplementedError
 
     def __len__(self) -> int:
         return self.count if self.rows is None else len(self.rows)
@@ -67,6 +73,90 @@ class FileRows:
     @property
     def ndim(self) -> int:
         return 1 + len(self.sample_shape)
+
+    def positions(self, index: Any = None) -> np.ndarray:
+        """The source rows of ``index`` (positions in this set of rows; None: all)."""
+        if index is None:
+            return np.arange(self.count) if self.rows is None else self.rows
+        index = np.asarray(index, dtype=np.int64)
+        return index if self.rows is None else self.rows[index]
+
+    def __getitem__(self, key: Any) -> StreamedRows:
+        """A subset of the rows (a slice or integer indices), still unread."""
+        if isinstance(key, slice):
+            key = np.arange(len(self))[key]
+        key = np.asarray(key)
+        if key.ndim != 1 or key.dtype.kind not in "iu":
+            raise TypeError("rows of a file take a slice or a 1-D array of row indices")
+        return attrs.evolve(self, rows=self.positions(key))
+
+    def reshape(self, *shape: Any) -> StreamedRows:
+        """The same rows seen with samples of another shape (same number of values)."""
+        if len(shape) == 1 and isinstance(shape[0], tuple):
+            shape = shape[0]
+        if not shape or shape[0] not in (len(self), -1):
+            raise ValueError(f"cannot reshape {len(self)} rows to {shape}: keep the rows")
+        size = int(np.prod(self.sample_shape, dtype=np.int64))
+        sample = list(shape[1:])
+        if -1 in sample:
+            known = int(np.prod([s for s in sample if s != -1], dtype=np.int64))
+            sample[sample.index(-1)] = size // max(known, 1)
+        if int(np.prod(sample, dtype=np.int64)) != size:
+            raise ValueError(f"cannot reshape samples of shape {self.sample_shape} to "
+                             f"{tuple(shape[1:])}")
+        return attrs.evolve(self, sample_shape=tuple(int(s) for s in sample))
+
+    def __array__(self, dtype: Any = None, copy: Any = None) -> np.ndarray:
+        """Every row, read into memory (held-out data; training reads batches)."""
+        return self.read(np.arange(len(self)), dtype or self.dtype)
+
+    def nbytes_as(self, dtype: Any) -> int:
+        """How much memory the rows would take in ``dtype``."""
+        values = int(np.prod(self.sample_shape, dtype=np.int64))
+        return len(self) * values * np.dtype(dtype).itemsize
+
+    def read(self, index: Any, dtype: Any = np.float32) -> np.ndarray:
+        """The rows at ``index`` (positions in this set of rows), in that order, as
+        ``dtype``; a `DataError` naming the file and row when they cannot be read or hold
+        NaN or infinite values."""
+        positions = self.positions(index)
+        if not len(positions):
+            return np.empty((0, *self.sample_shape), dtype)
+        order = np.argsort(positions, kind="stable")
+        values = self.read_sorted(positions[order], dtype)
+        batch = np.empty((len(positions), *self.sample_shape), dtype)
+        batch[order] = values.reshape(batch.shape)  # back in the batch's order
+        if batch.dtype.kind == "f" and not np.isfinite(np.vdot(batch, batch)):
+            bad = np.flatnonzero(~np.isfinite(batch.reshape(len(batch), -1)).all(axis=1))
+            if len(bad):
+                raise DataError(f"{self.where}: row {int(positions[bad[0]])}: holds NaN or "
+                                "infinite values; clean them before training")
+        return batch
+
+
+@attrs.frozen(eq=False)
+class FileRows(StreamedRows):
+    """Rows of one C-ordered array in a file, read when a batch needs them."""
+
+    path: str
+    """The file, as messages name it."""
+    offset: int
+    """Where the array's first row starts, in bytes."""
+    file_dtype: np.dtype = attrs.field(converter=np.dtype)
+    file_rows: int
+    """Rows in the file."""
+    row_shape: tuple[int, ...] = attrs.field(converter=tuple)
+    """One row's shape as stored."""
+    sample_shape: tuple[int, ...] = attrs.field(converter=tuple)
+    """One row's shape as the network sees it (a flattened or reshaped view)."""
+    rows: np.ndarray | None = attrs.field(default=None, converter=_index, repr=False)
+    """Which rows of the file, in order (None: all of them)."""
+    member: str | None = None
+    """The ``.npz`` member, for messages."""
+
+    @property
+    def count(self) -> int:
+        return self.file_rows
 
     @property
     def dtype(self) -> np.dtype:
@@ -80,58 +170,7 @@ class FileRows:
     def where(self) -> str:
         return f"{self.path}[{self.member!r}]" if self.member else self.path
 
-    def positions(self, index: Any = None) -> np.ndarray:
-        """The file rows of ``index`` (positions in this set of rows; None: all)."""
-        if index is None:
-            return np.arange(self.count) if self.rows is None else self.rows
-        index = np.asarray(index, dtype=np.int64)
-        return index if self.rows is None else self.rows[index]
-
-    def __getitem__(self, key: Any) -> FileRows:
-        """A subset of the rows (a slice or integer indices), still unread."""
-        if isinstance(key, slice):
-            key = np.arange(len(self))[key]
-        key = np.asarray(key)
-        if key.ndim != 1 or key.dtype.kind not in "iu":
-            raise TypeError("rows of a file take a slice or a 1-D array of row indices")
-        return attrs.evolve(self, rows=self.positions(key))
-
-    def reshape(self, *shape: Any) -> FileRows:
-        """The same rows seen with samples of another shape (same number of values)."""
-        if len(shape) == 1 and isinstance(shape[0], tuple):
-            shape = shape[0]
-        if not shape or shape[0] not in (len(self), -1):
-            raise ValueError(f"cannot reshape {len(self)} rows to {shape}: keep the rows")
-        size = int(np.prod(self.row_shape, dtype=np.int64))
-        sample = list(shape[1:])
-        if -1 in sample:
-            known = int(np.prod([s for s in sample if s != -1], dtype=np.int64))
-            sample[sample.index(-1)] = size // max(known, 1)
-        if int(np.prod(sample, dtype=np.int64)) != size:
-            raise ValueError(f"cannot reshape samples of shape {self.row_shape} to "
-                             f"{tuple(shape[1:])}")
-        return attrs.evolve(self, sample_shape=tuple(int(s) for s in sample))
-
-    def __array__(self, dtype: Any = None, copy: Any = None) -> np.ndarray:
-        """Every row, read into memory (held-out data; training reads batches)."""
-        return self.read(np.arange(len(self)), dtype or self.file_dtype)
-
-    def nbytes_as(self, dtype: Any) -> int:
-        """How much memory the rows would take in ``dtype``."""
-        values = int(np.prod(self.row_shape, dtype=np.int64))
-        return len(self) * values * np.dtype(dtype).itemsize
-
-    # -- reading ------------------------------------------------------------------------
-
-    def read(self, index: Any, dtype: Any = np.float32) -> np.ndarray:
-        """The rows at ``index`` (positions in this set of rows), in that order, as
-        ``dtype``; a `DataError` naming the file and row when they cannot be read or hold
-        NaN or infinite values."""
-        positions = self.positions(index)
-        if not len(positions):
-            return np.empty((0, *self.sample_shape), dtype)
-        order = np.argsort(positions, kind="stable")
-        wanted = positions[order]
+    def read_sorted(self, wanted: np.ndarray, dtype: Any) -> np.ndarray:
         size = self.row_bytes
         # runs of consecutive rows are read with one call each
         starts = np.flatnonzero(np.diff(wanted, prepend=wanted[0] - 2) != 1)
@@ -151,15 +190,7 @@ class FileRows:
             raise DataError(f"{self.where}: row {row}: the file ends there (it should hold "
                             f"{self.count} rows); was it truncated or is it still being "
                             "written?")
-        values = np.frombuffer(raw, self.file_dtype).reshape(len(wanted), *self.sample_shape)
-        batch = np.empty(values.shape, dtype)
-        batch[order] = values  # back in the batch's order, converted
-        if batch.dtype.kind == "f" and not np.isfinite(np.vdot(batch, batch)):
-            bad = np.flatnonzero(~np.isfinite(batch.reshape(len(batch), -1)).all(axis=1))
-            if len(bad):
-                raise DataError(f"{self.where}: row {int(positions[bad[0]])}: holds NaN or "
-                                "infinite values; clean them before training")
-        return batch
+        return np.frombuffer(raw, self.file_dtype)  # converted as it is put in order
 
 
 def npy_rows(path: str | Path) -> FileRows:
@@ -255,4 +286,4 @@ def physical_memory() -> int:
 
 def is_streamed(x: Any) -> bool:
     """Whether ``x`` is rows read as training goes (not an array in memory)."""
-    return isinstance(x, FileRows)
+    return isinstance(x, StreamedRows)
