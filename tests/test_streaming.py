@@ -396,3 +396,22 @@ def test_a_streamed_epoch_holds_a_few_batches_not_the_file(tmp_path):
     peak_mb = int(done.stdout.split()[-1])
     print(f"\npeak resident memory of a streamed epoch on a 314 MB file: {peak_mb} MB")
     assert peak_mb < 150  # the interpreter, NumPy, nnframe and a few batches of 800 kB
+
+
+def test_the_streaming_benchmark_repeats_the_images_and_trains_alike_both_ways(
+        tmp_path, monkeypatch):
+    from benchmarks import streaming as benchmark
+
+    x = np.random.default_rng(0).integers(0, 256, (10, 28, 28), dtype=np.uint8)
+    y = np.arange(10)
+    monkeypatch.setattr("nnframe.datasets.mnist", lambda split: (x / 255.0, y))
+    path, labels = benchmark.write_images(tmp_path, repeat_to_bytes=25 * 28 * 28 * 4)
+    written = np.load(path)
+    assert written.shape == (25, 28, 28, 1) and written.dtype == np.float32
+    np.testing.assert_array_equal(written[20:], written[:5])
+    np.testing.assert_array_equal(np.load(labels), np.resize(y, 25))
+    memory = benchmark.child("memory", path, labels, None)
+    stream = benchmark.child("stream", path, labels, None)
+    assert memory["rows"] == stream["rows"] == 25
+    assert memory["weights_sum"] == stream["weights_sum"]  # the same model
+    assert stream["peak_rss_mb"] > 0
