@@ -126,7 +126,8 @@ def docs(session: nox.Session) -> None:
 def bench(session: nox.Session) -> None:
     """nnframe vs PyTorch CPU (fused and default optimizers) vs scikit-learn on the
     reference workloads at 1 and 2 threads, and one optimizer step (docs/performance.md),
-    then the mlp on 1 process against 2 on MPI (docs/distributed.md), then the speed of
+    then the mlp on 1 process against 2 on MPI (docs/distributed.md), then training on data
+    streamed from disk against data in memory (docs/your-data.md), then the speed of
     reading a 100 MB CSV and Parquet file against pandas and pyarrow.
 
     Arguments after ``--`` go to ``python -m benchmarks`` (``--quick``, ``--rounds N``,
@@ -138,6 +139,8 @@ def bench(session: nox.Session) -> None:
     session.run("python", "-m", "benchmarks", *session.posargs, env=data_env())
     # data-parallel scaling: the mlp on 1 process against 2 (docs/distributed.md)
     session.run("python", "-m", "benchmarks.mpi_scaling", env=data_env())
+    # streaming from disk: epoch time and peak memory against the data in memory
+    session.run("python", "-m", "benchmarks.streaming", env=data_env())
     # reading a 100 MB numeric CSV and the same data as Parquet (docs/your-data.md)
     session.install(".[arrow]", "pandas")
     session.run("python", "-m", "benchmarks.reading", env=data_env())

@@ -11,6 +11,10 @@ The loop asks its `Strategy` (`nnframe.distributed`) at the few points where tra
 many processes differs from training on one: which rows of a batch are this process's,
 and how losses, gradients, metrics and layer state combine. The default strategy is one
 process, for which each of those points is the identity.
+
+Inputs may also be rows of a file (`nnframe.datasets.streaming.FileRows`, ``stream``):
+each batch's rows are then read, in the order the same permutation gives, on a background
+thread (`nnframe.datasets.prefetch.Prefetch`) a few batches ahead of the compute.
 """
 
 from __future__ import annotations
@@ -33,6 +37,8 @@ from nnframe.contracts import (
     OptimizerProtocol,
     ScheduleProtocol,
 )
+from nnframe.datasets.prefetch import Prefetch
+from nnframe.datasets.streaming import is_streamed
 from nnframe.distributed import Strategy
 from nnframe.errors import ConfigError, DataError, NetworkStateError, TrainingDivergedError
 from nnframe.inputs import as_inputs, as_targets, check_same_length
@@ -87,6 +93,8 @@ class Trainer:
     strategy: Strategy = attrs.field(factory=Strategy)
     #: each training sample's weight in the loss (None: all alike)
     weights: np.ndarray | None = attrs.field(default=None, repr=False)
+    #: the batches being read ahead from a file (streamed data), while an epoch runs
+    _feed: Prefetch | None = attrs.field(default=None, init=False, repr=False)
 
     @classmethod
     def create(cls, network: Network, x: Any, y: Any, *, epochs: int, batch_size: int,
@@ -109,7 +117,9 @@ class Trainer:
         if clip_norm is not None and (isinstance(clip_norm, bool) or not isinstance(
                 clip_norm, (int, float)) or not 0 < clip_norm < math.inf):
             raise ConfigError(f"clip_norm must be a finite number > 0, got {clip_norm!r}")
-        x = as_inputs(x, network.dtype, "x", "training")
+        streamed = is_streamed(x)  # rows read batch by batch as training goes
+        if not streamed:
+            x = as_inputs(x, network.dtype, "x", "training")
         y = as_targets(y, network.dtype, "y", "training")
         check_same_length(x, y)
         classes = None if network.schema is None else network.schema.classes
@@ -127,7 +137,10 @@ class Trainer:
         network.check_inputs(x)
         output_shape = network.output_shape
         y = network.targets_for(y, output_shape, "y")
-        adapt_leading(network, x)
+        if streamed:
+            _check_no_adapting(network, x)
+        else:
+            adapt_leading(network, x)
         validation = None
         if validation_data is not None:
             validation = _validation_arrays(network, validation_data)
@@ -177,11 +190,15 @@ class Trainer:
             try:
                 self._epochs(steps, metrics, val_metrics, callbacks)
             finally:
+                self._close_feed()
                 callbacks.on_train_end({})
         return history
 
     def _arrays(self) -> dict[str, np.ndarray]:
-        arrays = {"x": self.x, "y": self.y}
+        x = self.x
+        if is_streamed(x):  # a sample of its rows, which every process reads alike
+            x = np.asarray(x[::max(1, len(x) // 64)])
+        arrays = {"x": x, "y": self.y}
         if self.validation is not None:
             arrays.update(x_val=self.validation[0], y_val=self.validation[1])
         return arrays
@@ -238,8 +255,9 @@ class Trainer:
         total_loss = float(point.get("loss_sum", 0.0)) if resuming else 0.0
         seen = int(point.get("seen", 0)) if resuming else 0
         network.resume_point = None
+        feed = self._feed = self._prefetch(order, first_batch, steps)
         gather = _BatchGather(self.x, self.y, self.batch_size, self.weights) \
-            if self.shuffle else None
+            if self.shuffle and feed is None else None
         wb = None
         group = network.parameters()
         backward = _ParameterBackward(network.layers)
@@ -253,7 +271,9 @@ class Trainer:
                 begin = batch * self.batch_size
                 end = min(begin + self.batch_size, len(self.x))
                 first, last = strategy.rows(begin, end)  # this process's rows of the batch
-                if order is None:
+                if feed is not None:
+                    xb, yb, wb = feed.get(batch)
+                elif order is None:
                     xb, yb = self.x[first:last], self.y[first:last]
                     if self.weights is not None:
                         wb = self.weights[first:last]
@@ -304,6 +324,31 @@ class Trainer:
         logs = {"loss": total_loss / max(seen, 1)}
         logs.update(strategy.metric_results(metrics))
         return logs
+
+    def _prefetch(self, order: np.ndarray | None, first_batch: int, steps: int
+                  ) -> Prefetch | None:
+        """For rows read from a file: this process's rows of every batch from
+        ``first_batch`` on, read ahead on a background thread (None for arrays)."""
+        self._close_feed()
+        if not is_streamed(self.x):
+            return None
+        x, y, weights, dtype = self.x, self.y, self.weights, self.network.dtype
+
+        def make(batch: int) -> tuple[np.ndarray, np.ndarray, np.ndarray | None]:
+            begin = batch * self.batch_size
+            end = min(begin + self.batch_size, len(x))
+            first, last = self.strategy.rows(begin, end)
+            index = np.arange(first, last) if order is None else order[first:last]
+            return (x.read(index, dtype), y.take(index, axis=0),
+                    None if weights is None else weights.take(index))
+
+        return Prefetch(make, range(first_batch, steps))
+
+    def _close_feed(self) -> None:
+        """Stop the reading thread of the epoch that ended, or was stopped by an error."""
+        if self._feed is not None:
+            self._feed.close()
+            self._feed = None
 
     def _forward(self, xb: np.ndarray, yb: np.ndarray, checked: bool,
                  wb: np.ndarray | None = None
@@ -640,6 +685,21 @@ def _split(x: np.ndarray, y: np.ndarray, fraction: float):
         raise DataError(f"validation_split={fraction} leaves no training or no validation "
                         f"samples out of {len(x)}")
     return x[:cut], y[:cut], (x[cut:], y[cut:])
+
+
+def _check_no_adapting(network: Network, x: Any) -> None:
+    """Rows read from a file cannot adapt a ``standardize`` layer (that needs them all)."""
+    from nnframe.identity import layer_label
+
+    for index, layer in enumerate(network.layers):
+        if layer.params:
+            return
+        if hasattr(layer, "adapt") and not getattr(layer, "adapted", True):
+            raise ConfigError(
+                f"{layer_label(index, layer)}: adapts on all the training samples, "
+                f"but {x.where} is read batch by batch (stream); give it its mean and "
+                "standard deviation, adapt it on a sample first (layer.adapt(x_sample)), or "
+                "leave stream unset")
 
 
 def adapt_leading(network: Network, x: np.ndarray) -> None:

@@ -21,6 +21,7 @@ import numpy as np
 
 import nnframe
 from nnframe.datasets import mnist_sample
+from nnframe.datasets.streaming import FileRows, npy_rows
 from nnframe.distributed import launch
 
 
@@ -60,6 +61,21 @@ class Misbehave(nnframe.Callback):
             self.network.stop_training = True
 
 
+def count_rows_read(rows: FileRows, out: Path) -> FileRows:
+    """``rows``, counting in ``<out>.read.<rank>.json`` how many this process reads."""
+    read = FileRows.read
+    counted = {"rows": 0}
+
+    def counting(self: FileRows, index: object, dtype: object = np.float32) -> np.ndarray:
+        batch = read(self, index, dtype)
+        counted["rows"] += len(batch)
+        Path(f"{out}.read.{rank()}.json").write_text(json.dumps(counted))
+        return batch
+
+    FileRows.read = counting  # type: ignore[method-assign]
+    return rows
+
+
 def rank() -> int:
     if "mpi4py.MPI" not in sys.modules:
         return 0
@@ -80,12 +96,16 @@ def main() -> None:
     parser.add_argument("--out", type=Path, required=True)
     parser.add_argument("--resume", type=Path, help="continue from this model file")
     parser.add_argument("--misbehave", help="raise, kill, sigstop, stop or bad-data")
+    parser.add_argument("--stream-from", type=Path,
+                        help="read the inputs batch by batch from this .npy file")
     parser.add_argument("--on-rank", type=int, default=1)
     parser.add_argument("--at-batch", type=int, default=3)
     args = parser.parse_args()
 
     x, y = mnist_sample("train")
     x, y = x[:args.rows], y[:args.rows]
+    if args.stream_from is not None:
+        x = count_rows_read(npy_rows(args.stream_from)[:args.rows], args.out)
     x_val, y_val = mnist_sample("test")
     strategy = None if args.strategy == "none" else args.strategy
     if args.resume is not None:

@@ -58,8 +58,8 @@ def test_describing_reads_only_the_header(tmp_path):
     assert reader.describe()["columns"] == ["colour", "size", "weight", "label"]
 
 
-def test_stream_true_is_refused_not_pretended(tmp_path):
-    with pytest.raises(ConfigError, match="not implemented yet"):
+def test_stream_true_is_refused_not_pretended_by_readers_that_cannot(tmp_path):
+    with pytest.raises(ConfigError, match="not yet for this reader"):
         nnframe.dataset("csv", path=tmp_path / "x.csv", stream=True)
     assert nnframe.dataset("csv", path=tmp_path / "x.csv", stream=False).stream is False
 

@@ -21,6 +21,7 @@ from nnframe.contracts import Dataset
 from nnframe.datasets.readers import FileDataset, Raw
 from nnframe.datasets.schema import DataSchema, fit_schema
 from nnframe.datasets.splits import split_rows
+from nnframe.datasets.streaming import is_streamed
 from nnframe.errors import DataError, NNFrameError
 from nnframe.metrics import one_hot
 
@@ -48,6 +49,8 @@ class Splits:
                 else " (no test data: set test or test_split)")
         line = (f"{name}: {len(self.x_train):,} training{held_out}{test} samples of shape "
                 f"{tuple(self.x_train.shape[1:])}")
+        if is_streamed(self.x_train):
+            line += ", training rows read from disk batch by batch (stream)"
         return line + (f"; {self.held_out}" if self.held_out else "")
 
 

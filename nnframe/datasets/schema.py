@@ -21,6 +21,7 @@ import attrs
 import numpy as np
 
 from nnframe.datasets.readers.base import Raw
+from nnframe.datasets.streaming import is_streamed
 from nnframe.datasets.tables import Table, text_of_numbers
 from nnframe.errors import DataError, ModelFileError
 
@@ -70,7 +71,10 @@ class DataSchema:
         return tuple(feature.name for feature in self.features)
 
     def inputs(self, raw: Raw) -> np.ndarray:
-        """The network's inputs (float32) for ``raw``'s rows."""
+        """The network's inputs (float32) for ``raw``'s rows (rows streamed from a file
+        stay unread: each batch is converted as it is read)."""
+        if is_streamed(raw.inputs):
+            return raw.inputs
         if self.kind != "table":
             return np.asarray(raw.inputs, dtype=np.float32)
         table = raw.inputs

@@ -9,6 +9,7 @@ import attrs
 import numpy as np
 
 from nnframe.datasets.readers.base import FileDataset, Raw, as_path_text, check_stream
+from nnframe.datasets.streaming import FileRows, npy_rows, npz_rows, streams
 from nnframe.errors import DataError
 from nnframe.regular_files import open_regular
 
@@ -39,9 +40,12 @@ def _numbers(array: np.ndarray, where: str) -> np.ndarray:
 @attrs.define(eq=False)
 class Npy(FileDataset):
     """Inputs and targets in two ``.npy`` files, memory-mapped: ``x`` (N, ...) and
-    ``y`` (N,) class labels or (N, ...) values (optional). ``stream``: reserved."""
+    ``y`` (N,) class labels or (N, ...) values (optional). ``stream``: read the inputs
+    batch by batch as training goes (unset: when they would not fit, see
+    `nnframe.datasets.streaming.streams`); the targets are read into memory."""
 
     name: ClassVar[str] = "npy"
+    streams: ClassVar[bool] = True
     #: Building reads nothing, so the kit checks it with paths that need not exist.
     check_hints: ClassVar[dict] = {"config": {"x": "x.npy", "y": "y.npy"}}
     path_arguments: ClassVar[tuple[str, ...]] = ("x", "y")
@@ -51,7 +55,11 @@ class Npy(FileDataset):
     stream: bool | None = attrs.field(default=None, validator=check_stream)
 
     def read(self) -> Raw:
-        x = load_npy(self.x, "input file")
+        x = load_npy(self.x, "input file")  # memory-mapped: checked, nothing read yet
+        if self.stream is not False:
+            rows = npy_rows(self.x)
+            if streams(self.stream, rows):
+                x = rows
         y = None if self.y is None else load_npy(self.y, "target file")
         return _raw(str(self.x), self.name, x, y)
 
@@ -60,9 +68,11 @@ class Npy(FileDataset):
 class Npz(FileDataset):
     """Inputs and targets as two members of one ``.npz`` archive (``numpy.savez``):
     ``path``, and the member names ``x`` (default ``"x"``) and ``y`` (``"y"``; an
-    archive without it has no targets). ``stream``: reserved."""
+    archive without it has no targets). ``stream``: as for ``npy``; the inputs must then
+    be stored uncompressed (``numpy.savez``)."""
 
     name: ClassVar[str] = "npz"
+    streams: ClassVar[bool] = True
     #: Building reads nothing, so the kit checks it with paths that need not exist.
     check_hints: ClassVar[dict] = {"config": {"path": "data.npz"}}
 
@@ -72,14 +82,32 @@ class Npz(FileDataset):
     stream: bool | None = attrs.field(default=None, validator=check_stream)
 
     def read(self) -> Raw:
+        rows = self._rows()
+        if rows is not None and streams(self.stream, rows):
+            _, y = load_npz(self.path, self.x, self.y, inputs=False)
+            return _raw(self.path, self.name, rows, y, {"x": self.x, "y": self.y})
         x, y = load_npz(self.path, self.x, self.y)
         return _raw(self.path, self.name, x, y, {"x": self.x, "y": self.y})
 
+    def _rows(self) -> FileRows | None:
+        """The inputs unread; None when not streaming, or (stream unset) when they are
+        compressed and so are read into memory."""
+        if self.stream is False:
+            return None
+        with open_regular(Path(self.path), "data file", DataError):
+            pass
+        try:
+            return npz_rows(self.path, self.x)
+        except DataError:
+            if self.stream:
+                raise
+            return None  # load_npz says what is wrong, if anything
 
-def load_npz(path: str | Path, x_name: str, y_name: str | None, what: str = "data file"
-             ) -> tuple[np.ndarray, np.ndarray | None]:
+
+def load_npz(path: str | Path, x_name: str, y_name: str | None, what: str = "data file",
+             inputs: bool = True) -> tuple[np.ndarray | None, np.ndarray | None]:
     """Members ``x_name`` and (when present) ``y_name`` of an ``.npz`` archive (``what``
-    names the file in messages)."""
+    names the file in messages); ``inputs`` False leaves ``x_name`` unread (None)."""
     path = Path(path)
     with open_regular(path, what, DataError) as file:
         try:
@@ -89,18 +117,18 @@ def load_npz(path: str | Path, x_name: str, y_name: str | None, what: str = "dat
                     raise DataError(f"{path}: has no array {x_name!r}; it holds "
                                     f"{', '.join(names) or 'nothing'} (set x to the inputs' "
                                     "name)")
-                x = archive[x_name]
+                x = archive[x_name] if inputs else None
                 y = archive[y_name] if y_name is not None and y_name in names else None
         except DataError:
             raise
         except (OSError, ValueError, EOFError) as exc:
             raise DataError(f"{path}: not a .npz archive of arrays ({exc})") from None
     where = f"{path}"
-    return _numbers(x, f"{where}[{x_name!r}]"), (
+    return None if x is None else _numbers(x, f"{where}[{x_name!r}]"), (
         None if y is None else _numbers(y, f"{where}[{y_name!r}]"))
 
 
-def _raw(source: str, reader: str, x: np.ndarray, y: np.ndarray | None,
+def _raw(source: str, reader: str, x: np.ndarray | FileRows, y: np.ndarray | None,
          reading: dict[str, Any] | None = None) -> Raw:
     if y is not None and len(y) != len(x):
         raise DataError(f"{source}: {len(x)} input samples but {len(y)} targets; give one "

@@ -5,8 +5,9 @@ path="penguins.csv", target="species")``). Building one reads nothing: it descri
 itself from its arguments (and, cheaply, a file's header), so ``nnframe check`` and
 config validation never need the file. `FileDataset.read` reads all its rows into a
 `Raw`; the model's `nnframe.DataSchema` is then fitted on the training rows and turns any
-rows of the same format into arrays. Streaming batches from disk (``stream = true``) is
-reserved for readers that will yield batches instead of whole arrays.
+rows of the same format into arrays. Readers that can (``npy``, ``npz``, ``image_folder``)
+may instead give their inputs as `nnframe.datasets.streaming.StreamedRows`, read batch by
+batch as training goes (``stream``; see that module).
 """
 
 from __future__ import annotations
@@ -70,12 +71,16 @@ class Raw:
 
 
 def check_stream(instance: Any, attribute: Any, value: Any) -> None:
-    """``stream``: None or false read everything into memory, which is what nnframe does
-    today; true (batches from disk as training goes) is refused, not pretended."""
-    if value not in (None, False):
-        raise _argument_error("stream", f"{type(instance).name}: stream = {value!r}: reading "
-                              "batches from disk as training goes is not implemented yet; "
-                              "leave stream unset (the data is read into memory)")
+    """``stream``: None (automatic), true or false. Readers that cannot read batches from
+    disk (no ``streams`` class attribute) refuse true, not pretend it."""
+    if value not in (None, False, True):
+        raise _argument_error("stream", f"{type(instance).name}: stream must be true, false "
+                              f"or unset, got {value!r}")
+    if value is True and not getattr(instance, "streams", False):
+        raise _argument_error("stream", f"{type(instance).name}: stream = true: reading "
+                              "batches from disk as training goes is implemented for npy, "
+                              "npz and image_folder, not yet for this reader; leave stream unset "
+                              "(the data is read into memory) or save the inputs as .npy")
 
 
 def check_missing(instance: Any, attribute: Any, value: Any) -> None:

@@ -3,6 +3,7 @@ image-folder readers lay them out (Pillow, from the ``images`` extra)."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any, ClassVar
 
@@ -10,6 +11,7 @@ import attrs
 import numpy as np
 
 from nnframe.datasets.readers.base import FileDataset, Raw, as_path_text, check_stream
+from nnframe.datasets.streaming import StreamedRows
 from nnframe.errors import ConfigError, DataError
 
 COLORS = {"grayscale": ("L", 1), "rgb": ("RGB", 3)}
@@ -49,10 +51,11 @@ class ImageFolder(FileDataset):
     ``size``: [height, width] every image is resized to (default: the first image's);
     ``color``: ``"grayscale"`` or ``"rgb"``; ``scale``: pixel values are multiplied by it
     (default 1/255, into [0, 1]). Samples are (height, width, channels). ``stream``:
-    reserved (read into memory).
+    decode each batch's images as training goes (unset: when they would not fit).
     """
 
     name: ClassVar[str] = "image_folder"
+    streams: ClassVar[bool] = True
     #: Building reads nothing, so the kit checks it with paths that need not exist.
     check_hints: ClassVar[dict] = {"config": {"path": "images"}}
 
@@ -71,7 +74,8 @@ class ImageFolder(FileDataset):
         return info
 
     def read(self) -> Raw:
-        return read_images(Path(self.path), self.reading(), labelled=True, reader=self.name)
+        return read_images(Path(self.path), self.reading(), labelled=True, reader=self.name,
+                           stream=self.stream)
 
     def reading(self) -> dict[str, Any]:
         return {"kind": "images", "size": None if self.size is None else list(self.size),
@@ -85,11 +89,26 @@ def image_files(folder: Path) -> list[Path]:
 
 
 def read_images(path: Path, reading: dict[str, Any], *, labelled: bool,
-                reader: str = "image_folder") -> Raw:
-    """An image file, a folder of images, or (``labelled``) a folder of class folders."""
-    from nnframe.extras import require
+                reader: str = "image_folder", stream: bool | None = False) -> Raw:
+    """An image file, a folder of images, or (``labelled``) a folder of class folders;
+    ``stream`` (see `nnframe.datasets.streaming.streams`): the images are decoded batch by
+    batch as training goes (`ImageRows`) instead of all now."""
+    from nnframe.datasets.streaming import streams
 
-    image_module = require("PIL.Image", "images", "reading images", package="Pillow")
+    files, labels, classes = _listing(path, labelled)
+    first = _decoded(files[:1], reading)
+    size = list(first.shape[1:3])
+    reading = {**reading, "size": size}
+    rows = ImageRows(tuple(str(f) for f in files), reading, first.shape[1:])
+    batch = rows if stream is not False and streams(stream, rows) else np.asarray(rows)
+    targets = None if labels is None else np.asarray(labels, dtype=np.int64)
+    return Raw(str(path), reader, batch, targets, class_names=None if labels is None
+               else tuple(classes), reading=reading, names=rows.files)
+
+
+def _listing(path: Path, labelled: bool) -> tuple[list[Path], list[int] | None,
+                                                   list[str] | None]:
+    """The image files, their class indices and the class names (None: unlabelled)."""
     if path.is_file():
         files, labels, classes = [path], None, None
     elif path.is_dir():
@@ -109,20 +128,54 @@ def read_images(path: Path, reading: dict[str, Any], *, labelled: bool,
         raise DataError(f"{path}: no such image file or folder")
     if not files:
         raise DataError(f"{path}: holds no image files ({', '.join(SUFFIXES)})")
+    return files, labels, classes
+
+
+def _decoded(files: Sequence[str | Path], reading: dict[str, Any]) -> np.ndarray:
+    """The images of ``files`` (float32, scaled), every one at ``reading``'s size (the
+    first one's when it has none)."""
+    from nnframe.extras import require
+
+    image_module = require("PIL.Image", "images", "reading images", package="Pillow")
     mode, channels = COLORS[reading.get("color", "rgb")]
     size = reading.get("size")
     batch = None
     for row, file in enumerate(files):
-        pixels = _pixels(image_module, file, mode, size)
+        pixels = _pixels(image_module, Path(file), mode, size)
         if batch is None:
             size = list(pixels.shape[:2])
             batch = np.empty((len(files), *pixels.shape[:2], channels), np.float32)
         batch[row] = pixels.reshape(*pixels.shape[:2], channels)
     batch *= np.float32(reading.get("scale", 1.0 / 255.0))
-    targets = None if labels is None else np.asarray(labels, dtype=np.int64)
-    return Raw(str(path), reader, batch, targets, class_names=None if labels is None
-               else tuple(classes), reading={**reading, "size": size},
-               names=tuple(str(f) for f in files))
+    return batch
+
+
+@attrs.frozen(eq=False)
+class ImageRows(StreamedRows):
+    """Image files decoded when a batch needs them (``image_folder`` with ``stream``)."""
+
+    files: tuple[str, ...] = attrs.field(repr=False)
+    reading: dict[str, Any]
+    """Size, colour and scale, as the reader reads them."""
+    sample_shape: tuple[int, ...] = attrs.field(converter=tuple)
+    rows: np.ndarray | None = attrs.field(default=None, repr=False,
+                                          converter=lambda v: None if v is None else
+                                          np.asarray(v, dtype=np.int64))
+
+    @property
+    def count(self) -> int:
+        return len(self.files)
+
+    @property
+    def dtype(self) -> np.dtype:
+        return np.dtype(np.float32)
+
+    @property
+    def where(self) -> str:
+        return str(Path(self.files[0]).parent.parent) if self.files else "images"
+
+    def read_sorted(self, positions: np.ndarray, dtype: Any) -> np.ndarray:
+        return _decoded([self.files[i] for i in positions.tolist()], self.reading)
 
 
 def _pixels(image_module: Any, file: Path, mode: str, size: list[int] | None) -> np.ndarray:

@@ -1,0 +1,78 @@
+"""`Prefetch`: the next batches made on a background thread while the current one trains.
+
+File reads and NumPy copies release the GIL, so reading batch b+1 overlaps the forward
+and backward passes of batch b. The queue is bounded (``depth`` batches ahead), so memory
+stays a few batches whatever the data's size. An error while making a batch is raised in
+the training thread when that batch is asked for; `close` (always called, also on Ctrl-C
+or SIGTERM unwinding the loop) stops the thread and frees what it had queued.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import queue
+import threading
+from collections.abc import Callable, Iterable
+from typing import Any
+
+#: Batches read ahead by default.
+DEPTH = 2
+
+
+class Prefetch:
+    """``make(key)`` for every key of ``keys``, in order, on a background thread."""
+
+    def __init__(self, make: Callable[[Any], Any], keys: Iterable[Any],
+                 depth: int = DEPTH) -> None:
+        if depth < 1:
+            raise ValueError(f"prefetch depth must be at least 1, got {depth}")
+        self._make = make
+        self._keys = iter(keys)
+        self._queue: queue.Queue = queue.Queue(maxsize=depth)
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, name="nnframe-prefetch",
+                                        daemon=True)
+        self._thread.start()
+
+    def _run(self) -> None:
+        for key in self._keys:
+            if self._stop.is_set():
+                return
+            try:
+                item = (key, self._make(key), None)
+            except BaseException as exc:  # handed to the training thread, which raises it
+                item = (key, None, exc)
+            while not self._stop.is_set():
+                try:
+                    self._queue.put(item, timeout=0.05)
+                    break
+                except queue.Full:
+                    continue
+            if item[2] is not None:
+                return
+
+    def get(self, key: Any) -> Any:
+        """The item made for ``key`` (the next one in order); raises what making it
+        raised."""
+        got, value, error = self._queue.get()
+        if error is not None:
+            raise error
+        if got != key:
+            raise RuntimeError(f"prefetch out of step: asked for {key!r}, made {got!r}")
+        return value
+
+    def close(self) -> None:
+        """Stop the thread and drop what it queued (idempotent)."""
+        self._stop.set()
+        while self._thread.is_alive():
+            with contextlib.suppress(queue.Empty):
+                self._queue.get(timeout=0.05)
+        with contextlib.suppress(queue.Empty):
+            while True:
+                self._queue.get_nowait()
+
+    def __enter__(self) -> Prefetch:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
