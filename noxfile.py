@@ -125,7 +125,9 @@ def docs(session: nox.Session) -> None:
 def bench(session: nox.Session) -> None:
     """nnframe vs PyTorch CPU (fused and default optimizers) vs scikit-learn on the
     reference workloads at 1 and 2 threads, and one optimizer step (docs/performance.md),
-    then the mlp on 1 process against 2 on MPI (docs/distributed.md), then the speed of
+    then the optimizer steps with and without nnframe-numba and its start-up cost
+    (plugins/nnframe-numba/README.md), then the mlp on 1 process against 2 on MPI
+    (docs/distributed.md), then the speed of
     reading a 100 MB CSV and Parquet file against pandas and pyarrow.
 
     Arguments after ``--`` go to ``python -m benchmarks`` (``--quick``, ``--rounds N``,
@@ -134,7 +136,11 @@ def bench(session: nox.Session) -> None:
     # torch==2.13.0: a CPU build from local disk on the project's machines.
     session.install(".[mpi]", *plugin_distributions(include_tests=False), "torch==2.13.0",
                     "scikit-learn", "matplotlib", "threadpoolctl")
-    session.run("python", "-m", "benchmarks", *session.posargs, env=data_env())
+    # the core's NumPy kernels, as docs/performance.md has always measured them
+    session.run("python", "-m", "benchmarks", *session.posargs,
+                env=data_env() | {"NNFRAME_KERNELS": "reference"})
+    # optimizer steps with and without nnframe-numba, and its start-up cost
+    session.run("python", "-m", "benchmarks.kernels", env=data_env())
     # data-parallel scaling: the mlp on 1 process against 2 (docs/distributed.md)
     session.run("python", "-m", "benchmarks.mpi_scaling", env=data_env())
     # reading a 100 MB numeric CSV and the same data as Parquet (docs/your-data.md)
