@@ -111,3 +111,32 @@ def test_listing_and_importing_nnframe_import_no_numba():
             "assert not loaded, loaded\n")
     done = run(code)
     assert done.returncode == 0, done.stderr
+
+
+@pytest.mark.parametrize(("name", "options"), [
+    ("adam", {}), ("adamw", {"weight_decay": 0.1}), ("adam", {"weight_decay": 0.1}),
+    ("sgd", {"momentum": 0.9, "nesterov": True}), ("rmsprop", {"momentum": 0.5})])
+def test_the_fused_steps_follow_torch_optim(name, options):
+    torch = pytest.importorskip("torch")
+    rng = np.random.default_rng(3)
+    values = rng.standard_normal(1000).astype(np.float32)
+    grads = [rng.standard_normal(1000).astype(np.float32) for _ in range(5)]
+    parameter = torch.nn.Parameter(torch.tensor(values))
+    classes = {"adam": torch.optim.Adam, "adamw": torch.optim.AdamW, "sgd": torch.optim.SGD,
+               "rmsprop": torch.optim.RMSprop}
+    theirs = classes[name]([parameter], lr=0.01, **options)
+    ours = values.copy()
+    state = [np.zeros_like(ours) for _ in range(2)]
+    for step, grad in enumerate(grads, 1):
+        parameter.grad = torch.tensor(grad)
+        theirs.step()
+        if name in ("adam", "adamw"):
+            function = fused.adamw_step if name == "adamw" else fused.adam_step
+            function(ours, grad, *state, lr=0.01, beta1=0.9, beta2=0.999, eps=1e-8,
+                     step=step, weight_decay=options.get("weight_decay", 0.0))
+        elif name == "sgd":
+            fused.sgd_step(ours, grad, state[0], lr=0.01, **options)
+        else:
+            fused.rmsprop_step(ours, grad, state[0], lr=0.01, alpha=0.99, eps=1e-8,
+                               momentum=0.5, momentum_buffer=state[1])
+    np.testing.assert_allclose(ours, parameter.detach().numpy(), rtol=1e-5, atol=1e-6)
