@@ -28,7 +28,7 @@ SHARED_DATA = ROOT.parent / "shared" / "data"
 #: The oldest Python that ``requires-python`` admits: ``nox -s oldest`` runs on it.
 OLDEST_PYTHON = "3.10"
 #: The extras the test sessions install: each is tested, so each is installed.
-TESTED_EXTRAS = ".[test,plot,sklearn,onnx,mpi,arrow,images]"
+TESTED_EXTRAS = ".[test,plot,sklearn,onnx,mpi,arrow,images,threads]"
 
 nox.options.sessions = ["tests", "lint"]
 nox.options.reuse_existing_virtualenvs = True
@@ -141,6 +141,8 @@ def bench(session: nox.Session) -> None:
                 env=data_env() | {"NNFRAME_KERNELS": "reference"})
     # optimizer steps with and without nnframe-numba, and its start-up cost
     session.run("python", "-m", "benchmarks.kernels", env=data_env())
+    # the BLAS thread gate against the BLAS left alone, under a load generator
+    session.run("python", "-m", "benchmarks.blas_threads", env=data_env())
     # data-parallel scaling: the mlp on 1 process against 2 (docs/distributed.md)
     session.run("python", "-m", "benchmarks.mpi_scaling", env=data_env())
     # reading a 100 MB numeric CSV and the same data as Parquet (docs/your-data.md)

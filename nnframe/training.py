@@ -24,6 +24,7 @@ import numpy as np
 
 from nnframe import registry
 from nnframe.arguments import check_int
+from nnframe.blas_threads import BlasGate
 from nnframe.callbacks import History, ProgressDisplay
 from nnframe.contracts import (
     Callback,
@@ -86,6 +87,8 @@ class Trainer:
     strategy: Strategy = attrs.field(factory=Strategy)
     #: each training sample's weight in the loss (None: all alike)
     weights: np.ndarray | None = attrs.field(default=None, repr=False)
+    #: the BLAS threads while training runs (`nnframe.blas_threads`); None: left alone
+    _blas: BlasGate | None = attrs.field(default=None, init=False, repr=False)
 
     @classmethod
     def create(cls, network: Network, x: Any, y: Any, *, epochs: int, batch_size: int,
@@ -165,10 +168,13 @@ class Trainer:
         callbacks.on_train_begin({"epochs": self.epochs, "batches": steps,
                                   "samples": len(self.x)})
         # overflow shows as a loss that is not finite, a TrainingDivergedError: no noise
+        self._blas = BlasGate.start()  # one BLAS thread while the cores are busy
         with np.errstate(over="ignore", invalid="ignore"):
             try:
                 self._epochs(steps, metrics, val_metrics, callbacks)
             finally:
+                if self._blas is not None:
+                    self._blas.close()
                 callbacks.on_train_end({})
         return history
 
@@ -231,6 +237,8 @@ class Trainer:
         for metric in metrics:
             metric.reset()
         for batch in range(first_batch, steps):
+            if self._blas is not None:
+                self._blas.update()
             begin = batch * self.batch_size
             end = min(begin + self.batch_size, len(self.x))
             first, last = strategy.rows(begin, end)  # this process's rows of the batch

@@ -24,6 +24,13 @@ runner = CliRunner()
 NAMES = {"adam_step", "adamw_step", "sgd_step", "rmsprop_step"}
 
 
+@pytest.fixture(autouse=True)
+def no_installed_plugins(monkeypatch):
+    """Only the plugins a test registers: an installed nnframe-numba stays out."""
+    monkeypatch.setenv("NNFRAME_LOAD_PLUGINS", "")
+    kernels.forget()
+
+
 def kernels_plugin(name: str, **functions) -> types.ModuleType:
     def register_kernels(register):
         for kernel_name, function in functions.items():
@@ -190,7 +197,6 @@ def test_listing_kernels_imports_no_kernel_module(tmp_path):
 def test_nnframe_train_says_which_kernel_it_runs(tmp_path, monkeypatch):
     from tests.test_cli_train import write_config
 
-    monkeypatch.setenv("NNFRAME_LOAD_PLUGINS", "")  # installed kernel plugins stay out
     config = write_config(tmp_path)
     result = runner.invoke(app, ["train", str(config), "--epochs", "1",
                                  "-o", str(tmp_path / "model.npz")])
