@@ -74,8 +74,8 @@ def converter(name: str, **kwargs: Any) -> ConverterProtocol:
 
 
 def kernel(name: str) -> Callable[..., None]:
-    """A named kernel as this process runs it: the fastest installed version that passes
-    its check, or the NumPy reference (`nnframe.kernels`): ``nnframe.kernel("adam_step")``."""
+    """A named kernel as this process runs it: a plugin's version that passes its
+    check, or the NumPy reference (`nnframe.kernels`): ``nnframe.kernel("adam_step")``."""
     from nnframe.kernels import use
 
     return use(name)

@@ -9,11 +9,14 @@ as a plugin registers its own version under the same name::
         register("adam_step", "my_package.fused:adam_step")   # imported on first use
 
 On the first call of a kernel in a process, `use` picks among the installed versions:
-each plugin's is imported, compared with the reference on small random inputs (it must
-give the same arrays within float32 rounding), and timed against it on a 65,536-element
-buffer; the fastest one that agrees is used from then on, and one that fails to import or
-to agree is skipped with a one-line warning. ``NNFRAME_KERNELS=reference`` in the
-environment, or ``fit(..., kernels="reference")``, keeps to the references. Nothing here
+each plugin's is imported and compared with the reference on small random inputs (it must
+give the same arrays within float32 rounding); one that fails to import or to agree is
+skipped with a one-line warning. A plugin's kernel that agrees is used from then on (a
+plugin provides a kernel to be faster; `python -m benchmarks.kernels` measures it), and
+where several plugins provide one, the fastest on a 65,536-element buffer. The choice
+never depends on timings otherwise, so that two runs with one seed give the same model.
+``NNFRAME_KERNELS=reference`` in the environment, or ``fit(..., kernels="reference")``,
+keeps to the references. Nothing here
 imports a plugin's kernel (nor its dependencies) before that first call.
 """
 
@@ -40,9 +43,9 @@ __all__ = ["KERNELS_ENV", "SPECS", "Choice", "KernelCase", "KernelSpec", "choice
 
 KERNELS_ENV = "NNFRAME_KERNELS"
 """``NNFRAME_KERNELS=reference``: use the core's NumPy kernels only (``auto``, the default:
-the fastest installed kernel that passes its check)."""
+a plugin's kernel where one passes its check)."""
 MODES = ("auto", "reference")
-#: Elements of the buffer the candidates are timed on at selection.
+#: Elements of the buffer several plugins' kernels are timed on at selection.
 TIMING_SIZE = 65_536
 
 
@@ -204,15 +207,11 @@ def _choose(name: str, mode: str) -> Choice:
     if not passing:
         return Choice(name, builtin.distribution, reference, "the reference: the "
                       "installed kernels failed their check")
-    timed = sorted((_seconds(name, c.factory), c.distribution, c.factory)
-                   for c in [builtin, *passing])
-    seconds, provider, function = timed[0]
-    if provider == builtin.distribution:
-        return Choice(name, provider, function, "the reference: faster than "
-                      + ", ".join(c.distribution for c in passing))
-    baseline = next(t[0] for t in timed if t[1] == builtin.distribution)
-    return Choice(name, provider, function, f"checked; {seconds * 1e6:.0f} us a step against "
-                  f"the reference's {baseline * 1e6:.0f} us on {TIMING_SIZE:,} elements")
+    if len(passing) == 1:
+        return Choice(name, passing[0].distribution, passing[0].factory, "checked")
+    timed = sorted((_seconds(name, c.factory), c.distribution, c.factory) for c in passing)
+    return Choice(name, timed[0][1], timed[0][2], "checked, the fastest of "
+                  + ", ".join(sorted(c.distribution for c in passing)))
 
 
 def _passes(component: _registry.Component, reference: Callable[..., None]) -> bool:

@@ -263,7 +263,7 @@ class Network:
         sum(w * l) / sum(w). The loss must take ``sample_weight`` (every built-in does).
 
         ``kernels="reference"`` runs the optimizer on nnframe's NumPy kernels even where a
-        plugin provides faster ones (``"auto"``: the fastest that passes its check; None:
+        plugin provides faster ones (``"auto"``: a plugin's that passes its check; None:
         as ``$NNFRAME_KERNELS`` says). See `nnframe.kernels`.
         """
         from nnframe.distributed import resolve

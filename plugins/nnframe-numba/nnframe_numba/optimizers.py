@@ -24,9 +24,20 @@ from nnframe_numba.cache import cache_dir, caching_in
 
 _FLOATS = (np.dtype(np.float32), np.dtype(np.float64))
 
+
+def _compiled(function):
+    """``function`` compiled on first call, cached on disk where a cache folder can be
+    written (else compiled again by each process: numba refuses to cache without one)."""
+    options = {"fastmath": True, "error_model": "numpy", "nogil": True}
+    try:
+        return njit(cache=True, **options)(function)
+    except RuntimeError:
+        return njit(**options)(function)
+
+
 with caching_in(cache_dir()):
 
-    @njit(fastmath=True, error_model="numpy", cache=True, nogil=True)
+    @_compiled
     def _adam(p, g, m, v, one_minus_b1, b2, one_minus_b2, eps_hat, step_hat, decay,
               mode):  # pragma: no cover - compiled
         for i in range(p.size):
@@ -42,12 +53,12 @@ with caching_in(cache_dir()):
             v[i] = vi
             p[i] = pi - (mi / (np.sqrt(vi) + eps_hat)) * step_hat
 
-    @njit(fastmath=True, error_model="numpy", cache=True, nogil=True)
+    @_compiled
     def _sgd(p, g, lr):  # pragma: no cover - compiled
         for i in range(p.size):
             p[i] -= lr * g[i]
 
-    @njit(fastmath=True, error_model="numpy", cache=True, nogil=True)
+    @_compiled
     def _sgd_momentum(p, g, b, lr, momentum, nesterov):  # pragma: no cover - compiled
         for i in range(p.size):
             bi = momentum * b[i] + g[i]
@@ -57,7 +68,7 @@ with caching_in(cache_dir()):
             else:
                 p[i] -= lr * bi
 
-    @njit(fastmath=True, error_model="numpy", cache=True, nogil=True)
+    @_compiled
     def _rmsprop(p, g, s, b, alpha, one_minus_alpha, eps, lr, momentum,
                  with_buffer):  # pragma: no cover - compiled
         for i in range(p.size):
