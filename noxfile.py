@@ -28,7 +28,7 @@ SHARED_DATA = ROOT.parent / "shared" / "data"
 #: The oldest Python that ``requires-python`` admits: ``nox -s oldest`` runs on it.
 OLDEST_PYTHON = "3.10"
 #: The extras the test sessions install: each is tested, so each is installed.
-TESTED_EXTRAS = ".[test,plot,sklearn,onnx,mpi,arrow,images,tensorboard,mlflow,tune]"
+TESTED_EXTRAS = ".[test,plot,sklearn,onnx,mpi,arrow,images,tensorboard,mlflow,tune,threads]"
 
 nox.options.sessions = ["tests", "lint"]
 nox.options.reuse_existing_virtualenvs = True
@@ -126,8 +126,10 @@ def docs(session: nox.Session) -> None:
 def bench(session: nox.Session) -> None:
     """nnframe vs PyTorch CPU (fused and default optimizers) vs scikit-learn on the
     reference workloads at 1 and 2 threads, and one optimizer step (docs/performance.md),
-    then the mlp on 1 process against 2 on MPI (docs/distributed.md), then training on data
-    streamed from disk against data in memory (docs/your-data.md), then the speed of
+    then the optimizer steps with and without nnframe-numba and its start-up cost
+    (plugins/nnframe-numba/README.md), then the mlp on 1 process against 2 on MPI
+    (docs/distributed.md), then training on data streamed from disk against data in
+    memory (docs/your-data.md), then the speed of
     reading a 100 MB CSV and Parquet file against pandas and pyarrow.
 
     Arguments after ``--`` go to ``python -m benchmarks`` (``--quick``, ``--rounds N``,
@@ -136,7 +138,13 @@ def bench(session: nox.Session) -> None:
     # torch==2.13.0: a CPU build from local disk on the project's machines.
     session.install(".[mpi]", *plugin_distributions(include_tests=False), "torch==2.13.0",
                     "scikit-learn", "matplotlib", "threadpoolctl")
-    session.run("python", "-m", "benchmarks", *session.posargs, env=data_env())
+    # the core's NumPy kernels, as docs/performance.md has always measured them
+    session.run("python", "-m", "benchmarks", *session.posargs,
+                env=data_env() | {"NNFRAME_KERNELS": "reference"})
+    # optimizer steps with and without nnframe-numba, and its start-up cost
+    session.run("python", "-m", "benchmarks.kernels", env=data_env())
+    # the BLAS thread gate against the BLAS left alone, under a load generator
+    session.run("python", "-m", "benchmarks.blas_threads", env=data_env())
     # data-parallel scaling: the mlp on 1 process against 2 (docs/distributed.md)
     session.run("python", "-m", "benchmarks.mpi_scaling", env=data_env())
     # streaming from disk: epoch time and peak memory against the data in memory

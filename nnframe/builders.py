@@ -8,6 +8,7 @@ kind of factory made it.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 from nnframe.registry import create
@@ -70,3 +71,11 @@ def converter(name: str, **kwargs: Any) -> ConverterProtocol:
     """An ONNX converter by registered name (that of the layer it converts):
     ``nnframe.converter("dense")``. `nnframe.onnx` finds them itself when exporting."""
     return create("converter", name, **kwargs)
+
+
+def kernel(name: str) -> Callable[..., None]:
+    """A named kernel as this process runs it: a plugin's version that passes its
+    check, or the NumPy reference (`nnframe.kernels`): ``nnframe.kernel("adam_step")``."""
+    from nnframe.kernels import use
+
+    return use(name)

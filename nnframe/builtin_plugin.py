@@ -152,3 +152,15 @@ def register_converters(register: Register) -> None:
         "embedding": "normalization:EmbeddingConverter",
         "gelu": "gelu:GELUConverter",
     })
+
+
+@hookimpl
+def register_kernels(register: Register) -> None:
+    # The NumPy references of the named kernels (nnframe.kernels.SPECS); plugins may
+    # register faster versions under the same names.
+    _register_all(register, "nnframe.optimizers", {
+        "adam_step": "kernels:adam_step",
+        "adamw_step": "kernels:adamw_step",
+        "sgd_step": "kernels:sgd_step",
+        "rmsprop_step": "kernels:rmsprop_step",
+    })

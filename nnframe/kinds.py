@@ -28,6 +28,9 @@ class Kind:
     members: tuple[str, ...] = ()
     """The members every component of this kind has (its protocol's), checked on every
     component a factory builds, so that a broken factory is named at once."""
+    alternatives: bool = False
+    """Whether plugins provide other versions of the core's names on purpose (kernels):
+    then a name shared with the built-in is no conflict to warn about."""
 
     @property
     def hook(self) -> str:
@@ -61,6 +64,9 @@ KINDS: tuple[Kind, ...] = (
          "mnist_sample", None, ("name", "sample_shape", "sizes", "num_classes", "load")),
     Kind("converter", "converters", "turn a layer into ONNX nodes, for nnframe export",
          "dense", None, ("convert", "get_config")),
+    Kind("kernel", "kernels", "faster versions of nnframe's named hot operations (the "
+         "update of each optimizer), used in place of the NumPy reference", "adam_step",
+         "nnframe.testing.kernels:check_kernel", alternatives=True),
 )
 """Every kind, in the order of the hooks and of ``nnframe list``."""
 

@@ -239,6 +239,7 @@ class Network:
         strategy: str | Strategy | None = None,
         sample_weight: Any = None,
         class_weight: Any = None,
+        kernels: str | None = None,
     ) -> History:
         """Train up to epoch ``epochs``, starting at ``initial_epoch`` (0: a fresh run).
 
@@ -264,8 +265,13 @@ class Network:
         from class index, or class name of the `schema`, to weight, or ``"balanced"`` as
         scikit-learn computes it) weight each sample's loss: every batch's loss is then
         sum(w * l) / sum(w). The loss must take ``sample_weight`` (every built-in does).
+
+        ``kernels="reference"`` runs the optimizer on nnframe's NumPy kernels even where a
+        plugin provides faster ones (``"auto"``: a plugin's that passes its check; None:
+        as ``$NNFRAME_KERNELS`` says). See `nnframe.kernels`.
         """
         from nnframe.distributed import resolve
+        from nnframe.kernels import preference
         from nnframe.training import Trainer
 
         if is_dataset(x):
@@ -282,7 +288,7 @@ class Network:
                 validation_data = validation
             validation_split = 0.0
         strategy = resolve(strategy)
-        with strategy.failures():
+        with strategy.failures(), preference(kernels):
             trainer = Trainer.create(
                 self, x, y, epochs=epochs, batch_size=batch_size,
                 learning_rate=learning_rate, shuffle=shuffle, seed=seed,

@@ -313,7 +313,8 @@ class Registry:
     def _insert(self, component: Component) -> None:
         providers = self._table[component.kind].setdefault(component.name, [])
         builtin = next((c for c in providers if c.builtin), None)
-        if builtin is not None and not component.builtin:
+        if builtin is not None and not component.builtin and not kind_named(
+                component.kind).alternatives:
             self._warn(
                 f"plugin {component.plugin!r} ({component.distribution}) also provides "
                 f"{component.kind} {component.name!r}; the built-in keeps that name, "

@@ -29,6 +29,7 @@ import numpy as np
 from nnframe import registry
 from nnframe.arguments import check_int
 from nnframe.atomic import check_writable
+from nnframe.blas_threads import BlasGate
 from nnframe.callbacks import History, ModelCheckpoint, ProgressDisplay
 from nnframe.contracts import (
     Callback,
@@ -95,6 +96,8 @@ class Trainer:
     weights: np.ndarray | None = attrs.field(default=None, repr=False)
     #: the batches being read ahead from a file (streamed data), while an epoch runs
     _feed: Prefetch | None = attrs.field(default=None, init=False, repr=False)
+    #: the BLAS threads while training runs (`nnframe.blas_threads`); None: left alone
+    _blas: BlasGate | None = attrs.field(default=None, init=False, repr=False)
 
     @classmethod
     def create(cls, network: Network, x: Any, y: Any, *, epochs: int, batch_size: int,
@@ -186,11 +189,14 @@ class Trainer:
                                   "samples": len(self.x), "batch_size": self.batch_size,
                                   "initial_epoch": self.initial_epoch})
         # overflow shows as a loss that is not finite, a TrainingDivergedError: no noise
+        self._blas = BlasGate.start()  # one BLAS thread while the cores are busy
         with np.errstate(over="ignore", invalid="ignore"):
             try:
                 self._epochs(steps, metrics, val_metrics, callbacks)
             finally:
                 self._close_feed()
+                if self._blas is not None:
+                    self._blas.close()
                 callbacks.on_train_end({})
         return history
 
@@ -268,6 +274,8 @@ class Trainer:
         position = point if resuming else None
         try:
             for batch in range(first_batch, steps):
+                if self._blas is not None:
+                    self._blas.update()
                 begin = batch * self.batch_size
                 end = min(begin + self.batch_size, len(self.x))
                 first, last = strategy.rows(begin, end)  # this process's rows of the batch

@@ -28,7 +28,7 @@ def test_every_kind_has_a_hook_specification():
                                                        "nnframe_spec")]
     assert sorted(specs) == sorted(kind.hook for kind in KINDS)
     assert KIND_NAMES == ("layer", "loss", "optimizer", "initializer", "metric", "schedule",
-                          "callback", "dataset", "converter")
+                          "callback", "dataset", "converter", "kernel")
 
 
 def test_nnframe_list_shows_all_nine_kinds():

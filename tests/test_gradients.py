@@ -30,6 +30,23 @@ def test_dense_gradients(input_shape, rng):
     assert set(ratios) == {"input", "weights", "bias"}
 
 
+@pytest.mark.parametrize("input_shape", [(4,), (1, 4)])
+def test_dense_gradients_of_one_sample(input_shape, rng):
+    """One sample takes the outer product rather than GEMM: checked by differences, and
+    the same floats as the product in float32."""
+    layer = built(nnframe.layer("dense", output_size=3), input_shape, rng)
+    x = rng.standard_normal((1, *input_shape))
+    assert set(assert_layer_gradients(layer, x, rng)) == {"input", "weights", "bias"}
+    single = nnframe.layer("dense", output_size=5)
+    single.build((7,), rng, np.dtype("float32"))
+    x32 = rng.standard_normal((1, 7)).astype(np.float32)
+    g32 = rng.standard_normal((1, 5)).astype(np.float32)
+    single.forward(x32, training=True)
+    single.backward(g32)
+    assert single.grads["weights"].dtype == np.float32
+    np.testing.assert_array_equal(single.grads["weights"], x32.T @ g32)
+
+
 def test_tanh_gradient(rng):
     layer = built(nnframe.layer("tanh"), (3, 4), rng)
     assert_layer_gradients(layer, rng.standard_normal((5, 3, 4)), rng)

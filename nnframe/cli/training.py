@@ -159,6 +159,9 @@ def _train(options: TrainOptions, strategy: Strategy) -> int:
         if seed is not None:
             network.training_state["data_seed"] = int(seed)
     say(_describe(network, config, strategy))
+    kernel = _kernel_line(network)
+    if kernel:
+        say(kernel)
 
     interrupt = StopOnInterrupt(announce=root)
     callbacks: list[Callback] = [interrupt, *config.train.create_callbacks()]
@@ -356,6 +359,18 @@ def _describe(network: Network, config: Config, strategy: Strategy) -> str:
             f"{network.dtype}; loss {loss}, optimizer {optimizer} (learning rate "
             f"{network.optimizer.learning_rate:g}); batch size {config.train.batch_size}"
             f"{spread}")
+
+
+def _kernel_line(network: Network) -> str | None:
+    """Which version of its kernel the optimizer runs (chosen now: a plugin's is imported
+    and checked), or None for an optimizer without one."""
+    from nnframe.kernels import choices
+
+    name = getattr(network.optimizer, "kernel", None)
+    if not isinstance(name, str):
+        return None
+    (choice,) = choices((name,))
+    return f"kernel: {choice.describe()}"
 
 
 def _scores(scores: dict[str, float]) -> str:

@@ -97,14 +97,23 @@ class Dense(Layer):
         return grad_output @ self.params["weights"].T
 
     def backward_parameters(self, grad_output: np.ndarray) -> None:
-        """dE/dweights = x^T dE/dy and dE/dbias = sum of dE/dy over the batch."""
+        """dE/dweights = x^T dE/dy and dE/dbias = sum of dE/dy over the batch.
+
+        For one sample x^T dE/dy is an outer product: BLAS's GEMM with k = 1 runs it 3-4x
+        slower than `np.multiply` into the gradient buffer (OpenBLAS, one thread, widths
+        256-4096: 75 against 19 us at 256, 19.8 against 4.4 ms at 4096; CPU time,
+        `python -m benchmarks.kernels`), and with one term per element both give the
+        same floats."""
         x = self._input
         if x is None:
             raise RuntimeError("Dense.backward called before forward(x, training=True)")
         weights = self.params["weights"]
         x2 = x.reshape(-1, weights.shape[0])
         g2 = grad_output.reshape(-1, weights.shape[1])
-        np.matmul(x2.T, g2, out=self.grads["weights"])
+        if x2.shape[0] == 1:  # one sample: an outer product, the same numbers 3-4x faster
+            np.multiply(x2.reshape(-1, 1), g2, out=self.grads["weights"])
+        else:
+            np.matmul(x2.T, g2, out=self.grads["weights"])
         if self.use_bias:
             g2.sum(axis=0, out=self.grads["bias"])  # the method: no Python wrapper
 

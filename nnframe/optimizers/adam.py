@@ -9,7 +9,8 @@ import attrs
 from nnframe.arguments import boolean, non_negative, to_float, unit_interval
 from nnframe.contracts import Optimizer, ParameterGroup
 from nnframe.contracts.config import config_of
-from nnframe.optimizers import general, kernels
+from nnframe.kernels import use
+from nnframe.optimizers import general
 
 
 @attrs.define(eq=False)
@@ -33,6 +34,14 @@ class Adam(Optimizer):
     #: Arguments left out of the config at their defaults: added after model files were.
     _new_arguments: ClassVar[tuple[str, ...]] = ("weight_decay", "amsgrad", "maximize")
 
+    @property
+    def kernel(self) -> str | None:
+        """The named kernel its steps run (`nnframe.kernels`), or None: the options
+        ``amsgrad`` and ``maximize`` take the plain NumPy rules instead."""
+        if self.amsgrad or self.maximize:
+            return None
+        return "adamw_step" if self._decoupled() else "adam_step"
+
     def step(self, parameters: ParameterGroup) -> None:
         """One update of every parameter, over the whole buffer at once."""
         t = self.iterations + 1
@@ -44,11 +53,14 @@ class Adam(Optimizer):
                               lr=self.learning_rate, beta1=self.beta1, beta2=self.beta2,
                               eps=self.eps, step=t, weight_decay=self.weight_decay,
                               decoupled=decoupled, maximize=self.maximize)
-        else:
-            kernels.adam_step(parameters.values, parameters.grads, m, v,
+        elif decoupled:  # the named kernels: a plugin's fused loop, or NumPy's
+            use("adamw_step")(parameters.values, parameters.grads, m, v,
                               lr=self.learning_rate, beta1=self.beta1, beta2=self.beta2,
-                              eps=self.eps, step=t, weight_decay=self.weight_decay,
-                              decoupled=decoupled)
+                              eps=self.eps, step=t, weight_decay=self.weight_decay)
+        else:
+            use("adam_step")(parameters.values, parameters.grads, m, v,
+                             lr=self.learning_rate, beta1=self.beta1, beta2=self.beta2,
+                             eps=self.eps, step=t, weight_decay=self.weight_decay)
         self.iterations = t
 
     def _decoupled(self) -> bool:

@@ -172,6 +172,15 @@ def adam_step(values: np.ndarray, grads: np.ndarray, m: np.ndarray, v: np.ndarra
     _apply(_adam_rule, (values, grads, m, v), scalars, scratch=2)
 
 
+def adamw_step(values: np.ndarray, grads: np.ndarray, m: np.ndarray, v: np.ndarray, *,
+               lr: float, beta1: float, beta2: float, eps: float, step: int,
+               weight_decay: float) -> None:
+    """One AdamW step (torch.optim.AdamW): `adam_step` with the weight decay decoupled,
+    the values multiplied by ``1 - lr * weight_decay`` before the update."""
+    adam_step(values, grads, m, v, lr=lr, beta1=beta1, beta2=beta2, eps=eps, step=step,
+              weight_decay=weight_decay, decoupled=True)
+
+
 def rmsprop_step(values: np.ndarray, grads: np.ndarray, square_avg: np.ndarray, *,
                  lr: float, alpha: float, eps: float, momentum: float = 0.0,
                  momentum_buffer: np.ndarray | None = None) -> None:

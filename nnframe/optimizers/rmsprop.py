@@ -9,7 +9,8 @@ import attrs
 from nnframe.arguments import boolean, non_negative, to_float, unit_interval
 from nnframe.contracts import Optimizer, ParameterGroup
 from nnframe.contracts.config import config_of
-from nnframe.optimizers import general, kernels
+from nnframe.kernels import use
+from nnframe.optimizers import general
 
 
 @attrs.define(eq=False)
@@ -31,6 +32,14 @@ class RMSprop(Optimizer):
                                       validator=non_negative)
     maximize: bool = attrs.field(default=False, kw_only=True, validator=boolean)
 
+    @property
+    def kernel(self) -> str | None:
+        """The named kernel its steps run (`nnframe.kernels`), or None: ``centered``,
+        weight decay and ``maximize`` take the plain NumPy rules instead."""
+        if self.centered or self.weight_decay or self.maximize:
+            return None
+        return "rmsprop_step"
+
     def step(self, parameters: ParameterGroup) -> None:
         """One update of every parameter, over the whole buffer at once."""
         buffer = self.slot(parameters, "momentum_buffer") if self.momentum else None
@@ -42,9 +51,9 @@ class RMSprop(Optimizer):
                                  eps=self.eps, momentum=self.momentum,
                                  weight_decay=self.weight_decay, maximize=self.maximize)
         else:
-            kernels.rmsprop_step(parameters.values, parameters.grads, square_avg,
-                                 lr=self.learning_rate, alpha=self.alpha, eps=self.eps,
-                                 momentum=self.momentum, momentum_buffer=buffer)
+            use("rmsprop_step")(parameters.values, parameters.grads, square_avg,
+                                lr=self.learning_rate, alpha=self.alpha, eps=self.eps,
+                                momentum=self.momentum, momentum_buffer=buffer)
         self.iterations += 1
 
     def get_config(self) -> dict[str, Any]:

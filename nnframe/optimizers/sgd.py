@@ -10,7 +10,8 @@ from nnframe.arguments import boolean, non_negative, to_float, unit_interval
 from nnframe.contracts import Optimizer, ParameterGroup
 from nnframe.contracts.config import config_of
 from nnframe.errors import ConfigError
-from nnframe.optimizers import general, kernels
+from nnframe.kernels import use
+from nnframe.optimizers import general
 
 
 @attrs.define(eq=False)
@@ -39,6 +40,12 @@ class SGD(Optimizer):
         if self.nesterov and (self.momentum == 0.0 or self.dampening != 0.0):
             raise ConfigError("SGD: nesterov=True needs a momentum > 0 and dampening 0")
 
+    @property
+    def kernel(self) -> str | None:
+        """The named kernel its steps run (`nnframe.kernels`), or None: weight decay,
+        dampening and ``maximize`` take the plain NumPy rules instead."""
+        return None if self.weight_decay or self.dampening or self.maximize else "sgd_step"
+
     def step(self, parameters: ParameterGroup) -> None:
         """One update of every parameter, over the whole buffer at once."""
         # torch.optim.SGD starts the velocity at the first gradient: mu * 0 + g is g
@@ -50,9 +57,9 @@ class SGD(Optimizer):
                              weight_decay=self.weight_decay, maximize=self.maximize,
                              first=self.iterations == 0)
         else:
-            kernels.sgd_step(parameters.values, parameters.grads, velocity,
-                             lr=self.learning_rate, momentum=self.momentum,
-                             nesterov=self.nesterov)
+            use("sgd_step")(parameters.values, parameters.grads, velocity,
+                            lr=self.learning_rate, momentum=self.momentum,
+                            nesterov=self.nesterov)
         self.iterations += 1
 
     def get_config(self) -> dict[str, Any]:

@@ -5,7 +5,8 @@
     report = check_loss("mse", raises=False)         # or inspect the report
     check_distribution("my-nnframe-plugin")          # every component a distribution registers
 
-The other kinds have `check_initializer`, `check_metric` and `check_schedule`;
+The other kinds have `check_initializer`, `check_metric`, `check_schedule` and
+`check_kernel`;
 callbacks and data sets get `check_generic`. `check_component` runs the right one for a
 registered component of any kind.
 
@@ -40,6 +41,7 @@ from nnframe.testing.gradients import (
 )
 from nnframe.testing.hints import HINTS_ATTRIBUTE, CheckHints
 from nnframe.testing.initializers import check_initializer
+from nnframe.testing.kernels import check_kernel
 from nnframe.testing.layers import check_layer
 from nnframe.testing.losses import check_loss
 from nnframe.testing.metrics import check_metric
@@ -60,6 +62,7 @@ __all__ = [
     "check_distribution",
     "check_generic",
     "check_initializer",
+    "check_kernel",
     "check_layer",
     "check_loss",
     "check_metric",

@@ -1,0 +1,79 @@
+"""`check_kernel`: does a kernel give the same arrays as nnframe's NumPy reference?
+
+Each case of the kernel's `nnframe.kernels.KernelSpec` (Adam with and without weight
+decay, SGD plain, with momentum and Nesterov, ...) runs the kernel and the reference on
+the same random arrays for a few steps, in float32 and float64, on edge shapes: one
+element, an odd length, a 2-d array, and (float32) a buffer longer than the reference's
+blocks. Every updated array must agree within float rounding (2e-5 relative in float32),
+keep its dtype and shape, and the kernel must return None.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from nnframe.kernels import SPECS, compare
+from nnframe.registry import Component, get_registry
+from nnframe.testing.report import CheckReport, PropertyResult
+
+#: (shape, dtype) of every case: edge shapes, both float types, one buffer past the blocks.
+SHAPES: tuple[tuple[int | tuple[int, ...], str], ...] = (
+    (1, "float32"), (7, "float32"), ((3, 5), "float32"), (600_001, "float32"),
+    (1, "float64"), (33, "float64"),
+)
+
+
+def check_kernel(component_or_name: Component | str | Callable[..., None], *,
+                 name: str | None = None, seed: int = 0, raises: bool = True,
+                 **_: Any) -> CheckReport:
+    """Check a kernel against the reference of the same name and return the report.
+
+    Give a registered kernel (``"nnframe-numba:adam_step"``, a `Component`), or a function
+    with the ``name`` of the kernel it implements. Raises `AssertionError` listing every
+    failed property unless ``raises`` is false.
+    """
+    label, function, results = _resolve(component_or_name, name)
+    if function is not None:
+        spec = SPECS[label.rpartition(":")[2]]
+        reference = get_registry().get("kernel", f"nnframe:{spec.name}").factory
+        results.append(PropertyResult("imports", True, "it imports"))
+        for index, case in enumerate(spec.cases):
+            results.append(_agrees(spec.name, function, reference, case, seed + index))
+    report = CheckReport("kernel", label, results)
+    return report.raise_for_failures() if raises else report
+
+
+def _resolve(subject: Any, name: str | None
+             ) -> tuple[str, Callable[..., None] | None, list[PropertyResult]]:
+    """The label, the function (None when it fails to import) and any failure so far."""
+    if isinstance(subject, str):
+        subject = get_registry().get("kernel", subject)
+    if isinstance(subject, Component):
+        label = subject.name if subject.builtin else subject.qualified_name
+        try:
+            return label, subject.factory, []
+        except Exception as exc:
+            return label, None, [PropertyResult("imports", False, f"{type(exc).__name__}: "
+                                                f"{exc}")]
+    if name is None or not callable(subject):
+        raise TypeError("check_kernel takes a registered kernel, or a function and the "
+                        "name= of the kernel it implements")
+    if name not in SPECS:
+        raise KeyError(f"nnframe has no kernel named {name!r}; its kernels are "
+                       f"{', '.join(SPECS)}")
+    return name, subject, []
+
+
+def _agrees(name: str, function: Callable[..., None], reference: Callable[..., None],
+            case: Any, seed: int) -> PropertyResult:
+    property_name = f"agrees({case.label})"
+    try:
+        for shape, dtype in SHAPES:
+            problems = compare(name, function, reference, case, shape, dtype, seed)
+            if problems:
+                return PropertyResult(property_name, False, problems[0])
+    except Exception as exc:  # the kernel's own error is its failure, not the kit's
+        return PropertyResult(property_name, False, f"{type(exc).__name__}: {exc}")
+    return PropertyResult(property_name, True,
+                          f"{len(SHAPES)} shapes and dtypes, {case.steps} steps each")
