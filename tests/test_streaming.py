@@ -4,6 +4,7 @@ the compute on a background thread, giving exactly the in-memory run's model."""
 from __future__ import annotations
 
 import json
+import os
 import threading
 
 import numpy as np
@@ -389,8 +390,11 @@ def test_a_streamed_epoch_holds_a_few_batches_not_the_file(tmp_path):
                                                  "shape": (rows, 784)})
         for _ in range(rows // len(chunk)):
             file.write(chunk.tobytes())
+    # NumPy's own optimizer kernels: a compiled-kernel plugin (numba: ~130 MB once
+    # imported) would measure itself, not the data path
+    env = {**os.environ, "NNFRAME_KERNELS": "reference"}
     done = subprocess.run([sys.executable, "-c", CHILD, str(path)], capture_output=True,
-                          text=True, timeout=300, check=False)
+                          text=True, timeout=300, check=False, env=env)
     path.unlink()
     assert done.returncode == 0, done.stderr
     peak_mb = int(done.stdout.split()[-1])
