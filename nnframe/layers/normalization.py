@@ -255,7 +255,10 @@ class BatchNorm(_Normalization):
         return config_of(self, omit_defaults=("affine", "track_running_stats"))
 
     def check_state(self) -> None:
-        """Refuse state no training could give (called on load): a negative variance."""
+        """Refuse state no training could give (called on load): a negative variance.
+        Without running statistics (``track_running_stats=False``) there is none."""
+        if "running_var" not in self.state:
+            return
         negative = np.flatnonzero(self.state["running_var"] < 0)
         if negative.size:
             first = int(negative[0])
