@@ -330,6 +330,3 @@ def _params(params: dict[str, Any]) -> str:
 
 def _shown(value: Any) -> str:
     return f"{value:.6g}" if isinstance(value, float) else str(value)
-
-
-__all__ = ["Report", "TuneOptions", "trial_table", "tune"]
