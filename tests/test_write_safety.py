@@ -2,8 +2,9 @@
 replaced, a command never writes onto its own inputs, every output path is checked before
 training, and what was trained survives a callback that fails mid-run.
 
-The device nodes and FIFOs are made in a temporary folder (never the real /dev/null: the
-suite runs as root in CI, and a regression would replace the system's device)."""
+The device nodes and FIFOs are private ones, made with os.mknod and os.mkfifo in a
+temporary folder, never the system's own: the suite runs as root in CI, and a regression
+would replace whatever node it wrote to."""
 
 from __future__ import annotations
 
@@ -29,7 +30,8 @@ def network() -> nnframe.Network:
 
 
 def char_device(folder: Path) -> Path:
-    """A character device node like /dev/null (major 1, minor 3), made in ``folder``."""
+    """A private character device node (the null device's numbers, major 1, minor 3),
+    made with os.mknod in ``folder``."""
     path = folder / "null"
     try:
         os.mknod(path, stat.S_IFCHR | 0o666, os.makedev(1, 3))
