@@ -60,7 +60,7 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--load", type=int, default=os.cpu_count() or 1,
                         help="busy-looping processes to start first (default: one per core)")
     args = parser.parse_args(argv)
-    from nnframe.parallel import cpu_pressure
+    from nnframe.speed.parallel import cpu_pressure
 
     spinners = [multiprocessing.Process(target=_spin, daemon=True) for _ in range(args.load)]
     for spinner in spinners:

@@ -51,7 +51,7 @@ def _steps_in_process(size: str, rounds: int, threads: int) -> dict[str, Any]:
     from threadpoolctl import threadpool_limits
 
     import nnframe
-    from nnframe.optimizers import kernels as reference
+    from nnframe.speed import blocked as reference
 
     threadpool_limits(limits=threads, user_api="blas")
     count = parameter_count(size)

@@ -1,6 +1,6 @@
 """Does nnframe's own splitting over threads pay here? ``python -m benchmarks.threads``.
 
-Times each layer operation that `nnframe.parallel` splits (relu, tanh, the dense bias, im2col,
+Times each layer operation that `nnframe.speed.parallel` splits (relu, tanh, the dense bias, im2col,
 col2im, max-pooling) and one Adam step, at the workloads' shapes, with nnframe's threads
 set to 1 and to 2 in alternation (NumPy's BLAS keeps its own setting), and prints the median
 of each with the ratio. The CPU-pressure gate is switched off, so that the split is
@@ -23,7 +23,7 @@ import numpy as np
 def cases() -> dict[str, Callable[[], object]]:
     """Label -> a call of one split operation at a workload's shape."""
     import nnframe
-    from nnframe.optimizers import kernels
+    from nnframe.speed import blocked as kernels
 
     rng = np.random.default_rng(0)
     found: dict[str, Callable[[], object]] = {}
@@ -77,7 +77,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--rounds", type=int, default=5, help="alternations (default 5)")
     parser.add_argument("--repeats", type=int, default=20, help="calls per round (default 20)")
     args = parser.parse_args(sys.argv[1:] if argv is None else argv)
-    from nnframe import parallel
+    from nnframe.speed import parallel
 
     gate = parallel.BUSY_PRESSURE
     parallel.BUSY_PRESSURE = float("inf")  # measure the split itself, busy or not

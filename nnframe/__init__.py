@@ -11,6 +11,7 @@ Importing nnframe loads no plugin: plugins are discovered on the first lookup by
 from typing import TYPE_CHECKING
 
 from nnframe._version import __version__
+from nnframe.core.hookspecs import hookimpl
 from nnframe.errors import (
     AmbiguousComponentError,
     ComponentError,
@@ -29,7 +30,6 @@ from nnframe.errors import (
     TrainingDivergedError,
     UnknownComponentError,
 )
-from nnframe.hookspecs import hookimpl
 
 # The rest of the API is imported on first use (PEP 562), so that `import nnframe` (and so
 # `nnframe --help`, and every plugin's import) does not pay for NumPy and the network code
@@ -42,45 +42,54 @@ _LAZY = {
     "ModelCheckpoint": "nnframe.callbacks",
     "ProgressDisplay": "nnframe.callbacks",
     "TensorBoard": "nnframe.callbacks",
-    "Callback": "nnframe.contracts",
-    "Converter": "nnframe.contracts",
-    "ConverterProtocol": "nnframe.contracts",
-    "Dataset": "nnframe.contracts",
+    "Callback": "nnframe.core.contracts",
+    "Converter": "nnframe.core.contracts",
+    "ConverterProtocol": "nnframe.core.contracts",
+    "Dataset": "nnframe.core.contracts",
     "DataSchema": "nnframe.datasets.schema",
     "FileDataset": "nnframe.datasets.readers",
-    "Initializer": "nnframe.contracts",
-    "InitializerProtocol": "nnframe.contracts",
-    "Layer": "nnframe.contracts",
-    "LayerProtocol": "nnframe.contracts",
-    "Loss": "nnframe.contracts",
-    "LossProtocol": "nnframe.contracts",
-    "Metric": "nnframe.contracts",
-    "MetricProtocol": "nnframe.contracts",
-    "Optimizer": "nnframe.contracts",
-    "OptimizerProtocol": "nnframe.contracts",
-    "Parameter": "nnframe.contracts",
-    "ParameterGroup": "nnframe.contracts",
-    "Schedule": "nnframe.contracts",
-    "ScheduleProtocol": "nnframe.contracts",
-    "callback": "nnframe.builders",
-    "converter": "nnframe.builders",
-    "dataset": "nnframe.builders",
-    "initializer": "nnframe.builders",
-    "kernel": "nnframe.builders",
-    "layer": "nnframe.builders",
-    "loss": "nnframe.builders",
-    "metric": "nnframe.builders",
-    "optimizer": "nnframe.builders",
-    "schedule": "nnframe.builders",
+    "Initializer": "nnframe.core.contracts",
+    "InitializerProtocol": "nnframe.core.contracts",
+    "Layer": "nnframe.core.contracts",
+    "LayerProtocol": "nnframe.core.contracts",
+    "Loss": "nnframe.core.contracts",
+    "LossProtocol": "nnframe.core.contracts",
+    "Metric": "nnframe.core.contracts",
+    "MetricProtocol": "nnframe.core.contracts",
+    "Optimizer": "nnframe.core.contracts",
+    "OptimizerProtocol": "nnframe.core.contracts",
+    "Parameter": "nnframe.core.contracts",
+    "ParameterGroup": "nnframe.core.contracts",
+    "Schedule": "nnframe.core.contracts",
+    "ScheduleProtocol": "nnframe.core.contracts",
+    "callback": "nnframe.core.builders",
+    "converter": "nnframe.core.builders",
+    "dataset": "nnframe.core.builders",
+    "initializer": "nnframe.core.builders",
+    "kernel": "nnframe.core.builders",
+    "layer": "nnframe.core.builders",
+    "loss": "nnframe.core.builders",
+    "metric": "nnframe.core.builders",
+    "optimizer": "nnframe.core.builders",
+    "schedule": "nnframe.core.builders",
     "one_hot": "nnframe.metrics",
-    "load": "nnframe.loading",
-    "Network": "nnframe.network",
-    "create": "nnframe.registry",
-    "get_registry": "nnframe.registry",
+    "load": "nnframe.modelfile.load",
+    "Network": "nnframe.core.network",
+    "create": "nnframe.core.registry",
+    "get_registry": "nnframe.core.registry",
 }
 
 if TYPE_CHECKING:
-    from nnframe.builders import (
+    from nnframe.callbacks import (
+        CSVLogger,
+        EarlyStopping,
+        History,
+        MLflowLogger,
+        ModelCheckpoint,
+        ProgressDisplay,
+        TensorBoard,
+    )
+    from nnframe.core.builders import (
         callback,
         converter,
         dataset,
@@ -92,16 +101,7 @@ if TYPE_CHECKING:
         optimizer,
         schedule,
     )
-    from nnframe.callbacks import (
-        CSVLogger,
-        EarlyStopping,
-        History,
-        MLflowLogger,
-        ModelCheckpoint,
-        ProgressDisplay,
-        TensorBoard,
-    )
-    from nnframe.contracts import (
+    from nnframe.core.contracts import (
         Callback,
         Converter,
         ConverterProtocol,
@@ -121,12 +121,12 @@ if TYPE_CHECKING:
         Schedule,
         ScheduleProtocol,
     )
+    from nnframe.core.network import Network
+    from nnframe.core.registry import create, get_registry
     from nnframe.datasets.readers import FileDataset
     from nnframe.datasets.schema import DataSchema
-    from nnframe.loading import load
     from nnframe.metrics import one_hot
-    from nnframe.network import Network
-    from nnframe.registry import create, get_registry
+    from nnframe.modelfile.load import load
 
 
 def __getattr__(name: str):

@@ -7,7 +7,7 @@ them (nor NumPy); each is imported when first built.
 
 from __future__ import annotations
 
-from nnframe.hookspecs import Register, hookimpl
+from nnframe.core.hookspecs import Register, hookimpl
 
 
 def _register_all(register: Register, package: str, table: dict[str, str]) -> None:
@@ -66,15 +66,15 @@ def register_optimizers(register: Register) -> None:
 
 @hookimpl
 def register_initializers(register: Register) -> None:
-    _register_all(register, "nnframe", {
-        "glorot_uniform": "initializers:GlorotUniform",
-        "glorot_normal": "initializers:GlorotNormal",
-        "he_uniform": "initializers:HeUniform",
-        "he_normal": "initializers:HeNormal",
-        "zeros": "initializers:Zeros",
-        "constant": "initializers:Constant",
-        "fan_in_uniform": "initializers:FanInUniform",
-        "seed_uniform": "initializers:SeedUniform",
+    _register_all(register, "nnframe.initializers", {
+        "glorot_uniform": "standard:GlorotUniform",
+        "glorot_normal": "standard:GlorotNormal",
+        "he_uniform": "standard:HeUniform",
+        "he_normal": "standard:HeNormal",
+        "zeros": "standard:Zeros",
+        "constant": "standard:Constant",
+        "fan_in_uniform": "standard:FanInUniform",
+        "seed_uniform": "standard:SeedUniform",
     })
 
 
@@ -156,11 +156,11 @@ def register_converters(register: Register) -> None:
 
 @hookimpl
 def register_kernels(register: Register) -> None:
-    # The NumPy references of the named kernels (nnframe.kernels.SPECS); plugins may
+    # The NumPy references of the named kernels (nnframe.speed.kernels.SPECS); plugins may
     # register faster versions under the same names.
-    _register_all(register, "nnframe.optimizers", {
-        "adam_step": "kernels:adam_step",
-        "adamw_step": "kernels:adamw_step",
-        "sgd_step": "kernels:sgd_step",
-        "rmsprop_step": "kernels:rmsprop_step",
+    _register_all(register, "nnframe.speed", {
+        "adam_step": "blocked:adam_step",
+        "adamw_step": "blocked:adamw_step",
+        "sgd_step": "blocked:sgd_step",
+        "rmsprop_step": "blocked:rmsprop_step",
     })

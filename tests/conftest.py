@@ -8,7 +8,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from nnframe import registry
+from nnframe.core import registry
 
 SHARED_DATA = Path(__file__).resolve().parents[1].parent / "shared" / "data"
 

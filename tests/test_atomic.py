@@ -11,8 +11,8 @@ import numpy as np
 import pytest
 
 import nnframe
-from nnframe.atomic import STALE_AFTER_S, remove_stale_temps, write_atomic
 from nnframe.errors import NNFrameError, PathError
+from nnframe.modelfile.atomic import STALE_AFTER_S, remove_stale_temps, write_atomic
 from tests.test_cli_train import EXAMPLES, one_error_line, run_main
 
 

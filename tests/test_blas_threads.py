@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 
 import nnframe
-from nnframe import blas_threads, parallel
+from nnframe.speed import blas_threads, parallel
 
 threadpoolctl = pytest.importorskip("threadpoolctl")
 

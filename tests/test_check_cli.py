@@ -8,8 +8,8 @@ import re
 import pytest
 from typer.testing import CliRunner
 
-from nnframe import registry
 from nnframe.cli import app, main
+from nnframe.core import registry
 from tests import planted
 from tests.fake_plugins import entry_point
 

@@ -12,8 +12,9 @@ import numpy as np
 import pytest
 
 import nnframe
-from nnframe import initializers, registry
+from nnframe import initializers
 from nnframe.constants import MAX_LAYERS
+from nnframe.core import registry
 from nnframe.errors import (
     ConfigError,
     DataError,

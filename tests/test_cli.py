@@ -12,9 +12,9 @@ import pytest
 from typer.testing import CliRunner
 
 import nnframe
-from nnframe import registry
 from nnframe.cli import app, main
-from nnframe.kinds import KINDS
+from nnframe.core import registry
+from nnframe.core.kinds import KINDS
 from tests.fake_plugins import entry_point, layers_plugin
 
 runner = CliRunner()
@@ -116,7 +116,7 @@ def test_user_errors_from_nnframe_exit_2_and_debug_shows_the_traceback(monkeypat
     def explode(*args, **kwargs):
         raise DataError("the data is bad; fix it")
 
-    monkeypatch.setattr("nnframe.registry.get_registry", explode)
+    monkeypatch.setattr("nnframe.core.registry.get_registry", explode)
     with pytest.raises(SystemExit) as info:
         main(["list"])
     assert info.value.code == 2

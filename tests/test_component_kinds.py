@@ -14,10 +14,10 @@ import pytest
 from typer.testing import CliRunner
 
 import nnframe
-from nnframe import hookspecs, registry
 from nnframe.cli import app
+from nnframe.core import hookspecs, registry
+from nnframe.core.kinds import KIND_NAMES, KINDS
 from nnframe.errors import PluginError, UnknownComponentError
-from nnframe.kinds import KIND_NAMES, KINDS
 from tests.fake_plugins import entry_point, plugin_module
 
 runner = CliRunner()
@@ -143,7 +143,7 @@ def test_a_name_with_a_trailing_newline_is_refused():
 
 
 def test_listing_imports_no_component_module_and_not_numpy():
-    code = ("import sys, nnframe.cli, json; from nnframe.registry import get_registry; "
+    code = ("import sys, nnframe.cli, json; from nnframe.core.registry import get_registry; "
             "r = get_registry(); [c.summary for c in r.components()]; "
             "print(json.dumps(sorted(m for m in sys.modules if m == 'numpy' "
             "or m.startswith(('nnframe.layers', 'nnframe.losses', 'nnframe.optimizers', "

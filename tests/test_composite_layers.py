@@ -81,8 +81,8 @@ def test_a_composite_network_trains_saves_and_loads_bit_for_bit(tmp_path):
 
 
 def test_model_files_keep_inner_layers_as_entries_of_their_own(tmp_path):
-    from nnframe.model_format import HEADER_KEY, read_header
-    from nnframe.npz import read_npz
+    from nnframe.modelfile.format import HEADER_KEY, read_header
+    from nnframe.modelfile.npz import read_npz
 
     path = composite_network().build((4,), seed=0).save(tmp_path / "c.npz")
     header = read_header(path, read_npz(path)[HEADER_KEY])

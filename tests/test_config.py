@@ -8,8 +8,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from nnframe import registry
 from nnframe.config import ConfigFileError, load_config, load_data, parse_config
+from nnframe.core import registry
 from nnframe.errors import ConfigError
 from tests.fake_plugins import entry_point, layers_plugin
 

@@ -229,7 +229,7 @@ def test_every_block_of_the_page_runs_in_order(page, reader_folder, monkeypatch)
         example.evaluate()
     assert examples or page not in ("README.md", "docs/user-guide.md")
     if page in PLUGINS:  # every component the page builds honours its contract
-        from nnframe.kinds import KINDS
+        from nnframe.core.kinds import KINDS
         from nnframe.testing import check_distribution
 
         reports = check_distribution(PLUGINS[page][0])

@@ -16,8 +16,8 @@ from pathlib import Path
 import pytest
 import typer
 
-from nnframe import hookspecs
 from nnframe.cli import app
+from nnframe.core import hookspecs
 
 ROOT = Path(__file__).resolve().parents[1]
 DOCS = ROOT / "docs"
@@ -221,7 +221,8 @@ def test_the_home_page_links_every_page_of_the_guide():
 def module_table_entries() -> list[str]:
     """Paths from the repository root named in the first column of the module table of
     docs/architecture.md. A bare name after the first one of a cell is beside it:
-    "`nnframe/npz.py`, `atomic.py`" names nnframe/npz.py and nnframe/atomic.py."""
+    "`nnframe/modelfile/npz.py`, `atomic.py`" names nnframe/modelfile/npz.py and
+    nnframe/modelfile/atomic.py."""
     page = (DOCS / "architecture.md").read_text()
     table = page.split("## The modules", 1)[1].split("\n## ", 1)[0]
     entries = []
@@ -242,7 +243,7 @@ def nnframe_modules() -> list[str]:
 
 def test_the_module_table_is_read_as_paths():
     entries = module_table_entries()
-    assert {"nnframe/kinds.py", "nnframe/atomic.py", "nnframe/contracts",
+    assert {"nnframe/core/kinds.py", "nnframe/modelfile/atomic.py", "nnframe/contracts",
             "pytest_nnframe.py"} <= set(entries)
 
 

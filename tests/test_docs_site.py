@@ -20,8 +20,8 @@ from pathlib import Path
 
 import pytest
 
-from nnframe import hookspecs
-from nnframe.kinds import KINDS
+from nnframe.core import hookspecs
+from nnframe.core.kinds import KINDS
 
 ROOT = Path(__file__).resolve().parents[1]
 DOCS = ROOT / "docs"
@@ -142,8 +142,8 @@ def test_the_sitemap_lists_every_page(site):
 #: Public modules without ``__all__``: the hook specifications, the kinds table, the
 #: builders (``nnframe.layer`` and friends, one per kind) and the argument validators that
 #: components (the scaffold's too) use.
-PUBLIC_MODULES = ("nnframe.hookspecs", "nnframe.kinds", "nnframe.builders",
-                  "nnframe.arguments")
+PUBLIC_MODULES = ("nnframe.core.hookspecs", "nnframe.core.kinds", "nnframe.core.builders",
+                  "nnframe.checks.arguments")
 
 
 def public_modules() -> list[str]:
@@ -171,8 +171,8 @@ def contract_members(cls: type) -> list[str]:
 
 
 def contract_classes() -> dict[str, type]:
-    """Every protocol and class of `nnframe.contracts`, by its public name."""
-    contracts = importlib.import_module("nnframe.contracts")
+    """Every protocol and class of `nnframe.core.contracts`, by its public name."""
+    contracts = importlib.import_module("nnframe.core.contracts")
     return {name: getattr(contracts, name) for name in contracts.__all__
             if inspect.isclass(getattr(contracts, name))}
 
@@ -191,16 +191,16 @@ def public_api() -> dict[str, tuple[object, str | None]]:
     marker = f"{hookspecs.PROJECT_NAME}_spec"
     for name, function in inspect.getmembers(hookspecs, inspect.isfunction):
         if hasattr(function, marker):
-            api[f"nnframe.hookspecs.{name}"] = (hookspecs, name)
-    builders = importlib.import_module("nnframe.builders")
+            api[f"nnframe.core.hookspecs.{name}"] = (hookspecs, name)
+    builders = importlib.import_module("nnframe.core.builders")
     for kind in KINDS:  # every kind: built by name, and checked by the kit
-        api[f"nnframe.builders.{kind.name}"] = (builders, kind.name)
+        api[f"nnframe.core.builders.{kind.name}"] = (builders, kind.name)
         if kind.check is not None:
             module, _, function = kind.check.partition(":")
             api[f"{module}.{function}"] = (importlib.import_module(module), function)
     for name, cls in contract_classes().items():
         for member in contract_members(cls):
-            api[f"nnframe.contracts.{name}.{member}"] = (cls, member)
+            api[f"nnframe.core.contracts.{name}.{member}"] = (cls, member)
     return api
 
 
@@ -254,17 +254,18 @@ def api_cases() -> list:
 
 def test_the_public_api_is_found():
     api = public_api()
-    assert {"nnframe.Network", "nnframe.hookimpl", "nnframe.hookspecs.register_layers",
+    assert {"nnframe.Network", "nnframe.hookimpl", "nnframe.core.hookspecs.register_layers",
             "nnframe.testing.check_layer", "nnframe.datasets.mnist", "nnframe.config",
-            "nnframe.config.load_config", "nnframe.contracts.LayerProtocol.backward",
-            "nnframe.contracts.LayerProtocol.params", "nnframe.contracts.Layer.state",
-            "nnframe.contracts.Loss.takes_logits", "nnframe.contracts.Optimizer.slot",
-            "nnframe.contracts.ParameterGroup.values", "nnframe.contracts.Dataset.loader",
-            "nnframe.contracts.InitializerProtocol.__call__", "nnframe.kinds",
-            "nnframe.contracts.Callback.on_batch_end", "nnframe.builders.metric",
+            "nnframe.config.load_config", "nnframe.core.contracts.LayerProtocol.backward",
+            "nnframe.core.contracts.LayerProtocol.params", "nnframe.core.contracts.Layer.state",
+            "nnframe.core.contracts.Loss.takes_logits", "nnframe.core.contracts.Optimizer.slot",
+            "nnframe.core.contracts.ParameterGroup.values", "nnframe.core.contracts.Dataset.loader",
+            "nnframe.core.contracts.InitializerProtocol.__call__", "nnframe.core.kinds",
+            "nnframe.core.contracts.Callback.on_batch_end", "nnframe.core.builders.metric",
             "nnframe.testing.schedules.check_schedule"} <= set(api)
     for kind in KINDS:  # every kind's contract, hook and builder is part of the API
-        assert f"nnframe.hookspecs.{kind.hook}" in api and f"nnframe.builders.{kind.name}" in api
+        assert f"nnframe.core.hookspecs.{kind.hook}" in api
+        assert f"nnframe.core.builders.{kind.name}" in api
     assert not any(path.startswith("nnframe.cli") for path in api)
 
 

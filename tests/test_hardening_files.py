@@ -18,7 +18,7 @@ import nnframe
 from nnframe.config import load_config, parse_config
 from nnframe.datasets import mnist, read_idx
 from nnframe.errors import ConfigError, DataError, ModelFileError
-from nnframe.regular_files import kind_of, open_regular
+from nnframe.modelfile.regular_files import kind_of, open_regular
 from tests.test_cli_train import EXAMPLES, one_error_line, run_main
 
 needs_fifo = pytest.mark.skipif(not hasattr(os, "mkfifo"), reason="needs POSIX FIFOs")

@@ -13,10 +13,10 @@ import pytest
 from typer.testing import CliRunner
 
 import nnframe
-from nnframe import kernels
 from nnframe.cli import app
 from nnframe.errors import ConfigError
-from nnframe.optimizers import kernels as reference
+from nnframe.speed import blocked as reference
+from nnframe.speed import kernels
 from nnframe.testing import check_kernel
 from tests.fake_plugins import plugin_module
 

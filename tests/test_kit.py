@@ -8,9 +8,9 @@ import numpy as np
 import pytest
 
 import nnframe
+from nnframe.core.kinds import KIND_NAMES
+from nnframe.core.kinds import kind as kind_named
 from nnframe.errors import ConfigError
-from nnframe.kinds import KIND_NAMES
-from nnframe.kinds import kind as kind_named
 from nnframe.testing import (
     CheckHints,
     check_component,
@@ -23,7 +23,7 @@ from tests import planted
 
 
 def builtin_components():
-    registry = nnframe.registry.Registry(entry_points=lambda: [])
+    registry = nnframe.core.registry.Registry(entry_points=lambda: [])
     return [c for c in registry.load().components() if c.builtin]
 
 

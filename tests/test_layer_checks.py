@@ -55,9 +55,9 @@ def broken_plugin():
     def register_layers(register):
         register("broken", Broken)
 
-    table = nnframe.registry.Registry(entry_points=lambda: [
+    table = nnframe.core.registry.Registry(entry_points=lambda: [
         entry_point("bad-dist", plugin_module("bad", register_layers=register_layers))])
-    nnframe.registry.reset_registry(table)
+    nnframe.core.registry.reset_registry(table)
 
 
 @pytest.mark.parametrize(("bug", "message"), [

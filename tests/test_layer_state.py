@@ -164,8 +164,8 @@ def test_the_kit_checks_state():
 
 
 def test_a_file_of_format_1_without_state_still_loads(tmp_path):
-    from nnframe.model_format import HEADER_KEY, read_header
-    from nnframe.npz import read_npz, write_npz
+    from nnframe.modelfile.format import HEADER_KEY, read_header
+    from nnframe.modelfile.npz import read_npz, write_npz
 
     x, y = data()
     net = nnframe.Network([nnframe.layer("dense", 4, 2)]).use("cross_entropy", "sgd")
@@ -176,7 +176,7 @@ def test_a_file_of_format_1_without_state_still_loads(tmp_path):
     header["format_version"] = 1
     del header["metrics"]
     old = tmp_path / "old.npz"
-    from nnframe.model_format import header_bytes
+    from nnframe.modelfile.format import header_bytes
 
     with open(old, "wb") as file:
         write_npz(file, {HEADER_KEY: header_bytes(header), **arrays})

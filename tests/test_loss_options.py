@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 
 import nnframe
-from nnframe.contracts import Loss, accepts_sample_weight
+from nnframe.core.contracts import Loss, accepts_sample_weight
 from nnframe.errors import ConfigError, DataError
 from nnframe.testing import assert_loss_gradient, check_loss
 

@@ -24,7 +24,8 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 import nnframe
-from nnframe import Network, layer, loss, optimizer, registry
+from nnframe import Network, layer, loss, optimizer
+from nnframe.core import registry
 from nnframe.errors import MissingPluginError, ModelFileError, ModelFileWarning, NNFrameError
 from tests.fake_plugins import entry_point, layers_plugin
 
@@ -763,7 +764,8 @@ def _fuzz_source(tmp_path: Path) -> Path:
 def test_failing_write_leaves_the_old_file_and_no_temp(tmp_path, monkeypatch):
     path = saved_model(tmp_path)
     before = path.read_bytes()
-    from nnframe import npz, saving
+    from nnframe.modelfile import npz
+    from nnframe.modelfile import save as saving
 
     def write_half_then_fail(file, arrays):
         buffer = io.BytesIO()

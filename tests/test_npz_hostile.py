@@ -22,7 +22,7 @@ from numpy.lib import format as npy_format
 import nnframe
 from nnframe import layer
 from nnframe.errors import ModelFileError
-from nnframe.npz import NpyHeader, NpzArchive, read_npz, read_npz_headers
+from nnframe.modelfile.npz import NpyHeader, NpzArchive, read_npz, read_npz_headers
 
 MB = 2**20
 BOMB_BYTES = 200 * MB  # what the bombs inflate to; far more than any check may read

@@ -323,7 +323,7 @@ def test_missing_onnx_names_the_extra(tmp_path, capsys, monkeypatch):
 
 def test_importing_nnframe_and_listing_converters_never_imports_onnx():
     code = ("import sys, json, nnframe, nnframe.onnx, nnframe.cli; "
-            "from nnframe.registry import get_registry; "
+            "from nnframe.core.registry import get_registry; "
             "rows = [c.summary for c in get_registry().components('converter')]; "
             "print(json.dumps([len(rows), sorted(m for m in sys.modules "
             "if m.split('.')[0] in ('onnx', 'onnxruntime') "
@@ -365,10 +365,10 @@ class ClaimingSwishConverter(SwishConverter):
 
 def use_plugins(*plugins: tuple[str, dict]) -> None:
     """Install in-process distributions: (distribution, {hook: function})."""
-    table = nnframe.registry.Registry(entry_points=lambda: [
+    table = nnframe.core.registry.Registry(entry_points=lambda: [
         entry_point(distribution, plugin_module(distribution.replace("-", "_"), **hooks))
         for distribution, hooks in plugins], warn=lambda message: None)
-    nnframe.registry.reset_registry(table)
+    nnframe.core.registry.reset_registry(table)
 
 
 def swish_layer(register):

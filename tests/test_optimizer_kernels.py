@@ -14,8 +14,8 @@ import math
 import numpy as np
 import pytest
 
-from nnframe import parallel
-from nnframe.optimizers import kernels
+from nnframe.speed import blocked as kernels
+from nnframe.speed import parallel
 
 TOLERANCE = {np.float32: {"rtol": 2e-5, "atol": 1e-5}, np.float64: {"rtol": 1e-12, "atol": 1e-14}}
 BLOCK = 1024  # small blocks: the same code paths as the real size, in less time

@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 
 import nnframe
-from nnframe.contracts import ParameterGroup
+from nnframe.core.contracts import ParameterGroup
 from nnframe.optimizers import general
 from nnframe.testing import check_optimizer
 

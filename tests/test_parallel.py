@@ -1,4 +1,5 @@
-"""nnframe.parallel: how work is cut, how many threads, and that nothing is lost on the way."""
+"""nnframe.speed.parallel: how work is cut, how many threads, and that nothing is lost on the
+way."""
 
 from __future__ import annotations
 
@@ -8,7 +9,7 @@ import threading
 import numpy as np
 import pytest
 
-from nnframe import parallel
+from nnframe.speed import parallel
 
 
 @pytest.fixture

@@ -1,4 +1,4 @@
-"""Layers that split their element-wise work over threads (nnframe.parallel) give the same
+"""Layers that split their element-wise work over threads (nnframe.speed.parallel) give the same
 bits as on one thread, forward and backward, whatever the pieces."""
 
 from __future__ import annotations
@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 
 import nnframe
-from nnframe import parallel
+from nnframe.speed import parallel
 
 
 @pytest.fixture

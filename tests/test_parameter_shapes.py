@@ -11,8 +11,8 @@ import pytest
 
 import nnframe
 from nnframe.errors import ModelFileError
-from nnframe.model_format import HEADER_KEY, header_bytes, read_header
-from nnframe.npz import read_npz, write_npz
+from nnframe.modelfile.format import HEADER_KEY, header_bytes, read_header
+from nnframe.modelfile.npz import read_npz, write_npz
 
 MB = 2**20
 MEMORY_BUDGET = 50 * MB

@@ -1,4 +1,4 @@
-"""Where a network keeps its parameters (nnframe.parameters): one buffer for the values and
+"""Where a network keeps its parameters (nnframe.core.parameters): one buffer for the values and
 one for the gradients, bound at build, the layers holding views.
 
 The fast path must be invisible: optimizer state under per-parameter keys, float64 kept,
@@ -13,7 +13,7 @@ import numpy as np
 import pytest
 
 import nnframe
-from nnframe.contracts import ParameterGroup
+from nnframe.core.contracts import ParameterGroup
 from nnframe.errors import NetworkStateError, ShapeError
 
 OPTIMIZERS = [

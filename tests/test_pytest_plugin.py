@@ -6,7 +6,7 @@ import inspect
 
 import pytest
 
-from nnframe.registry import Registry
+from nnframe.core.registry import Registry
 from tests import planted
 from tests.test_cli import install_fake_distribution
 

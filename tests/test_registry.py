@@ -8,8 +8,8 @@ import sys
 import pytest
 
 import nnframe
-from nnframe.kinds import KINDS
-from nnframe.registry import Registry
+from nnframe.core.kinds import KINDS
+from nnframe.core.registry import Registry
 from tests.fake_plugins import entry_point, layers_plugin, plugin_module
 
 
@@ -173,7 +173,7 @@ def test_importing_nnframe_loads_no_plugin_module():
         "import sys, nnframe\n"
         "assert 'nnframe.builtin_plugin' not in sys.modules, 'built-in plugin imported'\n"
         "assert not any(m.startswith('nnframe_') for m in sys.modules), 'plugin imported'\n"
-        "from nnframe.registry import _registry\n"
+        "from nnframe.core.registry import _registry\n"
         "assert _registry is None\n"
     )
     subprocess.run([sys.executable, "-c", code], check=True)

@@ -9,11 +9,11 @@ import sys
 
 import pytest
 
-from nnframe import registry
 from nnframe.cli import main
+from nnframe.core import registry
 from nnframe.errors import ConfigError
-from nnframe.scaffold import new_plugin
 from nnframe.testing import check_distribution
+from nnframe.testing.scaffold import new_plugin
 
 FILES = {"pyproject.toml", "README.md", "src/demo_plugin/__init__.py",
          "src/demo_plugin/plugin.py", "tests/test_plugin.py"}

@@ -10,9 +10,9 @@ import numpy as np
 import pytest
 
 import nnframe
-from nnframe import registry
+from nnframe.core import registry
 from nnframe.errors import ConfigError, DataError, NonFiniteWeightsWarning, PathError
-from nnframe.npz import read_npy
+from nnframe.modelfile.npz import read_npy
 from tests.fake_plugins import plugin_module
 from tests.test_cli_train import one_error_line, run_main, write_config
 

@@ -1,10 +1,10 @@
-"""`nnframe.workspace.Workspace`: scratch arrays reused only while shape and dtype match."""
+"""`nnframe.speed.workspace.Workspace`: scratch arrays reused only while shape and dtype match."""
 
 from __future__ import annotations
 
 import numpy as np
 
-from nnframe.workspace import Workspace
+from nnframe.speed.workspace import Workspace
 
 
 def test_an_array_is_reused_for_the_same_shape_and_dtype_only():

@@ -17,10 +17,10 @@ import numpy as np
 import pytest
 
 import nnframe
-from nnframe import registry
-from nnframe.atomic import refuse_own_inputs, write_atomic
 from nnframe.callbacks import CSVLogger
+from nnframe.core import registry
 from nnframe.errors import ModelFileError, PathError
+from nnframe.modelfile.atomic import refuse_own_inputs, write_atomic
 from tests.fake_plugins import plugin_module
 from tests.test_cli_train import one_error_line, run_main, write_config
 

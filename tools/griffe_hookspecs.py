@@ -1,4 +1,4 @@
-"""Griffe extension: show the hook specifications that nnframe.hookspecs makes at import.
+"""Griffe extension: show the hook specifications that nnframe.core.hookspecs makes at import.
 
 The hooks (``register_layers``, ``register_metrics``, ...) are generated from the table of
 component kinds when the module is imported, so reading its source, as the API reference
@@ -17,9 +17,9 @@ import griffe
 
 
 class HookSpecifications(griffe.Extension):
-    """Add the generated ``register_*`` functions to ``nnframe.hookspecs``."""
+    """Add the generated ``register_*`` functions to ``nnframe.core.hookspecs``."""
 
-    MODULE = "nnframe.hookspecs"
+    MODULE = "nnframe.core.hookspecs"
 
     def on_module_members(self, *, mod: griffe.Module, **kwargs: object) -> None:
         if mod.path != self.MODULE:

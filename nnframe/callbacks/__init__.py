@@ -12,7 +12,7 @@ from nnframe.callbacks.history import History
 from nnframe.callbacks.mlflow_logger import MLflowLogger
 from nnframe.callbacks.progress import ProgressDisplay, format_logs
 from nnframe.callbacks.tensorboard import TensorBoard
-from nnframe.contracts import Callback
+from nnframe.core.contracts import Callback
 
 __all__ = [
     "CSVLogger",

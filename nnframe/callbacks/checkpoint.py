@@ -6,7 +6,7 @@ import os
 from pathlib import Path
 from typing import ClassVar
 
-from nnframe.contracts import Callback
+from nnframe.core.contracts import Callback
 from nnframe.errors import ConfigError, ModelFileError
 
 

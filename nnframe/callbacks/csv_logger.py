@@ -8,9 +8,9 @@ import os
 from pathlib import Path
 from typing import Any, ClassVar
 
-from nnframe.atomic import write_atomic
-from nnframe.contracts import Callback
+from nnframe.core.contracts import Callback
 from nnframe.errors import ConfigError, ModelFileError
+from nnframe.modelfile.atomic import write_atomic
 
 
 class CSVLogger(Callback):

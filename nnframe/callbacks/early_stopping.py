@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Collection
 from typing import Any
 
-from nnframe.contracts import Callback
+from nnframe.core.contracts import Callback
 from nnframe.errors import ConfigError
 from nnframe.monitor import Monitor
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from nnframe.contracts import Callback
+from nnframe.core.contracts import Callback
 
 
 class History(Callback):

@@ -9,10 +9,10 @@ import time
 from pathlib import Path
 from typing import Any, ClassVar
 
-from nnframe.arguments import check_int
-from nnframe.contracts import Callback
+from nnframe.callbacks.tracking import batch_step, epoch_step, run_params, run_tags
+from nnframe.checks.arguments import check_int
+from nnframe.core.contracts import Callback
 from nnframe.errors import ConfigError, ModelFileError
-from nnframe.tracking import batch_step, epoch_step, run_params, run_tags
 
 #: MLflow takes at most this many params (and metrics) in one ``log_batch`` call.
 BATCH_LIMIT = 100

@@ -9,7 +9,7 @@ import sys
 import time
 from typing import Any
 
-from nnframe.contracts import Callback
+from nnframe.core.contracts import Callback
 
 REFRESH_S = 0.1  # seconds between redraws of the progress bar
 #: Seconds of silence after which a progress line is printed when the output is no terminal.

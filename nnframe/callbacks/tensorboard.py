@@ -7,10 +7,10 @@ import uuid
 from pathlib import Path
 from typing import Any, ClassVar
 
-from nnframe.arguments import check_int
-from nnframe.contracts import Callback
+from nnframe.callbacks.tracking import batch_step, epoch_step, run_params
+from nnframe.checks.arguments import check_int
+from nnframe.core.contracts import Callback
 from nnframe.errors import ConfigError, ModelFileError
-from nnframe.tracking import batch_step, epoch_step, run_params
 
 #: Seconds between writes of the event file (its writer thread flushes; training never
 #: waits for it): how soon a running TensorBoard sees a new epoch.

@@ -9,7 +9,7 @@ from typing import Annotated, Any
 import typer
 
 from nnframe.cli.app import app
-from nnframe.kinds import KINDS
+from nnframe.core.kinds import KINDS
 
 #: ``nnframe list layers``, ``nnframe list metrics``, ...: one choice per kind.
 KindChoice = Enum("KindChoice", {kind.plural: kind.plural for kind in KINDS}, type=str)
@@ -25,8 +25,8 @@ def list_components(
     as_json: JsonOption = False,
 ) -> None:
     """List the registered components of every kind, with their providers."""
-    from nnframe.kinds import kind as kind_named
-    from nnframe.registry import get_registry
+    from nnframe.core.kinds import kind as kind_named
+    from nnframe.core.registry import get_registry
 
     components = get_registry().components(kind_named(kind.value).name if kind else None)
     rows = [
@@ -52,7 +52,7 @@ def list_plugins(
     as_json: JsonOption = False,
 ) -> None:
     """List the plugins (the built-in one included), their hooks and their status."""
-    from nnframe.registry import get_registry
+    from nnframe.core.registry import get_registry
 
     rows = [plugin.as_dict() for plugin in get_registry().plugins()]
     if as_json:

@@ -8,10 +8,10 @@ from collections.abc import Iterator
 
 import attrs
 
+from nnframe.core.kinds import KIND_NAMES
+from nnframe.core.registry import Component, get_registry
 from nnframe.docstrings import plain
 from nnframe.errors import ComponentError, UnknownComponentError
-from nnframe.kinds import KIND_NAMES
-from nnframe.registry import Component, get_registry
 
 
 def find_components(name: str) -> list[Component]:

@@ -10,8 +10,8 @@ from pathlib import Path
 
 import numpy as np
 
-from nnframe.atomic import write_atomic
 from nnframe.errors import NNFrameError
+from nnframe.modelfile.atomic import write_atomic
 
 
 def save_npy(path: Path, array: np.ndarray) -> Path:

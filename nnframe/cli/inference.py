@@ -9,9 +9,12 @@ from pathlib import Path
 
 import numpy as np
 
+from nnframe.checks.inputs import as_array
 from nnframe.cli.files import csv_lines
 from nnframe.cli.modelio import load_model
 from nnframe.config.data import fit_arrays, fit_to_network
+from nnframe.core.identity import component_name
+from nnframe.core.network import Network
 from nnframe.datasets import catalog
 from nnframe.datasets.network_data import (
     class_scores,
@@ -20,12 +23,9 @@ from nnframe.datasets.network_data import (
     reshaped,
 )
 from nnframe.errors import DataError
-from nnframe.identity import component_name
-from nnframe.inputs import as_array
 from nnframe.metrics import class_reader
-from nnframe.network import Network
-from nnframe.npz import read_npy
-from nnframe.regular_files import open_regular
+from nnframe.modelfile.npz import read_npy
+from nnframe.modelfile.regular_files import open_regular
 
 
 def evaluate(model: Path, dataset: str | None, data: Path | None = None) -> str:

@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING
 import typer
 
 if TYPE_CHECKING:
-    from nnframe.network import Network
+    from nnframe.core.network import Network
 
 
 def save_model(network: Network, path: Path) -> Path:

@@ -41,8 +41,8 @@ def predict_command(
         "for the raw outputs.")] = None,
 ) -> None:
     """Run a saved model on new samples: classes and probabilities, or values."""
-    from nnframe.atomic import refuse_own_inputs
     from nnframe.cli.inference import predict
+    from nnframe.modelfile.atomic import refuse_own_inputs
 
     refuse_own_inputs(output, {"model file": model, "input file": inputs})
     for line in predict(model, inputs, output):

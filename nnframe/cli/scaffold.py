@@ -20,7 +20,7 @@ def new_plugin(
 ) -> None:
     """Create a plugin distribution with an example layer, loss and optimizer, its tests
     and a README; it installs with pip and passes its tests and `nnframe check` as is."""
-    from nnframe.scaffold import new_plugin as scaffold
+    from nnframe.testing.scaffold import new_plugin as scaffold
 
     target = scaffold(name, directory)
     shown = str(target) if target.is_absolute() else f"./{target}"  # a path to pip, not a name

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import difflib
 
+from nnframe.core.kinds import KIND_NAMES
+from nnframe.core.registry import Component, get_registry, normalize_distribution
 from nnframe.errors import AmbiguousComponentError, UnknownComponentError
-from nnframe.kinds import KIND_NAMES
-from nnframe.registry import Component, get_registry, normalize_distribution
 from nnframe.testing.components import components_of, distribution_problems
 
 

@@ -40,8 +40,8 @@ def train_command(
     Ctrl-C stops after the current batch and saves what was trained so far. Started by
     ``mpiexec -n N`` (or srun), it trains on N processes (needs nnframe[mpi]).
     """
-    from nnframe.atomic import check_writable, refuse_own_inputs
     from nnframe.cli.training import TrainOptions, train
+    from nnframe.modelfile.atomic import check_writable, refuse_own_inputs
 
     for label, path in (("--output", output), ("--plot", plot)):
         if path is not None:

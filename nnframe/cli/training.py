@@ -28,14 +28,14 @@ import attrs
 from nnframe.callbacks import ModelCheckpoint, ProgressDisplay
 from nnframe.cli.modelio import load_model, save_model
 from nnframe.config import Config, load_config, load_data
-from nnframe.contracts import Callback
+from nnframe.core.contracts import Callback
+from nnframe.core.identity import component_name
+from nnframe.core.network import Network
+from nnframe.core.training import check_saveable
 from nnframe.datasets.network_data import loss_classifies
 from nnframe.distributed import Strategy, from_launcher, launch
 from nnframe.errors import ConfigError, ModelFileError, NNFrameError, TrainingDivergedError
-from nnframe.identity import component_name
-from nnframe.network import Network
-from nnframe.saving import describe_layer
-from nnframe.training import check_saveable
+from nnframe.modelfile.save import describe_layer
 
 INTERRUPTED = 130
 TERMINATED = 143
@@ -120,7 +120,7 @@ def _train(options: TrainOptions, strategy: Strategy) -> int:
         raise ConfigError("--seed cannot be combined with --resume: a resumed run continues "
                           "the random stream saved in the checkpoint")
     if options.plot is not None:
-        from nnframe.plotting import require_matplotlib
+        from nnframe.callbacks.plotting import require_matplotlib
 
         require_matplotlib()
     epochs = options.epochs or config.train.epochs
@@ -201,7 +201,7 @@ def _train(options: TrainOptions, strategy: Strategy) -> int:
     saved = save_model(network, output)
     _print(display, f"saved the model to {saved}")
     if options.plot is not None:
-        from nnframe.plotting import plot_history
+        from nnframe.callbacks.plotting import plot_history
 
         _print(display, f"saved the training curves to {plot_history(history, options.plot)}")
     return 0
@@ -364,7 +364,7 @@ def _describe(network: Network, config: Config, strategy: Strategy) -> str:
 def _kernel_line(network: Network) -> str | None:
     """Which version of its kernel the optimizer runs (chosen now: a plugin's is imported
     and checked), or None for an optimizer without one."""
-    from nnframe.kernels import choices
+    from nnframe.speed.kernels import choices
 
     name = getattr(network.optimizer, "kernel", None)
     if not isinstance(name, str):

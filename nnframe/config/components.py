@@ -13,9 +13,9 @@ from typing import Any
 from nnframe.config.fields import shown, suggestion
 from nnframe.config.problems import Problems
 from nnframe.config.schema import ComponentSpec
+from nnframe.core.kinds import kind as kind_named
+from nnframe.core.registry import Component, check_arguments, check_built, get_registry
 from nnframe.errors import ComponentError, NNFrameError, UnknownComponentError
-from nnframe.kinds import kind as kind_named
-from nnframe.registry import Component, check_arguments, check_built, get_registry
 
 
 def check_component(problems: Problems, kind: str, key: str,

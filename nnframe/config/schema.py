@@ -8,11 +8,11 @@ from typing import TYPE_CHECKING, Any
 
 import attrs
 
-from nnframe.contracts import Dataset
+from nnframe.core.contracts import Dataset
 from nnframe.datasets.catalog import dataset
 
 if TYPE_CHECKING:
-    from nnframe.network import Network
+    from nnframe.core.network import Network
 
 
 @attrs.frozen
@@ -26,7 +26,7 @@ class ComponentSpec:
 
     def create(self) -> Any:
         """A fresh component, built through the registry."""
-        from nnframe.registry import get_registry
+        from nnframe.core.registry import get_registry
 
         return get_registry().create(self.kind, self.name, **self.arguments)
 
@@ -104,7 +104,7 @@ class Config:
 
     def build_network(self) -> Network:
         """A new, unbuilt network with the config's layers, loss and optimizer."""
-        from nnframe.network import Network
+        from nnframe.core.network import Network
 
         network = Network([spec.create() for spec in self.layers], dtype=self.dtype)
         return network.use(self.loss.create(), self.optimizer.create(),

@@ -7,7 +7,7 @@ from pathlib import Path
 from typing import Any
 
 from nnframe.errors import ConfigError
-from nnframe.regular_files import open_regular
+from nnframe.modelfile.regular_files import open_regular
 
 if sys.version_info >= (3, 11):
     import tomllib

@@ -19,7 +19,7 @@ from nnframe.config.problems import Problems
 from nnframe.config.schema import ComponentSpec, Config, DataSpec, TrainSpec
 from nnframe.config.toml import check_nesting, read_toml
 from nnframe.constants import MAX_LAYERS, count_layers
-from nnframe.contracts import Dataset
+from nnframe.core.contracts import Dataset
 from nnframe.errors import DataError, NNFrameError
 
 #: ``[tune]`` is read by ``nnframe tune`` alone (`nnframe.tune.space`); training ignores it
@@ -167,7 +167,7 @@ def _dataset(problems: Problems, key: str, source: Any, base_dir: Path | None
 def _resolved_paths(table: dict[str, Any], base_dir: Path) -> dict[str, Any]:
     """The reader's path arguments (its factory's ``path_arguments``) relative to
     ``base_dir`` unless absolute."""
-    from nnframe.registry import get_registry
+    from nnframe.core.registry import get_registry
 
     try:
         factory = get_registry().get("dataset", table.get("type")).factory

@@ -12,9 +12,9 @@ import math
 import os
 from typing import Any
 
-from nnframe.contracts import Dataset
+from nnframe.core.contracts import Dataset
+from nnframe.core.registry import get_registry
 from nnframe.errors import ComponentError, DataError
-from nnframe.registry import get_registry
 
 
 def _load_xor(split: str, data_dir: str | os.PathLike | None, download: bool):

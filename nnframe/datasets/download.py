@@ -23,8 +23,8 @@ from pathlib import Path
 from typing import IO, Any
 
 from nnframe._version import __version__
-from nnframe.atomic import remove_stale_temps, replaceable_target, temp_path_for
 from nnframe.errors import DataError
+from nnframe.modelfile.atomic import remove_stale_temps, replaceable_target, temp_path_for
 
 CHUNK = 1 << 16
 #: Seconds one read (or the connection) may stall before the mirror counts as failed.

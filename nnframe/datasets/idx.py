@@ -18,7 +18,7 @@ from typing import BinaryIO
 import numpy as np
 
 from nnframe.errors import DataError
-from nnframe.regular_files import open_regular
+from nnframe.modelfile.regular_files import open_regular
 
 # The third byte of the magic number names the element type.
 _IDX_TYPES = {0x08: ">u1", 0x09: ">i1", 0x0B: ">i2", 0x0C: ">i4", 0x0D: ">f4", 0x0E: ">f8"}

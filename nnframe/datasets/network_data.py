@@ -15,7 +15,7 @@ from nnframe.datasets.splits import split_rows
 from nnframe.errors import DataError
 
 if TYPE_CHECKING:
-    from nnframe.network import Network
+    from nnframe.core.network import Network
 
 
 def loss_classifies(loss: Any) -> bool | None:

@@ -18,7 +18,7 @@ import attrs
 import numpy as np
 
 from nnframe.errors import DataError
-from nnframe.regular_files import open_regular
+from nnframe.modelfile.regular_files import open_regular
 
 #: Texts that mean "missing" in a CSV file unless the reader is told otherwise.
 NA_VALUES = ("", "NA", "N/A", "NaN", "nan", "null", "NULL", "None")

@@ -51,7 +51,7 @@ from typing import TYPE_CHECKING, Any, NoReturn
 
 import numpy as np
 
-from nnframe.contracts import MetricProtocol
+from nnframe.core.contracts import MetricProtocol
 from nnframe.distributed.strategy import Strategy, even_rows
 from nnframe.errors import (
     ConfigError,
@@ -62,7 +62,7 @@ from nnframe.errors import (
 from nnframe.extras import install_hint, require
 
 if TYPE_CHECKING:
-    from nnframe.network import Network
+    from nnframe.core.network import Network
 
 INSTALL_HINT = install_hint("mpi")
 TIMEOUT_VARIABLE = "NNFRAME_MPI_TIMEOUT"
@@ -314,7 +314,7 @@ class MPIStrategy(Strategy):
                  metrics: list[MetricProtocol]) -> dict[str, float]:
         """Each process predicts its share of the validation data; rank 0 scores every
         share, in order, and tells the others."""
-        from nnframe.network import PREDICT_CHUNK
+        from nnframe.core.network import PREDICT_CHUNK
 
         first, last = self.rows(0, len(x))
         chunks = [slice(a, min(a + PREDICT_CHUNK, last)) for a in range(first, last, PREDICT_CHUNK)]

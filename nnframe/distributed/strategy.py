@@ -4,7 +4,7 @@
 method is what one process does alone (take the whole batch, keep its own gradients,
 ...). A data-parallel strategy (`nnframe.distributed.mpi.MPIStrategy`) overrides them to
 split each global batch across processes and combine what they computed, so that the
-loop in `nnframe.training` reads the same for one process and for many.
+loop in `nnframe.core.training` reads the same for one process and for many.
 """
 
 from __future__ import annotations
@@ -15,10 +15,10 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from nnframe.contracts import MetricProtocol
+from nnframe.core.contracts import MetricProtocol
 
 if TYPE_CHECKING:
-    from nnframe.network import Network
+    from nnframe.core.network import Network
 
 
 class Strategy:

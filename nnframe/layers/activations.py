@@ -11,11 +11,11 @@ from typing import Any
 import attrs
 import numpy as np
 
-from nnframe import parallel
-from nnframe.arguments import non_negative, positive_float, to_float, to_int
-from nnframe.contracts import Layer, Shape
-from nnframe.contracts.config import config_of
+from nnframe.checks.arguments import non_negative, positive_float, to_float, to_int
+from nnframe.core.contracts import Layer, Shape
+from nnframe.core.contracts.config import config_of
 from nnframe.errors import ConfigError, ShapeError
+from nnframe.speed import parallel
 
 
 @attrs.define(eq=False)

@@ -17,10 +17,10 @@ from typing import Any, ClassVar
 import attrs
 import numpy as np
 
-from nnframe.arguments import one_of
-from nnframe.contracts import LayerProtocol, Shape
+from nnframe.checks.arguments import one_of
+from nnframe.core.contracts import LayerProtocol, Shape
+from nnframe.core.identity import component_of
 from nnframe.errors import ConfigError, NNFrameError, PluginError, ShapeError
-from nnframe.identity import component_of
 
 
 def inner_label(where: str, layer: Any) -> str:
@@ -48,7 +48,7 @@ def inner_error(exc: Exception, key: str, where: str, layer: Any, what: str) -> 
 
 def make_layer(spec: Any, where: str) -> LayerProtocol:
     """A layer object from a layer, a registered name or a ``{"type": ...}`` table."""
-    from nnframe.registry import create
+    from nnframe.core.registry import create
 
     if isinstance(spec, str):
         return create("layer", spec)

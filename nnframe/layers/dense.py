@@ -7,12 +7,12 @@ from typing import Any, ClassVar
 import attrs
 import numpy as np
 
-from nnframe import parallel
-from nnframe.arguments import boolean, optional_positive_int, to_int
-from nnframe.contracts import Layer, Shape
-from nnframe.contracts.config import config_of
+from nnframe.checks.arguments import boolean, optional_positive_int, to_int
+from nnframe.core.contracts import Layer, Shape
+from nnframe.core.contracts.config import config_of
+from nnframe.core.contracts.initializer import check_init, initialize
 from nnframe.errors import ShapeError
-from nnframe.initializers import check_init, initialize
+from nnframe.speed import parallel
 
 
 @attrs.define(eq=False)

@@ -5,8 +5,8 @@ from __future__ import annotations
 import attrs
 import numpy as np
 
-from nnframe.arguments import to_float, unit_interval
-from nnframe.contracts import Layer, Shape
+from nnframe.checks.arguments import to_float, unit_interval
+from nnframe.core.contracts import Layer, Shape
 
 
 @attrs.define(eq=False)

@@ -7,8 +7,8 @@ from typing import Any, ClassVar
 import attrs
 import numpy as np
 
-from nnframe.arguments import positive_int, to_int
-from nnframe.contracts import Layer, Shape
+from nnframe.checks.arguments import positive_int, to_int
+from nnframe.core.contracts import Layer, Shape
 from nnframe.errors import ConfigError, DataError
 
 

@@ -7,7 +7,7 @@ import math
 import attrs
 import numpy as np
 
-from nnframe.contracts import Layer, Shape
+from nnframe.core.contracts import Layer, Shape
 
 
 @attrs.define(eq=False)

@@ -16,8 +16,8 @@ from typing import ClassVar
 import attrs
 import numpy as np
 
-from nnframe.arguments import one_of
-from nnframe.contracts import Layer, Shape
+from nnframe.checks.arguments import one_of
+from nnframe.core.contracts import Layer, Shape
 
 #: Below this |x| erf is summed as its power series; above, erfc as a continued fraction.
 _SERIES_LIMIT = 2.5

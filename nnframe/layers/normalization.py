@@ -26,9 +26,16 @@ from typing import Any, ClassVar
 import attrs
 import numpy as np
 
-from nnframe.arguments import boolean, fraction, positive_float, positive_int, to_float, to_int
-from nnframe.contracts import Layer, Shape
-from nnframe.contracts.config import config_of
+from nnframe.checks.arguments import (
+    boolean,
+    fraction,
+    positive_float,
+    positive_int,
+    to_float,
+    to_int,
+)
+from nnframe.core.contracts import Layer, Shape
+from nnframe.core.contracts.config import config_of
 from nnframe.errors import ShapeError
 
 

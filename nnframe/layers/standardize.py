@@ -14,8 +14,8 @@ from typing import ClassVar
 import attrs
 import numpy as np
 
-from nnframe.arguments import positive_float, to_float
-from nnframe.contracts import Layer, Shape
+from nnframe.checks.arguments import positive_float, to_float
+from nnframe.core.contracts import Layer, Shape
 from nnframe.errors import DataError, ShapeError
 
 

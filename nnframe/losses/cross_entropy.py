@@ -14,9 +14,9 @@ from typing import Any, ClassVar
 import attrs
 import numpy as np
 
-from nnframe.arguments import fraction, to_float, to_int
-from nnframe.contracts import Loss, Shape
-from nnframe.contracts.config import config_of
+from nnframe.checks.arguments import fraction, to_float, to_int
+from nnframe.core.contracts import Loss, Shape
+from nnframe.core.contracts.config import config_of
 from nnframe.errors import ConfigError, DataError
 from nnframe.losses.elementwise import ElementwiseLoss
 from nnframe.losses.reduction import reduce, reduction_field, sample_weights

@@ -14,8 +14,8 @@ from typing import Any, ClassVar
 import attrs
 import numpy as np
 
-from nnframe.contracts import Loss
-from nnframe.contracts.config import config_of
+from nnframe.core.contracts import Loss
+from nnframe.core.contracts.config import config_of
 from nnframe.losses.reduction import reduce, reduction_field, sample_weights
 
 

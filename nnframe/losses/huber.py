@@ -8,8 +8,8 @@ from typing import ClassVar
 import attrs
 import numpy as np
 
-from nnframe.arguments import non_negative, positive_float, to_float
-from nnframe.contracts import Shape
+from nnframe.checks.arguments import non_negative, positive_float, to_float
+from nnframe.core.contracts import Shape
 from nnframe.losses.elementwise import ElementwiseLoss
 from nnframe.losses.targets import check_same_shape
 

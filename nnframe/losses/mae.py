@@ -7,7 +7,7 @@ from typing import ClassVar
 import attrs
 import numpy as np
 
-from nnframe.contracts import Shape
+from nnframe.core.contracts import Shape
 from nnframe.losses.elementwise import ElementwiseLoss
 from nnframe.losses.targets import check_same_shape
 

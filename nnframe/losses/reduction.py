@@ -15,7 +15,7 @@ from typing import Any
 import attrs
 import numpy as np
 
-from nnframe.arguments import one_of
+from nnframe.checks.arguments import one_of
 from nnframe.errors import DataError
 
 #: The values of every built-in loss's ``reduction`` argument, as in ``torch.nn``.

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from nnframe.contracts import Shape
+from nnframe.core.contracts import Shape
 from nnframe.errors import DataError
 
 

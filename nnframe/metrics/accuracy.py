@@ -7,7 +7,7 @@ from typing import ClassVar
 import attrs
 import numpy as np
 
-from nnframe.arguments import positive_int, to_int
+from nnframe.checks.arguments import positive_int, to_int
 from nnframe.errors import DataError
 from nnframe.metrics.base import ClassificationMetric
 

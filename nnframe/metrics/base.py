@@ -7,7 +7,7 @@ from typing import Any
 import attrs
 import numpy as np
 
-from nnframe.contracts import Metric, Shape
+from nnframe.core.contracts import Metric, Shape
 from nnframe.errors import DataError
 from nnframe.metrics.classes import ClassReader, class_reader
 

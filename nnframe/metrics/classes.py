@@ -5,7 +5,7 @@ from __future__ import annotations
 import attrs
 import numpy as np
 
-from nnframe.contracts import Shape
+from nnframe.core.contracts import Shape
 
 
 @attrs.frozen

@@ -8,7 +8,7 @@ from typing import Any, ClassVar
 import attrs
 import numpy as np
 
-from nnframe.contracts import Metric
+from nnframe.core.contracts import Metric
 from nnframe.errors import DataError
 
 

@@ -3,7 +3,7 @@
 The graph is built layer by layer through the converters (`GraphBuilder.convert`), then
 checked with ``onnx.checker.check_model(..., full_check=True)`` (which also infers every
 shape) before a byte is written; the file is written beside its target and renamed into
-place (`nnframe.atomic`), so a failed export leaves nothing behind and an earlier file at
+place (`nnframe.modelfile.atomic`), so a failed export leaves nothing behind and an earlier file at
 that path unchanged.
 """
 
@@ -19,9 +19,9 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from nnframe._version import __version__
-from nnframe.atomic import write_atomic
 from nnframe.errors import ExportError, NetworkStateError, NonFiniteWeightsWarning
 from nnframe.extras import require
+from nnframe.modelfile.atomic import write_atomic
 from nnframe.onnx import (
     BATCH_AXIS,
     DEFAULT_OPSET,
@@ -33,7 +33,7 @@ from nnframe.onnx import (
 if TYPE_CHECKING:
     import onnx
 
-    from nnframe.network import Network
+    from nnframe.core.network import Network
 
 
 def require_onnx() -> ModuleType:

@@ -18,12 +18,12 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from nnframe.contracts import Shape
+from nnframe.core.contracts import Shape
+from nnframe.core.identity import component_of
+from nnframe.core.registry import Component
 from nnframe.errors import ExportError, NNFrameError
-from nnframe.identity import component_of
 from nnframe.layers.composite import inner_label
 from nnframe.onnx.lookup import converter_for
-from nnframe.registry import Component
 
 if TYPE_CHECKING:
     import onnx

@@ -23,8 +23,8 @@ from __future__ import annotations
 from typing import Any
 
 from nnframe.constants import normalize_distribution
+from nnframe.core.registry import Component, Registry, get_registry
 from nnframe.errors import AmbiguousComponentError
-from nnframe.registry import Component, Registry, get_registry
 
 
 def converts(converter: Component) -> str | None:

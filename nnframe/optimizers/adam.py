@@ -6,11 +6,11 @@ from typing import Any, ClassVar
 
 import attrs
 
-from nnframe.arguments import boolean, non_negative, to_float, unit_interval
-from nnframe.contracts import Optimizer, ParameterGroup
-from nnframe.contracts.config import config_of
-from nnframe.kernels import use
+from nnframe.checks.arguments import boolean, non_negative, to_float, unit_interval
+from nnframe.core.contracts import Optimizer, ParameterGroup
+from nnframe.core.contracts.config import config_of
 from nnframe.optimizers import general
+from nnframe.speed.kernels import use
 
 
 @attrs.define(eq=False)
@@ -36,7 +36,7 @@ class Adam(Optimizer):
 
     @property
     def kernel(self) -> str | None:
-        """The named kernel its steps run (`nnframe.kernels`), or None: the options
+        """The named kernel its steps run (`nnframe.speed.kernels`), or None: the options
         ``amsgrad`` and ``maximize`` take the plain NumPy rules instead."""
         if self.amsgrad or self.maximize:
             return None

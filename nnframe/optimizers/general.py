@@ -1,6 +1,6 @@
 """The update rules with every option of torch.optim, in plain NumPy over whole buffers.
 
-The default rules run in `nnframe.optimizers.kernels`, tuned block by block; an option
+The default rules run in `nnframe.speed.blocked`, tuned block by block; an option
 that they do not have (SGD's weight decay and dampening, Adam's AMSGrad, RMSprop's
 centred variant and weight decay, ``maximize`` on all) takes these instead: the formulas
 as torch.optim documents them, one array operation each, a few temporary arrays per step.

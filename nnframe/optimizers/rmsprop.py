@@ -6,11 +6,11 @@ from typing import Any
 
 import attrs
 
-from nnframe.arguments import boolean, non_negative, to_float, unit_interval
-from nnframe.contracts import Optimizer, ParameterGroup
-from nnframe.contracts.config import config_of
-from nnframe.kernels import use
+from nnframe.checks.arguments import boolean, non_negative, to_float, unit_interval
+from nnframe.core.contracts import Optimizer, ParameterGroup
+from nnframe.core.contracts.config import config_of
 from nnframe.optimizers import general
+from nnframe.speed.kernels import use
 
 
 @attrs.define(eq=False)
@@ -34,7 +34,7 @@ class RMSprop(Optimizer):
 
     @property
     def kernel(self) -> str | None:
-        """The named kernel its steps run (`nnframe.kernels`), or None: ``centered``,
+        """The named kernel its steps run (`nnframe.speed.kernels`), or None: ``centered``,
         weight decay and ``maximize`` take the plain NumPy rules instead."""
         if self.centered or self.weight_decay or self.maximize:
             return None

@@ -6,12 +6,12 @@ from typing import Any, ClassVar
 
 import attrs
 
-from nnframe.arguments import boolean, non_negative, to_float, unit_interval
-from nnframe.contracts import Optimizer, ParameterGroup
-from nnframe.contracts.config import config_of
+from nnframe.checks.arguments import boolean, non_negative, to_float, unit_interval
+from nnframe.core.contracts import Optimizer, ParameterGroup
+from nnframe.core.contracts.config import config_of
 from nnframe.errors import ConfigError
-from nnframe.kernels import use
 from nnframe.optimizers import general
+from nnframe.speed.kernels import use
 
 
 @attrs.define(eq=False)
@@ -42,7 +42,7 @@ class SGD(Optimizer):
 
     @property
     def kernel(self) -> str | None:
-        """The named kernel its steps run (`nnframe.kernels`), or None: weight decay,
+        """The named kernel its steps run (`nnframe.speed.kernels`), or None: weight decay,
         dampening and ``maximize`` take the plain NumPy rules instead."""
         return None if self.weight_decay or self.dampening or self.maximize else "sgd_step"
 

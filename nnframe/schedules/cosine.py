@@ -6,8 +6,8 @@ import math
 
 import attrs
 
-from nnframe.arguments import non_negative, to_float
-from nnframe.contracts import Schedule
+from nnframe.checks.arguments import non_negative, to_float
+from nnframe.core.contracts import Schedule
 from nnframe.errors import ConfigError
 
 

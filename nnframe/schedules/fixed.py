@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import attrs
 
-from nnframe.arguments import positive_float, positive_int, to_float, to_int
-from nnframe.contracts import Schedule
+from nnframe.checks.arguments import positive_float, positive_int, to_float, to_int
+from nnframe.core.contracts import Schedule
 
 
 @attrs.define(eq=False)

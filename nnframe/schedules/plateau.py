@@ -7,8 +7,8 @@ from typing import Any
 
 import attrs
 
-from nnframe.arguments import non_negative, to_float, to_int, unit_interval
-from nnframe.contracts import Schedule
+from nnframe.checks.arguments import non_negative, to_float, to_int, unit_interval
+from nnframe.core.contracts import Schedule
 from nnframe.errors import ConfigError
 from nnframe.monitor import MODES, Monitor
 from nnframe.schedules.cosine import check_floor

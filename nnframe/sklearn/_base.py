@@ -16,8 +16,8 @@ from sklearn.model_selection import train_test_split
 from sklearn.utils import check_random_state
 from sklearn.utils.validation import _check_sample_weight, check_is_fitted, validate_data
 
+from nnframe.core.network import DTYPES, Network
 from nnframe.errors import ConfigError
-from nnframe.network import DTYPES, Network
 from nnframe.sklearn._components import component, hidden_layers
 from nnframe.sklearn._stopping import stopping_callbacks
 

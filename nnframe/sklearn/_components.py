@@ -13,8 +13,8 @@ from typing import Any
 
 import numpy as np
 
-from nnframe import registry
-from nnframe.contracts import LayerProtocol
+from nnframe.core import registry
+from nnframe.core.contracts import LayerProtocol
 from nnframe.errors import ConfigError, NNFrameError
 
 

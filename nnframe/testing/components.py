@@ -5,8 +5,8 @@ from __future__ import annotations
 import importlib
 from typing import Any
 
-from nnframe.kinds import kind as kind_named
-from nnframe.registry import Component, get_registry, normalize_distribution
+from nnframe.core.kinds import kind as kind_named
+from nnframe.core.registry import Component, get_registry, normalize_distribution
 from nnframe.testing.generic import check_generic
 from nnframe.testing.report import CheckReport
 

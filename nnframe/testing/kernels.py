@@ -1,6 +1,6 @@
 """`check_kernel`: does a kernel give the same arrays as nnframe's NumPy reference?
 
-Each case of the kernel's `nnframe.kernels.KernelSpec` (Adam with and without weight
+Each case of the kernel's `nnframe.speed.kernels.KernelSpec` (Adam with and without weight
 decay, SGD plain, with momentum and Nesterov, ...) runs the kernel and the reference on
 the same random arrays for a few steps, in float32 and float64, on edge shapes: one
 element, an odd length, a 2-d array, and (float32) a buffer longer than the reference's
@@ -13,8 +13,8 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from nnframe.kernels import SPECS, compare
-from nnframe.registry import Component, get_registry
+from nnframe.core.registry import Component, get_registry
+from nnframe.speed.kernels import SPECS, compare
 from nnframe.testing.report import CheckReport, PropertyResult
 
 #: (shape, dtype) of every case: edge shapes, both float types, one buffer past the blocks.

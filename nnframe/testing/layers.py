@@ -10,7 +10,7 @@ from typing import Any
 import attrs
 import numpy as np
 
-from nnframe.roundtrip import config_text, layer_mismatch, rebuild
+from nnframe.modelfile.roundtrip import config_text, layer_mismatch, rebuild
 from nnframe.testing.gradients import energy_scale, layer_gradients
 from nnframe.testing.hints import LAYER_SHAPES, explicit_hints
 from nnframe.testing.properties import (
@@ -396,8 +396,8 @@ class LayerCheck(ComponentCheck):
     def model_file_roundtrip(self) -> PropertyResult:
         """In a network saved to a model file and loaded in its place, the layer predicts
         the same outputs, bit for bit, with its state after a training pass."""
-        from nnframe.loading import load
-        from nnframe.network import Network
+        from nnframe.core.network import Network
+        from nnframe.modelfile.load import load
 
         name = "model_file_roundtrip"
         if self.subject.component is None:

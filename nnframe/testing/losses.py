@@ -9,7 +9,7 @@ from typing import Any
 import attrs
 import numpy as np
 
-from nnframe.contracts.loss import accepts_sample_weight
+from nnframe.core.contracts.loss import accepts_sample_weight
 from nnframe.testing.gradients import loss_gradients, loss_scale
 from nnframe.testing.hints import LOSS_SHAPE, explicit_hints
 from nnframe.testing.properties import (

@@ -15,7 +15,7 @@ from typing import Any
 import attrs
 import numpy as np
 
-from nnframe.contracts import ParameterGroup
+from nnframe.core.contracts import ParameterGroup
 from nnframe.testing.hints import explicit_hints
 from nnframe.testing.properties import (
     ComponentCheck,

@@ -11,7 +11,7 @@ import attrs
 import numpy as np
 
 from nnframe.errors import ConfigError
-from nnframe.roundtrip import config_text, setting_mismatch
+from nnframe.modelfile.roundtrip import config_text, setting_mismatch
 from nnframe.testing.gradients import gradient_mismatch, worst_element
 from nnframe.testing.hints import HINTS_ATTRIBUTE, CheckHints, factory_hints
 from nnframe.testing.report import CheckReport, PropertyResult

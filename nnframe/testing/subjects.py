@@ -8,7 +8,7 @@ from typing import Any
 import attrs
 import numpy as np
 
-from nnframe.registry import Component, check_built, get_registry
+from nnframe.core.registry import Component, check_built, get_registry
 
 
 @attrs.frozen

@@ -23,7 +23,7 @@ import attrs
 
 from nnframe.config import Splits, load_data, parse_config, read_toml
 from nnframe.config.writer import dump_toml
-from nnframe.contracts import Callback
+from nnframe.core.contracts import Callback
 from nnframe.datasets.network_data import loss_classifies
 from nnframe.errors import ConfigError, NNFrameError
 from nnframe.extras import require
@@ -92,7 +92,7 @@ def tune(options: TuneOptions) -> Any:
     base_dir = options.config.parent
     parse_config(with_values(raw, {}), source=source, base_dir=base_dir)  # the base runs
     if options.plot is not None:
-        from nnframe.plotting import require_matplotlib
+        from nnframe.callbacks.plotting import require_matplotlib
 
         require_matplotlib()
     optuna = require("optuna", "tune", "nnframe tune")
@@ -287,7 +287,7 @@ def write_best(raw: dict[str, Any], best: Any, options: TuneOptions, target: Pat
     """The base config with the best trial's values (no ``[tune]`` table), as TOML that
     ``nnframe train`` runs; a relative ``data.data_dir`` is made absolute when the file
     goes to another folder."""
-    from nnframe.atomic import write_atomic
+    from nnframe.modelfile.atomic import write_atomic
 
     document = with_values(raw, best.params)
     data = document.get("data", {})
@@ -308,7 +308,7 @@ def plot_study(study: Any, path: Path) -> Path:
     import matplotlib
     import matplotlib.pyplot
 
-    from nnframe.atomic import write_atomic
+    from nnframe.modelfile.atomic import write_atomic
 
     matplotlib.use("Agg")
     from optuna.visualization.matplotlib import plot_optimization_history

@@ -11,7 +11,7 @@ import numpy as np
 from nnframe.datasets.readers.base import FileDataset, Raw, as_path_text, check_stream
 from nnframe.datasets.streaming import FileRows, npy_rows, npz_rows, streams
 from nnframe.errors import DataError
-from nnframe.regular_files import open_regular
+from nnframe.modelfile.regular_files import open_regular
 
 
 def load_npy(path: str | Path, what: str) -> np.ndarray:

@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING, Any, ClassVar
 import attrs
 import numpy as np
 
-from nnframe.contracts.config import config_of
+from nnframe.core.contracts.config import config_of
 from nnframe.errors import ConfigError, DataError
 
 if TYPE_CHECKING:

@@ -20,7 +20,7 @@ import attrs
 import numpy as np
 
 import nnframe
-from nnframe.arguments import positive_int, to_float, to_int, unit_interval
+from nnframe.checks.arguments import positive_int, to_float, to_int, unit_interval
 from nnframe_attention.sequences import (
     batch_shape,
     check_bool,

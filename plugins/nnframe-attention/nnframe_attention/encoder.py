@@ -22,7 +22,14 @@ import attrs
 import numpy as np
 
 import nnframe
-from nnframe.arguments import one_of, positive_float, positive_int, to_float, to_int, unit_interval
+from nnframe.checks.arguments import (
+    one_of,
+    positive_float,
+    positive_int,
+    to_float,
+    to_int,
+    unit_interval,
+)
 from nnframe_attention.nested import NamedArrays
 from nnframe_attention.sequences import (
     batch_shape,

@@ -14,7 +14,7 @@ import attrs
 import numpy as np
 
 import nnframe
-from nnframe.arguments import one_of
+from nnframe.checks.arguments import one_of
 from nnframe_attention.sequences import batch_shape, check_bool, sample_shape, split_mask
 
 

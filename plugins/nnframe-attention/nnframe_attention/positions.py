@@ -13,7 +13,7 @@ import attrs
 import numpy as np
 
 import nnframe
-from nnframe.arguments import positive_int, to_int
+from nnframe.checks.arguments import positive_int, to_int
 from nnframe_attention.sequences import batch_shape, check_bool, sample_shape
 
 

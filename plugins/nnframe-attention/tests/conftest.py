@@ -9,7 +9,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from nnframe import registry
+from nnframe.core import registry
 
 
 @pytest.fixture(autouse=True)

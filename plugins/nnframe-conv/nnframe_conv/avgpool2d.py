@@ -8,7 +8,7 @@ import attrs
 import numpy as np
 
 import nnframe
-from nnframe.arguments import positive_int, to_int
+from nnframe.checks.arguments import positive_int, to_int
 from nnframe_conv.pooling import Pool2D
 from nnframe_conv.windows import Axis
 

@@ -13,8 +13,8 @@ import attrs
 import numpy as np
 
 import nnframe
-from nnframe.arguments import positive_int, to_int
-from nnframe.initializers import check_init
+from nnframe.checks.arguments import positive_int, to_int
+from nnframe.core.contracts.initializer import check_init
 from nnframe_conv.conv2d import Conv2D, _check_bool, _check_padding_mode
 
 

@@ -19,10 +19,10 @@ import attrs
 import numpy as np
 
 import nnframe
-from nnframe.arguments import positive_int, to_int
-from nnframe.initializers import check_init, initialize
-from nnframe.parallel import split_batch, split_rows
-from nnframe.workspace import Workspace
+from nnframe.checks.arguments import positive_int, to_int
+from nnframe.core.contracts.initializer import check_init, initialize
+from nnframe.speed.parallel import split_batch, split_rows
+from nnframe.speed.workspace import Workspace
 from nnframe_conv import grouped
 from nnframe_conv.padding import PADDING_MODES, check_fits, fold, pad
 from nnframe_conv.windows import (

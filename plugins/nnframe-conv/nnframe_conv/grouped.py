@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from nnframe.workspace import Workspace
+from nnframe.speed.workspace import Workspace
 from nnframe_conv.windows import Axis, window_view
 
 

@@ -7,7 +7,7 @@ from typing import ClassVar
 import attrs
 import numpy as np
 
-from nnframe.parallel import split_batch
+from nnframe.speed.parallel import split_batch
 from nnframe_conv.pooling import Pool2D
 from nnframe_conv.windows import Axis, Pair, positive_pair, to_pair
 

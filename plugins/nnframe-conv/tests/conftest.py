@@ -10,7 +10,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from nnframe import registry
+from nnframe.core import registry
 from nnframe.testing import assert_layer_gradients
 
 

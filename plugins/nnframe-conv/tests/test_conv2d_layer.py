@@ -130,8 +130,8 @@ def test_a_file_declaring_a_huge_conv2d_without_weights_is_refused_cheaply(tmp_p
     loading compares the declared shapes first and allocates nothing."""
     import tracemalloc
 
-    from nnframe.model_format import HEADER_KEY, header_bytes, read_header
-    from nnframe.npz import read_npz, write_npz
+    from nnframe.modelfile.format import HEADER_KEY, header_bytes, read_header
+    from nnframe.modelfile.npz import read_npz, write_npz
 
     source = nnframe.Network([Conv2D(20000, 3)]).save(tmp_path / "unbuilt.npz")
     header = read_header(source, read_npz(source)[HEADER_KEY])

@@ -23,8 +23,8 @@ LAYERS = {"conv2d": "Conv2D", "maxpool2d": "MaxPool2D", "avgpool2d": "AvgPool2D"
           "global_avg_pool": "GlobalAvgPool", "global_max_pool": "GlobalMaxPool",
           "adaptive_avg_pool2d": "AdaptiveAvgPool2D", "adaptive_max_pool2d": "AdaptiveMaxPool2D"}
 #: What the plugin may import from nnframe: the package itself and its public modules.
-PUBLIC_MODULES = {"nnframe", "nnframe.arguments", "nnframe.initializers", "nnframe.parallel",
-                  "nnframe.testing", "nnframe.workspace"}
+PUBLIC_MODULES = {"nnframe", "nnframe.checks.arguments", "nnframe.core.contracts.initializer",
+                  "nnframe.speed.parallel", "nnframe.testing", "nnframe.speed.workspace"}
 
 
 def installed_version() -> str:

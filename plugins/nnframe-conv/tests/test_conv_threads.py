@@ -1,5 +1,5 @@
 """Convolution and pooling split their im2col, col2im and window work over the batch
-(nnframe.parallel); the pieces must give the same bits as one thread."""
+(nnframe.speed.parallel); the pieces must give the same bits as one thread."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 
 import nnframe
-from nnframe import parallel
+from nnframe.speed import parallel
 
 
 @pytest.fixture

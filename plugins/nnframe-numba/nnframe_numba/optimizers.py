@@ -1,5 +1,5 @@
 """Fused optimizer steps: one compiled loop over the parameters, in place of NumPy's
-dozen array passes (nnframe's references, `nnframe.optimizers.kernels`).
+dozen array passes (nnframe's references, `nnframe.speed.blocked`).
 
 Each public function has the signature of the reference of the same name and the same
 formulas (torch.optim's), in the same order of operations; ``fastmath`` lets LLVM
@@ -19,7 +19,7 @@ import math
 import numpy as np
 from numba import njit
 
-from nnframe.optimizers import kernels as reference
+from nnframe.speed import blocked as reference
 from nnframe_numba.cache import cache_dir, caching_in
 
 _FLOATS = (np.dtype(np.float32), np.dtype(np.float64))

@@ -16,7 +16,8 @@ import tempfile
 
 import pytest
 
-from nnframe import kernels, registry
+from nnframe.core import registry
+from nnframe.speed import kernels
 
 if not os.environ.get("NUMBA_CACHE_DIR"):
     _CACHE = tempfile.mkdtemp(prefix="nnframe-numba-tests-")

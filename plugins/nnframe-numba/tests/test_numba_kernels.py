@@ -13,8 +13,8 @@ import pytest
 from nnframe_numba import optimizers as fused
 
 import nnframe
-from nnframe import kernels
-from nnframe.optimizers import kernels as reference
+from nnframe.speed import blocked as reference
+from nnframe.speed import kernels
 from nnframe.testing import check_distribution, check_kernel
 
 NAMES = ("adam_step", "adamw_step", "sgd_step", "rmsprop_step")
@@ -101,7 +101,7 @@ def test_compiled_kernels_are_cached_in_the_user_cache_directory(tmp_path):
 
 def test_listing_and_importing_nnframe_import_no_numba():
     code = ("import sys, nnframe\n"
-            "from nnframe.registry import get_registry\n"
+            "from nnframe.core.registry import get_registry\n"
             "names = [c.qualified_name for c in get_registry().components('kernel')]\n"
             "assert 'nnframe-numba:adam_step' in names, names\n"
             "loaded = [m for m in sys.modules if m.startswith(('numba', 'nnframe_numba.op'))]\n"

@@ -13,7 +13,7 @@ from typing import ClassVar
 import attrs
 import numpy as np
 
-from nnframe.workspace import Workspace
+from nnframe.speed.workspace import Workspace
 from nnframe_recurrent.recurrent import Draw, Recurrent, Run, activate, exp_factors
 
 #: r, z, n: which gates are sigmoids (n is a tanh)

@@ -12,7 +12,7 @@ from typing import ClassVar
 import attrs
 import numpy as np
 
-from nnframe.workspace import Workspace
+from nnframe.speed.workspace import Workspace
 from nnframe_recurrent.recurrent import Recurrent, Run, activate, exp_factors
 
 #: i, f, g, o: which gates are sigmoids (g is a tanh)

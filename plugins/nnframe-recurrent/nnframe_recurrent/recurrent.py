@@ -23,8 +23,8 @@ import attrs
 import numpy as np
 
 import nnframe
-from nnframe.arguments import positive_int, to_int
-from nnframe.workspace import Workspace
+from nnframe.checks.arguments import positive_int, to_int
+from nnframe.speed.workspace import Workspace
 from nnframe_recurrent.sequences import batch_shape, sample_shape
 
 Draw = Callable[[tuple[int, ...]], np.ndarray]

@@ -9,7 +9,7 @@ import attrs
 import numpy as np
 
 import nnframe
-from nnframe.workspace import Workspace
+from nnframe.speed.workspace import Workspace
 from nnframe_recurrent.recurrent import Recurrent, Run
 
 NONLINEARITIES = ("tanh", "relu")

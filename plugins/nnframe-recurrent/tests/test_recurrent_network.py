@@ -11,7 +11,7 @@ import numpy as np
 import pytest
 
 import nnframe
-from nnframe.summary import summary_rows
+from nnframe.core.summary import summary_rows
 
 pytest.importorskip(
     "nnframe_recurrent", reason="nnframe-recurrent is not installed: "
@@ -86,7 +86,7 @@ def test_a_model_file_names_the_distribution_to_install(tmp_path, monkeypatch):
     net = nnframe.Network([L("lstm", 3), L("dense", output_size=1)]).use("mse", "sgd")
     path = net.build((4, 2), seed=0).save(tmp_path / "lstm.npz")
     monkeypatch.setenv("NNFRAME_LOAD_PLUGINS", "")
-    nnframe.registry.reset_registry()
+    nnframe.core.registry.reset_registry()
     with pytest.raises(nnframe.MissingPluginError, match="nnframe-recurrent"):
         nnframe.load(path)
 

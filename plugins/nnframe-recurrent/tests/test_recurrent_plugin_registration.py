@@ -20,7 +20,8 @@ nnframe_recurrent = pytest.importorskip(
 
 LAYERS = {"rnn": "SimpleRNN", "lstm": "LSTM", "gru": "GRU"}
 #: What the plugin may import from nnframe: the package itself and its public modules.
-PUBLIC_MODULES = {"nnframe", "nnframe.arguments", "nnframe.testing", "nnframe.workspace"}
+PUBLIC_MODULES = {"nnframe", "nnframe.checks.arguments", "nnframe.testing",
+                  "nnframe.speed.workspace"}
 
 
 def installed_version() -> str:

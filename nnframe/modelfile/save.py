@@ -1,0 +1,211 @@
+"""Writing a network to a model file (`Network.save`): encode, check, write atomically.
+
+Every component is written under the registered name it was built as, with its config,
+and checked first: the registered factory, given that config, must rebuild an equal
+component (a layer: the same outputs from the same weights and state). What cannot be
+rebuilt is refused with a message saying what to do, never saved wrong.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import weakref
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+
+from nnframe._version import __version__
+from nnframe.core.identity import component_of, layer_label
+from nnframe.errors import ModelFileError
+from nnframe.modelfile.atomic import write_atomic
+from nnframe.modelfile.format import (
+    FORMAT_NAME,
+    FORMAT_VERSION,
+    HEADER_KEY,
+    OPTIMIZER_PREFIX,
+    PARAMS_PREFIX,
+    STATE_PREFIX,
+    header_bytes,
+)
+from nnframe.modelfile.npz import write_npz
+from nnframe.modelfile.roundtrip import (
+    config_text,
+    layer_mismatch,
+    nested,
+    rebuild,
+    setting_mismatch,
+)
+
+if TYPE_CHECKING:
+    from nnframe.core.network import Network
+
+#: Layers already checked to rebuild from their current config: id -> (ref, config text).
+_VERIFIED: dict[int, tuple[weakref.ref, str]] = {}
+
+
+def save_network(network: Network, path: str | os.PathLike[str], *,
+                 include_optimizer: bool = True) -> Path:
+    """Write ``network`` to ``path`` atomically and return the path (`Network.save`)."""
+    header, arrays = encode(network, include_optimizer=include_optimizer)
+    contents = {HEADER_KEY: header_bytes(header), **arrays}
+    try:
+        return write_atomic(path, lambda file: write_npz(file, contents))
+    except OSError as exc:
+        raise ModelFileError(f"could not write the model file {path}: "
+                             f"{exc.strerror or exc}; any previous file there is unchanged"
+                             ) from exc
+
+
+def encode(network: Network, *, include_optimizer: bool = True
+           ) -> tuple[dict[str, Any], dict[str, np.ndarray]]:
+    """The JSON header and the arrays that describe ``network``."""
+    layers = [describe_layer(layer, layer_label(index, layer))
+              for index, layer in enumerate(network.layers)]
+    arrays: dict[str, np.ndarray] = {}
+    if network.built:
+        check_layers_rebuild(network)
+        arrays.update({PARAMS_PREFIX + p.key: p.value for p in network.parameters()})
+        arrays.update({STATE_PREFIX + key: np.asarray(value)
+                       for key, value in network.state().items()})
+    header: dict[str, Any] = {
+        "format": FORMAT_NAME,
+        "format_version": FORMAT_VERSION,
+        "nnframe_version": __version__,
+        "dtype": network.dtype.name,
+        "input_shape": list(network.input_shape) if network.built else None,
+        "layers": layers,
+        "loss": None if network.loss is None else describe(
+            "loss", network.loss, "the loss", check=True),
+        "metrics": [describe("metric", metric, f"metric {metric.name!r}", check=True)
+                    for metric in network.metrics],
+        "optimizer": None,
+        "training": None,
+    }
+    if getattr(network, "schema", None) is not None:
+        header["data"] = network.schema.to_json()
+    if include_optimizer and network.optimizer is not None:
+        entry = describe("optimizer", network.optimizer, "the optimizer", check=True)
+        state = dict(network.optimizer.state_dict())
+        entry["state"] = list(state)
+        arrays.update({OPTIMIZER_PREFIX + key: np.asarray(value) for key, value in state.items()})
+        header["optimizer"] = entry
+    if include_optimizer and network.built:
+        training: dict[str, Any] = {"epoch": int(network.epoch),
+                                    "rng": network.rng.bit_generator.state}
+        if network.resume_point is not None:
+            training["resume_point"] = network.resume_point
+        if network.training_state:
+            training["state"] = network.training_state
+        header["training"] = training
+    return header, arrays
+
+
+def describe(kind: str, component: Any, where: str, *, check: bool = False) -> dict[str, Any]:
+    """``{"name", "distribution", "version", "config"}`` of a registered component; with
+    ``check``, also proves that its config rebuilds it (see `nnframe.modelfile.roundtrip`)."""
+    found = component_of(kind, component)
+    cls = type(component)
+    if found is None:
+        raise ModelFileError(
+            f"cannot save {where}: {cls.__module__}.{cls.__qualname__} is not a registered "
+            f"{kind}, so a model file could not rebuild it; register it through a plugin's "
+            f"register_{kind_plural(kind)} hook and build it by name, e.g. "
+            f"nnframe.create({kind!r}, name)"
+        )
+    try:
+        text = config_text(component)
+    except (TypeError, ValueError, NotImplementedError) as exc:
+        raise ModelFileError(f"cannot save {where} ({found.name}): {exc}; get_config() must "
+                             "return plain numbers, strings, booleans, None, lists and dicts "
+                             "that rebuild it") from None
+    if check:
+        _check_settings(found, component, text, where)
+    return {"name": found.name, "distribution": found.distribution,
+            "version": found.version, "config": json.loads(text)}
+
+
+def describe_layer(layer: Any, where: str) -> dict[str, Any]:
+    """A layer's entry; a composite's holds its inner layers' entries under ``layers``
+    (or ``branches``) instead of their type tables."""
+    entry = describe("layer", layer, where)
+    inner = nested(layer)
+    if inner is not None:
+        attribute, held = inner
+        entry["config"].pop(attribute, None)
+        if attribute == "layers":
+            entry["layers"] = [describe_layer(child, f"{where}, inner layer {i}")
+                               for i, child in enumerate(held)]
+        else:
+            entry["branches"] = [
+                [describe_layer(child, f"{where}, branch {b} layer {i}")
+                 for i, child in enumerate(branch)]
+                for b, branch in enumerate(held)]
+    return entry
+
+
+def check_layers_rebuild(network: Network) -> None:
+    """Refuse any layer that its registered factory would not rebuild from its config.
+
+    A probe batch runs through the network; each layer is compared with its twin rebuilt
+    from the config on the input it really gets. A layer is checked again only when its
+    config changed since it last passed.
+    """
+    rng = np.random.default_rng(0)
+    shape = network.input_shape
+    probe = rng.integers(0, 2, (2, *shape)).astype(network.dtype)
+    for index, layer in enumerate(network.layers):
+        where = layer_label(index, layer)
+        text = config_text(layer)
+        seen = _VERIFIED.get(id(layer))
+        if seen is None or seen[0]() is not layer or seen[1] != text:
+            _check_layer(index, layer, text, shape, probe, network.dtype, where)
+            _remember(layer, text)
+        shape = tuple(layer.output_shape(shape))
+        try:
+            probe = np.asarray(layer.forward(probe, training=False))
+        except Exception:  # a probe this layer rejects: go on with a fresh one
+            probe = rng.integers(0, 2, (2, *shape)).astype(network.dtype)
+
+
+def _check_layer(index: int, layer: Any, text: str, shape: tuple[int, ...],
+                 probe: np.ndarray, dtype: np.dtype, where: str) -> None:
+    found = component_of("layer", layer)
+    try:
+        twin = rebuild(layer, found.factory)
+        problem = layer_mismatch(layer, twin, shape, probe, dtype)
+    except Exception as exc:  # plugin code given its own config
+        problem = f"rebuilding it raised {type(exc).__name__}: {exc}"
+    if problem is not None:
+        raise ModelFileError(
+            f"cannot save {where}: rebuilt from its config {text}, {problem}. Its "
+            "get_config() must return the constructor arguments that rebuild it (keep each "
+            "argument under its own name, use an attrs class, or override get_config); "
+            "nothing was written")
+
+
+def _check_settings(found: Any, component: Any, text: str, where: str) -> None:
+    try:
+        problem = setting_mismatch(component, rebuild(component, found.factory))
+    except Exception as exc:  # plugin code given its own config
+        problem = f"rebuilding it raised {type(exc).__name__}: {exc}"
+    if problem is not None:
+        raise ModelFileError(
+            f"cannot save {where} ({found.name}): rebuilt from its config {text}, {problem}; "
+            "its get_config() must return the arguments that rebuild it; nothing was written")
+
+
+def _remember(layer: Any, text: str) -> None:
+    key = id(layer)
+    try:
+        reference = weakref.ref(layer, lambda _, key=key: _VERIFIED.pop(key, None))
+    except TypeError:
+        return
+    _VERIFIED[key] = (reference, text)
+
+
+def kind_plural(kind: str) -> str:
+    from nnframe.core.kinds import kind as kind_named
+
+    return kind_named(kind).plural
