@@ -8,133 +8,60 @@
 Importing nnframe loads no plugin: plugins are discovered on the first lookup by name.
 """
 
-from typing import TYPE_CHECKING
+import importlib
 
-from nnframe._version import __version__
-from nnframe.core.hookspecs import hookimpl
-from nnframe.errors import (
-    AmbiguousComponentError,
-    ComponentError,
-    ConfigError,
-    DataError,
-    ExportError,
-    MissingExtraError,
-    MissingPluginError,
-    ModelFileError,
-    ModelFileWarning,
-    NetworkStateError,
-    NNFrameError,
-    NonFiniteWeightsWarning,
-    PluginError,
-    ShapeError,
-    TrainingDivergedError,
-    UnknownComponentError,
-)
+from nnframe._version import __version__ as __version__
 
-# The rest of the API is imported on first use (PEP 562), so that `import nnframe` (and so
-# `nnframe --help`, and every plugin's import) does not pay for NumPy and the network code
-# before it needs them.
-_LAZY = {
-    "CSVLogger": "nnframe.callbacks",
-    "EarlyStopping": "nnframe.callbacks",
-    "History": "nnframe.callbacks",
-    "MLflowLogger": "nnframe.callbacks",
-    "ModelCheckpoint": "nnframe.callbacks",
-    "ProgressDisplay": "nnframe.callbacks",
-    "TensorBoard": "nnframe.callbacks",
-    "Callback": "nnframe.core.contracts",
-    "Converter": "nnframe.core.contracts",
-    "ConverterProtocol": "nnframe.core.contracts",
-    "Dataset": "nnframe.core.contracts",
-    "DataSchema": "nnframe.datasets.schema",
-    "FileDataset": "nnframe.datasets.readers",
-    "Initializer": "nnframe.core.contracts",
-    "InitializerProtocol": "nnframe.core.contracts",
-    "Layer": "nnframe.core.contracts",
-    "LayerProtocol": "nnframe.core.contracts",
-    "Loss": "nnframe.core.contracts",
-    "LossProtocol": "nnframe.core.contracts",
-    "Metric": "nnframe.core.contracts",
-    "MetricProtocol": "nnframe.core.contracts",
-    "Optimizer": "nnframe.core.contracts",
-    "OptimizerProtocol": "nnframe.core.contracts",
-    "Parameter": "nnframe.core.contracts",
-    "ParameterGroup": "nnframe.core.contracts",
-    "Schedule": "nnframe.core.contracts",
-    "ScheduleProtocol": "nnframe.core.contracts",
-    "callback": "nnframe.core.builders",
-    "converter": "nnframe.core.builders",
-    "dataset": "nnframe.core.builders",
-    "initializer": "nnframe.core.builders",
-    "kernel": "nnframe.core.builders",
-    "layer": "nnframe.core.builders",
-    "loss": "nnframe.core.builders",
-    "metric": "nnframe.core.builders",
-    "optimizer": "nnframe.core.builders",
-    "schedule": "nnframe.core.builders",
-    "one_hot": "nnframe.metrics",
-    "load": "nnframe.modelfile.load",
-    "Network": "nnframe.core.network",
-    "create": "nnframe.core.registry",
-    "get_registry": "nnframe.core.registry",
+# Every public name, written once: the module that defines it, and the name. The errors
+# and ``hookimpl`` are imported at once (``except nnframe.DataError`` and plugins'
+# ``@nnframe.hookimpl`` need no NumPy); the rest on first use (PEP 562), so that
+# ``import nnframe`` (and so ``nnframe --help``, and every plugin's import) does not pay
+# for NumPy and the network code before it needs them.
+_PUBLIC: dict[str, tuple[str, ...]] = {
+    "nnframe.errors": (
+        "AmbiguousComponentError", "ComponentError", "ConfigError", "DataError", "ExportError",
+        "MissingExtraError", "MissingPluginError", "ModelFileError", "ModelFileWarning",
+        "NetworkStateError", "NNFrameError", "NonFiniteWeightsWarning", "PluginError",
+        "ShapeError", "TrainingDivergedError", "UnknownComponentError",
+    ),
+    "nnframe.core.hookspecs": ("hookimpl",),
+    "nnframe.callbacks": (
+        "CSVLogger", "EarlyStopping", "History", "MLflowLogger", "ModelCheckpoint",
+        "ProgressDisplay", "TensorBoard",
+    ),
+    "nnframe.core.contracts": (
+        "Callback", "Converter", "ConverterProtocol", "Dataset", "Initializer",
+        "InitializerProtocol", "Layer", "LayerProtocol", "Loss", "LossProtocol", "Metric",
+        "MetricProtocol", "Optimizer", "OptimizerProtocol", "Parameter", "ParameterGroup",
+        "Schedule", "ScheduleProtocol",
+    ),
+    "nnframe.datasets.schema": ("DataSchema",),
+    "nnframe.datasets.readers": ("FileDataset",),
+    "nnframe.core.builders": (
+        "callback", "converter", "dataset", "initializer", "kernel", "layer", "loss", "metric",
+        "optimizer", "schedule",
+    ),
+    "nnframe.metrics": ("one_hot",),
+    "nnframe.modelfile.load": ("load",),
+    "nnframe.core.network": ("Network",),
+    "nnframe.core.registry": ("create", "get_registry"),
 }
+_EAGER = ("nnframe.errors", "nnframe.core.hookspecs")
 
-if TYPE_CHECKING:
-    from nnframe.callbacks import (
-        CSVLogger,
-        EarlyStopping,
-        History,
-        MLflowLogger,
-        ModelCheckpoint,
-        ProgressDisplay,
-        TensorBoard,
-    )
-    from nnframe.core.builders import (
-        callback,
-        converter,
-        dataset,
-        initializer,
-        kernel,
-        layer,
-        loss,
-        metric,
-        optimizer,
-        schedule,
-    )
-    from nnframe.core.contracts import (
-        Callback,
-        Converter,
-        ConverterProtocol,
-        Dataset,
-        Initializer,
-        InitializerProtocol,
-        Layer,
-        LayerProtocol,
-        Loss,
-        LossProtocol,
-        Metric,
-        MetricProtocol,
-        Optimizer,
-        OptimizerProtocol,
-        Parameter,
-        ParameterGroup,
-        Schedule,
-        ScheduleProtocol,
-    )
-    from nnframe.core.network import Network
-    from nnframe.core.registry import create, get_registry
-    from nnframe.datasets.readers import FileDataset
-    from nnframe.datasets.schema import DataSchema
-    from nnframe.metrics import one_hot
-    from nnframe.modelfile.load import load
+_LAZY = {name: module for module, names in _PUBLIC.items() if module not in _EAGER
+         for name in names}
+for _module in _EAGER:
+    globals().update({name: getattr(importlib.import_module(_module), name)
+                      for name in _PUBLIC[_module]})
+del _module
+
+__all__ = sorted(["__version__", *(name for names in _PUBLIC.values() for name in names)])
 
 
 def __getattr__(name: str):
     module = _LAZY.get(name)
     if module is None:
         raise AttributeError(f"module 'nnframe' has no attribute {name!r}")
-    import importlib
-
     value = getattr(importlib.import_module(module), name)
     globals()[name] = value
     return value
@@ -142,67 +69,3 @@ def __getattr__(name: str):
 
 def __dir__() -> list[str]:
     return sorted(__all__)
-
-
-__all__ = [
-    "AmbiguousComponentError",
-    "CSVLogger",
-    "Callback",
-    "ComponentError",
-    "ConfigError",
-    "Converter",
-    "ConverterProtocol",
-    "DataError",
-    "DataSchema",
-    "Dataset",
-    "EarlyStopping",
-    "ExportError",
-    "FileDataset",
-    "History",
-    "Initializer",
-    "InitializerProtocol",
-    "Layer",
-    "LayerProtocol",
-    "Loss",
-    "LossProtocol",
-    "MLflowLogger",
-    "Metric",
-    "MetricProtocol",
-    "MissingExtraError",
-    "MissingPluginError",
-    "ModelCheckpoint",
-    "ModelFileError",
-    "ModelFileWarning",
-    "NNFrameError",
-    "Network",
-    "NetworkStateError",
-    "NonFiniteWeightsWarning",
-    "Optimizer",
-    "OptimizerProtocol",
-    "Parameter",
-    "ParameterGroup",
-    "PluginError",
-    "ProgressDisplay",
-    "Schedule",
-    "ScheduleProtocol",
-    "ShapeError",
-    "TensorBoard",
-    "TrainingDivergedError",
-    "UnknownComponentError",
-    "__version__",
-    "callback",
-    "converter",
-    "create",
-    "dataset",
-    "get_registry",
-    "hookimpl",
-    "initializer",
-    "kernel",
-    "layer",
-    "load",
-    "loss",
-    "metric",
-    "one_hot",
-    "optimizer",
-    "schedule",
-]

@@ -11,9 +11,9 @@ import numpy as np
 import pytest
 
 import nnframe
-from nnframe.datasets.prefetch import Prefetch
 from nnframe.datasets.streaming import FileRows, is_streamed, npy_rows, npz_rows, streams
 from nnframe.errors import ConfigError, DataError
+from nnframe.speed.prefetch import Prefetch
 from tests.test_mpi import alone, mpiexec, needs_mpi, program, succeeded
 
 

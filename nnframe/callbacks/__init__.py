@@ -8,11 +8,11 @@ their libraries (the ``tensorboard`` and ``mlflow`` extras) only when training s
 from nnframe.callbacks.checkpoint import ModelCheckpoint
 from nnframe.callbacks.csv_logger import CSVLogger
 from nnframe.callbacks.early_stopping import EarlyStopping
-from nnframe.callbacks.history import History
 from nnframe.callbacks.mlflow_logger import MLflowLogger
 from nnframe.callbacks.progress import ProgressDisplay, format_logs
 from nnframe.callbacks.tensorboard import TensorBoard
 from nnframe.core.contracts import Callback
+from nnframe.core.training import History
 
 __all__ = [
     "CSVLogger",

@@ -22,6 +22,7 @@ class ModelCheckpoint(Callback):
     #: `nnframe check` builds it with a file name (nothing is written).
     check_hints: ClassVar[dict] = {"config": {"path": "ckpt-{epoch}.npz"}}
     root_only = True  # one process writes the file
+    saves_network = True  # so fit checks, before training, that the network can be saved
 
     def __init__(self, path: str | os.PathLike[str], every: int = 1, *,
                  include_optimizer: bool = True) -> None:

@@ -16,7 +16,7 @@ from nnframe.errors import ConfigError, ModelFileError
 
 #: MLflow takes at most this many params (and metrics) in one ``log_batch`` call.
 BATCH_LIMIT = 100
-#: Where a resumable run keeps its MLflow run in ``network.training_state``.
+#: Where a resumable run keeps its MLflow run in ``network.train_state.notes``.
 STATE_KEY = "mlflow"
 
 
@@ -95,8 +95,8 @@ class MLflowLogger(Callback):
         self._batches = logs["batches"]
         self._epochs = logs["epochs"]
         network = self.network
-        resumed = logs.get("initial_epoch", 0) > 0 or network.resume_point is not None
-        saved = network.training_state.get(STATE_KEY) if resumed else None
+        resumed = logs.get("initial_epoch", 0) > 0 or network.train_state.inside_epoch
+        saved = network.train_state.notes.get(STATE_KEY) if resumed else None
         self.run_id = self._saved_run(saved.get("run_id") if isinstance(saved, dict) else None)
         if self.run_id is not None:
             client.update_run(self.run_id, status="RUNNING")
@@ -106,7 +106,7 @@ class MLflowLogger(Callback):
             self.run_id = run.info.run_id
             self._log_params(run_params(network, {"epochs": logs["epochs"],
                                                   "batch_size": logs.get("batch_size")}))
-        network.training_state[STATE_KEY] = {"run_id": self.run_id}
+        network.train_state = network.train_state.note(STATE_KEY, {"run_id": self.run_id})
 
     def _folder(self) -> Path | None:
         """The folder ``tracking_uri`` names, or None when it is a URI (or not given)."""
@@ -187,7 +187,7 @@ class MLflowLogger(Callback):
             with tempfile.TemporaryDirectory(prefix="nnframe-mlflow-") as folder:
                 path = network.save(Path(folder) / "model.npz")
                 self._client.log_artifact(self.run_id, str(path), artifact_path="model")
-        if network.resume_point is not None:
+        if network.train_state.inside_epoch:
             status = "KILLED"  # stopped inside an epoch, to be resumed
         else:
             status = "FINISHED" if finished else "FAILED"

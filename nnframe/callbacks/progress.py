@@ -46,13 +46,7 @@ class ProgressDisplay(Callback):
     def for_verbosity(cls, verbose: int) -> ProgressDisplay | None:
         """The display for ``fit(verbose=...)``: 0 nothing, 1 a bar on a terminal (else
         lines), 2 lines."""
-        if not verbose:
-            return None
-        if verbose == 1 and sys.stdout.isatty():
-            from rich.console import Console
-
-            return cls(console=Console())
-        return cls()
+        return progress_display(verbose) if verbose else None
 
     def on_train_begin(self, logs: dict[str, Any]) -> None:
         self.epochs = logs["epochs"]
@@ -128,3 +122,13 @@ class ProgressDisplay(Callback):
         if self._progress is not None:
             self._progress.stop()
             self._progress = None
+
+
+def progress_display(verbose: int = 1) -> ProgressDisplay:
+    """The display `Network.fit` shows for ``verbose`` 1 (a bar on a terminal, else
+    lines) or 2 (lines), registered as the callback ``progress_display``."""
+    if verbose == 1 and sys.stdout.isatty():
+        from rich.console import Console
+
+        return ProgressDisplay(console=Console())
+    return ProgressDisplay()

@@ -185,7 +185,7 @@ def describe(network: Network) -> Iterator[str]:
         yield f"Loss: {_loss_name(network)}"
     if network.optimizer is not None:
         settings = network.optimizer.get_config()
-        base = network.training_state.get("base_learning_rate")
+        base = network.train_state.base_learning_rate
         scheduled = None  # a schedule's last rate is not the rate the optimizer was given
         if base is not None and settings.get("learning_rate") != base:
             scheduled, settings["learning_rate"] = settings.get("learning_rate"), base

@@ -31,11 +31,10 @@ from nnframe.config import Config, load_config, load_data
 from nnframe.core.contracts import Callback
 from nnframe.core.identity import component_name
 from nnframe.core.network import Network
-from nnframe.core.training import check_saveable
 from nnframe.datasets.network_data import loss_classifies
 from nnframe.distributed import Strategy, from_launcher, launch
 from nnframe.errors import ConfigError, ModelFileError, NNFrameError, TrainingDivergedError
-from nnframe.modelfile.save import describe_layer
+from nnframe.modelfile.save import check_saveable, describe_layer
 
 INTERRUPTED = 130
 TERMINATED = 143
@@ -131,7 +130,7 @@ def _train(options: TrainOptions, strategy: Strategy) -> int:
     say = display.say if display is not None else (lambda line: None)
     checkpoint = load_model(options.resume) if options.resume is not None else None
     if checkpoint is not None:  # the very rows the run was split into
-        seed = checkpoint.training_state.get("data_seed", config.train.seed)
+        seed = checkpoint.train_state.notes.get("data_seed", config.train.seed)
     else:
         seed = options.seed if options.seed is not None else config.train.seed
         if seed is None:
@@ -157,7 +156,7 @@ def _train(options: TrainOptions, strategy: Strategy) -> int:
         network.build(data.x_train.shape[1:], seed=seed)
         network.schema = data.schema
         if seed is not None:
-            network.training_state["data_seed"] = int(seed)
+            network.train_state = network.train_state.note("data_seed", int(seed))
     say(_describe(network, config, strategy))
     kernel = _kernel_line(network)
     if kernel:

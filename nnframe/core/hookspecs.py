@@ -3,9 +3,10 @@
 A plugin is a module (or any object) with functions marked ``@nnframe.hookimpl``, named
 after the kinds it provides: ``register_layers``, ``register_losses``,
 ``register_optimizers``, ``register_initializers``, ``register_metrics``,
-``register_schedules``, ``register_callbacks``, ``register_datasets`` and
-``register_converters`` (one per entry of `nnframe.core.kinds.KINDS`). Each is called once
-with a ``register`` callable::
+``register_schedules``, ``register_callbacks``, ``register_datasets``,
+``register_converters`` and ``register_kernels`` (one per entry of
+`nnframe.core.kinds.KINDS`, which a test keeps in step with this module). Each is called
+once with a ``register`` callable::
 
     @nnframe.hookimpl
     def register_layers(register):
@@ -25,7 +26,6 @@ from typing import Any, Protocol
 import pluggy
 
 from nnframe.constants import PROJECT_NAME
-from nnframe.core.kinds import KINDS
 
 hookspec = pluggy.HookspecMarker(PROJECT_NAME)
 """Marks the hook specifications below (nnframe's own use)."""
@@ -49,20 +49,111 @@ class Register(Protocol):
         """
 
 
-def _make_spec(hook: str, plural: str, description: str, example: str):
-    def spec(register: Register) -> None: ...
+@hookspec
+def register_layers(register: Register) -> None:
+    """Register layers: network building blocks with forward and backward.
 
-    spec.__name__ = spec.__qualname__ = hook
-    spec.__doc__ = (f"Register {plural}: {description}. "
-                    f"``register({example!r}, factory)``; ``factory(**config)`` builds one.")
-    return hookspec(spec)
+    ``register("dense", Dense)``; ``factory(**config)`` builds one.
+    A layer has ``build``, ``output_shape``, ``forward``, ``backward``, ``params``, ``grads``
+    and ``get_config`` (`nnframe.core.contracts.layer.LayerProtocol`).
+    """
 
 
-# One specification per kind, generated from the table, so a new kind needs no code here.
-for _kind in KINDS:
-    globals()[_kind.hook] = _make_spec(_kind.hook, _kind.plural, _kind.description,
-                                       _kind.example)
-del _kind
+@hookspec
+def register_losses(register: Register) -> None:
+    """Register losses: training objectives that give dE/dY for the last layer.
 
-HOOKS: tuple[str, ...] = tuple(kind.hook for kind in KINDS)
+    ``register("mse", MeanSquaredError)``; ``factory(**config)`` builds one.
+    A loss has ``forward(y_true, y_pred, sample_weight=None)``, ``backward()`` and
+    ``get_config`` (`nnframe.core.contracts.loss.LossProtocol`).
+    """
+
+
+@hookspec
+def register_optimizers(register: Register) -> None:
+    """Register optimizers: update rules that change parameters from gradients.
+
+    ``register("sgd", SGD)``; ``factory(**config)`` builds one.
+    An optimizer has ``learning_rate``, ``step(parameters)``, ``state_dict``,
+    ``load_state_dict`` and ``get_config`` (`nnframe.core.contracts.optimizer.OptimizerProtocol`).
+    """
+
+
+@hookspec
+def register_initializers(register: Register) -> None:
+    """Register initializers: how a layer's weights are drawn at build.
+
+    ``register("glorot_uniform", GlorotUniform)``; ``factory(**config)`` builds one.
+    An initializer is called as ``init(shape, fan_in, fan_out, rng, dtype)`` and has
+    ``get_config`` (`nnframe.core.contracts.initializer.InitializerProtocol`).
+    """
+
+
+@hookspec
+def register_metrics(register: Register) -> None:
+    """Register metrics: scores reported during training and evaluation.
+
+    ``register("accuracy", Accuracy)``; ``factory(**config)`` builds one.
+    A metric has ``name``, ``higher_is_better``, ``reset``, ``update``, ``result`` and
+    ``get_config`` (`nnframe.core.contracts.metric.MetricProtocol`).
+    """
+
+
+@hookspec
+def register_schedules(register: Register) -> None:
+    """Register schedules: learning rate as a function of the training step.
+
+    ``register("cosine", CosineDecay)``; ``factory(**config)`` builds one.
+    A schedule has ``start(base_rate, steps_per_epoch, epochs)``, ``rate(step)`` and
+    ``get_config`` (`nnframe.core.contracts.schedule.ScheduleProtocol`).
+    """
+
+
+@hookspec
+def register_callbacks(register: Register) -> None:
+    """Register callbacks: code run at points of training (stop early, save, log).
+
+    ``register("early_stopping", EarlyStopping)``; ``factory(**config)`` builds one.
+    A callback has ``set_network`` and the ``on_train_begin``, ``on_epoch_begin``,
+    ``on_batch_end``, ``on_epoch_end`` and ``on_train_end`` hooks (`nnframe.Callback`).
+    """
+
+
+@hookspec
+def register_datasets(register: Register) -> None:
+    """Register datasets: named data sets that configs and the CLI can train on.
+
+    ``register("mnist_sample", mnist_sample)``; ``factory(**config)`` builds one.
+    A data set has ``name``, ``sample_shape``, ``sizes``, ``num_classes`` and
+    ``load(split)`` (`nnframe.Dataset`).
+    """
+
+
+@hookspec
+def register_converters(register: Register) -> None:
+    """Register converters: turn a layer into ONNX nodes, for nnframe export.
+
+    ``register("dense", DenseConverter)``; ``factory(**config)`` builds one.
+    Register a converter under the name of the layer it converts; it has ``convert`` and
+    ``get_config`` (`nnframe.core.contracts.converter.ConverterProtocol`).
+    """
+
+
+@hookspec
+def register_kernels(register: Register) -> None:
+    """Register kernels: faster versions of nnframe's named hot operations (the update of
+    each optimizer), used in place of the NumPy reference.
+
+    ``register("adam_step", adam_step)``; ``factory(**config)`` builds one.
+    Register a function under a kernel's name (``adam_step``, ``sgd_step``...; see
+    `nnframe.speed.kernels.SPECS`): it must give the NumPy reference's results, which
+    `nnframe.testing.check_kernel` checks; nnframe uses the fastest that passes.
+    """
+
+
+HOOKS: tuple[str, ...] = (
+    "register_layers", "register_losses", "register_optimizers", "register_initializers",
+    "register_metrics", "register_schedules", "register_callbacks", "register_datasets",
+    "register_converters", "register_kernels",
+)
 """The hook names, in the order of the kinds table: ``("register_layers", ...)``."""

@@ -30,8 +30,8 @@ from nnframe.core.contracts import (
 from nnframe.core.identity import component_name, layer_label
 from nnframe.core.parameters import bind, unbound
 from nnframe.core.summary import summary_lines
+from nnframe.core.train_state import TrainState
 from nnframe.errors import ConfigError, DataError, NetworkStateError, NNFrameError, ShapeError
-from nnframe.metrics import Accuracy, class_reader
 from nnframe.modelfile.save import save_network
 
 if TYPE_CHECKING:
@@ -81,13 +81,9 @@ class Network:
         """The one generator of initialisation, dropout and shuffling, seeded by `build`."""
         self.stop_training = False
         """Set it true (a callback does) to end `fit` after the current batch."""
-        self.epoch = 0
-        """Epochs trained so far: `fit` continues from here and checkpoints record it."""
-        self.resume_point: dict[str, Any] | None = None
-        """Where training stopped inside epoch ``epoch`` (Ctrl-C, a callback), so that `fit`
-        resumes at the very next batch: ``{"epoch", "batch", "epoch_rng", ...}``."""
-        self.training_state: dict[str, Any] = {}
-        """JSON-safe training state kept in model files (a schedule's state, the base rate)."""
+        self.train_state = TrainState()
+        """Where training got to (epochs done, the position inside an epoch, the
+        schedule's state): replaced by `fit` after every batch, kept in model files."""
         self.schema: DataSchema | None = None
         """How rows of the files it was trained on become its inputs, and its outputs
         answers (feature columns, categories, class names, target scaling); set by training
@@ -124,6 +120,18 @@ class Network:
         self.optimizer = _component("optimizer", optimizer) if optimizer is not None else None
         self.metrics = [_component("metric", metric) for metric in metrics or ()]
         return self
+
+    @property
+    def epoch(self) -> int:
+        """Epochs trained so far: what ``fit(..., initial_epoch=net.epoch)`` continues from."""
+        return self.train_state.epoch
+
+    @property
+    def resume_point(self) -> dict[str, Any] | None:
+        """Where training stopped inside epoch ``epoch`` (Ctrl-C, a callback), as model
+        files store it: ``{"epoch", "batch", "epoch_rng", "loss_sum", "seen"}``; None
+        when no epoch was left unfinished."""
+        return self.train_state.resume_point()
 
     @property
     def built(self) -> bool:
@@ -302,9 +310,10 @@ class Network:
         """The metrics to report for targets ``y``, each prepared: the chosen ones, and
         accuracy first when ``y`` are class labels and it is not chosen already."""
         metrics = list(self.metrics)
-        reader = class_reader(y, output_shape, bool(getattr(self.loss, "takes_logits", False)))
-        if reader is not None and not any(m.name == "accuracy" for m in metrics):
-            metrics.insert(0, Accuracy())
+        if not any(m.name == "accuracy" for m in metrics):
+            accuracy = registry.create("metric", "accuracy")
+            if accuracy.applies(y, output_shape, self.loss):
+                metrics.insert(0, accuracy)
         for metric in metrics:
             prepare = getattr(metric, "prepare", None)
             if prepare is not None:

@@ -200,18 +200,15 @@ class MPIStrategy(Strategy):
         shared = None
         if self.is_root:
             shared = {"state": network.state(), "rng": network.rng.bit_generator.state,
-                      "optimizer": network.optimizer.state_dict(), "epoch": network.epoch,
-                      "resume_point": network.resume_point,
-                      "training_state": network.training_state}
+                      "optimizer": network.optimizer.state_dict(),
+                      "train_state": network.train_state}
         shared = self._wait(self.comm.bcast, shared, root=0)
         if not self.is_root:
             for key, value in network.state().items():
                 np.copyto(value, shared["state"][key])
             network.rng.bit_generator.state = shared["rng"]
             network.optimizer.load_state_dict(shared["optimizer"])
-            network.epoch = shared["epoch"]
-            network.resume_point = shared["resume_point"]
-            network.training_state = shared["training_state"]
+            network.train_state = shared["train_state"]
 
     # -- every batch ---------------------------------------------------------------------
 

@@ -37,6 +37,12 @@ class ClassificationMetric(Metric):
                             "labels, one-hot rows, or 0/1 for a single output)")
         self.reader = reader
 
+    def applies(self, targets: np.ndarray, output_shape: Shape, loss: Any = None) -> bool:
+        """Whether ``targets`` (a whole set) are class labels for outputs of
+        ``output_shape``: training reports accuracy unasked when they are."""
+        return class_reader(targets, output_shape,
+                            bool(getattr(loss, "takes_logits", False))) is not None
+
     def _read(self, y_true: np.ndarray, y_pred: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         if self.reader is None:
             self.prepare(y_pred.shape[1:])

@@ -28,6 +28,7 @@ from nnframe.constants import (
 from nnframe.core import registry
 from nnframe.core.identity import layer_label
 from nnframe.core.network import Network
+from nnframe.core.train_state import TrainState
 from nnframe.errors import ComponentError, MissingPluginError, ModelFileError, NNFrameError
 from nnframe.modelfile.format import (
     HEADER_KEY,
@@ -401,14 +402,13 @@ class _Reader:
         except (TypeError, ValueError, KeyError, OverflowError) as exc:
             raise self.fail(f"the saved random generator state is invalid ({_reason(exc)})"
                             ) from None
-        network.epoch = epoch
         point = training.get("resume_point")
         if point is not None:
-            network.resume_point = self._resume_point(point, epoch)
+            point = self._resume_point(point, epoch)
         state = training.get("state", {})
         if not isinstance(state, dict):
             raise self.fail("the saved training state is not an object")
-        network.training_state = state
+        network.train_state = TrainState.from_file(epoch, point, state)
 
     def _resume_point(self, point: Any, epoch: int) -> dict[str, Any]:
         batch = point.get("batch") if isinstance(point, dict) else None

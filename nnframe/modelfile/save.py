@@ -92,12 +92,13 @@ def encode(network: Network, *, include_optimizer: bool = True
         arrays.update({OPTIMIZER_PREFIX + key: np.asarray(value) for key, value in state.items()})
         header["optimizer"] = entry
     if include_optimizer and network.built:
-        training: dict[str, Any] = {"epoch": int(network.epoch),
+        state = network.train_state
+        training: dict[str, Any] = {"epoch": int(state.epoch),
                                     "rng": network.rng.bit_generator.state}
-        if network.resume_point is not None:
-            training["resume_point"] = network.resume_point
-        if network.training_state:
-            training["state"] = network.training_state
+        if state.inside_epoch:
+            training["resume_point"] = state.resume_point()
+        if state.file_state():
+            training["state"] = state.file_state()
         header["training"] = training
     return header, arrays
 
@@ -209,3 +210,12 @@ def kind_plural(kind: str) -> str:
     from nnframe.core.kinds import kind as kind_named
 
     return kind_named(kind).plural
+
+
+def check_saveable(network: Network) -> None:
+    """Everything `Network.save` checks (every component registered, every config plain
+    JSON that rebuilds it), before training: a `ModelFileError` now, not after an epoch."""
+    try:
+        encode(network)
+    except ModelFileError as exc:
+        raise ModelFileError(f"{exc} (found before training; nothing was trained)") from None

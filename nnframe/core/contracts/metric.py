@@ -19,7 +19,9 @@ class MetricProtocol(Protocol):
     `result`, so that scores such as F1 are computed over the whole data set, not averaged
     over batches. Optional: ``prepare(output_shape, loss, targets)``, called before the
     first `update` of a run with one output sample's shape, the loss (whose
-    ``takes_logits`` says how to read a single output unit) and every target of the run.
+    ``takes_logits`` says how to read a single output unit) and every target of the run;
+    ``applies(targets, output_shape, loss)``, whether a whole set of targets suits the
+    metric (training reports the built-in accuracy unasked when it says so).
     """
 
     name: str
