@@ -30,21 +30,22 @@ _PUBLIC: dict[str, tuple[str, ...]] = {
         "ProgressDisplay", "TensorBoard",
     ),
     "nnframe.core.contracts": (
-        "Callback", "Converter", "ConverterProtocol", "Dataset", "Initializer",
-        "InitializerProtocol", "Layer", "LayerProtocol", "Loss", "LossProtocol", "Metric",
-        "MetricProtocol", "Optimizer", "OptimizerProtocol", "Parameter", "ParameterGroup",
-        "Schedule", "ScheduleProtocol",
+        "Callback", "Initializer", "InitializerProtocol", "Layer", "LayerProtocol", "Loss",
+        "LossProtocol", "Metric", "MetricProtocol", "Optimizer", "OptimizerProtocol",
+        "Parameter", "ParameterGroup", "Schedule", "ScheduleProtocol",
     ),
+    "nnframe.datasets.contract": ("Dataset",),
+    "nnframe.onnx.contract": ("Converter", "ConverterProtocol"),
     "nnframe.datasets.schema": ("DataSchema",),
     "nnframe.datasets.readers": ("FileDataset",),
-    "nnframe.core.builders": (
-        "callback", "converter", "dataset", "initializer", "kernel", "layer", "loss", "metric",
-        "optimizer", "schedule",
+    "nnframe.core.registry": (
+        "callback", "converter", "create", "dataset", "get_registry", "initializer", "layer",
+        "loss", "metric", "optimizer", "schedule",
     ),
+    "nnframe.speed.kernels": ("kernel",),
     "nnframe.metrics": ("one_hot",),
     "nnframe.modelfile.load": ("load",),
     "nnframe.core.network": ("Network",),
-    "nnframe.core.registry": ("create", "get_registry"),
 }
 _EAGER = ("nnframe.errors", "nnframe.core.hookspecs")
 

@@ -10,9 +10,14 @@ ENTRY_POINT_GROUP = "nnframe"
 """The entry-point group plugins are published under (``[project.entry-points.nnframe]``)."""
 BUILTIN_PLUGIN = "nnframe"
 """The plugin name (and distribution) of nnframe's own components."""
+BUILTIN_PLUGIN_MODULE = "nnframe.builtin_plugin"
+"""The module of the built-in plugin, which the registry loads first."""
 LOAD_PLUGINS_ENV = "NNFRAME_LOAD_PLUGINS"
 """The environment variable that chooses plugins: unset loads every installed plugin,
 empty none, a comma list of distributions only those."""
+
+PREDICT_CHUNK = 4096
+"""Samples per forward pass of `Network.predict` and `Network.evaluate` by default."""
 
 DTYPES = ("float32", "float64")
 """The array dtypes a network can be built in."""

@@ -17,6 +17,9 @@ import re
 import sys
 import tokenize
 from importlib.machinery import ModuleSpec, PathFinder
+from typing import Any
+
+from nnframe.errors import PluginError
 
 #: Tokens that may stand between a definition's header and its docstring.
 _SKIPPED = {tokenize.NEWLINE, tokenize.NL, tokenize.COMMENT, tokenize.INDENT}
@@ -125,3 +128,22 @@ def _source(path: str) -> str | None:
             return source.read()
     except (OSError, ValueError):
         return None
+
+
+def component_summary(component: Any) -> tuple[str, bool]:
+    """A registered component's summary for ``nnframe list``, and whether it is final: a
+    lazy factory's docstring is read from its source without importing it, and one that
+    cannot be imported is summarised as broken, saying why (not final: a later listing
+    tries again), so that one broken entry never hides the others."""
+    factory = component.imported
+    if factory is not None or component.reference is None:
+        return summary(getattr(factory, "__doc__", None)), True
+    doc = lazy_docstring(component.reference)
+    if doc is None:
+        try:
+            doc = getattr(component.factory, "__doc__", None)
+        except PluginError as exc:
+            cause = exc.__cause__ or exc
+            return (f"BROKEN: cannot import {component.reference} "
+                    f"({type(cause).__name__}: {cause})"), False
+    return summary(doc), True

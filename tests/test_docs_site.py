@@ -20,6 +20,7 @@ from pathlib import Path
 
 import pytest
 
+import nnframe
 from nnframe.core import hookspecs
 from nnframe.core.kinds import KINDS
 
@@ -142,7 +143,7 @@ def test_the_sitemap_lists_every_page(site):
 #: Public modules without ``__all__``: the hook specifications, the kinds table, the
 #: builders (``nnframe.layer`` and friends, one per kind) and the argument validators that
 #: components (the scaffold's too) use.
-PUBLIC_MODULES = ("nnframe.core.hookspecs", "nnframe.core.kinds", "nnframe.core.builders",
+PUBLIC_MODULES = ("nnframe.core.hookspecs", "nnframe.core.kinds", "nnframe.core.registry",
                   "nnframe.checks.arguments")
 
 
@@ -192,9 +193,10 @@ def public_api() -> dict[str, tuple[object, str | None]]:
     for name, function in inspect.getmembers(hookspecs, inspect.isfunction):
         if hasattr(function, marker):
             api[f"nnframe.core.hookspecs.{name}"] = (hookspecs, name)
-    builders = importlib.import_module("nnframe.core.builders")
     for kind in KINDS:  # every kind: built by name, and checked by the kit
-        api[f"nnframe.core.builders.{kind.name}"] = (builders, kind.name)
+        builder = getattr(nnframe, kind.name)
+        api[f"{builder.__module__}.{kind.name}"] = (
+            importlib.import_module(builder.__module__), kind.name)
         if kind.check is not None:
             module, _, function = kind.check.partition(":")
             api[f"{module}.{function}"] = (importlib.import_module(module), function)
@@ -259,13 +261,14 @@ def test_the_public_api_is_found():
             "nnframe.config.load_config", "nnframe.core.contracts.LayerProtocol.backward",
             "nnframe.core.contracts.LayerProtocol.params", "nnframe.core.contracts.Layer.state",
             "nnframe.core.contracts.Loss.takes_logits", "nnframe.core.contracts.Optimizer.slot",
-            "nnframe.core.contracts.ParameterGroup.values", "nnframe.core.contracts.Dataset.loader",
+            "nnframe.core.contracts.ParameterGroup.values",
+            "nnframe.datasets.contract.Dataset.loader",
             "nnframe.core.contracts.InitializerProtocol.__call__", "nnframe.core.kinds",
-            "nnframe.core.contracts.Callback.on_batch_end", "nnframe.core.builders.metric",
+            "nnframe.core.contracts.Callback.on_batch_end", "nnframe.core.registry.metric",
             "nnframe.testing.schedules.check_schedule"} <= set(api)
     for kind in KINDS:  # every kind's contract, hook and builder is part of the API
         assert f"nnframe.core.hookspecs.{kind.hook}" in api
-        assert f"nnframe.core.builders.{kind.name}" in api
+        assert f"{getattr(nnframe, kind.name).__module__}.{kind.name}" in api
     assert not any(path.startswith("nnframe.cli") for path in api)
 
 

@@ -8,6 +8,7 @@ from typing import ClassVar
 
 from nnframe.core.contracts import Callback
 from nnframe.errors import ConfigError, ModelFileError
+from nnframe.modelfile.save import Verified, save_network
 
 
 class ModelCheckpoint(Callback):
@@ -39,6 +40,7 @@ class ModelCheckpoint(Callback):
         self.every = every
         self.include_optimizer = include_optimizer
         self.saved: list[Path] = []
+        self._verified: Verified = {}  # layers that passed the rebuild check this run
 
     def path_for(self, epochs_done: int) -> Path:
         """The file for the checkpoint taken after ``epochs_done`` epochs."""
@@ -58,4 +60,6 @@ class ModelCheckpoint(Callback):
         except OSError as exc:
             raise ModelFileError(f"ModelCheckpoint cannot create the directory "
                                  f"{target.parent}: {exc.strerror or exc}") from None
-        self.saved.append(self.network.save(target, include_optimizer=self.include_optimizer))
+        self.saved.append(save_network(self.network, target,
+                                       include_optimizer=self.include_optimizer,
+                                       verified=self._verified))

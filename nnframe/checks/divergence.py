@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from nnframe.core.identity import layer_label
+from nnframe.core.registry import layer_label
 from nnframe.errors import TrainingDivergedError
 
 if TYPE_CHECKING:

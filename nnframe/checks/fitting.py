@@ -10,13 +10,22 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from nnframe.checks.inputs import as_inputs, as_targets, check_same_length
+from nnframe.checks.arguments import check_int
+from nnframe.checks.inputs import (
+    as_inputs,
+    as_targets,
+    check_same_length,
+    check_samples,
+    is_streamed,
+    targets_for,
+)
 from nnframe.core import registry
 from nnframe.core.contracts import Callback, OptimizerProtocol
 from nnframe.core.contracts.loss import accepts_sample_weight
-from nnframe.core.identity import component_name, layer_label
+from nnframe.core.registry import component_name, layer_label
 from nnframe.errors import ConfigError, DataError, NetworkStateError
 from nnframe.modelfile.atomic import check_writable
+from nnframe.weights import sample_weights
 
 if TYPE_CHECKING:
     from nnframe.core.network import Network
@@ -69,8 +78,8 @@ def validation_arrays(network: Network, data: Any) -> tuple[np.ndarray, np.ndarr
     x_val = as_inputs(x_val, network.dtype, "x_val", "training")
     y_val = as_targets(y_val, network.dtype, "y_val", "training")
     check_same_length(x_val, y_val, ("x_val", "y_val"))
-    network.check_inputs(x_val, "x_val")
-    y_val = network.targets_for(y_val, network.output_shape, "y_val")
+    check_samples(network, x_val, "x_val")
+    y_val = targets_for(network, y_val, network.output_shape, "y_val")
     return x_val, y_val
 
 
@@ -114,3 +123,55 @@ def adapt_leading(network: Network, x: np.ndarray) -> None:
         if hasattr(layer, "adapt") and not getattr(layer, "adapted", True):
             layer.adapt(x)
         x = layer.forward(x)
+
+
+def prepare(network: Network, x: Any, y: Any, *, epochs: int, batch_size: int,
+            learning_rate: float | None, seed: int | None, validation_data: Any,
+            validation_split: float, initial_epoch: int, clip_norm: float | None,
+            strategy: Strategy, sample_weight: Any, class_weight: Any) -> dict[str, Any]:
+    """Check the data and settings `Network.fit` was given, build the network if needed,
+    and return the trainer's checked fields: ``x``, ``y``, ``epochs``, ``batch_size``,
+    ``validation``, ``clip_norm``, ``initial_epoch``, ``strategy`` and ``weights``."""
+    training_optimizer(network, learning_rate)
+    check_int("epochs", epochs, minimum=0)
+    check_int("batch_size", batch_size, minimum=1)
+    check_int("initial_epoch", initial_epoch, minimum=0)
+    if batch_size < strategy.size:
+        raise ConfigError(f"batch_size {batch_size} is smaller than the {strategy.size} "
+                          "processes training together, which split every batch; use a "
+                          f"batch_size of at least {strategy.size}")
+    if clip_norm is not None and (isinstance(clip_norm, bool) or not isinstance(
+            clip_norm, (int, float)) or not 0 < clip_norm < math.inf):
+        raise ConfigError(f"clip_norm must be a finite number > 0, got {clip_norm!r}")
+    streamed = is_streamed(x)  # rows read batch by batch as training goes
+    if not streamed:
+        x = as_inputs(x, network.dtype, "x", "training")
+    y = as_targets(y, network.dtype, "y", "training")
+    check_same_length(x, y)
+    classes = None if network.schema is None else network.schema.classes
+    weights = sample_weights(y, sample_weight, class_weight, classes)
+    if weights is not None:
+        check_weighted(network, strategy)
+    if validation_data is None and validation_split:
+        x, y, validation_data = split(x, y, validation_split)
+        weights = None if weights is None else weights[:len(x)]
+    if not network.built:
+        network.build(x.shape[1:], seed=seed)
+    elif seed is not None:  # a new random stream: no exact resume
+        network.rng.bit_generator.state = np.random.default_rng(seed).bit_generator.state
+        network.train_state = network.train_state.at_epoch_start(network.epoch)
+    check_samples(network, x)
+    output_shape = network.output_shape
+    y = targets_for(network, y, output_shape, "y")
+    if streamed:
+        check_no_adapting(network, x)
+    else:
+        adapt_leading(network, x)
+    validation = None
+    if validation_data is not None:
+        validation = validation_arrays(network, validation_data)
+    return {"x": x, "y": y, "epochs": int(epochs), "batch_size": int(batch_size),
+            "validation": validation,
+            "clip_norm": None if clip_norm is None else float(clip_norm),
+            "initial_epoch": int(initial_epoch), "strategy": strategy,
+            "weights": None if weights is None else weights.astype(network.dtype)}

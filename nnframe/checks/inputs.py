@@ -6,7 +6,8 @@ from typing import Any
 
 import numpy as np
 
-from nnframe.errors import DataError
+from nnframe.core.registry import layer_label
+from nnframe.errors import DataError, ShapeError
 
 
 def as_array(data: Any, name: str, purpose: str | None = None) -> np.ndarray:
@@ -87,3 +88,43 @@ def check_same_length(x: np.ndarray, y: np.ndarray, names: tuple[str, str] = ("x
     if len(x) != len(y):
         raise DataError(f"{names[0]} has {len(x)} samples but {names[1]} has {len(y)}; "
                         "give one target per input sample")
+
+
+def is_streamed(x: Any) -> bool:
+    """Whether ``x`` is rows read from a file as training goes (not an array in memory)."""
+    return not isinstance(x, np.ndarray) and callable(getattr(x, "read", None))
+
+
+def check_samples(network: Any, x: np.ndarray, name: str = "x") -> None:
+    """`ShapeError` unless ``x`` has samples of the shape ``network`` was built for."""
+    if tuple(x.shape[1:]) != network.input_shape:
+        raise ShapeError(
+            f"{layer_label(0, network.layers[0])}: the network was built for samples of "
+            f"shape {network.input_shape}, but {name} has samples of shape "
+            f"{tuple(x.shape[1:])}; reshape the data or build a new network"
+        )
+
+
+def check_targets(network: Any, y: np.ndarray, output_shape: tuple[int, ...],
+                  name: str = "y") -> None:
+    """Run the loss's target check (if it has one), naming the targets in its error."""
+    check = getattr(network.loss, "check_targets", None)
+    if check is not None:
+        try:
+            check(y, output_shape)
+        except DataError as exc:
+            raise DataError(f"{name}: {exc}") from None
+
+
+def targets_for(network: Any, y: np.ndarray, output_shape: tuple[int, ...],
+                name: str = "y") -> np.ndarray:
+    """``y`` checked by the loss; one value per sample (N,) of a regression becomes
+    (N, 1) for a network with one output, where the loss wants that shape."""
+    if (y.ndim == 1 and y.dtype.kind == "f" and tuple(output_shape) == (1,)
+            and getattr(network.loss, "check_targets", None) is not None):
+        try:
+            network.loss.check_targets(y, output_shape)
+        except DataError:
+            y = y.reshape(-1, 1)
+    check_targets(network, y, output_shape, name)
+    return y

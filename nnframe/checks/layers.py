@@ -10,12 +10,16 @@ and name the layer, its registered name and its distribution when something is w
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from nnframe.core.identity import layer_label
-from nnframe.errors import DataError, NNFrameError, PluginError
+from nnframe.core.parameters import unbound
+from nnframe.core.registry import layer_label
+from nnframe.errors import DataError, NetworkStateError, NNFrameError, PluginError
+
+if TYPE_CHECKING:
+    from nnframe.core.network import Network
 
 REPORT = "; this is a bug in the layer, report it to its author"
 
@@ -87,3 +91,15 @@ def _check_array(index: int, layer: Any, method: str, value: Any, shape: tuple[i
     if value.dtype != dtype:
         raise PluginError(f"{where}: {method} returned {value.dtype} in a {dtype} "
                           f"network{REPORT}")
+
+
+def check_bound(network: Network, group: Any) -> None:
+    """After the first batch: `NetworkStateError` naming the layer that put a new array
+    into its ``params`` or ``grads`` instead of writing into the views it was given."""
+    problems = unbound(network.layers, group)
+    if problems:
+        raise NetworkStateError(
+            f"{problems[0]} was replaced by a new array during training; a layer must "
+            "write into the arrays of its params and grads dicts in place (grads[name][...] "
+            f"= ..., or out=), which the network shares with the optimizer"
+            + (f" (also: {', '.join(problems[1:4])})" if len(problems) > 1 else ""))

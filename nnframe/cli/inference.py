@@ -13,8 +13,8 @@ from nnframe.checks.inputs import as_array
 from nnframe.cli.files import csv_lines
 from nnframe.cli.modelio import load_model
 from nnframe.config.data import fit_arrays, fit_to_network
-from nnframe.core.identity import component_name
 from nnframe.core.network import Network
+from nnframe.core.registry import component_name
 from nnframe.datasets import catalog
 from nnframe.datasets.network_data import (
     class_scores,

@@ -29,8 +29,8 @@ from nnframe.callbacks import ModelCheckpoint, ProgressDisplay
 from nnframe.cli.modelio import load_model, save_model
 from nnframe.config import Config, load_config, load_data
 from nnframe.core.contracts import Callback
-from nnframe.core.identity import component_name
 from nnframe.core.network import Network
+from nnframe.core.registry import component_name
 from nnframe.datasets.network_data import loss_classifies
 from nnframe.distributed import Strategy, from_launcher, launch
 from nnframe.errors import ConfigError, ModelFileError, NNFrameError, TrainingDivergedError

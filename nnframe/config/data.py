@@ -17,7 +17,7 @@ import attrs
 import numpy as np
 
 from nnframe.config.schema import DataSpec
-from nnframe.core.contracts import Dataset
+from nnframe.datasets.contract import Dataset
 from nnframe.datasets.readers import FileDataset, Raw
 from nnframe.datasets.schema import DataSchema, fit_schema
 from nnframe.datasets.splits import split_rows

@@ -8,8 +8,8 @@ from typing import TYPE_CHECKING, Any
 
 import attrs
 
-from nnframe.core.contracts import Dataset
 from nnframe.datasets.catalog import dataset
+from nnframe.datasets.contract import Dataset
 
 if TYPE_CHECKING:
     from nnframe.core.network import Network

@@ -19,7 +19,7 @@ from nnframe.config.problems import Problems
 from nnframe.config.schema import ComponentSpec, Config, DataSpec, TrainSpec
 from nnframe.config.toml import check_nesting, read_toml
 from nnframe.constants import MAX_LAYERS, count_layers
-from nnframe.core.contracts import Dataset
+from nnframe.datasets.contract import Dataset
 from nnframe.errors import DataError, NNFrameError
 
 #: ``[tune]`` is read by ``nnframe tune`` alone (`nnframe.tune.space`); training ignores it

@@ -53,9 +53,8 @@ class Register(Protocol):
 def register_layers(register: Register) -> None:
     """Register layers: network building blocks with forward and backward.
 
-    ``register("dense", Dense)``; ``factory(**config)`` builds one.
-    A layer has ``build``, ``output_shape``, ``forward``, ``backward``, ``params``, ``grads``
-    and ``get_config`` (`nnframe.core.contracts.layer.LayerProtocol`).
+    ``register("dense", Dense)``; ``factory(**config)`` builds one (contract:
+    `nnframe.core.contracts.layer.LayerProtocol`).
     """
 
 
@@ -63,9 +62,8 @@ def register_layers(register: Register) -> None:
 def register_losses(register: Register) -> None:
     """Register losses: training objectives that give dE/dY for the last layer.
 
-    ``register("mse", MeanSquaredError)``; ``factory(**config)`` builds one.
-    A loss has ``forward(y_true, y_pred, sample_weight=None)``, ``backward()`` and
-    ``get_config`` (`nnframe.core.contracts.loss.LossProtocol`).
+    ``register("mse", MeanSquaredError)``; ``factory(**config)`` builds one (contract:
+    `nnframe.core.contracts.loss.LossProtocol`).
     """
 
 
@@ -73,9 +71,8 @@ def register_losses(register: Register) -> None:
 def register_optimizers(register: Register) -> None:
     """Register optimizers: update rules that change parameters from gradients.
 
-    ``register("sgd", SGD)``; ``factory(**config)`` builds one.
-    An optimizer has ``learning_rate``, ``step(parameters)``, ``state_dict``,
-    ``load_state_dict`` and ``get_config`` (`nnframe.core.contracts.optimizer.OptimizerProtocol`).
+    ``register("sgd", SGD)``; ``factory(**config)`` builds one (contract:
+    `nnframe.core.contracts.optimizer.OptimizerProtocol`).
     """
 
 
@@ -83,9 +80,8 @@ def register_optimizers(register: Register) -> None:
 def register_initializers(register: Register) -> None:
     """Register initializers: how a layer's weights are drawn at build.
 
-    ``register("glorot_uniform", GlorotUniform)``; ``factory(**config)`` builds one.
-    An initializer is called as ``init(shape, fan_in, fan_out, rng, dtype)`` and has
-    ``get_config`` (`nnframe.core.contracts.initializer.InitializerProtocol`).
+    ``register("glorot_uniform", GlorotUniform)``; ``factory(**config)`` builds one
+    (contract: `nnframe.core.contracts.initializer.InitializerProtocol`).
     """
 
 
@@ -93,9 +89,8 @@ def register_initializers(register: Register) -> None:
 def register_metrics(register: Register) -> None:
     """Register metrics: scores reported during training and evaluation.
 
-    ``register("accuracy", Accuracy)``; ``factory(**config)`` builds one.
-    A metric has ``name``, ``higher_is_better``, ``reset``, ``update``, ``result`` and
-    ``get_config`` (`nnframe.core.contracts.metric.MetricProtocol`).
+    ``register("accuracy", Accuracy)``; ``factory(**config)`` builds one (contract:
+    `nnframe.core.contracts.metric.MetricProtocol`).
     """
 
 
@@ -103,9 +98,8 @@ def register_metrics(register: Register) -> None:
 def register_schedules(register: Register) -> None:
     """Register schedules: learning rate as a function of the training step.
 
-    ``register("cosine", CosineDecay)``; ``factory(**config)`` builds one.
-    A schedule has ``start(base_rate, steps_per_epoch, epochs)``, ``rate(step)`` and
-    ``get_config`` (`nnframe.core.contracts.schedule.ScheduleProtocol`).
+    ``register("cosine", CosineDecay)``; ``factory(**config)`` builds one (contract:
+    `nnframe.core.contracts.schedule.ScheduleProtocol`).
     """
 
 
@@ -113,9 +107,8 @@ def register_schedules(register: Register) -> None:
 def register_callbacks(register: Register) -> None:
     """Register callbacks: code run at points of training (stop early, save, log).
 
-    ``register("early_stopping", EarlyStopping)``; ``factory(**config)`` builds one.
-    A callback has ``set_network`` and the ``on_train_begin``, ``on_epoch_begin``,
-    ``on_batch_end``, ``on_epoch_end`` and ``on_train_end`` hooks (`nnframe.Callback`).
+    ``register("early_stopping", EarlyStopping)``; ``factory(**config)`` builds one
+    (contract: `nnframe.Callback`).
     """
 
 
@@ -123,9 +116,8 @@ def register_callbacks(register: Register) -> None:
 def register_datasets(register: Register) -> None:
     """Register datasets: named data sets that configs and the CLI can train on.
 
-    ``register("mnist_sample", mnist_sample)``; ``factory(**config)`` builds one.
-    A data set has ``name``, ``sample_shape``, ``sizes``, ``num_classes`` and
-    ``load(split)`` (`nnframe.Dataset`).
+    ``register("mnist_sample", mnist_sample)``; ``factory(**config)`` builds one (contract:
+    `nnframe.Dataset`).
     """
 
 
@@ -133,9 +125,8 @@ def register_datasets(register: Register) -> None:
 def register_converters(register: Register) -> None:
     """Register converters: turn a layer into ONNX nodes, for nnframe export.
 
-    ``register("dense", DenseConverter)``; ``factory(**config)`` builds one.
-    Register a converter under the name of the layer it converts; it has ``convert`` and
-    ``get_config`` (`nnframe.core.contracts.converter.ConverterProtocol`).
+    ``register("dense", DenseConverter)``; ``factory(**config)`` builds one (contract:
+    `nnframe.onnx.contract.ConverterProtocol`).
     """
 
 
@@ -144,7 +135,6 @@ def register_kernels(register: Register) -> None:
     """Register kernels: faster versions of nnframe's named hot operations (the update of
     each optimizer), used in place of the NumPy reference.
 
-    ``register("adam_step", adam_step)``; ``factory(**config)`` builds one.
     Register a function under a kernel's name (``adam_step``, ``sgd_step``...; see
     `nnframe.speed.kernels.SPECS`): it must give the NumPy reference's results, which
     `nnframe.testing.check_kernel` checks; nnframe uses the fastest that passes.

@@ -2,10 +2,15 @@
 
 The registry, the hook specifications, the command line (``list``, ``show``, ``check``),
 config files, model files and the plugin author's kit all read this table, so adding a
-kind of component is one entry here (and its contract in `nnframe.core.contracts`).
+kind of component is one entry here, its contract (a `typing.Protocol`) and its hook in
+`nnframe.core.hookspecs`. The members every component of a kind must have are read from
+its contract's Protocol, never listed twice.
 """
 
 from __future__ import annotations
+
+import functools
+import importlib
 
 import attrs
 
@@ -25,12 +30,21 @@ class Kind:
     check: str | None = None
     """``"module:function"`` of the kit's check for this kind, or None: the kit's
     generic check (it builds, and its config rebuilds it)."""
-    members: tuple[str, ...] = ()
-    """The members every component of this kind has (its protocol's), checked on every
-    component a factory builds, so that a broken factory is named at once."""
+    contract: str | None = None
+    """``"module:Protocol"`` of the kind's contract, or None (kernels are functions)."""
     alternatives: bool = False
     """Whether plugins provide other versions of the core's names on purpose (kernels):
     then a name shared with the built-in is no conflict to warn about."""
+
+    @property
+    def members(self) -> tuple[str, ...]:
+        """The members every component of this kind has (those its contract's Protocol
+        declares), checked on every component a factory builds, so that a broken factory
+        is named at once. Read on first use: listing components imports no contract."""
+        if self.contract is None:
+            return ()
+        module, _, name = self.contract.partition(":")
+        return protocol_members(getattr(importlib.import_module(module), name))
 
     @property
     def hook(self) -> str:
@@ -38,32 +52,29 @@ class Kind:
         return f"register_{self.plural}"
 
 
+_CONTRACTS = "nnframe.core.contracts"
 KINDS: tuple[Kind, ...] = (
     Kind("layer", "layers", "network building blocks with forward and backward", "dense",
-         "nnframe.testing.layers:check_layer",
-         ("build", "output_shape", "forward", "backward", "params", "grads", "get_config")),
+         "nnframe.testing.layers:check_layer", f"{_CONTRACTS}.layer:LayerProtocol"),
     Kind("loss", "losses", "training objectives that give dE/dY for the last layer", "mse",
-         "nnframe.testing.losses:check_loss", ("forward", "backward", "get_config")),
+         "nnframe.testing.losses:check_loss", f"{_CONTRACTS}.loss:LossProtocol"),
     Kind("optimizer", "optimizers", "update rules that change parameters from gradients",
          "sgd", "nnframe.testing.optimizers:check_optimizer",
-         ("learning_rate", "step", "state_dict", "load_state_dict", "get_config")),
+         f"{_CONTRACTS}.optimizer:OptimizerProtocol"),
     Kind("initializer", "initializers", "how a layer's weights are drawn at build",
          "glorot_uniform", "nnframe.testing.initializers:check_initializer",
-         ("__call__", "get_config")),
+         f"{_CONTRACTS}.initializer:InitializerProtocol"),
     Kind("metric", "metrics", "scores reported during training and evaluation", "accuracy",
-         "nnframe.testing.metrics:check_metric",
-         ("name", "higher_is_better", "reset", "update", "result", "get_config")),
+         "nnframe.testing.metrics:check_metric", f"{_CONTRACTS}.metric:MetricProtocol"),
     Kind("schedule", "schedules", "learning rate as a function of the training step",
          "cosine", "nnframe.testing.schedules:check_schedule",
-         ("start", "rate", "get_config")),
+         f"{_CONTRACTS}.schedule:ScheduleProtocol"),
     Kind("callback", "callbacks", "code run at points of training (stop early, save, log)",
-         "early_stopping", None,
-         ("set_network", "on_train_begin", "on_train_end", "on_epoch_begin", "on_epoch_end",
-          "on_batch_end")),
+         "early_stopping", None, f"{_CONTRACTS}.callback:CallbackProtocol"),
     Kind("dataset", "datasets", "named data sets that configs and the CLI can train on",
-         "mnist_sample", None, ("name", "sample_shape", "sizes", "num_classes", "load")),
+         "mnist_sample", None, "nnframe.datasets.contract:DatasetProtocol"),
     Kind("converter", "converters", "turn a layer into ONNX nodes, for nnframe export",
-         "dense", None, ("convert", "get_config")),
+         "dense", None, "nnframe.onnx.contract:ConverterProtocol"),
     Kind("kernel", "kernels", "faster versions of nnframe's named hot operations (the "
          "update of each optimizer), used in place of the NumPy reference", "adam_step",
          "nnframe.testing.kernels:check_kernel", alternatives=True),
@@ -87,3 +98,13 @@ def kind(name: str) -> Kind:
 def by_hook(hook: str) -> Kind | None:
     """The kind a hook registers (``register_layers``: layer), or None for other names."""
     return next((k for k in KINDS if k.hook == hook), None)
+
+
+@functools.cache
+def protocol_members(protocol: type) -> tuple[str, ...]:
+    """The members a Protocol declares, in order: its methods (``__call__`` among them),
+    then its annotated attributes. Optional members are declared on a separate Protocol
+    (``LayerOptions``), so they are not among these."""
+    methods = [name for name, value in vars(protocol).items()
+               if callable(value) and (name == "__call__" or not name.startswith("_"))]
+    return tuple(dict.fromkeys([*methods, *getattr(protocol, "__annotations__", {})]))

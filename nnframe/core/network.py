@@ -16,8 +16,14 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from nnframe.checks.arguments import check_int
-from nnframe.checks.inputs import as_inputs, as_targets, check_same_length
-from nnframe.constants import DTYPES
+from nnframe.checks.inputs import (
+    as_inputs,
+    as_targets,
+    check_same_length,
+    check_samples,
+    targets_for,
+)
+from nnframe.constants import DTYPES, PREDICT_CHUNK
 from nnframe.core import registry
 from nnframe.core.contracts import (
     LayerProtocol,
@@ -27,24 +33,19 @@ from nnframe.core.contracts import (
     ParameterGroup,
     Shape,
 )
-from nnframe.core.identity import component_name, layer_label
+from nnframe.core.kinds import kind
 from nnframe.core.parameters import bind, unbound
-from nnframe.core.summary import summary_lines
+from nnframe.core.registry import component_name, layer_label
 from nnframe.core.train_state import TrainState
-from nnframe.errors import ConfigError, DataError, NetworkStateError, NNFrameError, ShapeError
+from nnframe.errors import ConfigError, DataError, NetworkStateError, NNFrameError
 from nnframe.modelfile.save import save_network
+from nnframe.summary import summary_lines
 
 if TYPE_CHECKING:
     from nnframe.callbacks import History
     from nnframe.core.contracts import Callback, ScheduleProtocol
     from nnframe.datasets.schema import DataSchema
     from nnframe.distributed import Strategy
-
-PREDICT_CHUNK = 4096
-"""Samples per forward pass of `Network.predict` and `Network.evaluate` by default."""
-LAYER_MEMBERS = ("build", "output_shape", "forward", "backward", "params", "grads",
-                 "get_config")
-
 
 def layer_name(layer: object) -> str:
     """The registered name of a layer (``dense``), else its class name."""
@@ -99,7 +100,7 @@ class Network:
         if self.built:
             raise NetworkStateError("the network is already built; add layers before "
                                     "build() or fit(), or start a new Network")
-        missing = [m for m in LAYER_MEMBERS if not hasattr(layer, m)]
+        missing = [m for m in kind("layer").members if not hasattr(layer, m)]
         if missing:
             raise ConfigError(f"layer {len(self.layers)} ({type(layer).__name__}) is not a "
                               f"layer: it lacks {', '.join(missing)} (see nnframe.Layer)")
@@ -283,15 +284,15 @@ class Network:
         from nnframe.speed.kernels import preference
 
         if is_dataset(x):
-            from nnframe.datasets.network_data import training_arrays
-
             if y is not None:
                 raise DataError("fit(dataset) takes its targets from the data set; leave y "
                                 "out")
             if sample_weight is not None:
                 raise DataError("fit(dataset) takes no sample_weight (its rows are split "
                                 "there); use class_weight, or fit arrays with weights")
-            x, y, validation = training_arrays(self, x, validation_split, seed)
+            read = getattr(x, "training_arrays", None)  # a reader of files, else its split
+            x, y, validation = (read(self, validation_split, seed) if read is not None
+                                else (*x.load("train"), None))
             if validation_data is None:
                 validation_data = validation
             validation_split = 0.0
@@ -324,43 +325,13 @@ class Network:
             raise ConfigError(f"two metrics report {', '.join(duplicates)}; choose each once")
         return metrics
 
-    def check_inputs(self, x: np.ndarray, name: str = "x") -> None:
-        """`ShapeError` unless ``x`` has samples of the shape the network was built for."""
-        if tuple(x.shape[1:]) != self.input_shape:
-            raise ShapeError(
-                f"{layer_label(0, self.layers[0])}: the network was built for samples of "
-                f"shape {self.input_shape}, but {name} has samples of shape "
-                f"{tuple(x.shape[1:])}; reshape the data or build a new network"
-            )
-
-    def check_targets(self, y: np.ndarray, output_shape: Shape, name: str = "y") -> None:
-        """Run the loss's target check (if it has one), naming the targets in its error."""
-        check = getattr(self.loss, "check_targets", None)
-        if check is not None:
-            try:
-                check(y, output_shape)
-            except DataError as exc:
-                raise DataError(f"{name}: {exc}") from None
-
-    def targets_for(self, y: np.ndarray, output_shape: Shape, name: str = "y") -> np.ndarray:
-        """``y`` checked by the loss; one value per sample (N,) of a regression becomes
-        (N, 1) for a network with one output, where the loss wants that shape."""
-        if (y.ndim == 1 and y.dtype.kind == "f" and tuple(output_shape) == (1,)
-                and getattr(self.loss, "check_targets", None) is not None):
-            try:
-                self.loss.check_targets(y, output_shape)
-            except DataError:
-                y = y.reshape(-1, 1)
-        self.check_targets(y, output_shape, name)
-        return y
-
     # -- inference -----------------------------------------------------------------------
 
     def predict(self, x: Any, batch_size: int | None = None) -> np.ndarray:
         """The network's outputs for ``x``, computed in chunks of ``batch_size`` samples."""
         self._require_built()
         x = as_inputs(x, self.dtype, "x", "predicting")
-        self.check_inputs(x)
+        check_samples(self, x)
         chunk = batch_size or PREDICT_CHUNK
         check_int("batch_size", chunk, minimum=1)
         if len(x) <= chunk:
@@ -379,15 +350,14 @@ class Network:
             raise NetworkStateError("no loss chosen: call use(loss) before evaluate()")
         self._require_built()
         if is_dataset(x):
-            from nnframe.datasets.network_data import evaluation_arrays
-
-            x, y = evaluation_arrays(self, x)
+            read = getattr(x, "evaluation_arrays", None)  # a reader of files, else its split
+            x, y = read(self) if read is not None else x.load("test")
         x = as_inputs(x, self.dtype, "x", "evaluating")
         y = as_targets(y, self.dtype, "y", "evaluating")
         check_same_length(x, y)
-        self.check_inputs(x)
+        check_samples(self, x)
         output_shape = self.output_shape
-        y = self.targets_for(y, output_shape, "y")
+        y = targets_for(self, y, output_shape, "y")
         return self.evaluate_arrays(x, y, self.metrics_for(y, output_shape), batch_size)
 
     def predict_file(self, path: str | os.PathLike[str], batch_size: int | None = None

@@ -16,7 +16,7 @@ from typing import Any
 import numpy as np
 
 from nnframe.core.contracts import LayerProtocol, ParameterGroup
-from nnframe.core.identity import layer_label
+from nnframe.core.registry import layer_label
 from nnframe.errors import ShapeError
 
 

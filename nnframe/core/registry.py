@@ -8,6 +8,12 @@ third-party plugins is ambiguous, and the built-in keeps a name it shares with o
 
 A factory may be registered as ``"module:attribute"``: it is imported on first use, and its
 summary for ``nnframe list`` is read from its docstring without importing it.
+
+Components are built by name with ``nnframe.layer("dense", 784, 100)`` and friends (one
+function per kind, at the end): each looks the name up (bare, or ``distribution:name``),
+checks the arguments against the factory's signature and calls it. The object built is
+remembered as that registered component (`component_of`), so that it can be saved and
+rebuilt under its name whatever kind of factory made it.
 """
 
 from __future__ import annotations
@@ -15,20 +21,21 @@ from __future__ import annotations
 import difflib
 import importlib
 import importlib.metadata
-import inspect
 import os
 import sys
 import weakref
 from collections.abc import Callable, Iterable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import attrs
 import pluggy
 
 from nnframe import docstrings
 from nnframe._version import __version__
+from nnframe.checks.plugins import check_arguments, check_built, check_reference, unknown_hooks
 from nnframe.constants import (
     BUILTIN_PLUGIN,
+    BUILTIN_PLUGIN_MODULE,
     ENTRY_POINT_GROUP,
     LOAD_PLUGINS_ENV,
     PROJECT_NAME,
@@ -46,20 +53,19 @@ from nnframe.errors import (
     UnknownComponentError,
 )
 
-__all__ = [
-    "BUILTIN_PLUGIN",
-    "ENTRY_POINT_GROUP",
-    "KIND_NAMES",
-    "LOAD_PLUGINS_ENV",
-    "Component",
-    "PluginInfo",
-    "Registry",
-    "check_arguments",
-    "create",
-    "get_registry",
-    "normalize_distribution",
-    "reset_registry",
-]
+if TYPE_CHECKING:
+    from nnframe.core.contracts import (
+        Callback,
+        InitializerProtocol,
+        LayerProtocol,
+        LossProtocol,
+        MetricProtocol,
+        OptimizerProtocol,
+        ScheduleProtocol,
+    )
+    from nnframe.datasets.contract import Dataset
+    from nnframe.onnx.contract import ConverterProtocol
+
 
 
 @attrs.define(eq=False)
@@ -93,6 +99,11 @@ class Component:
         return self.reference is not None and self.reference.split(":")[0] in sys.modules
 
     @property
+    def imported(self) -> Callable[..., Any] | None:
+        """The factory if it is imported already, else None (nothing is imported)."""
+        return self._factory
+
+    @property
     def factory(self) -> Callable[..., Any]:
         if self._factory is None:
             self._factory = self._import()
@@ -116,22 +127,13 @@ class Component:
 
     @property
     def summary(self) -> str:
-        """The first line of the factory's documentation, without importing it if need be.
-        A lazy factory that cannot be imported is summarised as broken, saying why, so that
-        one broken entry never hides the others from a listing."""
+        """The first line of the factory's documentation, read without importing it when
+        it can be (`nnframe.docstrings.component_summary`)."""
         if self._summary is None:
-            if self._factory is not None or self.reference is None:
-                self._summary = docstrings.summary(getattr(self._factory, "__doc__", None))
-            else:
-                doc = docstrings.lazy_docstring(self.reference)
-                if doc is None:
-                    try:
-                        doc = getattr(self.factory, "__doc__", None)
-                    except PluginError as exc:
-                        cause = exc.__cause__ or exc
-                        return (f"BROKEN: cannot import {self.reference} "
-                                f"({type(cause).__name__}: {cause})")
-                self._summary = docstrings.summary(doc)
+            summary, final = docstrings.component_summary(self)
+            if not final:
+                return summary
+            self._summary = summary
         return self._summary
 
 
@@ -201,10 +203,10 @@ class Registry:
         if self._loaded:
             return self
         self._loaded = True
-        from nnframe import builtin_plugin
-
+        # named, not imported here: the core imports no component (pytest's own
+        # features are plugins loaded the same way)
         self._add_plugin(
-            builtin_plugin,
+            importlib.import_module(BUILTIN_PLUGIN_MODULE),
             PluginInfo(BUILTIN_PLUGIN, BUILTIN_PLUGIN, __version__, builtin=True),
         )
         for entry_point in self._selected_entry_points():
@@ -259,7 +261,7 @@ class Registry:
                        "the second copy is ignored")
             return
         self._plugins[key] = info
-        unknown = _unknown_hooks(plugin)
+        unknown = unknown_hooks(plugin)
         if unknown:
             self._fail(info, "; ".join(unknown))
             return
@@ -294,7 +296,7 @@ class Registry:
                                   "or _, then letters, digits, _, . or -")
             reference = None
             if isinstance(factory, str):
-                reference, factory = _check_reference(kind, name, factory), None
+                reference, factory = check_reference(kind, name, factory), None
             elif not callable(factory):
                 raise PluginError(f"the factory for {kind.name} {name!r} is not callable "
                                   f"(got {type(factory).__name__}); register a class, a "
@@ -445,68 +447,6 @@ class Registry:
         self._origins[key] = (reference, component)
 
 
-def check_arguments(component: Component, args: tuple, kwargs: dict[str, Any]) -> None:
-    """Raise `ConfigError` when the arguments do not fit the factory's signature."""
-    try:
-        signature = inspect.signature(component.factory)
-    except (TypeError, ValueError):  # builtins without a signature: let the call decide
-        return
-    try:
-        signature.bind(*args, **kwargs)
-    except TypeError as exc:
-        accepted = ", ".join(
-            p.name for p in signature.parameters.values()
-            if p.kind not in (p.VAR_POSITIONAL, p.VAR_KEYWORD)
-        )
-        raise ConfigError(
-            f"{component.kind} {component.name!r} ({component.distribution}): {exc}; "
-            f"it accepts: {accepted or 'no arguments'}"
-        ) from None
-
-
-def check_built(component: Component, built: object) -> None:
-    """`PluginError` naming the component when its factory returned something that is not
-    a component of its kind (it lacks members of the kind's contract)."""
-    missing = [m for m in kind_named(component.kind).members if not hasattr(built, m)]
-    if missing:
-        raise PluginError(
-            f"{component.kind} {component.name!r} of {component.distribution} (plugin "
-            f"{component.plugin!r}): its factory returned {type(built).__name__} "
-            f"{_short(built)}, which is not a {component.kind}: it lacks "
-            f"{', '.join(missing)}; report this to the plugin's author")
-
-
-def _short(value: object) -> str:
-    text = repr(value)
-    return text if len(text) <= 40 else text[:37] + "..."
-
-
-def _check_reference(kind: Kind, name: str, reference: str) -> str:
-    module, colon, attribute = reference.partition(":")
-    parts = [*module.split("."), *attribute.split(".")]
-    if not colon or not all(part.isidentifier() for part in parts):
-        raise PluginError(f"the factory for {kind.name} {name!r} is the string "
-                          f"{reference!r}; a lazy factory is written 'package.module:Name'")
-    return reference
-
-
-def _unknown_hooks(plugin: object) -> list[str]:
-    """Messages for functions marked as hooks whose names are not hook specifications."""
-    marker = f"{PROJECT_NAME}_impl"
-    problems = []
-    for attr in dir(plugin):
-        try:
-            value = getattr(plugin, attr)
-        except Exception:
-            continue
-        if attr in hookspecs.HOOKS or not hasattr(value, marker):
-            continue
-        close = difflib.get_close_matches(attr, list(hookspecs.HOOKS), n=1)
-        hint = f" (did you mean {close[0]!r}?)" if close else ""
-        problems.append(f"unknown hook {attr!r}{hint}")
-    return problems
-
-
 def _plugin_key(info: PluginInfo) -> str:
     return info.name if info.builtin else f"{info.distribution}:{info.name}"
 
@@ -552,3 +492,94 @@ def reset_registry(registry: Registry | None = None) -> None:
 def create(kind: str, name: str, *args: Any, **kwargs: Any) -> Any:
     """Build a component of any kind by registered name: ``create("metric", "f1")``."""
     return get_registry().create(kind, name, *args, **kwargs)
+
+
+# -- which registered component an object is (messages, summaries, model files) ------
+
+
+def component_of(kind: str, component: object) -> Component | None:
+    """The registered component ``component`` was built as (see `Registry.identify`)."""
+    return get_registry().identify(kind, component)
+
+
+def component_name(kind: str, component: object) -> str:
+    """The registered name of a component (``dense``), else its class name."""
+    found = component_of(kind, component)
+    return found.name if found is not None else type(component).__name__
+
+
+def layer_label(index: int | str, layer: object) -> str:
+    """How errors name a layer: ``layer 3 (conv2d from nnframe-conv)``; built-ins and
+    unregistered classes without the distribution: ``layer 0 (dense)``."""
+    found = component_of("layer", layer)
+    if found is None:
+        return f"layer {index} ({type(layer).__name__})"
+    origin = "" if found.builtin else f" from {found.distribution}"
+    return f"layer {index} ({found.name}{origin})"
+
+
+def children(layer: Any) -> list[tuple[str, Any]]:
+    """The layers a composite layer holds, keyed as in its parameter keys: ``"1"`` for
+    ``layers[1]``, ``"0.2"`` for ``branches[0][2]``, or the names a layer that builds its
+    own inner layers from its config gives through ``inner_layers()`` (``"attention"``
+    for nnframe-attention's ``transformer_encoder``); empty for other layers."""
+    named = getattr(layer, "inner_layers", None)
+    if callable(named):
+        return [(str(key), child) for key, child in named()]
+    inner = getattr(layer, "layers", None)
+    if isinstance(inner, (list, tuple)):
+        return [(str(i), child) for i, child in enumerate(inner)]
+    branches = getattr(layer, "branches", None)
+    if isinstance(branches, (list, tuple)):
+        return [(f"{b}.{i}", child) for b, branch in enumerate(branches)
+                for i, child in enumerate(branch)]
+    return []
+
+
+# -- building components by name: nnframe.layer(...) and friends -----------------------
+
+
+def layer(name: str, *args: Any, **kwargs: Any) -> LayerProtocol:
+    """A layer by registered name: ``nnframe.layer("dense", 784, 100)``."""
+    return create("layer", name, *args, **kwargs)
+
+
+def loss(name: str, **kwargs: Any) -> LossProtocol:
+    """A loss by registered name: ``nnframe.loss("cross_entropy")``."""
+    return create("loss", name, **kwargs)
+
+
+def optimizer(name: str, **kwargs: Any) -> OptimizerProtocol:
+    """An optimizer by registered name: ``nnframe.optimizer("sgd", learning_rate=0.1)``."""
+    return create("optimizer", name, **kwargs)
+
+
+def initializer(name: str, **kwargs: Any) -> InitializerProtocol:
+    """An initializer by registered name: ``nnframe.initializer("he_normal")``."""
+    return create("initializer", name, **kwargs)
+
+
+def metric(name: str, **kwargs: Any) -> MetricProtocol:
+    """A metric by registered name: ``nnframe.metric("top_k_accuracy", k=3)``."""
+    return create("metric", name, **kwargs)
+
+
+def schedule(name: str, **kwargs: Any) -> ScheduleProtocol:
+    """A learning-rate schedule by registered name: ``nnframe.schedule("cosine")``."""
+    return create("schedule", name, **kwargs)
+
+
+def callback(name: str, **kwargs: Any) -> Callback:
+    """A training callback by registered name: ``nnframe.callback("early_stopping")``."""
+    return create("callback", name, **kwargs)
+
+
+def dataset(name: str, **kwargs: Any) -> Dataset:
+    """A data set by registered name: ``nnframe.dataset("mnist_sample").load("train")``."""
+    return create("dataset", name, **kwargs)
+
+
+def converter(name: str, **kwargs: Any) -> ConverterProtocol:
+    """An ONNX converter by registered name (that of the layer it converts):
+    ``nnframe.converter("dense")``. `nnframe.onnx` finds them itself when exporting."""
+    return create("converter", name, **kwargs)

@@ -29,18 +29,16 @@ import attrs
 import numpy as np
 
 from nnframe.checks import fitting
-from nnframe.checks.arguments import check_int
 from nnframe.checks.divergence import bad_gradients, diverged
-from nnframe.checks.inputs import as_inputs, as_targets, check_same_length
-from nnframe.checks.layers import backward_parameters_agrees, checked_backward, checked_forward
+from nnframe.checks.inputs import is_streamed
+from nnframe.checks.layers import check_bound, checked_forward
 from nnframe.core import registry
 from nnframe.core.contracts import Callback, MetricProtocol, ScheduleProtocol
-from nnframe.core.parameters import unbound
 from nnframe.distributed.strategy import Strategy
-from nnframe.errors import ConfigError, NetworkStateError
+from nnframe.speed.backward import ParameterBackward
 from nnframe.speed.blas_threads import BlasGate
+from nnframe.speed.gather import BatchGather
 from nnframe.speed.prefetch import Prefetch
-from nnframe.weights import sample_weights
 
 if TYPE_CHECKING:
     from nnframe.core.network import Network
@@ -85,11 +83,6 @@ class CallbackList:
         return call
 
 
-def is_streamed(x: Any) -> bool:
-    """Whether ``x`` is rows read from a file as training goes (not an array in memory)."""
-    return not isinstance(x, np.ndarray) and callable(getattr(x, "read", None))
-
-
 @attrs.define
 class Trainer:
     """One run of `Network.fit`: the data, the settings and the loop."""
@@ -124,56 +117,21 @@ class Trainer:
                schedule: str | ScheduleProtocol | None, clip_norm: float | None,
                strategy: Strategy | None = None, sample_weight: Any = None,
                class_weight: Any = None) -> Trainer:
-        """Check everything `fit` was given, build the network if needed, and return the run."""
-        strategy = strategy if strategy is not None else Strategy()
-        fitting.training_optimizer(network, learning_rate)
-        check_int("epochs", epochs, minimum=0)
-        check_int("batch_size", batch_size, minimum=1)
-        check_int("initial_epoch", initial_epoch, minimum=0)
-        if batch_size < strategy.size:
-            raise ConfigError(f"batch_size {batch_size} is smaller than the {strategy.size} "
-                              "processes training together, which split every batch; use a "
-                              f"batch_size of at least {strategy.size}")
-        if clip_norm is not None and (isinstance(clip_norm, bool) or not isinstance(
-                clip_norm, (int, float)) or not 0 < clip_norm < math.inf):
-            raise ConfigError(f"clip_norm must be a finite number > 0, got {clip_norm!r}")
-        streamed = is_streamed(x)  # rows read batch by batch as training goes
-        if not streamed:
-            x = as_inputs(x, network.dtype, "x", "training")
-        y = as_targets(y, network.dtype, "y", "training")
-        check_same_length(x, y)
-        classes = None if network.schema is None else network.schema.classes
-        weights = sample_weights(y, sample_weight, class_weight, classes)
-        if weights is not None:
-            fitting.check_weighted(network, strategy)
-        if validation_data is None and validation_split:
-            x, y, validation_data = fitting.split(x, y, validation_split)
-            weights = None if weights is None else weights[:len(x)]
-        if not network.built:
-            network.build(x.shape[1:], seed=seed)
-        elif seed is not None:  # a new random stream: no exact resume
-            network.rng.bit_generator.state = np.random.default_rng(seed).bit_generator.state
-            network.train_state = network.train_state.at_epoch_start(network.epoch)
-        network.check_inputs(x)
-        output_shape = network.output_shape
-        y = network.targets_for(y, output_shape, "y")
-        if streamed:
-            fitting.check_no_adapting(network, x)
-        else:
-            fitting.adapt_leading(network, x)
-        validation = None
-        if validation_data is not None:
-            validation = fitting.validation_arrays(network, validation_data)
+        """Check everything `fit` was given (`nnframe.checks.fitting.prepare`: the data,
+        the settings, validation data), build the network if needed, and return the run."""
+        settings = fitting.prepare(
+            network, x, y, epochs=epochs, batch_size=batch_size, learning_rate=learning_rate,
+            seed=seed, validation_data=validation_data, validation_split=validation_split,
+            initial_epoch=initial_epoch, clip_norm=clip_norm,
+            strategy=strategy if strategy is not None else Strategy(),
+            sample_weight=sample_weight, class_weight=class_weight)
         if isinstance(schedule, str):
             schedule = registry.create("schedule", schedule)
         display = None
-        if verbose and strategy.is_root:  # on many processes, one prints
+        if verbose and settings["strategy"].is_root:  # on many processes, one prints
             display = registry.create("callback", "progress_display", verbose=verbose)
-        return cls(network, x, y, int(epochs), int(batch_size), bool(shuffle), validation,
-                   list(callbacks or ()), schedule,
-                   None if clip_norm is None else float(clip_norm), int(initial_epoch),
-                   display, strategy,
-                   None if weights is None else weights.astype(network.dtype))
+        return cls(network, shuffle=bool(shuffle), callbacks=list(callbacks or ()),
+                   schedule=schedule, display=display, **settings)
 
     # -- the run -------------------------------------------------------------------------
 
@@ -277,7 +235,7 @@ class Trainer:
         order, shared_rng = self._order()
         state = network.train_state
         feed = self._feed = self._prefetch(order, state.batch, steps)
-        gather = _BatchGather(self.x, self.y, self.batch_size, self.weights) \
+        gather = BatchGather(self.x, self.y, self.batch_size, self.weights) \
             if self.shuffle and feed is None else None
         step = _Step(network, self.clip_norm, strategy, snapshot=network.snapshot())
         for metric in metrics:
@@ -401,7 +359,7 @@ class _Step:
         self.network, self.clip_norm, self.strategy = network, clip_norm, strategy
         self.snapshot = snapshot  # the weights the epoch started from, for a divergence
         self.group = network.parameters()
-        self.backward = _ParameterBackward(network.layers)
+        self.backward = ParameterBackward(network.layers)
 
     def __call__(self, xb: np.ndarray, yb: np.ndarray, wb: np.ndarray | None,
                  batch_rows: int, epoch: int, batch: int, checked: bool
@@ -428,7 +386,7 @@ class _Step:
             _clip(group.grads, self.clip_norm)
         network.optimizer.step(group)
         if checked:
-            _check_bound(network, group)
+            check_bound(network, group)
         return output, loss
 
     def _forward(self, xb: np.ndarray, yb: np.ndarray, checked: bool,
@@ -448,68 +406,6 @@ class _Step:
         if wb is not None:
             return output, inputs, network.loss.forward(yb, output, sample_weight=wb)
         return output, inputs, network.loss.forward(yb, output)
-
-
-class _ParameterBackward:
-    """Backward as training needs it: down to the first layer with parameters only, which
-    is asked for its parameter gradients alone (``backward_parameters``, when it offers
-    one and the first batch shows it agrees with its ``backward``), since no one uses dE/dX
-    of the network's input."""
-
-    def __init__(self, layers: Sequence[Any]) -> None:
-        self.layers = list(layers)
-        self.first = next((i for i, layer in enumerate(layers) if layer.params), None)
-        if self.first is None:
-            self.steps, self.last = [], None
-            return
-        self.steps = [layer.backward for layer in reversed(self.layers[self.first + 1:])]
-        layer = self.layers[self.first]
-        self.last = getattr(layer, "backward_parameters", None) or layer.backward
-
-    def __call__(self, grad: np.ndarray) -> None:
-        if self.last is None:
-            return
-        for step in self.steps:
-            grad = step(grad)
-        self.last(grad)
-
-    def checked(self, grad: np.ndarray, inputs: list[np.ndarray]) -> None:
-        """The first batch: every shape checked, and ``backward_parameters`` compared with
-        ``backward`` (a subclass that overrides only ``backward`` keeps its gradients)."""
-        if self.first is None:
-            return
-        grad = checked_backward(self.layers, grad, inputs, self.first)
-        layer = self.layers[self.first]
-        if self.last == layer.backward:
-            self.last(grad)
-        elif not backward_parameters_agrees(self.first, layer, grad):
-            self.last = layer.backward
-
-
-class _BatchGather:
-    """Shuffled batches copied into buffers reused from batch to batch (the samples'
-    weights too, when they have some)."""
-
-    def __init__(self, x: np.ndarray, y: np.ndarray, batch_size: int,
-                 weights: np.ndarray | None = None) -> None:
-        size = min(batch_size, len(x))
-        self.x, self.y, self.weights = x, y, weights
-        self.x_batch = np.empty((size, *x.shape[1:]), x.dtype)
-        self.y_batch = np.empty((size, *y.shape[1:]), y.dtype)
-        self.w_batch = None if weights is None else np.empty(size, weights.dtype)
-
-    def __call__(self, index: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        size = len(index)
-        # mode="clip": the indices are valid, and "raise" would copy through a buffer
-        xb = self.x.take(index, axis=0, out=self.x_batch[:size], mode="clip")
-        yb = self.y.take(index, axis=0, out=self.y_batch[:size], mode="clip")
-        if self.weights is not None:
-            self.weights.take(index, out=self.w_batch[:size], mode="clip")
-        return xb, yb
-
-    def weights_of(self, size: int) -> np.ndarray | None:
-        """The weights of the batch last gathered (None without weights)."""
-        return None if self.w_batch is None else self.w_batch[:size]
 
 
 def _logged_names(metrics: list[MetricProtocol], val_metrics: list[MetricProtocol],
@@ -534,15 +430,5 @@ def _clip(grads: np.ndarray, clip_norm: float) -> None:
     norm = math.sqrt(float(np.vdot(grads, grads)))
     if norm > clip_norm:
         grads *= clip_norm / norm
-
-
-def _check_bound(network: Network, group: Any) -> None:
-    problems = unbound(network.layers, group)
-    if problems:
-        raise NetworkStateError(
-            f"{problems[0]} was replaced by a new array during training; a layer must "
-            "write into the arrays of its params and grads dicts in place (grads[name][...] "
-            f"= ..., or out=), which the network shares with the optimizer"
-            + (f" (also: {', '.join(problems[1:4])})" if len(problems) > 1 else ""))
 
 

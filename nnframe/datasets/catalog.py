@@ -12,8 +12,8 @@ import math
 import os
 from typing import Any
 
-from nnframe.core.contracts import Dataset
 from nnframe.core.registry import get_registry
+from nnframe.datasets.contract import Dataset
 from nnframe.errors import ComponentError, DataError
 
 

@@ -7,7 +7,7 @@ from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
 from nnframe._version import __version__
-from nnframe.core.identity import children, component_of
+from nnframe.core.registry import children, component_of
 from nnframe.modelfile.roundtrip import config_text
 
 if TYPE_CHECKING:

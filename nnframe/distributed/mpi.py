@@ -311,7 +311,7 @@ class MPIStrategy(Strategy):
                  metrics: list[MetricProtocol]) -> dict[str, float]:
         """Each process predicts its share of the validation data; rank 0 scores every
         share, in order, and tells the others."""
-        from nnframe.core.network import PREDICT_CHUNK
+        from nnframe.constants import PREDICT_CHUNK
 
         first, last = self.rows(0, len(x))
         chunks = [slice(a, min(a + PREDICT_CHUNK, last)) for a in range(first, last, PREDICT_CHUNK)]

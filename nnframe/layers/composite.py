@@ -19,7 +19,8 @@ import numpy as np
 
 from nnframe.checks.arguments import one_of
 from nnframe.core.contracts import LayerProtocol, Shape
-from nnframe.core.identity import component_of
+from nnframe.core.kinds import kind
+from nnframe.core.registry import component_of
 from nnframe.errors import ConfigError, NNFrameError, PluginError, ShapeError
 
 
@@ -58,8 +59,7 @@ def make_layer(spec: Any, where: str) -> LayerProtocol:
                               f"such as {{'type': 'dense', 'output_size': 8}}, got {spec!r}")
         arguments = {key: value for key, value in spec.items() if key != "type"}
         return create("layer", spec["type"], **arguments)
-    missing = [m for m in ("build", "output_shape", "forward", "backward", "params", "grads",
-                           "get_config") if not hasattr(spec, m)]
+    missing = [m for m in kind("layer").members if not hasattr(spec, m)]
     if missing:
         raise ConfigError(f"{where} ({type(spec).__name__}) is not a layer: it lacks "
                           f"{', '.join(missing)}")

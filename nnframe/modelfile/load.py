@@ -26,8 +26,8 @@ from nnframe.constants import (
     is_component_name,
 )
 from nnframe.core import registry
-from nnframe.core.identity import layer_label
 from nnframe.core.network import Network
+from nnframe.core.registry import layer_label
 from nnframe.core.train_state import TrainState
 from nnframe.errors import ComponentError, MissingPluginError, ModelFileError, NNFrameError
 from nnframe.modelfile.format import (

@@ -17,7 +17,7 @@ from typing import Any
 import attrs
 import numpy as np
 
-from nnframe.core.identity import children
+from nnframe.core.registry import children
 
 #: Relative difference of outputs tolerated between a layer and its rebuilt twin (both
 #: compute the same thing; the tolerance only absorbs summation order in threaded BLAS).

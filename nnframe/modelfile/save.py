@@ -10,14 +10,13 @@ from __future__ import annotations
 
 import json
 import os
-import weakref
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
 from nnframe._version import __version__
-from nnframe.core.identity import component_of, layer_label
+from nnframe.core.registry import component_of, layer_label
 from nnframe.errors import ModelFileError
 from nnframe.modelfile.atomic import write_atomic
 from nnframe.modelfile.format import (
@@ -41,14 +40,15 @@ from nnframe.modelfile.roundtrip import (
 if TYPE_CHECKING:
     from nnframe.core.network import Network
 
-#: Layers already checked to rebuild from their current config: id -> (ref, config text).
-_VERIFIED: dict[int, tuple[weakref.ref, str]] = {}
+#: Layers a caller saw pass the rebuild check, by id: (the layer, its config text then).
+Verified = dict[int, tuple[Any, str]]
 
 
 def save_network(network: Network, path: str | os.PathLike[str], *,
-                 include_optimizer: bool = True) -> Path:
-    """Write ``network`` to ``path`` atomically and return the path (`Network.save`)."""
-    header, arrays = encode(network, include_optimizer=include_optimizer)
+                 include_optimizer: bool = True, verified: Verified | None = None) -> Path:
+    """Write ``network`` to ``path`` atomically and return the path (`Network.save`).
+    ``verified``: see `check_layers_rebuild`."""
+    header, arrays = encode(network, include_optimizer=include_optimizer, verified=verified)
     contents = {HEADER_KEY: header_bytes(header), **arrays}
     try:
         return write_atomic(path, lambda file: write_npz(file, contents))
@@ -58,14 +58,14 @@ def save_network(network: Network, path: str | os.PathLike[str], *,
                              ) from exc
 
 
-def encode(network: Network, *, include_optimizer: bool = True
-           ) -> tuple[dict[str, Any], dict[str, np.ndarray]]:
+def encode(network: Network, *, include_optimizer: bool = True,
+           verified: Verified | None = None) -> tuple[dict[str, Any], dict[str, np.ndarray]]:
     """The JSON header and the arrays that describe ``network``."""
     layers = [describe_layer(layer, layer_label(index, layer))
               for index, layer in enumerate(network.layers)]
     arrays: dict[str, np.ndarray] = {}
     if network.built:
-        check_layers_rebuild(network)
+        check_layers_rebuild(network, verified)
         arrays.update({PARAMS_PREFIX + p.key: p.value for p in network.parameters()})
         arrays.update({STATE_PREFIX + key: np.asarray(value)
                        for key, value in network.state().items()})
@@ -146,12 +146,16 @@ def describe_layer(layer: Any, where: str) -> dict[str, Any]:
     return entry
 
 
-def check_layers_rebuild(network: Network) -> None:
+def check_layers_rebuild(network: Network, verified: Verified | None = None) -> None:
     """Refuse any layer that its registered factory would not rebuild from its config.
 
     A probe batch runs through the network; each layer is compared with its twin rebuilt
-    from the config on the input it really gets. A layer is checked again only when its
-    config changed since it last passed.
+    from the config on the input it really gets. The probe must stay: a config that
+    rebuilds a layer of the same class and shapes can still leave out an argument that
+    changes what it computes (an activation, an epsilon), which only running both shows.
+    ``verified`` (kept by a caller that saves the same network again and again, such as
+    `ModelCheckpoint`) skips the layers that passed with the config they have now, and
+    records those that pass; nothing is cached otherwise.
     """
     rng = np.random.default_rng(0)
     shape = network.input_shape
@@ -159,10 +163,11 @@ def check_layers_rebuild(network: Network) -> None:
     for index, layer in enumerate(network.layers):
         where = layer_label(index, layer)
         text = config_text(layer)
-        seen = _VERIFIED.get(id(layer))
-        if seen is None or seen[0]() is not layer or seen[1] != text:
+        seen = None if verified is None else verified.get(id(layer))
+        if seen is None or seen[0] is not layer or seen[1] != text:
             _check_layer(index, layer, text, shape, probe, network.dtype, where)
-            _remember(layer, text)
+            if verified is not None:
+                verified[id(layer)] = (layer, text)
         shape = tuple(layer.output_shape(shape))
         try:
             probe = np.asarray(layer.forward(probe, training=False))
@@ -195,15 +200,6 @@ def _check_settings(found: Any, component: Any, text: str, where: str) -> None:
         raise ModelFileError(
             f"cannot save {where} ({found.name}): rebuilt from its config {text}, {problem}; "
             "its get_config() must return the arguments that rebuild it; nothing was written")
-
-
-def _remember(layer: Any, text: str) -> None:
-    key = id(layer)
-    try:
-        reference = weakref.ref(layer, lambda _, key=key: _VERIFIED.pop(key, None))
-    except TypeError:
-        return
-    _VERIFIED[key] = (reference, text)
 
 
 def kind_plural(kind: str) -> str:

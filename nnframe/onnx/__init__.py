@@ -31,14 +31,14 @@ MINIMUM_ONNX = (1, 15)
 _LAZY = {
     "export": "nnframe.onnx.exporter",
     "to_model": "nnframe.onnx.exporter",
-    "require_onnx": "nnframe.onnx.exporter",
+    "require_onnx": "nnframe.onnx.graph",
     "GraphBuilder": "nnframe.onnx.graph",
     "converter_for": "nnframe.onnx.lookup",
 }
 
 if TYPE_CHECKING:
-    from nnframe.onnx.exporter import export, require_onnx, to_model
-    from nnframe.onnx.graph import GraphBuilder
+    from nnframe.onnx.exporter import export, to_model
+    from nnframe.onnx.graph import GraphBuilder, require_onnx
     from nnframe.onnx.lookup import converter_for
 
 

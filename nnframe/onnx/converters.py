@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING, Any, ClassVar
 
 import attrs
 
-from nnframe.core.contracts import Converter
+from nnframe.onnx.contract import Converter
 
 if TYPE_CHECKING:
     from nnframe.onnx.graph import GraphBuilder

@@ -20,26 +20,19 @@ import numpy as np
 
 from nnframe._version import __version__
 from nnframe.errors import ExportError, NetworkStateError, NonFiniteWeightsWarning
-from nnframe.extras import require
 from nnframe.modelfile.atomic import write_atomic
 from nnframe.onnx import (
     BATCH_AXIS,
     DEFAULT_OPSET,
     INPUT_NAME,
-    MINIMUM_ONNX,
     OUTPUT_NAME,
 )
+from nnframe.onnx.graph import require_onnx
 
 if TYPE_CHECKING:
     import onnx
 
     from nnframe.core.network import Network
-
-
-def require_onnx() -> ModuleType:
-    """The ``onnx`` module, or `MissingExtraError` saying how to install it."""
-    return require("onnx", "onnx", "exporting to ONNX", package="the onnx package",
-                   minimum=MINIMUM_ONNX)
 
 
 def to_model(network: Network, *, opset: int = DEFAULT_OPSET) -> onnx.ModelProto:

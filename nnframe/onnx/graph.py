@@ -14,15 +14,17 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable, Sequence
+from types import ModuleType
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
 from nnframe.core.contracts import Shape
-from nnframe.core.identity import component_of
-from nnframe.core.registry import Component
+from nnframe.core.registry import Component, component_of
 from nnframe.errors import ExportError, NNFrameError
+from nnframe.extras import require
 from nnframe.layers.composite import inner_label
+from nnframe.onnx import MINIMUM_ONNX
 from nnframe.onnx.lookup import converter_for
 
 if TYPE_CHECKING:
@@ -32,6 +34,12 @@ if TYPE_CHECKING:
 #: that layer do not name it again.
 _LABELLED = "_nnframe_export_labelled"
 
+
+
+def require_onnx() -> ModuleType:
+    """The ``onnx`` module, or `MissingExtraError` saying how to install it."""
+    return require("onnx", "onnx", "exporting to ONNX", package="the onnx package",
+                   minimum=MINIMUM_ONNX)
 
 class GraphBuilder:
     """An ONNX graph under construction, one layer at a time.
@@ -43,8 +51,6 @@ class GraphBuilder:
 
     def __init__(self, opset: int,
                  lookup: Callable[[Component], Component | None] = converter_for) -> None:
-        from nnframe.onnx.exporter import require_onnx
-
         self._onnx = require_onnx()  # here, so that converters can import this module
         self.opset = opset
         self._lookup = lookup

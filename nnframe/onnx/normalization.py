@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Any
 import attrs
 import numpy as np
 
-from nnframe.core.contracts import Converter
+from nnframe.onnx.contract import Converter
 
 if TYPE_CHECKING:
     from nnframe.onnx.graph import GraphBuilder

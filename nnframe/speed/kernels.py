@@ -39,7 +39,7 @@ if TYPE_CHECKING:
 
 
 __all__ = ["KERNELS_ENV", "SPECS", "Choice", "KernelCase", "KernelSpec", "choices",
-           "compare", "forget", "kernel_mode", "make_arguments", "preference", "use"]
+           "compare", "forget", "kernel", "kernel_mode", "make_arguments", "preference", "use"]
 
 KERNELS_ENV = "NNFRAME_KERNELS"
 """``NNFRAME_KERNELS=reference``: use the core's NumPy kernels only (``auto``, the default:
@@ -164,6 +164,12 @@ def use(name: str) -> Callable[..., None]:
     if chosen is None:
         chosen = _chosen[key] = _choose(name, kernel_mode(key[1]))
     return chosen.function
+
+
+def kernel(name: str) -> Callable[..., None]:
+    """A named kernel as this process runs it, the public face of `use`: a plugin's
+    version that passes its check, or the NumPy reference: ``nnframe.kernel("adam_step")``."""
+    return use(name)
 
 
 def choices(names: tuple[str, ...] | None = None, mode: str | None = None) -> list[Choice]:

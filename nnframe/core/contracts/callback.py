@@ -3,12 +3,27 @@
 from __future__ import annotations
 
 from collections.abc import Collection
-from typing import TYPE_CHECKING, Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar, Protocol, runtime_checkable
 
 from nnframe.core.contracts.config import config_of
 
 if TYPE_CHECKING:
     from nnframe.core.network import Network
+
+
+@runtime_checkable
+class CallbackProtocol(Protocol):
+    """What training needs from a callback: `Callback` has every member, doing nothing.
+    Members a callback may have besides these: ``root_only`` and ``saves_network``
+    (class attributes), ``check_logs``, ``output_paths`` and ``get_config`` (see
+    `Callback`)."""
+
+    def set_network(self, network: Network) -> None: ...
+    def on_train_begin(self, logs: dict[str, Any]) -> None: ...
+    def on_train_end(self, logs: dict[str, Any]) -> None: ...
+    def on_epoch_begin(self, epoch: int, logs: dict[str, Any]) -> None: ...
+    def on_epoch_end(self, epoch: int, logs: dict[str, float]) -> None: ...
+    def on_batch_end(self, batch: int, logs: dict[str, float]) -> None: ...
 
 
 class Callback:
@@ -21,6 +36,9 @@ class Callback:
 
     network: Network
     """The network being trained, set by `set_network` before training starts."""
+    saves_network: ClassVar[bool] = False
+    """True for a callback that saves the network (`ModelCheckpoint`): training then
+    checks, before the first batch, that the network can be saved."""
     root_only: ClassVar[bool] = False
     """True for a callback that prints or writes files: when training on many processes
     (`nnframe.distributed`) it runs on rank 0 alone. Others run on every process and see

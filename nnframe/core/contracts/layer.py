@@ -23,32 +23,7 @@ class LayerProtocol(Protocol):
     or ``[...] =``), never put new arrays into the dicts; the network checks this after the
     first training batch.
 
-    Optional members:
-
-    - ``state: dict[str, ndarray]``: arrays that are not trained, such as running
-      statistics. ``forward(x, training=True)`` may update them (in place);
-      ``forward(x, training=False)`` only reads them. They are saved in model files and
-      restored on loading, kept with the weights when training restores a snapshot, never
-      given to an optimizer, and counted as non-trainable.
-    - ``backward_parameters(grad_output) -> None``: fill ``grads`` exactly as `backward`
-      does, without computing dE/dX. Training calls it on the first layer with parameters,
-      whose dE/dX no one uses. A subclass that overrides `backward` must override this too
-      (or set it to None).
-    - ``parameter_shapes(input_shape) -> dict[str, Shape] | None``: the shape of every
-      parameter `build` would create for this input shape, computed on the unbuilt layer
-      without allocating anything (None: cannot tell). Loading a model file compares the
-      stored weights with these before any layer allocates its parameters, so that a file
-      declaring a huge layer without the weights behind it is refused before memory is
-      spent. Raise `ShapeError` where `build` would.
-    - ``layers`` (a list of layers) or ``branches`` (a list of lists): the layers a
-      composite layer holds, so that model files, summaries and the kit can see through it.
-      Its ``params``, ``grads`` and ``state`` then hold the inner layers' arrays under keys
-      ``"<inner index>.<name>"`` (``"<branch>.<index>.<name>"``).
-    - ``inner_layers() -> list[(name, layer)]``: for a layer that builds its own inner
-      layers from its config (a transformer block), the named layers it holds, whose
-      arrays its ``params``, ``grads`` and ``state`` hold under ``"<name>.<key>"``; summaries
-      show them (starting from ``inner_input_shape(input_shape)`` when it defines one),
-      and its config alone rebuilds them.
+    Members a layer may have besides these are declared by `LayerOptions`.
     """
 
     params: dict[str, np.ndarray]
@@ -74,6 +49,34 @@ class LayerProtocol(Protocol):
     def get_config(self) -> dict[str, Any]:
         """JSON-safe constructor arguments: the registered factory called with them must
         rebuild a layer that computes the same outputs from the same weights."""
+
+
+class LayerOptions(Protocol):
+    """Members a layer may have; nnframe uses each one a layer has (read with getattr)."""
+
+    state: dict[str, np.ndarray]
+    """Arrays that are not trained (running statistics): ``forward(x, training=True)``
+    may update them in place, ``training=False`` only reads them. Saved in model files,
+    kept with the weights when training restores a snapshot, never given to an optimizer."""
+    layers: list[Any]
+    """A composite's inner layers (or ``branches``, a list of lists), so that model files,
+    summaries and the kit see through it; its ``params``, ``grads`` and ``state`` hold
+    theirs under ``"<inner index>.<name>"`` (``"<branch>.<index>.<name>"``)."""
+
+    def backward_parameters(self, grad_output: np.ndarray) -> None:
+        """Fill ``grads`` exactly as `backward` does without computing dE/dX: training
+        calls it on the first layer with parameters. A subclass that overrides `backward`
+        must override this too (or set it to None)."""
+
+    def parameter_shapes(self, input_shape: Shape) -> dict[str, Shape] | None:
+        """Every parameter's shape `build` would create, on the unbuilt layer, without
+        allocating (None: cannot tell): loading refuses a file whose weights do not match
+        before any memory is spent. Raise `ShapeError` where `build` would."""
+
+    def inner_layers(self) -> list[tuple[str, Any]]:
+        """For a layer that builds its inner layers from its config (a transformer block):
+        the named layers whose arrays it holds under ``"<name>.<key>"``; summaries show
+        them from ``inner_input_shape(input_shape)`` when it defines that."""
 
 
 @attrs.define(eq=False)

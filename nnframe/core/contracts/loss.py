@@ -18,18 +18,8 @@ from nnframe.core.contracts.layer import Shape
 class LossProtocol(Protocol):
     """What a network needs from a loss. Any object with these members is a loss.
 
-    Optional members, which nnframe uses when a loss has them (`Loss` supplies defaults):
-
-    - ``takes_logits: bool``: the loss applies its own activation (softmax, sigmoid) to
-      the network's raw outputs; accuracy and the other metrics then read a one-unit
-      classifier at 0, not 0.5.
-    - ``probabilities(y_pred) -> ndarray | None``: class probabilities for the outputs
-      (``nnframe predict``, ``NetworkClassifier.predict_proba``); None when the outputs
-      are not class scores.
-    - ``check_targets(y_true, output_shape) -> None``: raise `nnframe.DataError`, saying
-      what to change, when targets cannot be compared with outputs of ``output_shape``
-      (one sample, no batch axis). Run once before training and evaluation (``fit``,
-      ``evaluate``), and when a config is checked, on targets coded like its data's.
+    Members a loss may have besides these are declared by `LossOptions` (`Loss`
+    supplies defaults).
     """
 
     def forward(self, y_true: np.ndarray, y_pred: np.ndarray) -> float:
@@ -62,6 +52,22 @@ def accepts_sample_weight(loss: Any) -> bool:
     except (TypeError, ValueError):
         return False
     return any(p.name == "sample_weight" or p.kind is p.VAR_KEYWORD for p in parameters)
+
+
+class LossOptions(Protocol):
+    """Members a loss may have; nnframe uses each one a loss has."""
+
+    takes_logits: bool
+    """The loss applies its own activation (softmax, sigmoid) to the raw outputs: metrics
+    then read a one-unit classifier at 0, not 0.5."""
+
+    def probabilities(self, y_pred: np.ndarray) -> np.ndarray | None:
+        """Class probabilities for the outputs (``nnframe predict``, ``predict_proba``);
+        None when the outputs are not class scores."""
+
+    def check_targets(self, y_true: np.ndarray, output_shape: Shape) -> None:
+        """Raise `nnframe.DataError`, saying what to change, when targets cannot be
+        compared with outputs of ``output_shape``; run before training and evaluation."""
 
 
 @attrs.define(eq=False)

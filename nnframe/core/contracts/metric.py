@@ -17,11 +17,8 @@ class MetricProtocol(Protocol):
 
     A metric sees every batch through `update` and gives its value over all of them with
     `result`, so that scores such as F1 are computed over the whole data set, not averaged
-    over batches. Optional: ``prepare(output_shape, loss, targets)``, called before the
-    first `update` of a run with one output sample's shape, the loss (whose
-    ``takes_logits`` says how to read a single output unit) and every target of the run;
-    ``applies(targets, output_shape, loss)``, whether a whole set of targets suits the
-    metric (training reports the built-in accuracy unasked when it says so).
+    over batches. Members a metric may have besides these are declared by
+    `MetricOptions`.
     """
 
     name: str
@@ -41,6 +38,18 @@ class MetricProtocol(Protocol):
 
     def get_config(self) -> dict[str, Any]:
         """JSON-safe constructor arguments."""
+
+
+class MetricOptions(Protocol):
+    """Members a metric may have; training and evaluation use each one a metric has."""
+
+    def prepare(self, output_shape: Shape, loss: Any, targets: np.ndarray) -> None:
+        """Before the first `update` of a run: one output sample's shape, the loss (whose
+        ``takes_logits`` says how to read a single output unit) and every target."""
+
+    def applies(self, targets: np.ndarray, output_shape: Shape, loss: Any) -> bool:
+        """Whether a whole set of targets suits the metric: training reports the
+        built-in accuracy unasked when it says so."""
 
 
 @attrs.define(eq=False)

@@ -16,14 +16,8 @@ class ScheduleProtocol(Protocol):
 
     Training calls `start` once, then sets the optimizer's ``learning_rate`` to
     ``rate(step)`` before every batch, where ``step`` counts batches from the start of
-    the run (a resumed run continues the count). Optional members:
-
-    - ``end_epoch(epoch, logs) -> None``: sees each epoch's logs (a schedule that reacts
-      to the validation loss uses it);
-    - ``check_logs(names) -> None``: called before training with the names every epoch's
-      logs will hold; raises `~nnframe.errors.ConfigError` if one it needs is missing;
-    - ``state_dict() -> dict`` and ``load_state_dict(state)``: JSON-safe state kept in
-      model files, so that a resumed run continues the schedule exactly.
+    the run (a resumed run continues the count). Members a
+    schedule may have besides these are declared by `ScheduleOptions`.
     """
 
     def start(self, base_learning_rate: float, steps_per_epoch: int, epochs: int) -> None:
@@ -34,6 +28,23 @@ class ScheduleProtocol(Protocol):
 
     def get_config(self) -> dict[str, Any]:
         """JSON-safe constructor arguments."""
+
+
+class ScheduleOptions(Protocol):
+    """Members a schedule may have; training uses each one a schedule has."""
+
+    def end_epoch(self, epoch: int, logs: dict[str, float]) -> None:
+        """See each epoch's logs (a schedule that reacts to the validation loss)."""
+
+    def check_logs(self, names: Collection[str]) -> None:
+        """Before training, with the names every epoch's logs will hold: raise
+        `~nnframe.errors.ConfigError` if one it needs is missing."""
+
+    def state_dict(self) -> dict[str, Any]:
+        """JSON-safe state kept in model files, so a resumed run continues exactly."""
+
+    def load_state_dict(self, state: dict[str, Any]) -> None:
+        """Take back what `state_dict` gave."""
 
 
 @attrs.define(eq=False)

@@ -142,6 +142,22 @@ class FileDataset:
     def description(self) -> str:
         return f"{self.name} data from {', '.join(map(str, self.paths))}"
 
+    def training_arrays(self, network: Any, validation_split: float, seed: int | None
+                        ) -> tuple[np.ndarray, np.ndarray, Any]:
+        """``(x, y, validation or None)`` for `Network.fit`: the rows with
+        ``validation_split`` held out (stratified by class) and the network's schema fitted
+        on the training rows (`nnframe.datasets.network_data.training_arrays`)."""
+        from nnframe.datasets.network_data import training_arrays
+
+        return training_arrays(network, self, validation_split, seed)
+
+    def evaluation_arrays(self, network: Any) -> tuple[np.ndarray, np.ndarray]:
+        """Inputs and targets of every row for `Network.evaluate`, coded by the network's
+        schema (`nnframe.datasets.network_data.evaluation_arrays`)."""
+        from nnframe.datasets.network_data import evaluation_arrays
+
+        return evaluation_arrays(network, self)
+
     def ready(self) -> bool:
         """Whether its files are there (nothing is downloaded)."""
         return all(path.exists() for path in self.paths)

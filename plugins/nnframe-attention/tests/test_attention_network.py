@@ -11,7 +11,7 @@ import pytest
 from attention_data import keep_mask, with_mask_channel
 
 import nnframe
-from nnframe.core.summary import summary_rows
+from nnframe.summary import summary_rows
 
 L = nnframe.layer
 ROOT = Path(__file__).resolve().parents[3]

@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 
 import nnframe
-from nnframe.core.summary import summary_rows
+from nnframe.summary import summary_rows
 from nnframe.testing import assert_gradient_matches, loss_scale, numerical_gradient
 
 pytest.importorskip(

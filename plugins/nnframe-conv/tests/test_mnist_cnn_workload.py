@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from nnframe.core.summary import summary_rows
+from nnframe.summary import summary_rows
 
 pytest.importorskip(
     "nnframe_conv", reason="nnframe-conv is not installed: `pip install ./plugins/nnframe-conv` "

@@ -11,7 +11,7 @@ import numpy as np
 import pytest
 
 import nnframe
-from nnframe.core.summary import summary_rows
+from nnframe.summary import summary_rows
 
 pytest.importorskip(
     "nnframe_recurrent", reason="nnframe-recurrent is not installed: "

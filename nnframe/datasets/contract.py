@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Callable
-from typing import Any
+from typing import Any, Protocol, runtime_checkable
 
 import attrs
 import numpy as np
@@ -12,6 +12,21 @@ import numpy as np
 from nnframe.errors import DataError
 
 Loader = Callable[[str, "str | os.PathLike[str] | None", bool], tuple[np.ndarray, np.ndarray]]
+
+
+@runtime_checkable
+class DatasetProtocol(Protocol):
+    """What configs, `Network.fit` and the command line need from a data set: `Dataset`
+    has every member. A reader of files adds ``training_arrays`` and ``evaluation_arrays``
+    (`nnframe.FileDataset`)."""
+
+    name: str
+    sample_shape: tuple[int, ...]
+    sizes: dict[str, int]
+    num_classes: int | None
+
+    def load(self, split: str, data_dir: str | os.PathLike[str] | None = None,
+             download: bool = True) -> tuple[np.ndarray, np.ndarray]: ...
 
 
 def _always() -> bool:

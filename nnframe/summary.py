@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, Any
 import attrs
 import numpy as np
 
-from nnframe.core.identity import children, component_name
+from nnframe.core.registry import children, component_name
 
 if TYPE_CHECKING:
     from nnframe.core.network import Network

@@ -21,7 +21,7 @@ if TYPE_CHECKING:
 
 @runtime_checkable
 class ConverterProtocol(Protocol):
-    """What export needs from a converter. Any object with ``convert`` is one."""
+    """What export needs from a converter. Any object with these members is one."""
 
     def convert(self, layer: Any, x: str, graph: GraphBuilder) -> str:
         """Add the nodes that compute ``layer`` (built, in inference) on the tensor named
@@ -33,6 +33,9 @@ class ConverterProtocol(Protocol):
         (``graph.transpose``). ``graph.sample_shape(x)`` is the input's sample shape, and
         a composite converts its inner layers with ``graph.convert(inner, x, where)``.
         """
+
+    def get_config(self) -> dict[str, Any]:
+        """JSON-safe constructor arguments."""
 
 
 @attrs.define(eq=False)
