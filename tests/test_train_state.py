@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 
 import nnframe
-from nnframe.core.train_state import TrainState
+from nnframe.core.training import TrainState
 
 
 def data(n: int = 256):

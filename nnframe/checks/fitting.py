@@ -16,15 +16,17 @@ from nnframe.checks.inputs import (
     as_targets,
     check_same_length,
     check_samples,
+    checked_pair,
     is_streamed,
     targets_for,
 )
 from nnframe.core import registry
-from nnframe.core.contracts import Callback, OptimizerProtocol
+from nnframe.core.contracts import Callback, MetricProtocol, OptimizerProtocol
 from nnframe.core.contracts.loss import accepts_sample_weight
 from nnframe.core.registry import component_name, layer_label
 from nnframe.errors import ConfigError, DataError, NetworkStateError
 from nnframe.modelfile.atomic import check_writable
+from nnframe.modelfile.save import check_saveable
 from nnframe.weights import sample_weights
 
 if TYPE_CHECKING:
@@ -75,12 +77,7 @@ def validation_arrays(network: Network, data: Any) -> tuple[np.ndarray, np.ndarr
         x_val, y_val = data
     except (TypeError, ValueError):
         raise DataError("validation_data must be a pair (x_val, y_val)") from None
-    x_val = as_inputs(x_val, network.dtype, "x_val", "training")
-    y_val = as_targets(y_val, network.dtype, "y_val", "training")
-    check_same_length(x_val, y_val, ("x_val", "y_val"))
-    check_samples(network, x_val, "x_val")
-    y_val = targets_for(network, y_val, network.output_shape, "y_val")
-    return x_val, y_val
+    return checked_pair(network, x_val, y_val, "training", ("x_val", "y_val"))
 
 
 def split(x: np.ndarray, y: np.ndarray, fraction: float):
@@ -131,7 +128,13 @@ def prepare(network: Network, x: Any, y: Any, *, epochs: int, batch_size: int,
             strategy: Strategy, sample_weight: Any, class_weight: Any) -> dict[str, Any]:
     """Check the data and settings `Network.fit` was given, build the network if needed,
     and return the trainer's checked fields: ``x``, ``y``, ``epochs``, ``batch_size``,
-    ``validation``, ``clip_norm``, ``initial_epoch``, ``strategy`` and ``weights``."""
+    ``validation``, ``clip_norm``, ``initial_epoch``, ``strategy`` and ``weights``.
+    ``x`` may be a data set (``y`` None): a reader of files gives its rows with
+    ``validation_split`` held out (`FileDataset.training_arrays`), a named data set its
+    train split."""
+    if is_dataset(x):
+        x, y, validation_data, validation_split = dataset_arrays(
+            network, x, y, sample_weight, validation_data, validation_split, seed)
     training_optimizer(network, learning_rate)
     check_int("epochs", epochs, minimum=0)
     check_int("batch_size", batch_size, minimum=1)
@@ -175,3 +178,50 @@ def prepare(network: Network, x: Any, y: Any, *, epochs: int, batch_size: int,
             "clip_norm": None if clip_norm is None else float(clip_norm),
             "initial_epoch": int(initial_epoch), "strategy": strategy,
             "weights": None if weights is None else weights.astype(network.dtype)}
+
+
+def is_dataset(value: Any) -> bool:
+    """Whether ``value`` is a data set component (rather than arrays)."""
+    return not isinstance(value, np.ndarray) and hasattr(value, "load") \
+        and hasattr(value, "sample_shape")
+
+
+def dataset_arrays(network: Network, data: Any, y: Any, sample_weight: Any,
+                   validation_data: Any, validation_split: float, seed: int | None
+                   ) -> tuple[Any, Any, Any, float]:
+    """``fit(dataset)``: its inputs, targets and held-out rows, as fit's ``x``, ``y``,
+    ``validation_data`` and ``validation_split`` (0: the data set held them out)."""
+    if y is not None:
+        raise DataError("fit(dataset) takes its targets from the data set; leave y out")
+    if sample_weight is not None:
+        raise DataError("fit(dataset) takes no sample_weight (its rows are split there); "
+                        "use class_weight, or fit arrays with weights")
+    read = getattr(data, "training_arrays", None)  # a reader of files, else its split
+    x, y, validation = (read(network, validation_split, seed) if read is not None
+                        else (*data.load("train"), None))
+    return x, y, validation_data if validation_data is not None else validation, 0.0
+
+
+def check_before_training(network: Network, schedule: Any, callbacks: Sequence[Callback],
+                          running: Sequence[Callback], metrics: list[MetricProtocol],
+                          val_metrics: list[MetricProtocol], validated: bool) -> None:
+    """What would fail after an epoch, checked before the first batch: a log the schedule
+    or a callback needs (``check_logs``), a file a callback of this process (``running``)
+    would write, a network a checkpoint could not save."""
+    logged = _logged_names(metrics, val_metrics, validated)
+    for component in (schedule, *callbacks):
+        check_logs = getattr(component, "check_logs", None)
+        if check_logs is not None:
+            check_logs(logged)
+    check_output_paths(running)
+    if any(getattr(c, "saves_network", False) for c in running):
+        check_saveable(network)
+
+
+def _logged_names(metrics: list[MetricProtocol], val_metrics: list[MetricProtocol],
+                  validated: bool) -> frozenset[str]:
+    """The names every epoch's logs will hold: the loss, the metrics, their ``val_`` twins."""
+    names = {"loss", *(metric.name for metric in metrics)}
+    if validated:
+        names |= {f"val_{name}" for name in ("loss", *(m.name for m in val_metrics))}
+    return frozenset(names)

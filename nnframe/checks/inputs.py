@@ -128,3 +128,15 @@ def targets_for(network: Any, y: np.ndarray, output_shape: tuple[int, ...],
             y = y.reshape(-1, 1)
     check_targets(network, y, output_shape, name)
     return y
+
+
+def checked_pair(network: Any, x: Any, y: Any, doing: str, names: tuple[str, str] = ("x", "y")
+                 ) -> tuple[np.ndarray, np.ndarray]:
+    """Inputs and targets for ``network``, converted and checked (``doing``: "training",
+    "evaluating"): the same number of each, samples of the network's input shape, targets
+    the loss accepts for the network's outputs."""
+    x = as_inputs(x, network.dtype, names[0], doing)
+    y = as_targets(y, network.dtype, names[1], doing)
+    check_same_length(x, y, names)
+    check_samples(network, x, names[0])
+    return x, targets_for(network, y, network.output_shape, names[1])

@@ -12,7 +12,7 @@ from nnframe.constants import PROJECT_NAME
 from nnframe.core import hookspecs
 from nnframe.core.kinds import Kind
 from nnframe.core.kinds import kind as kind_named
-from nnframe.errors import ConfigError, PluginError
+from nnframe.errors import ConfigError, PluginError, UnknownComponentError
 
 if TYPE_CHECKING:
     from nnframe.core.registry import Component
@@ -78,3 +78,16 @@ def unknown_hooks(plugin: object) -> list[str]:
         hint = f" (did you mean {close[0]!r}?)" if close else ""
         problems.append(f"unknown hook {attr!r}{hint}")
     return problems
+
+
+def unknown_component(kind: str, name: str, available: list[str], broken: list[str]
+                      ) -> UnknownComponentError:
+    """The error for a name no plugin registered: close names, what there is, and the
+    plugins that failed to load (one of them may have provided it)."""
+    close = difflib.get_close_matches(name, available, n=3, cutoff=0.6)
+    hint = f" Did you mean {' or '.join(repr(c) for c in close)}?" if close else ""
+    note = (f" Plugins that failed to load: {', '.join(broken)} (see `nnframe plugins`)."
+            if broken else "")
+    return UnknownComponentError(
+        f"unknown {kind} {name!r}.{hint} Available {kind_named(kind).plural}: "
+        f"{', '.join(available) or 'none'}.{note}")

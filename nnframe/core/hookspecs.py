@@ -1,21 +1,15 @@
 """The hook specifications every nnframe plugin implements (pluggy project ``nnframe``).
 
 A plugin is a module (or any object) with functions marked ``@nnframe.hookimpl``, named
-after the kinds it provides: ``register_layers``, ``register_losses``,
-``register_optimizers``, ``register_initializers``, ``register_metrics``,
-``register_schedules``, ``register_callbacks``, ``register_datasets``,
-``register_converters`` and ``register_kernels`` (one per entry of
-`nnframe.core.kinds.KINDS`, which a test keeps in step with this module). Each is called
-once with a ``register`` callable::
+after the kinds it provides, one hook per entry of `nnframe.core.kinds.KINDS` (a test
+keeps them in step). Each is called once with a ``register`` callable::
 
     @nnframe.hookimpl
     def register_layers(register):
         register("swish", Swish)                                  # a class or a function
         register("gelu", "my_package.gelu:GELU", summary="...")  # imported on first use
 
-``register(name, factory, *, summary=None)``: ``factory(**config)`` must build the
-component; given as ``"module:attribute"`` it is imported only when first used, so listing
-components stays fast. The built-in components are registered through these very hooks.
+The built-in components are registered through these very hooks.
 """
 
 from __future__ import annotations
@@ -26,6 +20,7 @@ from typing import Any, Protocol
 import pluggy
 
 from nnframe.constants import PROJECT_NAME
+from nnframe.core.kinds import KINDS
 
 hookspec = pluggy.HookspecMarker(PROJECT_NAME)
 """Marks the hook specifications below (nnframe's own use)."""
@@ -141,9 +136,5 @@ def register_kernels(register: Register) -> None:
     """
 
 
-HOOKS: tuple[str, ...] = (
-    "register_layers", "register_losses", "register_optimizers", "register_initializers",
-    "register_metrics", "register_schedules", "register_callbacks", "register_datasets",
-    "register_converters", "register_kernels",
-)
+HOOKS: tuple[str, ...] = tuple(kind.hook for kind in KINDS)
 """The hook names, in the order of the kinds table: ``("register_layers", ...)``."""

@@ -17,14 +17,13 @@ import attrs
 
 @attrs.frozen
 class Kind:
-    """One kind of component: its names, what it is, and how the kit checks it."""
+    """One kind of component: its names, its contract, and how the kit checks it (what
+    it is: its hook's documentation in `nnframe.core.hookspecs`)."""
 
     name: str
     """Singular, as in ``nnframe.layer(...)`` and model files: ``"layer"``."""
     plural: str
     """As in the hook ``register_layers`` and ``nnframe list layers``."""
-    description: str
-    """One line for the hook's documentation."""
     example: str
     """A registered name to show in messages: ``"dense"``."""
     check: str | None = None
@@ -54,30 +53,26 @@ class Kind:
 
 _CONTRACTS = "nnframe.core.contracts"
 KINDS: tuple[Kind, ...] = (
-    Kind("layer", "layers", "network building blocks with forward and backward", "dense",
-         "nnframe.testing.layers:check_layer", f"{_CONTRACTS}.layer:LayerProtocol"),
-    Kind("loss", "losses", "training objectives that give dE/dY for the last layer", "mse",
-         "nnframe.testing.losses:check_loss", f"{_CONTRACTS}.loss:LossProtocol"),
-    Kind("optimizer", "optimizers", "update rules that change parameters from gradients",
-         "sgd", "nnframe.testing.optimizers:check_optimizer",
+    Kind("layer", "layers", "dense", "nnframe.testing.layers:check_layer",
+         f"{_CONTRACTS}.layer:LayerProtocol"),
+    Kind("loss", "losses", "mse", "nnframe.testing.losses:check_loss",
+         f"{_CONTRACTS}.loss:LossProtocol"),
+    Kind("optimizer", "optimizers", "sgd", "nnframe.testing.optimizers:check_optimizer",
          f"{_CONTRACTS}.optimizer:OptimizerProtocol"),
-    Kind("initializer", "initializers", "how a layer's weights are drawn at build",
-         "glorot_uniform", "nnframe.testing.initializers:check_initializer",
+    Kind("initializer", "initializers", "glorot_uniform",
+         "nnframe.testing.initializers:check_initializer",
          f"{_CONTRACTS}.initializer:InitializerProtocol"),
-    Kind("metric", "metrics", "scores reported during training and evaluation", "accuracy",
-         "nnframe.testing.metrics:check_metric", f"{_CONTRACTS}.metric:MetricProtocol"),
-    Kind("schedule", "schedules", "learning rate as a function of the training step",
-         "cosine", "nnframe.testing.schedules:check_schedule",
+    Kind("metric", "metrics", "accuracy", "nnframe.testing.metrics:check_metric",
+         f"{_CONTRACTS}.metric:MetricProtocol"),
+    Kind("schedule", "schedules", "cosine", "nnframe.testing.schedules:check_schedule",
          f"{_CONTRACTS}.schedule:ScheduleProtocol"),
-    Kind("callback", "callbacks", "code run at points of training (stop early, save, log)",
-         "early_stopping", None, f"{_CONTRACTS}.callback:CallbackProtocol"),
-    Kind("dataset", "datasets", "named data sets that configs and the CLI can train on",
-         "mnist_sample", None, "nnframe.datasets.contract:DatasetProtocol"),
-    Kind("converter", "converters", "turn a layer into ONNX nodes, for nnframe export",
-         "dense", None, "nnframe.onnx.contract:ConverterProtocol"),
-    Kind("kernel", "kernels", "faster versions of nnframe's named hot operations (the "
-         "update of each optimizer), used in place of the NumPy reference", "adam_step",
-         "nnframe.testing.kernels:check_kernel", alternatives=True),
+    Kind("callback", "callbacks", "early_stopping", None,
+         f"{_CONTRACTS}.callback:CallbackProtocol"),
+    Kind("dataset", "datasets", "mnist_sample", None,
+         "nnframe.datasets.contract:DatasetProtocol"),
+    Kind("converter", "converters", "dense", None, "nnframe.onnx.contract:ConverterProtocol"),
+    Kind("kernel", "kernels", "adam_step", "nnframe.testing.kernels:check_kernel",
+         alternatives=True),
 )
 """Every kind, in the order of the hooks and of ``nnframe list``."""
 
@@ -93,11 +88,6 @@ def kind(name: str) -> Kind:
         raise ValueError(f"unknown kind of component {name!r}; the kinds are "
                          f"{', '.join(KIND_NAMES)}")
     return found
-
-
-def by_hook(hook: str) -> Kind | None:
-    """The kind a hook registers (``register_layers``: layer), or None for other names."""
-    return next((k for k in KINDS if k.hook == hook), None)
 
 
 @functools.cache

@@ -16,13 +16,8 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from nnframe.checks.arguments import check_int
-from nnframe.checks.inputs import (
-    as_inputs,
-    as_targets,
-    check_same_length,
-    check_samples,
-    targets_for,
-)
+from nnframe.checks.fitting import is_dataset
+from nnframe.checks.inputs import as_inputs, check_samples, checked_pair
 from nnframe.constants import DTYPES, PREDICT_CHUNK
 from nnframe.core import registry
 from nnframe.core.contracts import (
@@ -36,8 +31,8 @@ from nnframe.core.contracts import (
 from nnframe.core.kinds import kind
 from nnframe.core.parameters import bind, unbound
 from nnframe.core.registry import component_name, layer_label
-from nnframe.core.train_state import TrainState
-from nnframe.errors import ConfigError, DataError, NetworkStateError, NNFrameError
+from nnframe.core.training import TrainState
+from nnframe.errors import ConfigError, NetworkStateError, NNFrameError
 from nnframe.modelfile.save import save_network
 from nnframe.summary import summary_lines
 
@@ -250,62 +245,37 @@ class Network:
         class_weight: Any = None,
         kernels: str | None = None,
     ) -> History:
-        """Train up to epoch ``epochs``, starting at ``initial_epoch`` (0: a fresh run).
+        """Train up to epoch ``epochs``, starting at ``initial_epoch`` (0: a fresh run);
+        returns the `History`. Everything is checked before the first batch, and the
+        first batch checks every layer's shapes.
 
         ``learning_rate`` without an optimizer means SGD at that rate, as in the original
-        from-scratch code; with one, it sets the optimizer's rate. ``schedule`` (a
-        registered name or object) sets the rate before every batch; ``clip_norm`` scales
-        the gradients down whenever their global norm exceeds it. Everything is checked
-        before the first batch; the first batch also checks every layer's shapes.
+        from-scratch code; with one, it sets the optimizer's rate. ``schedule`` (a name or
+        object) sets the rate before every batch; ``clip_norm`` scales the gradients down
+        whenever their global norm exceeds it. ``strategy="mpi"`` trains data-parallel on
+        the processes of ``mpiexec -n N`` (``"auto"``: when a launcher started several),
+        ``batch_size`` staying the global batch (`nnframe.distributed`).
 
-        ``strategy="mpi"`` trains data-parallel on the processes of ``mpiexec -n N``
-        (``"auto"``: only when a launcher started several); ``batch_size`` stays the
-        global batch, so the model is the one-process model up to float rounding. See
-        `nnframe.distributed`.
+        ``x`` may be a data set (``nnframe.dataset("csv", path=..., target=...)``, ``y``
+        None): ``validation_split`` of its rows is held out (shuffled with ``seed``,
+        stratified by class) and the network's `schema` fitted on the rest; of arrays, the
+        last samples are held out, as in Keras. A leading ``standardize`` layer never
+        adapted is adapted on the training samples.
 
-        ``x`` may be a data set instead of arrays (``nnframe.dataset("csv", path=...,
-        target=...)``, ``y`` then None): its rows are read, ``validation_split`` of them
-        held out (shuffled with ``seed``, stratified by class), and the network's `schema`
-        fitted on the training rows (``validation_split`` of arrays holds out the last
-        samples, as Keras does). A leading ``standardize`` layer that was never adapted is
-        adapted on the training samples.
-
-        ``sample_weight`` (one number >= 0 per sample) and ``class_weight`` (a mapping
-        from class index, or class name of the `schema`, to weight, or ``"balanced"`` as
-        scikit-learn computes it) weight each sample's loss: every batch's loss is then
-        sum(w * l) / sum(w). The loss must take ``sample_weight`` (every built-in does).
-
-        ``kernels="reference"`` runs the optimizer on nnframe's NumPy kernels even where a
-        plugin provides faster ones (``"auto"``: a plugin's that passes its check; None:
-        as ``$NNFRAME_KERNELS`` says). See `nnframe.speed.kernels`.
+        ``sample_weight`` (one number >= 0 per sample) and ``class_weight`` (class index or
+        name to weight, or ``"balanced"``) weight each sample's loss: a batch's loss is
+        sum(w * l) / sum(w). ``kernels="reference"`` runs the optimizer on nnframe's NumPy
+        kernels even where a plugin has faster ones (None: as ``$NNFRAME_KERNELS`` says).
         """
+        arguments = dict(locals())  # fit's arguments, handed on to the trainer as given
+        del arguments["self"], arguments["kernels"]
         from nnframe.core.training import Trainer
         from nnframe.distributed import resolve
         from nnframe.speed.kernels import preference
 
-        if is_dataset(x):
-            if y is not None:
-                raise DataError("fit(dataset) takes its targets from the data set; leave y "
-                                "out")
-            if sample_weight is not None:
-                raise DataError("fit(dataset) takes no sample_weight (its rows are split "
-                                "there); use class_weight, or fit arrays with weights")
-            read = getattr(x, "training_arrays", None)  # a reader of files, else its split
-            x, y, validation = (read(self, validation_split, seed) if read is not None
-                                else (*x.load("train"), None))
-            if validation_data is None:
-                validation_data = validation
-            validation_split = 0.0
-        strategy = resolve(strategy)
+        strategy = arguments["strategy"] = resolve(strategy)
         with strategy.failures(), preference(kernels):
-            trainer = Trainer.create(
-                self, x, y, epochs=epochs, batch_size=batch_size,
-                learning_rate=learning_rate, shuffle=shuffle, seed=seed,
-                validation_data=validation_data, validation_split=validation_split,
-                callbacks=callbacks, verbose=verbose, initial_epoch=initial_epoch,
-                schedule=schedule, clip_norm=clip_norm, strategy=strategy,
-                sample_weight=sample_weight, class_weight=class_weight)
-            return trainer.run()
+            return Trainer.create(self, **arguments).run()
 
     def metrics_for(self, y: np.ndarray, output_shape: Shape) -> list[MetricProtocol]:
         """The metrics to report for targets ``y``, each prepared: the chosen ones, and
@@ -352,13 +322,8 @@ class Network:
         if is_dataset(x):
             read = getattr(x, "evaluation_arrays", None)  # a reader of files, else its split
             x, y = read(self) if read is not None else x.load("test")
-        x = as_inputs(x, self.dtype, "x", "evaluating")
-        y = as_targets(y, self.dtype, "y", "evaluating")
-        check_same_length(x, y)
-        check_samples(self, x)
-        output_shape = self.output_shape
-        y = targets_for(self, y, output_shape, "y")
-        return self.evaluate_arrays(x, y, self.metrics_for(y, output_shape), batch_size)
+        x, y = checked_pair(self, x, y, "evaluating")
+        return self.evaluate_arrays(x, y, self.metrics_for(y, self.output_shape), batch_size)
 
     def predict_file(self, path: str | os.PathLike[str], batch_size: int | None = None
                      ) -> dict[str, np.ndarray]:
@@ -430,12 +395,6 @@ class Network:
     def __repr__(self) -> str:
         names = ", ".join(layer_name(layer) for layer in self.layers)
         return f"Network([{names}], dtype={self.dtype.name!r}, built={self.built})"
-
-
-def is_dataset(value: Any) -> bool:
-    """Whether ``value`` is a data set component (rather than arrays)."""
-    return not isinstance(value, np.ndarray) and hasattr(value, "load") \
-        and hasattr(value, "sample_shape")
 
 
 def _component(kind: str, value: Any) -> Any:

@@ -1,11 +1,9 @@
 """Where a network keeps its parameters: one buffer for every value, one for every gradient.
 
 `bind` moves each layer's ``params`` and ``grads`` into the two buffers of a
-`ParameterGroup` and puts views of them back into the layers' dicts. Layers read
-``self.params[name]`` and write into ``self.grads[name]`` on every call (the layer
-contract), so they work on the views unchanged, and an optimizer updates every parameter
-with a few whole-buffer operations. The network binds once, at build; `unbound` tells which
-layers no longer hold their views (checked when training starts and after its first batch).
+`ParameterGroup` and gives the layers views of them, which they read and write in place
+(the layer contract), so an optimizer updates every parameter with a few whole-buffer
+operations. `unbound` tells which layers no longer hold their views.
 """
 
 from __future__ import annotations

@@ -18,7 +18,6 @@ rebuilt under its name whatever kind of factory made it.
 
 from __future__ import annotations
 
-import difflib
 import importlib
 import importlib.metadata
 import os
@@ -32,7 +31,13 @@ import pluggy
 
 from nnframe import docstrings
 from nnframe._version import __version__
-from nnframe.checks.plugins import check_arguments, check_built, check_reference, unknown_hooks
+from nnframe.checks.plugins import (
+    check_arguments,
+    check_built,
+    check_reference,
+    unknown_component,
+    unknown_hooks,
+)
 from nnframe.constants import (
     BUILTIN_PLUGIN,
     BUILTIN_PLUGIN_MODULE,
@@ -150,15 +155,10 @@ class PluginInfo:
     error: str | None = None
 
     def as_dict(self) -> dict[str, Any]:
-        return {
-            "name": self.name,
-            "distribution": self.distribution,
-            "version": self.version,
-            "hooks": list(self.hooks),
-            "builtin": self.builtin,
-            "status": self.status,
-            "error": self.error,
-        }
+        """As ``nnframe plugins --json`` shows it."""
+        return {"name": self.name, "distribution": self.distribution, "version": self.version,
+                "hooks": list(self.hooks), "builtin": self.builtin, "status": self.status,
+                "error": self.error}
 
 
 def _stderr_warning(message: str) -> None:
@@ -176,14 +176,9 @@ class Registry:
     distributions' entry points are read and warnings go to stderr as one line each.
     """
 
-    def __init__(
-        self,
-        *,
-        entry_points: Callable[[], Iterable[Any]] = _installed_entry_points,
-        warn: Callable[[str], None] = _stderr_warning,
-        load_plugins: str | None = None,
-        environ: dict[str, str] | None = None,
-    ) -> None:
+    def __init__(self, *, entry_points: Callable[[], Iterable[Any]] = _installed_entry_points,
+                 warn: Callable[[str], None] = _stderr_warning, load_plugins: str | None = None,
+                 environ: dict[str, str] | None = None) -> None:
         self._entry_points = entry_points
         self._warn = warn
         env = os.environ if environ is None else environ
@@ -205,10 +200,8 @@ class Registry:
         self._loaded = True
         # named, not imported here: the core imports no component (pytest's own
         # features are plugins loaded the same way)
-        self._add_plugin(
-            importlib.import_module(BUILTIN_PLUGIN_MODULE),
-            PluginInfo(BUILTIN_PLUGIN, BUILTIN_PLUGIN, __version__, builtin=True),
-        )
+        self._add_plugin(importlib.import_module(BUILTIN_PLUGIN_MODULE),
+                         PluginInfo(BUILTIN_PLUGIN, BUILTIN_PLUGIN, __version__, builtin=True))
         for entry_point in self._selected_entry_points():
             self._load_entry_point(entry_point)
         return self
@@ -226,11 +219,8 @@ class Registry:
         return [ep for ep in found if normalize_distribution(_dist_name(ep)) in names]
 
     def _load_entry_point(self, entry_point: Any) -> None:
-        info = PluginInfo(
-            name=entry_point.name,
-            distribution=_dist_name(entry_point),
-            version=_dist_version(entry_point),
-        )
+        info = PluginInfo(name=entry_point.name, distribution=_dist_name(entry_point),
+                          version=_dist_version(entry_point))
         try:
             plugin = entry_point.load()
         except (Exception, SystemExit) as exc:
@@ -238,14 +228,8 @@ class Registry:
             return
         self._add_plugin(plugin, info)
 
-    def register_plugin(
-        self,
-        plugin: object,
-        name: str,
-        *,
-        distribution: str | None = None,
-        version: str | None = None,
-    ) -> PluginInfo:
+    def register_plugin(self, plugin: object, name: str, *, distribution: str | None = None,
+                        version: str | None = None) -> PluginInfo:
         """Register an in-process plugin (a module or object with hook implementations)."""
         self.load()
         info = PluginInfo(name=name, distribution=distribution or name, version=version)
@@ -318,11 +302,9 @@ class Registry:
         builtin = next((c for c in providers if c.builtin), None)
         if builtin is not None and not component.builtin and not kind_named(
                 component.kind).alternatives:
-            self._warn(
-                f"plugin {component.plugin!r} ({component.distribution}) also provides "
-                f"{component.kind} {component.name!r}; the built-in keeps that name, "
-                f"use {component.qualified_name!r} for the plugin's"
-            )
+            self._warn(f"plugin {component.plugin!r} ({component.distribution}) also provides "
+                       f"{component.kind} {component.name!r}; the built-in keeps that name, "
+                       f"use {component.qualified_name!r} for the plugin's")
         providers.append(component)
 
     def _fail(self, info: PluginInfo, message: str) -> None:
@@ -330,10 +312,8 @@ class Registry:
         info.status = "error"
         info.error = message
         info.hooks.clear()
-        self._warn(
-            f"plugin {info.name!r} ({info.distribution}) is disabled: {message} "
-            "(see `nnframe plugins`)"
-        )
+        self._warn(f"plugin {info.name!r} ({info.distribution}) is disabled: {message} "
+                   "(see `nnframe plugins`)")
 
     # -- queries -------------------------------------------------------------------------
 
@@ -345,12 +325,8 @@ class Registry:
         """Every registered component (of one kind), sorted by kind and name."""
         self.load()
         kinds = KIND_NAMES if kind is None else (_check_kind(kind).name,)
-        return [
-            component
-            for k in kinds
-            for name in sorted(self._table[k])
-            for component in self._table[k][name]
-        ]
+        return [component for k in kinds for name in sorted(self._table[k])
+                for component in self._table[k][name]]
 
     def get(self, kind: str, name: str) -> Component:
         """Resolve a bare or qualified (``distribution:name``) component name."""
@@ -381,26 +357,14 @@ class Registry:
         )
 
     def _unknown(self, kind: str, name: str, available: list[str]) -> UnknownComponentError:
-        close = difflib.get_close_matches(name, available, n=3, cutoff=0.6)
-        hint = f" Did you mean {' or '.join(repr(c) for c in close)}?" if close else ""
         broken = [p.name for p in self._plugins.values() if p.status == "error"]
-        note = (
-            f" Plugins that failed to load: {', '.join(broken)} (see `nnframe plugins`)."
-            if broken
-            else ""
-        )
-        return UnknownComponentError(
-            f"unknown {kind} {name!r}.{hint} Available {kind_named(kind).plural}: "
-            f"{', '.join(available) or 'none'}.{note}"
-        )
+        return unknown_component(kind, name, available, broken)
 
     def find(self, kind: str, factory: Callable[..., Any]) -> Component | None:
         """The component registered with this factory, if any (the built-in first)."""
         self.load()
-        matches = [
-            c for providers in self._table[_check_kind(kind).name].values() for c in providers
-            if c.loaded and c.factory is factory
-        ]
+        matches = [c for providers in self._table[_check_kind(kind).name].values()
+                   for c in providers if c.loaded and c.factory is factory]
         builtin = [c for c in matches if c.builtin]
         return (builtin or matches or [None])[0]
 

@@ -1,28 +1,24 @@
 """The training loop, apart from the model: epochs of shuffled mini-batches.
 
-`Network.fit` hands its arguments to `Trainer.create`, which checks them all, and runs the
-trainer. Per batch (`Trainer._step`): forward (training), loss, metrics, backward down to
-the first layer with parameters, optional gradient clipping, one optimizer step over the
-network's one parameter buffer. Callbacks see the run, every epoch and every batch. After
-every batch the network's `TrainState` says where training is, so that a run stopped
-inside an epoch (Ctrl-C, a callback, an error), saved and resumed gives the very model of
-an uninterrupted run.
+`Network.fit` makes a `Trainer` (`Trainer.create` checks everything first) and runs it.
+Per batch (`_Step`): forward, loss, backward down to the first layer with parameters,
+optional clipping, one optimizer step over the network's one parameter buffer; callbacks
+see the run, every epoch and every batch. After every batch the network's `TrainState`
+says where training is, so that a run stopped inside an epoch (Ctrl-C, a callback, an
+error), saved and resumed gives the very model of an uninterrupted run.
 
 The loop asks its `Strategy` (`nnframe.distributed`) at the few points where training on
-many processes differs from training on one: which rows of a batch are this process's,
-and how losses, gradients, metrics and layer state combine. The default strategy is one
-process, for which each of those points is the identity.
-
-Inputs may also be rows read from a file as training goes (any object with
-``read(index, dtype)``, such as `nnframe.datasets.streaming.FileRows`): each batch's rows
-are then read, in the order the same permutation gives, on a background thread
-(`nnframe.speed.prefetch.Prefetch`) a few batches ahead of the compute.
+many processes differs from training on one (which rows of a batch are this process's,
+how losses, gradients, metrics and layer state combine); for one process each is the
+identity. Inputs may also be rows read from a file as training goes (any object with
+``read(index, dtype)``): they are read in the same order, a few batches ahead, on a
+background thread (`nnframe.speed.prefetch`).
 """
 
 from __future__ import annotations
 
 import math
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
 import attrs
@@ -34,14 +30,57 @@ from nnframe.checks.inputs import is_streamed
 from nnframe.checks.layers import check_bound, checked_forward
 from nnframe.core import registry
 from nnframe.core.contracts import Callback, MetricProtocol, ScheduleProtocol
+from nnframe.distributed.description import run_record
 from nnframe.distributed.strategy import Strategy
 from nnframe.speed.backward import ParameterBackward
 from nnframe.speed.blas_threads import BlasGate
 from nnframe.speed.gather import BatchGather
-from nnframe.speed.prefetch import Prefetch
+from nnframe.speed.prefetch import Prefetch, read_ahead
 
 if TYPE_CHECKING:
     from nnframe.core.network import Network
+
+
+@attrs.frozen
+class TrainState:
+    """The position of a run and what it has summed so far (all JSON-safe).
+
+    ``epoch`` epochs are complete. ``batch`` > 0 means training stopped inside epoch
+    ``epoch`` after that many batches: ``epoch_rng`` (the generator's state when that epoch
+    began) replays its shuffle, and ``loss_sum`` and ``seen`` (the loss summed over its
+    rows, and how many) finish its mean loss. ``schedule`` and ``base_learning_rate`` are
+    the learning-rate schedule's state; ``notes`` what callbacks and the command line keep
+    with the run (the data seed, a tracking run's id).
+    """
+
+    epoch: int = 0
+    batch: int = 0
+    epoch_rng: Mapping[str, Any] | None = None
+    loss_sum: float = 0.0
+    seen: int = 0
+    schedule: Mapping[str, Any] | None = None
+    base_learning_rate: float | None = None
+    notes: Mapping[str, Any] = attrs.field(factory=dict)
+
+    @property
+    def inside_epoch(self) -> bool:
+        """Whether training stopped before the end of epoch ``epoch``."""
+        return self.batch > 0
+
+    def at_epoch_start(self, epoch: int) -> TrainState:
+        """This state at the start of ``epoch`` (``epoch`` epochs complete)."""
+        return attrs.evolve(self, epoch=epoch, batch=0, epoch_rng=None, loss_sum=0.0, seen=0)
+
+    def note(self, key: str, value: Any) -> TrainState:
+        """This state with ``notes[key] = value`` (a JSON-safe value)."""
+        return attrs.evolve(self, notes={**self.notes, key: value})
+
+    def resume_point(self) -> dict[str, Any] | None:
+        """The position inside an epoch as model files store it, or None at an epoch's start."""
+        if not self.inside_epoch:
+            return None
+        return {"epoch": self.epoch, "batch": self.batch, "epoch_rng": self.epoch_rng,
+                "loss_sum": self.loss_sum, "seen": self.seen}
 
 
 class History(Callback):
@@ -110,21 +149,13 @@ class Trainer:
     _blas: BlasGate | None = attrs.field(default=None, init=False, repr=False)
 
     @classmethod
-    def create(cls, network: Network, x: Any, y: Any, *, epochs: int, batch_size: int,
-               learning_rate: float | None, shuffle: bool, seed: int | None,
-               validation_data: Any, validation_split: float,
-               callbacks: Sequence[Callback] | None, verbose: int, initial_epoch: int,
-               schedule: str | ScheduleProtocol | None, clip_norm: float | None,
-               strategy: Strategy | None = None, sample_weight: Any = None,
-               class_weight: Any = None) -> Trainer:
-        """Check everything `fit` was given (`nnframe.checks.fitting.prepare`: the data,
-        the settings, validation data), build the network if needed, and return the run."""
-        settings = fitting.prepare(
-            network, x, y, epochs=epochs, batch_size=batch_size, learning_rate=learning_rate,
-            seed=seed, validation_data=validation_data, validation_split=validation_split,
-            initial_epoch=initial_epoch, clip_norm=clip_norm,
-            strategy=strategy if strategy is not None else Strategy(),
-            sample_weight=sample_weight, class_weight=class_weight)
+    def create(cls, network: Network, x: Any, y: Any, *, shuffle: bool,
+               callbacks: Sequence[Callback] | None, verbose: int,
+               schedule: str | ScheduleProtocol | None, **arguments: Any) -> Trainer:
+        """The run of ``network.fit(x, y, **arguments)``: everything checked by
+        `nnframe.checks.fitting.prepare` (the data, the settings, validation data), the
+        network built if it was not, the schedule and the progress display made."""
+        settings = fitting.prepare(network, x, y, **arguments)
         if isinstance(schedule, str):
             schedule = registry.create("schedule", schedule)
         display = None
@@ -139,7 +170,7 @@ class Trainer:
         """Train from ``initial_epoch`` up to ``epochs``; returns the `History`."""
         network = self.network
         strategy = self.strategy
-        strategy.start(network, self._arrays(), self._settings())
+        strategy.start(network, *run_record(self))  # every process starts alike
         history = History()
         # on many processes, callbacks that print or write run on rank 0 alone
         mine = [c for c in self.callbacks
@@ -150,16 +181,9 @@ class Trainer:
         metrics = network.metrics_for(self.y, network.output_shape)
         val_metrics = (network.metrics_for(self.validation[1], network.output_shape)
                        if self.validation is not None else [])
-        logged = _logged_names(metrics, val_metrics, self.validation is not None)
-        for component in (self.schedule, *self.callbacks):
-            check_logs = getattr(component, "check_logs", None)
-            if check_logs is not None:
-                check_logs(logged)
-        fitting.check_output_paths(mine)
-        if any(getattr(c, "saves_network", False) for c in mine):
-            from nnframe.modelfile.save import check_saveable
-
-            check_saveable(network)  # a checkpoint must not fail after the first epoch
+        # what would fail after an epoch fails now: a log a callback needs, a path
+        fitting.check_before_training(network, self.schedule, self.callbacks, mine,
+                                      metrics, val_metrics, self.validation is not None)
         self._start_position()
         self._start_schedule(steps)
         network.stop_training = False
@@ -185,29 +209,6 @@ class Trainer:
         state = self.network.train_state
         if not (state.inside_epoch and state.epoch == self.initial_epoch):
             self.network.train_state = state.at_epoch_start(self.initial_epoch)
-
-    def _arrays(self) -> dict[str, np.ndarray]:
-        x = self.x
-        if is_streamed(x):  # a sample of its rows, which every process reads alike
-            x = np.asarray(x[::max(1, len(x) // 64)])
-        arrays = {"x": x, "y": self.y}
-        if self.validation is not None:
-            arrays.update(x_val=self.validation[0], y_val=self.validation[1])
-        return arrays
-
-    def _settings(self) -> dict[str, Any]:
-        """What every process of a run must agree on besides its arrays: fit's settings,
-        and every component of the run (registered name, version and config: a rank
-        started with another learning rate is refused, not averaged into a model that
-        matches neither). Computed only when several processes train."""
-        settings: dict[str, Any] = {name: getattr(self, name) for name in
-                                    ("epochs", "batch_size", "shuffle", "initial_epoch",
-                                     "clip_norm")}
-        if self.strategy.size > 1:
-            from nnframe.distributed.description import run_description
-
-            settings.update(run_description(self.network, self.schedule, self.callbacks))
-        return settings
 
     def _epochs(self, steps: int, metrics: list[MetricProtocol],
                 val_metrics: list[MetricProtocol], callbacks: CallbackList) -> None:
@@ -298,23 +299,8 @@ class Trainer:
         self._close_feed()
         if not is_streamed(self.x):
             return None
-        x, y, weights, dtype = self.x, self.y, self.weights, self.network.dtype
-
-        def make(batch: int) -> tuple[np.ndarray, np.ndarray, np.ndarray | None]:
-            begin = batch * self.batch_size
-            end = min(begin + self.batch_size, len(x))
-            first, last = self.strategy.rows(begin, end)
-            index = np.arange(first, last) if order is None else order[first:last]
-            return (x.read(index, dtype), y.take(index, axis=0),
-                    None if weights is None else weights.take(index))
-
-        return Prefetch(make, range(first_batch, steps))
-
-    def _close_feed(self) -> None:
-        """Stop the reading thread of the epoch that ended, or was stopped by an error."""
-        if self._feed is not None:
-            self._feed.close()
-            self._feed = None
+        return read_ahead(self.x, self.y, self.weights, self.network.dtype, order,
+                          self.batch_size, self.strategy.rows, range(first_batch, steps))
 
     def _close_feed(self) -> None:
         """Stop the reading thread of the epoch that ended, or was stopped by an error."""
@@ -406,15 +392,6 @@ class _Step:
         if wb is not None:
             return output, inputs, network.loss.forward(yb, output, sample_weight=wb)
         return output, inputs, network.loss.forward(yb, output)
-
-
-def _logged_names(metrics: list[MetricProtocol], val_metrics: list[MetricProtocol],
-                  validated: bool) -> frozenset[str]:
-    """The names every epoch's logs will hold: the loss, the metrics, their ``val_`` twins."""
-    names = {"loss", *(metric.name for metric in metrics)}
-    if validated:
-        names |= {f"val_{name}" for name in ("loss", *(m.name for m in val_metrics))}
-    return frozenset(names)
 
 
 def _finite(array: np.ndarray) -> bool:

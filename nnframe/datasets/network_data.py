@@ -9,7 +9,6 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from nnframe.datasets.readers import FileDataset
 from nnframe.datasets.schema import DataSchema, fit_schema
 from nnframe.datasets.splits import split_rows
 from nnframe.errors import DataError
@@ -37,9 +36,6 @@ def training_arrays(network: Network, data: Any, validation_split: float,
     """``(x, y, validation or None)`` of a data set for `Network.fit`: a reader's rows with
     ``validation_split`` held out (drawn with ``seed``, stratified by class) and the
     network's schema fitted on the training rows (kept if it has one already)."""
-    if not isinstance(data, FileDataset):
-        x, y = data.load("train")
-        return x, y, None
     raw = data.read()
     if raw.targets is None:
         raise DataError(f"{raw.source}: no targets to train on; name the target column")
@@ -64,8 +60,6 @@ def training_arrays(network: Network, data: Any, validation_split: float,
 def evaluation_arrays(network: Network, data: Any) -> tuple[np.ndarray, np.ndarray]:
     """Inputs and targets of a data set for `Network.evaluate`: every row of a reader's
     files, coded by the network's schema; a named data set's test split."""
-    if not isinstance(data, FileDataset):
-        return data.load("test")
     raw = data.read()
     schema = network.schema
     if schema is None:
@@ -88,7 +82,7 @@ def file_arrays(network: Network, path: Path, targets: bool) -> tuple[Any, np.nd
 
 
 def _looks_like_images(path: Path) -> bool:
-    from nnframe.datasets.readers.images import SUFFIXES
+    from nnframe.datasets.image_files import SUFFIXES
 
     return path.is_dir() or path.suffix.lower() in SUFFIXES
 

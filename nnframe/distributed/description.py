@@ -1,18 +1,44 @@
-"""Each component of a run as one line: what the processes of a distributed run compare
-before training, so that a rank started with other settings is refused."""
+"""What the processes of a distributed run compare before training, so that a rank
+started with other data or settings is refused: a sample of the arrays, fit's settings,
+and each component of the run as one line."""
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
+import numpy as np
+
 from nnframe._version import __version__
+from nnframe.checks.inputs import is_streamed
 from nnframe.core.registry import children, component_of
 from nnframe.modelfile.roundtrip import config_text
 
 if TYPE_CHECKING:
     from nnframe.core.contracts import Callback
     from nnframe.core.network import Network
+    from nnframe.core.training import Trainer
+
+
+def run_record(trainer: Trainer) -> tuple[dict[str, np.ndarray], dict[str, Any]]:
+    """The arrays (rows read from a file: a sample of them, which every process reads
+    alike) and the settings of a run: fit's, and every component of the run (registered
+    name, version and config: a rank started with another learning rate is refused, not
+    averaged into a model that matches neither), the latter only when several processes
+    train."""
+    x = trainer.x
+    if is_streamed(x):
+        x = np.asarray(x[::max(1, len(x) // 64)])
+    arrays = {"x": x, "y": trainer.y}
+    if trainer.validation is not None:
+        arrays.update(x_val=trainer.validation[0], y_val=trainer.validation[1])
+    settings: dict[str, Any] = {name: getattr(trainer, name) for name in
+                                ("epochs", "batch_size", "shuffle", "initial_epoch",
+                                 "clip_norm")}
+    if trainer.strategy.size > 1:
+        settings.update(run_description(trainer.network, trainer.schedule,
+                                        trainer.callbacks))
+    return arrays, settings
 
 
 def run_description(network: Network, schedule: Any, callbacks: Sequence[Callback]

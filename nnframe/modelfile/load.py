@@ -28,7 +28,7 @@ from nnframe.constants import (
 from nnframe.core import registry
 from nnframe.core.network import Network
 from nnframe.core.registry import layer_label
-from nnframe.core.train_state import TrainState
+from nnframe.core.training import TrainState
 from nnframe.errors import ComponentError, MissingPluginError, ModelFileError, NNFrameError
 from nnframe.modelfile.format import (
     HEADER_KEY,
@@ -408,7 +408,14 @@ class _Reader:
         state = training.get("state", {})
         if not isinstance(state, dict):
             raise self.fail("the saved training state is not an object")
-        network.train_state = TrainState.from_file(epoch, point, state)
+        notes = {k: v for k, v in state.items() if k not in ("schedule", "base_learning_rate")}
+        base = state.get("base_learning_rate")
+        position = {} if point is None else {
+            "batch": int(point["batch"]), "epoch_rng": point["epoch_rng"],
+            "loss_sum": float(point.get("loss_sum", 0.0)), "seen": int(point.get("seen", 0))}
+        network.train_state = TrainState(
+            epoch=int(epoch), schedule=state.get("schedule"), notes=notes,
+            base_learning_rate=None if base is None else float(base), **position)
 
     def _resume_point(self, point: Any, epoch: int) -> dict[str, Any]:
         batch = point.get("batch") if isinstance(point, dict) else None

@@ -39,6 +39,7 @@ from nnframe.modelfile.roundtrip import (
 
 if TYPE_CHECKING:
     from nnframe.core.network import Network
+    from nnframe.core.training import TrainState
 
 #: Layers a caller saw pass the rebuild check, by id: (the layer, its config text then).
 Verified = dict[int, tuple[Any, str]]
@@ -97,8 +98,9 @@ def encode(network: Network, *, include_optimizer: bool = True,
                                     "rng": network.rng.bit_generator.state}
         if state.inside_epoch:
             training["resume_point"] = state.resume_point()
-        if state.file_state():
-            training["state"] = state.file_state()
+        notes = _state_entry(state)
+        if notes:
+            training["state"] = notes
         header["training"] = training
     return header, arrays
 
@@ -215,3 +217,13 @@ def check_saveable(network: Network) -> None:
         encode(network)
     except ModelFileError as exc:
         raise ModelFileError(f"{exc} (found before training; nothing was trained)") from None
+
+
+def _state_entry(state: TrainState) -> dict[str, Any]:
+    """The ``training.state`` object of a model file: the schedule's state and notes."""
+    entry = dict(state.notes)
+    if state.schedule is not None:
+        entry["schedule"] = dict(state.schedule)
+    if state.base_learning_rate is not None:
+        entry["base_learning_rate"] = state.base_learning_rate
+    return entry

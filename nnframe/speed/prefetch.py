@@ -15,6 +15,8 @@ import threading
 from collections.abc import Callable, Iterable
 from typing import Any
 
+import numpy as np
+
 #: Batches read ahead by default.
 DEPTH = 2
 
@@ -76,3 +78,20 @@ class Prefetch:
 
     def __exit__(self, *exc: object) -> None:
         self.close()
+
+
+def read_ahead(x: Any, y: Any, weights: Any, dtype: Any, order: Any, batch_size: int,
+               rows: Callable[[int, int], tuple[int, int]], batches: Iterable[int]
+               ) -> Prefetch:
+    """Batches of rows read from a file (``x.read(index, dtype)``), in the epoch's
+    ``order`` (None: file order), with their targets and weights: ``rows(begin, end)``
+    gives this process's rows of each global batch."""
+    def make(batch: int) -> tuple[Any, Any, Any]:
+        begin = batch * batch_size
+        end = min(begin + batch_size, len(x))
+        first, last = rows(begin, end)
+        index = np.arange(first, last) if order is None else order[first:last]
+        return (x.read(index, dtype), y.take(index, axis=0),
+                None if weights is None else weights.take(index))
+
+    return Prefetch(make, batches)

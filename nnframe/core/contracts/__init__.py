@@ -1,12 +1,10 @@
-"""The contracts of every kind of component, one module per kind.
+"""The contracts of every kind of component the core uses, one module per kind.
 
 A component is any object with the members of its kind's `Protocol` (checked by members,
-not by class); the base classes (`Layer`, `Loss`, `Optimizer`, `Initializer`, `Metric`,
-`Schedule`, `Callback`) are optional and supply defaults. The contracts of the kinds the
-core does not use itself live beside the code that does: data sets in
-`nnframe.datasets.contract`, ONNX converters in `nnframe.onnx.contract`.
-Components are usually attrs classes whose ``init`` fields are their constructor
-arguments, so ``get_config`` comes free (`config_of`).
+not by class); the base classes (`Layer`, `Loss`, `Optimizer`, ...) are optional and
+supply defaults, ``get_config`` from the attrs fields among them (`config_of`). The data
+set and ONNX converter contracts live with their code (`nnframe.datasets.contract`,
+`nnframe.onnx.contract`).
 """
 
 from nnframe.core.contracts.callback import Callback
