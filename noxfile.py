@@ -100,9 +100,11 @@ def oldest(session: nox.Session) -> None:
 
 @nox.session
 def lint(session: nox.Session) -> None:
-    """ruff over the whole project."""
-    session.install("ruff")
+    """ruff over the whole project, and the architecture's import rules (import-linter,
+    the contracts in pyproject.toml; docs/architecture.md explains them)."""
+    session.install("ruff", "import-linter>=2.3")
     session.run("ruff", "check", ".")
+    session.run("lint-imports", env={"PYTHONPATH": str(ROOT)})
 
 
 @nox.session

@@ -9,8 +9,11 @@ its contract's Protocol, never listed twice.
 
 from __future__ import annotations
 
+import ast
 import functools
 import importlib
+import inspect
+import textwrap
 
 import attrs
 
@@ -92,9 +95,10 @@ def kind(name: str) -> Kind:
 
 @functools.cache
 def protocol_members(protocol: type) -> tuple[str, ...]:
-    """The members a Protocol declares, in order: its methods (``__call__`` among them),
-    then its annotated attributes. Optional members are declared on a separate Protocol
-    (``LayerOptions``), so they are not among these."""
-    methods = [name for name, value in vars(protocol).items()
-               if callable(value) and (name == "__call__" or not name.startswith("_"))]
-    return tuple(dict.fromkeys([*methods, *getattr(protocol, "__annotations__", {})]))
+    """The members a Protocol declares (its methods, ``__call__`` among them, and its
+    annotated attributes), in the order its source declares them. Optional members are
+    declared on a separate Protocol (``LayerOptions``), so they are not among these."""
+    body = ast.parse(textwrap.dedent(inspect.getsource(protocol))).body[0].body
+    names = [node.target.id if isinstance(node, ast.AnnAssign) else node.name
+             for node in body if isinstance(node, ast.AnnAssign | ast.FunctionDef)]
+    return tuple(name for name in names if name == "__call__" or not name.startswith("_"))

@@ -26,11 +26,6 @@ class LayerProtocol(Protocol):
     Members a layer may have besides these are declared by `LayerOptions`.
     """
 
-    params: dict[str, np.ndarray]
-    """The trainable arrays by name (``weights``, ``bias``), created by `build`."""
-    grads: dict[str, np.ndarray]
-    """dE/dparams under the same names and shapes, written by `backward` in place."""
-
     def build(self, input_shape: Shape, rng: np.random.Generator, dtype: np.dtype) -> None:
         """Create ``params`` (and their zeroed ``grads``) for one sample's shape, with no
         batch axis, drawing random values only from ``rng``, in ``dtype``."""
@@ -45,6 +40,11 @@ class LayerProtocol(Protocol):
     def backward(self, grad_output: np.ndarray) -> np.ndarray:
         """Given dE/dY of the last training forward, write dE/dparams into ``grads``
         (summed over the batch) and return dE/dX. Never changes ``params``."""
+
+    params: dict[str, np.ndarray]
+    """The trainable arrays by name (``weights``, ``bias``), created by `build`."""
+    grads: dict[str, np.ndarray]
+    """dE/dparams under the same names and shapes, written by `backward` in place."""
 
     def get_config(self) -> dict[str, Any]:
         """JSON-safe constructor arguments: the registered factory called with them must

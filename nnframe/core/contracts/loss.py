@@ -1,6 +1,4 @@
-"""The loss contract: the mean error over a batch and its gradient, optionally weighted per
-sample, plus optional extras that tell nnframe how to read the network's outputs and check
-targets."""
+"""The loss contract: the mean error over a batch and its gradient, optionally weighted."""
 
 from __future__ import annotations
 
@@ -16,11 +14,8 @@ from nnframe.core.contracts.layer import Shape
 
 @runtime_checkable
 class LossProtocol(Protocol):
-    """What a network needs from a loss. Any object with these members is a loss.
-
-    Members a loss may have besides these are declared by `LossOptions` (`Loss`
-    supplies defaults).
-    """
+    """What a network needs from a loss. Any object with these members is a loss; the
+    members it may have besides are declared by `LossOptions`."""
 
     def forward(self, y_true: np.ndarray, y_pred: np.ndarray) -> float:
         """The mean loss over the batch, as a Python float (argument order as in Keras).
