@@ -109,7 +109,7 @@ def register_callbacks(register: Register) -> None:
         "csv_logger": "csv_logger:CSVLogger",
         "tensorboard": "tensorboard:TensorBoard",
         "mlflow": "mlflow_logger:MLflowLogger",
-        "progress_display": "progress:progress_display",
+        "progress_display": "progress:FitDisplay",
     })
 
 

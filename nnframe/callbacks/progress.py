@@ -46,7 +46,7 @@ class ProgressDisplay(Callback):
     def for_verbosity(cls, verbose: int) -> ProgressDisplay | None:
         """The display for ``fit(verbose=...)``: 0 nothing, 1 a bar on a terminal (else
         lines), 2 lines."""
-        return progress_display(verbose) if verbose else None
+        return FitDisplay(verbose) if verbose else None
 
     def on_train_begin(self, logs: dict[str, Any]) -> None:
         self.epochs = logs["epochs"]
@@ -124,11 +124,18 @@ class ProgressDisplay(Callback):
             self._progress = None
 
 
-def progress_display(verbose: int = 1) -> ProgressDisplay:
-    """The display `Network.fit` shows for ``verbose`` 1 (a bar on a terminal, else
-    lines) or 2 (lines), registered as the callback ``progress_display``."""
-    if verbose == 1 and sys.stdout.isatty():
-        from rich.console import Console
+class FitDisplay(ProgressDisplay):
+    """The display `Network.fit` shows, registered as the callback ``progress_display``:
+    ``verbose`` 1 draws a bar on a terminal (lines elsewhere), 2 prints lines."""
 
-        return ProgressDisplay(console=Console())
-    return ProgressDisplay()
+    def __init__(self, verbose: int = 1) -> None:
+        console = None
+        if verbose == 1 and sys.stdout.isatty():
+            from rich.console import Console
+
+            console = Console()
+        super().__init__(console=console)
+        self.verbose = verbose
+
+    def get_config(self) -> dict[str, Any]:
+        return {"verbose": self.verbose}

@@ -30,7 +30,7 @@ from nnframe.checks.arguments import (
     to_int,
     unit_interval,
 )
-from nnframe_attention.nested import NamedArrays
+from nnframe.layers.nested import NestedArrays
 from nnframe_attention.sequences import (
     batch_shape,
     check_bool,
@@ -107,16 +107,16 @@ class TransformerEncoder:
         return self._act
 
     @property
-    def params(self) -> NamedArrays:
-        return NamedArrays(self.inner_layers(), "params")
+    def params(self) -> NestedArrays:
+        return NestedArrays(self.inner_layers(), "params")
 
     @property
-    def grads(self) -> NamedArrays:
-        return NamedArrays(self.inner_layers(), "grads")
+    def grads(self) -> NestedArrays:
+        return NestedArrays(self.inner_layers(), "grads")
 
     @property
-    def state(self) -> NamedArrays:
-        return NamedArrays(self.inner_layers(), "state")
+    def state(self) -> NestedArrays:
+        return NestedArrays(self.inner_layers(), "state")
 
     # -- shapes --------------------------------------------------------------------------
 

@@ -24,7 +24,7 @@ LAYERS = {"multi_head_attention": "MultiHeadAttention",
           "sinusoidal_position": "SinusoidalPosition",
           "sequence_pool": "SequencePool"}
 #: What the plugin may import from nnframe: the package itself and its public modules.
-PUBLIC_MODULES = {"nnframe", "nnframe.checks.arguments", "nnframe.testing"}
+PUBLIC_MODULES = {"nnframe", "nnframe.checks.arguments", "nnframe.layers.nested", "nnframe.testing"}
 
 
 def test_version_is_the_distribution_version():
