@@ -49,19 +49,12 @@ class Tanh(_CachesOutput):
     """Hyperbolic tangent: y = tanh(x), dy/dx = 1 - y**2."""
 
     def function(self, x: np.ndarray) -> np.ndarray:
-        if x.size < parallel.SPLIT_MIN:
-            return np.tanh(x)
-        y = np.empty(x.shape, np.result_type(x, 0.0))
-        parallel.split_batch(np.tanh, x, y)  # over the cores for large batches
-        return y
+        return parallel.elementwise(np.tanh, x)  # over the cores for large batches
 
     def backward(self, grad_output: np.ndarray) -> np.ndarray:
         y = self._cached()
         grad = np.empty_like(y)
-        if y.size < parallel.SPLIT_MIN:
-            _tanh_backward(y, grad_output, grad)
-        else:
-            parallel.split_batch(_tanh_backward, y, grad_output, grad)
+        parallel.split_batch(_tanh_backward, y, grad_output, grad)  # (1 - y**2) * dE/dy
         return grad
 
 
@@ -90,11 +83,7 @@ class ReLU(_CachesOutput):
     """Rectified linear unit: y = max(x, 0), dy/dx = 1 where x > 0 else 0."""
 
     def function(self, x: np.ndarray) -> np.ndarray:
-        if x.size < parallel.SPLIT_MIN:
-            return np.maximum(x, 0.0)
-        y = np.empty(x.shape, np.result_type(x, 0.0))
-        parallel.split_batch(_relu, x, y)  # over the cores for large batches
-        return y
+        return parallel.elementwise(_relu, x)  # over the cores for large batches
 
     def backward(self, grad_output: np.ndarray) -> np.ndarray:
         if grad_output.size < parallel.SPLIT_MIN:
@@ -111,8 +100,9 @@ def _tanh_backward(y: np.ndarray, grad_output: np.ndarray, grad: np.ndarray) -> 
     grad *= grad_output
 
 
-def _relu(x: np.ndarray, y: np.ndarray) -> None:
-    np.maximum(x, 0.0, out=y)
+def _relu(x: np.ndarray, y: np.ndarray | None = None) -> np.ndarray:
+    """max(x, 0), into ``y`` when given."""
+    return np.maximum(x, 0.0, out=y)
 
 
 def _relu_backward(y: np.ndarray, grad_output: np.ndarray, grad: np.ndarray) -> None:

@@ -82,14 +82,9 @@ class Dense(Layer):
     def forward(self, x: np.ndarray, training: bool = False) -> np.ndarray:
         if training:
             self._input = x
-        y = x @ self.params["weights"]
-        if not self.use_bias:
-            return y
-        bias = self.params["bias"]
-        if y.size < parallel.SPLIT_MIN:
-            y += bias
-        else:
-            parallel.split_batch(lambda part: np.add(part, bias, out=part), y)
+        y = x @ self.params["weights"]  # y = x W + b
+        if self.use_bias:
+            parallel.add_rows(y, self.params["bias"])  # over the cores when y is large
         return y
 
     def backward(self, grad_output: np.ndarray) -> np.ndarray:

@@ -226,6 +226,27 @@ def split_batch(work: Callable[..., object], *arrays: np.ndarray) -> None:
                first.size // len(first))
 
 
+def elementwise(function: Callable[..., object], x: np.ndarray) -> np.ndarray:
+    """``function(x)`` as a new array (``function(x, out)`` must write it into ``out``),
+    over threads (`split_batch`) when ``x`` is large enough and a core is free; a plain
+    call otherwise. Layers call it for their element-wise maths: the rule stays one
+    readable function, the threading is this module's business."""
+    if x.size < SPLIT_MIN:
+        return function(x)
+    y = np.empty(x.shape, np.result_type(x, 0.0))
+    split_batch(function, x, y)
+    return y
+
+
+def add_rows(y: np.ndarray, row: np.ndarray) -> None:
+    """``y += row`` for every row of ``y`` (a bias), in place, over threads when ``y`` is
+    large enough and a core is free."""
+    if y.size < SPLIT_MIN:
+        y += row
+    else:
+        split_batch(lambda part: np.add(part, row, out=part), y)
+
+
 def machine_busy() -> bool:
     """Whether every core is taken by others (CPU pressure at least `BUSY_PRESSURE`);
     False where the OS does not say. Read at most once a second."""
