@@ -1,10 +1,11 @@
 """What ``nnframe train`` does: config to data to network to fit, display and Ctrl-C.
 
-Kept apart from the Typer command (`nnframe.cli.train`) so that ``nnframe --help`` imports none of
-it. Ctrl-C stops training after the current batch and saves the network with its exact
-position, so that ``--resume`` continues as if nothing had happened; a second Ctrl-C stops
-at once. SIGTERM (what ``timeout``, Slurm's preemption and ``docker stop`` send) does the
-same, and the exit status is then 143 (128 + 15) instead of 130.
+Kept apart from the Typer command (`nnframe.cli.train`) so that ``nnframe --help`` imports
+none of it. Ctrl-C stops training after the current batch and saves the network with its
+exact position, so that ``--resume`` continues as if nothing had happened (after the checks
+of `nnframe.modelfile.resume`); a second Ctrl-C stops at once. SIGTERM (what ``timeout``,
+Slurm's preemption and ``docker stop`` send) does the same, and the exit status is then 143
+(128 + 15) instead of 130.
 
 Started by an MPI launcher as several processes (``mpiexec -n 4 nnframe train cfg.toml``),
 every process reads the config and the data and trains its share of every batch
