@@ -2,17 +2,21 @@
 
 from __future__ import annotations
 
+import importlib
 import json
 import os
+import pkgutil
 import subprocess
 import sys
 from pathlib import Path
 
 import pytest
+import typer
 from typer.testing import CliRunner
 
 import nnframe
-from nnframe.cli import app, main
+import nnframe.cli
+from nnframe.cli import COMMANDS, app, build_app, main
 from nnframe.core import registry
 from nnframe.core.kinds import KINDS
 from tests.fake_plugins import entry_point, layers_plugin
@@ -80,6 +84,32 @@ def test_list_table_shows_third_party_provenance():
         warn=lambda m: None))
     result = runner.invoke(app, ["list", "layers"])
     assert "swish" in result.stdout and "nnframe-extra" in result.stdout
+
+
+def test_the_command_table_is_the_apps_command_list():
+    assert [(c.name, c.callback) for c in app.registered_commands] == list(COMMANDS.items())
+    assert list(typer.main.get_command(app).commands) == list(COMMANDS)
+
+
+def test_help_lists_the_commands_in_the_tables_order_with_their_docstrings(capsys):
+    with pytest.raises(SystemExit):
+        main(["--help"])
+    listed = capsys.readouterr().out.split("Commands:\n", 1)[1].splitlines()
+    assert [line.split()[0] for line in listed if line.strip()] == list(COMMANDS)
+    for line, function in zip(listed, COMMANDS.values(), strict=True):
+        summary = line.split(maxsplit=1)[1].removesuffix("...")
+        assert function.__doc__.replace("\n", " ").startswith(summary)
+
+
+def test_importing_a_command_module_registers_nothing():
+    for info in pkgutil.iter_modules(nnframe.cli.__path__):
+        module = importlib.import_module(f"nnframe.cli.{info.name}")
+        apps = [name for name, value in vars(module).items() if isinstance(value, typer.Typer)]
+        assert apps == [], f"nnframe.cli.{info.name} holds a Typer application: {apps}"
+    first, second = build_app(), build_app()  # each built afresh from the table alone
+    assert first is not second
+    assert [c.name for c in first.registered_commands] == list(COMMANDS)
+    assert [c.name for c in second.registered_commands] == list(COMMANDS)
 
 
 def test_version():

@@ -1,4 +1,10 @@
-"""The ``nnframe`` command line (Typer). Each command group lives in its own module.
+"""The ``nnframe`` command line (Typer), built from one table of its commands.
+
+`COMMANDS` maps each command's name to the function that implements it, in the order
+``nnframe --help`` lists them; `build_app` makes the Typer application from it, and `app`
+is that application. The command modules only define functions (importing one registers
+nothing), and each function imports what its command needs when it runs, so that
+``nnframe --help`` imports no plugin and no training machinery.
 
 Errors a user can cause (`NNFrameError`, bad usage) print one line on stderr and exit 2;
 anything else is a bug and exits 1. ``--debug`` shows the traceback.
@@ -7,15 +13,68 @@ anything else is a bug and exits 1. ``--debug`` shows the traceback.
 from __future__ import annotations
 
 import sys
+from collections.abc import Callable
+from typing import Annotated
 
 import typer
 
-# Each module registers its commands on `app`, in the order --help lists them.
-from nnframe.cli import check, components, export, models, scaffold, show, train, tune
-from nnframe.cli.app import app, fail
+from nnframe._version import __version__
+from nnframe.cli import components, kit, models, train
 
-__all__ = ["app", "check", "components", "export", "fail", "main", "models", "scaffold", "show",
-           "train", "tune"]
+__all__ = ["COMMANDS", "app", "build_app", "fail", "main"]
+
+HELP = "nnframe: neural networks on NumPy, where every layer, loss and optimizer is a plugin."
+
+#: Every command: its name -> the function that implements it (whose docstring is its help),
+#: in the order ``nnframe --help`` lists them.
+COMMANDS: dict[str, Callable[..., None]] = {
+    "check": kit.check_command,
+    "list": components.list_components,
+    "plugins": components.list_plugins,
+    "export": models.export_command,
+    "evaluate": models.evaluate_command,
+    "predict": models.predict_command,
+    "summary": models.summary_command,
+    "new-plugin": kit.new_plugin_command,
+    "show": components.show_command,
+    "train": train.train_command,
+    "tune": train.tune_command,
+}
+
+
+def build_app() -> typer.Typer:
+    """A new Typer application with the global options and every command of `COMMANDS`."""
+    application = typer.Typer(name="nnframe", help=HELP, no_args_is_help=True,
+                              add_completion=False, pretty_exceptions_enable=False,
+                              rich_markup_mode=None)
+    application.callback()(_root)
+    for name, function in COMMANDS.items():
+        application.command(name)(function)
+    return application
+
+
+def fail(message: str, status: int = 2) -> typer.Exit:
+    """Print one error line on stderr and return the `typer.Exit` to raise."""
+    typer.echo(f"nnframe: error: {message}", err=True)
+    return typer.Exit(status)
+
+
+def _version_callback(value: bool) -> None:
+    if value:
+        typer.echo(f"nnframe {__version__}")
+        raise typer.Exit()
+
+
+def _root(
+    version: Annotated[bool, typer.Option(
+        "--version", callback=_version_callback, is_eager=True, help="Show the version and exit.",
+    )] = False,
+    debug: Annotated[bool, typer.Option("--debug", help="Show tracebacks of errors.")] = False,
+) -> None:
+    """nnframe: neural networks on NumPy, where every layer, loss and optimizer is a plugin."""
+
+
+app = build_app()
 
 
 def main(argv: list[str] | None = None) -> None:

@@ -1,4 +1,4 @@
-"""``nnframe list`` and ``nnframe plugins``: what the registry holds and who provided it."""
+"""``nnframe list``, ``plugins`` and ``show``: what the registry holds and who provided it."""
 
 from __future__ import annotations
 
@@ -8,7 +8,6 @@ from typing import Annotated, Any
 
 import typer
 
-from nnframe.cli.app import app
 from nnframe.core.kinds import KINDS
 
 #: ``nnframe list layers``, ``nnframe list metrics``, ...: one choice per kind.
@@ -17,7 +16,6 @@ KindChoice = Enum("KindChoice", {kind.plural: kind.plural for kind in KINDS}, ty
 JsonOption = Annotated[bool, typer.Option("--json", help="Print JSON instead of a table.")]
 
 
-@app.command("list")
 def list_components(
     kind: Annotated[KindChoice | None, typer.Argument(
         help="Only this kind: " + ", ".join(k.plural for k in KINDS) + ".",
@@ -47,7 +45,6 @@ def list_components(
                 [[str(row[k] or "") for k in row] for row in rows])
 
 
-@app.command("plugins")
 def list_plugins(
     as_json: JsonOption = False,
 ) -> None:
@@ -64,6 +61,18 @@ def list_plugins(
          row["error"] or ""]
         for row in rows
     ])
+
+
+def show_command(
+    name: Annotated[str, typer.Argument(
+        help="A registered component of any kind, bare (dense) or qualified "
+        "(nnframe:dense).", metavar="NAME")],
+) -> None:
+    """Describe a registered component: what it does, its arguments and who provides it."""
+    from nnframe.cli.describe import describe_component
+
+    for line in describe_component(name):
+        typer.echo(line)
 
 
 def print_table(header: list[str], rows: list[list[str]]) -> None:

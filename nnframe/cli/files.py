@@ -1,17 +1,41 @@
-"""Writing the CLI's outputs atomically (beside the target, then renamed): arrays as .npy,
+"""The files the CLI reads and writes: model files loaded with their warnings as lines on
+stderr, and outputs written atomically (beside the target, then renamed): arrays as .npy,
 named prediction columns as CSV."""
 
 from __future__ import annotations
 
 import csv
 import io
+import warnings
 from collections.abc import Iterator
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
+import typer
 
 from nnframe.errors import NNFrameError
 from nnframe.modelfile.atomic import write_atomic
+
+if TYPE_CHECKING:
+    from nnframe.core.network import Network
+
+
+def load_model(path: Path) -> Network:
+    """The network saved at ``path``; a missing or foreign file is an `NNFrameError`
+    (`nnframe.load` refuses anything that is not a regular file, saying what it is).
+    Warnings from the load (a component saved with another version of its plugin) become
+    one line on stderr each."""
+    from nnframe import load
+    from nnframe.errors import NonFiniteWeightsWarning
+
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        network = load(path)
+    for warning in caught:  # non-finite weights: each command says what that means for it
+        if not issubclass(warning.category, NonFiniteWeightsWarning):
+            typer.echo(f"nnframe: warning: {warning.message}", err=True)
+    return network
 
 
 def save_npy(path: Path, array: np.ndarray) -> Path:

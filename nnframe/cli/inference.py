@@ -10,8 +10,7 @@ from pathlib import Path
 import numpy as np
 
 from nnframe.checks.inputs import as_array
-from nnframe.cli.files import csv_lines
-from nnframe.cli.modelio import load_model
+from nnframe.cli.files import csv_lines, load_model
 from nnframe.config.data import fit_arrays, fit_to_network
 from nnframe.core.network import Network
 from nnframe.core.registry import component_name

@@ -1,10 +1,11 @@
 """What ``nnframe train`` does: config to data to network to fit, display and Ctrl-C.
 
-Kept apart from the Typer command (cli/train.py) so that ``nnframe --help`` imports none of
-it. Ctrl-C stops training after the current batch and saves the network with its exact
-position, so that ``--resume`` continues as if nothing had happened; a second Ctrl-C stops
-at once. SIGTERM (what ``timeout``, Slurm's preemption and ``docker stop`` send) does the
-same, and the exit status is then 143 (128 + 15) instead of 130.
+Kept apart from the Typer command (`nnframe.cli.train`) so that ``nnframe --help`` imports
+none of it. Ctrl-C stops training after the current batch and saves the network with its
+exact position, so that ``--resume`` continues as if nothing had happened (after the checks
+of `nnframe.modelfile.resume`); a second Ctrl-C stops at once. SIGTERM (what ``timeout``,
+Slurm's preemption and ``docker stop`` send) does the same, and the exit status is then 143
+(128 + 15) instead of 130.
 
 Started by an MPI launcher as several processes (``mpiexec -n 4 nnframe train cfg.toml``),
 every process reads the config and the data and trains its share of every batch
@@ -14,7 +15,6 @@ on any process stops them all.
 
 from __future__ import annotations
 
-import json
 import secrets
 import shlex
 import signal
@@ -26,15 +26,16 @@ from typing import Any
 import attrs
 
 from nnframe.callbacks import ModelCheckpoint, ProgressDisplay
-from nnframe.cli.modelio import load_model, save_model
+from nnframe.cli.files import load_model
 from nnframe.config import Config, load_config, load_data
 from nnframe.core.contracts import Callback
 from nnframe.core.network import Network
 from nnframe.core.registry import component_name
 from nnframe.datasets.network_data import loss_classifies
 from nnframe.distributed import Strategy, from_launcher, launch
-from nnframe.errors import ConfigError, ModelFileError, NNFrameError, TrainingDivergedError
-from nnframe.modelfile.save import check_saveable, describe_layer
+from nnframe.errors import ConfigError, NNFrameError, TrainingDivergedError
+from nnframe.modelfile.resume import check_resumable, kept_from_checkpoint
+from nnframe.modelfile.save import check_saveable
 
 INTERRUPTED = 130
 TERMINATED = 143
@@ -140,15 +141,14 @@ def _train(options: TrainOptions, strategy: Strategy) -> int:
         data = load_data(config.data, seed, loss_classifies(config.loss.create()))
     say(data.describe(_data_name(config)))
     if checkpoint is not None:
-        network = _resumed(checkpoint, options.resume, config, data.x_train.shape[1:])
-        if network.epoch >= epochs:
-            raise ConfigError(f"{options.resume} has already trained {network.epoch} epochs; "
-                              f"ask for more with --epochs (now {epochs})")
+        network = checkpoint
+        check_resumable(network, config, data.x_train.shape[1:], epochs=epochs,
+                        source=options.resume)
         where = f"epoch {network.epoch}"
         if network.resume_point is not None:
             where += f" and batch {network.resume_point['batch']} of epoch {network.epoch + 1}"
         say(f"resuming from {options.resume} after {where}")
-        note = _kept_from_file(network, config, options.resume)
+        note = kept_from_checkpoint(network, config, options.resume)
         if note:
             say(note)
     else:
@@ -197,7 +197,7 @@ def _train(options: TrainOptions, strategy: Strategy) -> int:
 
             scores["r2"] = r_squared(data.y_test, network.predict(data.x_test))
         _print(display, f"test: {_scores(scores)} ({len(data.x_test):,} samples)")
-    saved = save_model(network, output)
+    saved = network.save(output)
     _print(display, f"saved the model to {saved}")
     if options.plot is not None:
         from nnframe.callbacks.plotting import plot_history
@@ -214,7 +214,7 @@ def _save_interrupted(network: Network, output: Path, options: TrainOptions,
     target = output
     if options.checkpoint_every:
         target = output.with_name(f"{output.stem}.interrupted{output.suffix or '.npz'}")
-    saved = save_model(network, target)
+    saved = network.save(target)
     what = "interrupted" if status == INTERRUPTED else "terminated"
     print(f"nnframe: {what} after {_position(network)}; saved the network trained so "
           f"far to {saved} (resume with: {resume_command(options, saved)})",
@@ -230,7 +230,7 @@ def _save_after_failure(network: Network, output: Path, options: TrainOptions) -
     if options.checkpoint_every:
         target = output.with_name(f"{output.stem}.failed{output.suffix or '.npz'}")
     try:
-        saved = save_model(network, target)
+        saved = network.save(target)
     except (NNFrameError, OSError) as exc:
         print(f"nnframe: training stopped by an error, and saving what was trained to "
               f"{target} failed too ({exc})", file=sys.stderr, flush=True)
@@ -285,69 +285,6 @@ def _data_name(config: Config) -> str:
     arguments = config.data.arguments
     path = arguments.get("path") or arguments.get("x")
     return Path(path).name if isinstance(path, str) else config.data.dataset
-
-
-def _resumed(network: Network, path: Path, config: Config,
-             sample_shape: tuple[int, ...]) -> Network:
-    """The checkpoint's network, refused when its layers differ from the config's."""
-    if network.loss is None or network.optimizer is None:
-        raise ModelFileError(f"{path} has no loss or optimizer to resume training with; "
-                             "resume from a file saved by nnframe train (or with "
-                             "include_optimizer=True)")
-    wanted = config.build_network()
-    wanted.build(sample_shape, seed=0)
-    difference = _architecture_difference(network, wanted)
-    if difference is not None:
-        raise ConfigError(f"{path} was trained with other layers than {config.source} "
-                          f"describes: {difference}; resume with the config it was trained "
-                          "with, or train anew without --resume")
-    return network
-
-
-def _architecture_difference(saved: Network, wanted: Network) -> str | None:
-    if saved.input_shape != wanted.input_shape:
-        return (f"its input shape is {saved.input_shape}, the data's is "
-                f"{wanted.input_shape}")
-    if len(saved.layers) != len(wanted.layers):
-        return f"it has {len(saved.layers)} layers, the config {len(wanted.layers)}"
-    for index, (mine, theirs) in enumerate(zip(saved.layers, wanted.layers, strict=True)):
-        a, b = describe_layer(mine, f"layer {index}"), describe_layer(theirs, f"layer {index}")
-        a.pop("version", None)
-        b.pop("version", None)
-        if a == b:
-            continue
-        label = f"layer {index} ({component_name('layer', mine)})"
-        if (a["name"], a["distribution"]) != (b["name"], b["distribution"]):
-            return f"{label} is {b['distribution']}:{b['name']} in the config"
-        keys = sorted(k for k in set(a["config"]) | set(b["config"])
-                      if a["config"].get(k) != b["config"].get(k))
-        if keys:
-            return f"{label}: " + ", ".join(
-                f"{k} is {json.dumps(a['config'].get(k))} in the checkpoint but "
-                f"{json.dumps(b['config'].get(k))} in the config" for k in keys)
-        return f"{label} holds other inner layers"
-    return None
-
-
-def _kept_from_file(network: Network, config: Config, path: Path) -> str | None:
-    """A line saying that the checkpoint's loss and optimizer are used, when the config
-    names others (resuming continues the saved optimizer state, so the file wins)."""
-    saved_loss = component_name("loss", network.loss)
-    saved_optimizer = component_name("optimizer", network.optimizer)
-    config_loss, config_optimizer = config.loss.create(), config.optimizer.create()
-    differs = (component_name("loss", config_loss) != saved_loss
-               or config_loss.get_config() != network.loss.get_config()
-               or component_name("optimizer", config_optimizer) != saved_optimizer
-               or config_optimizer.get_config() != network.optimizer.get_config())
-    if not differs:
-        return None
-    return (f"note: resuming with the loss and optimizer saved in {path} ({saved_loss}; "
-            f"{saved_optimizer} {_settings(network.optimizer)}), not the config's "
-            f"({config.loss.name}; {config.optimizer.name} {_settings(config_optimizer)})")
-
-
-def _settings(component: Any) -> str:
-    return ", ".join(f"{k}={v!r}" for k, v in component.get_config().items())
 
 
 def _describe(network: Network, config: Config, strategy: Strategy) -> str:

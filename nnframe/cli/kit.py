@@ -1,19 +1,21 @@
-"""``nnframe check``: run the plugin author's kit on registered components."""
+"""``nnframe check`` and ``nnframe new-plugin``: the plugin author's kit on the command line.
+
+``check`` runs the kit's checks on registered components; ``new-plugin`` writes a plugin
+distribution that passes them.
+"""
 
 from __future__ import annotations
 
 import json
+from pathlib import Path
 from typing import Annotated
 
 import typer
 
-from nnframe.cli.app import app
-
 JsonOption = Annotated[bool, typer.Option("--json", help="Print JSON instead of a table.")]
 
 
-@app.command("check")
-def check(
+def check_command(
     names: Annotated[list[str] | None, typer.Argument(
         help="Components (dense, nnframe-conv:conv2d) or distributions (nnframe-conv).",
         metavar="NAME", show_default=False)] = None,
@@ -25,7 +27,7 @@ def check(
 
     Exits 1 when any property fails (or a plugin failed to load).
     """
-    from nnframe.cli.app import fail
+    from nnframe.cli import fail
     from nnframe.cli.selection import select
     from nnframe.testing import check_component
 
@@ -44,6 +46,25 @@ def check(
         _print_table(reports, problems)
     if not passed:
         raise typer.Exit(1)
+
+
+def new_plugin_command(
+    name: Annotated[str, typer.Argument(
+        help="Distribution name, e.g. nnframe-swish (the package is nnframe_swish).",
+        metavar="NAME", show_default=False)],
+    directory: Annotated[Path, typer.Option(
+        "--dir", metavar="DIR", help="Where to create the NAME folder.")] = Path("."),
+) -> None:
+    """Create a plugin distribution with an example layer, loss and optimizer, its tests
+    and a README; it installs with pip and passes its tests and `nnframe check` as is."""
+    from nnframe.testing.scaffold import new_plugin as scaffold
+
+    target = scaffold(name, directory)
+    shown = str(target) if target.is_absolute() else f"./{target}"  # a path to pip, not a name
+    typer.echo(f"Created {shown}/ (an example layer, loss and optimizer). Next:\n"
+               f"  pip install -e '{shown}[test]'\n"
+               f"  pytest {shown}\n"
+               f"  nnframe check {name}")
 
 
 def _print_table(reports, problems) -> None:
