@@ -307,11 +307,8 @@ class Trainer:
                 loss = strategy.combine(group.grads, loss)
                 if not math.isfinite(loss):
                     self._diverged(loss, epoch, batch, snapshot, xb)
-                if not _finite(group.grads):
+                if not strategy.step(optimizer, group, self.clip_norm):  # clip, step
                     self._bad_gradients(loss, epoch, batch)
-                if self.clip_norm is not None:
-                    _clip(group.grads, self.clip_norm)
-                optimizer.step(group)
                 if checked:
                     _check_bound(network, group)
                 total_loss += loss * (end - begin)
@@ -507,14 +504,6 @@ def _logged_names(metrics: list[MetricProtocol], val_metrics: list[MetricProtoco
     return frozenset(names)
 
 
-def _finite(array: np.ndarray) -> bool:
-    """Whether every value is finite: one BLAS pass in the usual case."""
-    with np.errstate(over="ignore", invalid="ignore"):
-        if np.isfinite(np.vdot(array, array)):
-            return True
-    return bool(np.isfinite(array).all())  # an overflow of the sum of squares alone
-
-
 def _first_nonfinite_output(network: Network, x: np.ndarray) -> str | None:
     """The label of the first layer whose output for ``x`` is not finite though its input
     is (None if none is, or the forward fails)."""
@@ -619,13 +608,6 @@ def _check_output_paths(callbacks: Sequence[Callback]) -> None:
         for path in output_paths() if output_paths is not None else ():
             check_writable(path, f"{type(callback).__name__}'s path",
                            create_directories=True)
-
-
-def _clip(grads: np.ndarray, clip_norm: float) -> None:
-    """Scale the gradient buffer down to global norm ``clip_norm`` when it is larger."""
-    norm = math.sqrt(float(np.vdot(grads, grads)))
-    if norm > clip_norm:
-        grads *= clip_norm / norm
 
 
 def _check_bound(network: Network, group: Any) -> None:

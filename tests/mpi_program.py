@@ -2,8 +2,9 @@
 (or alone, as the one-process reference).
 
 It trains a small tanh network on the MNIST sample and writes each process's final
-weights to ``<out>.<rank>.npy``, its layer state to ``<out>.state.<rank>.npz`` and rank
-0's history to ``<out>.json``. Options make one
+weights to ``<out>.<rank>.npy``, its layer state to ``<out>.state.<rank>.npz``, its
+optimizer state to ``<out>.optimizer.<rank>.npz`` and rank 0's history to
+``<out>.json`` (with whether the optimizer step was sharded). Options make one
 process misbehave (raise, hold bad data, kill or stop itself, ask to stop) so that the
 tests can watch what the others do.
 """
@@ -17,12 +18,46 @@ import signal
 import sys
 from pathlib import Path
 
+import attrs
 import numpy as np
 
 import nnframe
 from nnframe.datasets import mnist_sample
 from nnframe.datasets.streaming import FileRows, npy_rows
-from nnframe.distributed import launch
+from nnframe.distributed import MPIStrategy, launch
+from nnframe.optimizers.adam import Adam
+from nnframe.optimizers.rmsprop import RMSprop
+from nnframe.optimizers.sgd import SGD
+
+#: each optimizer's settings: options that give it state beyond the plainest rule
+SETTINGS = {"sgd": {"momentum": 0.9, "learning_rate": 0.05},
+            "sgd-nesterov": {"momentum": 0.9, "nesterov": True, "learning_rate": 0.05},
+            "adam": {"learning_rate": 0.002},
+            "adamw": {"learning_rate": 0.002, "weight_decay": 0.05},
+            "rmsprop": {"learning_rate": 0.002, "momentum": 0.5},
+            "rmsprop-centered": {"learning_rate": 0.002, "centered": True}}
+
+
+@attrs.define(eq=False)
+class NormalizedSGD(nnframe.Optimizer):
+    """Each parameter steps along its gradient divided by that gradient's norm: not
+    element-wise (a piece of a parameter has another norm), and it does not say it is."""
+
+    learning_rate: float = 0.05
+
+    def step(self, parameters: nnframe.ParameterGroup) -> None:
+        for parameter in parameters:
+            norm = float(np.linalg.norm(parameter.grad))
+            parameter.value -= self.learning_rate / (norm + 1e-3) * parameter.grad
+        self.iterations += 1
+
+
+def declare_elementwise() -> None:
+    """Say that the built-in update rules are element-wise (``elementwise = True``, the
+    declaration of the optimizer contract), where their classes do not say it yet."""
+    for cls in (SGD, Adam, RMSprop):
+        if "elementwise" not in vars(cls):
+            cls.elementwise = True
 
 
 def network(optimizer: str, dropout: bool, state: bool) -> nnframe.Network:
@@ -33,11 +68,9 @@ def network(optimizer: str, dropout: bool, state: bool) -> nnframe.Network:
     if dropout:
         layers.append(nnframe.layer("dropout", rate=0.3))
     layers.append(nnframe.layer("dense", output_size=10))
-    settings = {"momentum": 0.9} if optimizer == "sgd" else {}
-    rate = 0.05 if optimizer == "sgd" else 0.002
-    return nnframe.Network(layers).use("cross_entropy",
-                                       nnframe.optimizer(optimizer, learning_rate=rate,
-                                                         **settings))
+    chosen = (NormalizedSGD() if optimizer == "normalized" else
+              nnframe.optimizer(optimizer.split("-")[0], **SETTINGS[optimizer]))
+    return nnframe.Network(layers).use("cross_entropy", chosen)
 
 
 class Misbehave(nnframe.Callback):
@@ -91,6 +124,9 @@ def main() -> None:
     parser.add_argument("--batch", type=int, default=32)
     parser.add_argument("--epochs", type=int, default=2)
     parser.add_argument("--strategy", default="mpi")
+    parser.add_argument("--whole-step", action="store_true",
+                        help="every process takes the whole optimizer step")
+    parser.add_argument("--clip-norm", type=float)
     parser.add_argument("--dropout", action="store_true")
     parser.add_argument("--state", action="store_true", help="a layer with running statistics")
     parser.add_argument("--out", type=Path, required=True)
@@ -107,7 +143,10 @@ def main() -> None:
     if args.stream_from is not None:
         x = count_rows_read(npy_rows(args.stream_from)[:args.rows], args.out)
     x_val, y_val = mnist_sample("test")
-    strategy = None if args.strategy == "none" else args.strategy
+    declare_elementwise()
+    strategy = {"none": None, "mpi": "mpi"}.get(args.strategy, args.strategy)
+    if strategy == "mpi":
+        strategy = MPIStrategy(shard_step=not args.whole_step)
     if args.resume is not None:
         net = nnframe.load(args.resume)
         seed = None
@@ -122,15 +161,18 @@ def main() -> None:
             callbacks.append(Misbehave(args.misbehave, args.at_batch))
     history = net.fit(x, y, epochs=args.epochs, batch_size=args.batch, seed=seed,
                       validation_data=(x_val[:300], y_val[:300]), callbacks=callbacks,
-                      verbose=0, initial_epoch=net.epoch, strategy=strategy)
+                      verbose=0, initial_epoch=net.epoch, strategy=strategy,
+                      clip_norm=args.clip_norm)
     me = rank()
     np.save(f"{args.out}.{me}.npy", net.parameters().values)
     np.savez(f"{args.out}.state.{me}.npz", **net.state())
+    np.savez(f"{args.out}.optimizer.{me}.npz", **net.optimizer.state_dict())
     if me == 0:
         if net.resume_point is not None or net.stop_training:
             net.save(f"{args.out}.npz")
         Path(f"{args.out}.json").write_text(json.dumps(
-            {"history": history.history, "mpi4py_imported": "mpi4py" in sys.modules}))
+            {"history": history.history, "mpi4py_imported": "mpi4py" in sys.modules,
+             "sharded": getattr(strategy, "sharded", False)}))
 
 
 if __name__ == "__main__":

@@ -39,6 +39,7 @@ from __future__ import annotations
 import array
 import contextlib
 import hashlib
+import math
 import os
 import stat
 import sys
@@ -51,7 +52,8 @@ from typing import TYPE_CHECKING, Any, NoReturn
 
 import numpy as np
 
-from nnframe.contracts import MetricProtocol
+from nnframe.contracts import MetricProtocol, OptimizerProtocol, ParameterGroup
+from nnframe.distributed.sharding import Shard, is_elementwise
 from nnframe.distributed.strategy import Strategy, even_rows
 from nnframe.errors import (
     ConfigError,
@@ -87,10 +89,13 @@ class MPIStrategy(Strategy):
     ``timeout`` (seconds; default ``$NNFRAME_MPI_TIMEOUT`` or 600, 0 for none) bounds
     how long a process waits for the others in one collective operation. ``expected``
     is the number of processes the launcher started (checked against MPI's).
+    ``shard_step`` (default True): shard the optimizer step across the processes when
+    the optimizer is element-wise (see `nnframe.distributed.sharding`); False: every
+    process takes the whole step, as an optimizer that is not element-wise always does.
     """
 
     def __init__(self, comm: Any = None, *, timeout: float | None = None,
-                 expected: int | None = None) -> None:
+                 expected: int | None = None, shard_step: bool = True) -> None:
         mpi = import_mpi()
         self.comm = mpi.COMM_WORLD if comm is None else comm
         self.size, self.rank = self.comm.Get_size(), self.comm.Get_rank()
@@ -111,6 +116,16 @@ class MPIStrategy(Strategy):
         self._pending: list[tuple[np.ndarray, np.ndarray] | None] = []
         self._guarded = False
         self._stream_key: tuple[dict[str, Any], bytes] | None = None
+        self.shard_step = bool(shard_step)
+        self._shard: Shard | None = None  # this process's slice of the step, this run
+        self._optimizer: OptimizerProtocol | None = None
+        self._state_sliced = False  # whether the optimizer holds its slice's state alone
+        self._squares = np.zeros(2, np.float64)  # the gradients' sum of squares, non-finite
+
+    @property
+    def sharded(self) -> bool:
+        """Whether this run shards the optimizer step (set by `start`)."""
+        return self._shard is not None
 
     def describe(self) -> str:
         return f"{self.size} processes (MPI)"
@@ -129,7 +144,8 @@ class MPIStrategy(Strategy):
         self._guarded = True
         try:
             yield
-        except TrainingDivergedError:
+        except TrainingDivergedError:  # every process raises it after the same batch
+            self._whole_state()
             raise
         except BaseException as exc:
             if _is_success(exc):
@@ -212,6 +228,10 @@ class MPIStrategy(Strategy):
             network.epoch = shared["epoch"]
             network.resume_point = shared["resume_point"]
             network.training_state = shared["training_state"]
+        self._optimizer, self._state_sliced = network.optimizer, False
+        self._shard = None
+        if self.shard_step and is_elementwise(network.optimizer):
+            self._shard = Shard.of(network.parameters(), self.rank, self.size)
 
     # -- every batch ---------------------------------------------------------------------
 
@@ -257,14 +277,81 @@ class MPIStrategy(Strategy):
         return rows / batch_rows
 
     def combine(self, grads: np.ndarray, loss: float) -> float:
-        """Sum every process's gradient buffer in place: the gradient of the mean loss
-        over the global batch. Returns that loss."""
+        """Sum every process's gradient buffer: the gradient of the mean loss over the
+        global batch, in place (or, when the step is sharded, this process's slice of
+        it, in the slice's own buffer). Returns that loss."""
         if not self._rows:  # no rows of this batch here: the buffer holds the last one's
             grads.fill(0)
-        self._wait(self.comm.Allreduce, self._in_place, grads, op=self._sum)
+        shard = self._shard
+        if shard is None:
+            self._wait(self.comm.Allreduce, self._in_place, grads, op=self._sum)
+        else:
+            self._wait(self.comm.Reduce_scatter, grads, shard.group.grads, shard.counts,
+                       op=self._sum)
         self._wait(self._totals_request.Wait)
         self._stop_agreed = bool(self._totals[1] > 0)
         return float(self._totals[0]) / self._batch_rows
+
+    def step(self, optimizer: OptimizerProtocol, group: ParameterGroup,
+             clip_norm: float | None) -> bool:
+        """Sharded: every process steps its slice, with the global norm (its sum of
+        squares summed over processes, which also tells every process whether any
+        gradient is not finite), then all gather the updated values in place."""
+        shard = self._shard
+        if shard is None:
+            return super().step(optimizer, group, clip_norm)
+        grads = shard.group.grads
+        with np.errstate(over="ignore", invalid="ignore"):
+            squares = float(np.vdot(grads, grads))
+        bad = not math.isfinite(squares) and not np.isfinite(grads).all()
+        if not bad and not math.isfinite(squares):  # finite, but the float32 sum overflowed
+            wide = grads.astype(np.float64)
+            squares = float(np.vdot(wide, wide))
+        self._squares[:] = (0.0 if bad else squares, 1.0 if bad else 0.0)
+        self._wait(self.comm.Allreduce, self._in_place, self._squares, op=self._sum)
+        if self._squares[1]:
+            return False
+        if clip_norm is not None:
+            norm = math.sqrt(float(self._squares[0]))
+            if norm > clip_norm:
+                grads *= clip_norm / norm
+        self._slice_state()
+        optimizer.step(shard.group)
+        self._wait(self.comm.Allgatherv, self._in_place,
+                   [group.values, (shard.counts, shard.displacements)])
+        return True
+
+    def _slice_state(self) -> None:
+        """Cut the optimizer's whole state down to this process's slice (the first
+        sharded step of a run, and of each epoch)."""
+        if self._state_sliced or self._shard is None or self._optimizer is None:
+            return
+        optimizer = self._optimizer
+        optimizer.load_state_dict(self._shard.slice_state(optimizer.state_dict()))
+        self._state_sliced = True
+
+    def _whole_state(self) -> None:
+        """Give every process the optimizer's whole state again, in the layout of a
+        model file, from every process's slice (at the end of each epoch, when training
+        stops, and before a divergence is raised)."""
+        if not self._state_sliced or self._shard is None or self._optimizer is None:
+            return
+        self._state_sliced = False
+        shard, optimizer = self._shard, self._optimizer
+        sliced = optimizer.state_dict()
+        listed = [(slot, dtype.str) for slot, dtype in shard.local_slots(sliced).items()]
+        slots: dict[str, np.dtype] = {}
+        for theirs in self._wait(self.comm.allgather, listed):
+            for slot, dtype in theirs:
+                slots.setdefault(slot, np.dtype(dtype))
+        buffers = {}
+        for slot, dtype in slots.items():
+            buffer = np.zeros(len(shard.whole.values), dtype)
+            shard.fill(buffer, sliced, slot)
+            self._wait(self.comm.Allgatherv, self._in_place,
+                       [buffer, (shard.counts, shard.displacements)])
+            buffers[slot] = buffer
+        optimizer.load_state_dict(shard.whole_state(buffers, shard.shared_values(sliced)))
 
     def should_stop(self, network: Network) -> bool:
         """Whether any process had been asked to stop when this batch was combined."""
@@ -284,8 +371,10 @@ class MPIStrategy(Strategy):
 
     def end_epoch(self, network: Network, shared_state: dict[str, Any]) -> None:
         """The shared random state back on every process; float layer state averaged
-        across processes, other layer state taken from rank 0."""
+        across processes, other layer state taken from rank 0; the optimizer's whole
+        state on every process (for checkpoints, validation and callbacks)."""
         network.rng.bit_generator.state = shared_state
+        self._whole_state()
         state = network.state()
         floats = [value for value in state.values() if value.dtype.kind == "f"]
         if floats:
