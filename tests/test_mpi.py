@@ -118,18 +118,19 @@ def test_two_processes_train_the_one_process_model(tmp_path, optimizer, rows, ba
         np.testing.assert_allclose(logs_two[key], logs_one[key], rtol=1e-5, atol=1e-6)
 
 
-def compare_with_one_process(tmp_path: Path, *options: object) -> dict:
-    """Train with ``options`` on one process and on two; check that both ranks hold the
-    same weights and optimizer state, within 1e-5 of one process's, in its layout.
-    Returns rank 0's JSON record of the two-process run."""
+def compare_with_one_process(tmp_path: Path, *options: object, n: int = 2) -> dict:
+    """Train with ``options`` on one process and on ``n``; check that every rank holds
+    the same weights and optimizer state, within 1e-5 of one process's, in its layout.
+    Returns rank 0's JSON record of the run on ``n`` processes."""
     succeeded(alone(*program(*options, "--strategy", "none", "--out", tmp_path / "one")))
-    succeeded(mpiexec(*program(*options, "--out", tmp_path / "two")))
+    succeeded(mpiexec(*program(*options, "--out", tmp_path / "two"), n=n))
     one = np.load(tmp_path / "one.0.npy")
-    rank0, rank1 = np.load(tmp_path / "two.0.npy"), np.load(tmp_path / "two.1.npy")
-    np.testing.assert_array_equal(rank0, rank1)  # every rank gathered every slice
+    rank0 = np.load(tmp_path / "two.0.npy")
+    for rank in range(1, n):  # every rank gathered every slice
+        np.testing.assert_array_equal(np.load(tmp_path / f"two.{rank}.npy"), rank0)
     assert float(np.abs(one - rank0).max()) < 1e-5
     state_one = np.load(tmp_path / "one.optimizer.0.npz")
-    for rank in (0, 1):  # the whole state on every process, as one process lays it out
+    for rank in range(n):  # the whole state on every process, as one process lays it out
         state = np.load(tmp_path / f"two.optimizer.{rank}.npz")
         assert list(state.keys()) == list(state_one.keys())
         for name in state_one:
@@ -147,6 +148,15 @@ def test_the_sharded_step_trains_the_one_process_model(tmp_path, optimizer):
     1999 in batches of 33: uneven shares and a short last batch)."""
     record = compare_with_one_process(tmp_path, "--optimizer", optimizer, "--rows", 1999,
                                       "--batch", 33)
+    assert record["sharded"] is True
+
+
+@needs_mpi
+def test_three_processes_step_slices_of_different_sizes(tmp_path):
+    """The network's 25,450 numbers do not split three ways evenly: the slices differ
+    in size (gathered with Allgatherv rather than Allgather)."""
+    record = compare_with_one_process(tmp_path, "--optimizer", "adam", "--rows", 600,
+                                      "--batch", 30, n=3)
     assert record["sharded"] is True
 
 

@@ -43,7 +43,7 @@ def set_gradients(group: ParameterGroup, rng: np.random.Generator) -> None:
 
 @pytest.mark.parametrize("size", [1, 2, 3, 4])
 def test_the_slices_cover_the_buffer_once_each_aligned(size):
-    group = group_of()
+    group = group_of()  # 209 elements: no number of processes but one divides them
     shards = [Shard.of(group, rank, size) for rank in range(size)]
     step = ALIGNMENT_BYTES // 4
     assert shards[0].start == 0 and shards[-1].stop == len(group.values)
@@ -51,11 +51,22 @@ def test_the_slices_cover_the_buffer_once_each_aligned(size):
         assert before.stop == after.start and after.start % step == 0
     assert sum(shards[0].counts) == len(group.values)
     assert max(shards[0].counts) - min(shards[0].counts) <= step
+    assert shards[0].even == (size == 1)
     for shard in shards:  # the pieces are views of the network's values
         assert np.shares_memory(shard.group.values, group.values)
         for piece, (start, stop) in zip(shard.group, shard.group.spans, strict=True):
             assert piece.value.base is not None and piece.value.size == stop - start
             assert piece.key in SHAPES
+
+
+def test_a_buffer_that_divides_evenly_is_cut_in_equal_slices():
+    group = ParameterGroup.allocate({"0.weights": (784, 256), "0.bias": (256,),
+                                     "2.weights": (256, 10), "2.bias": (10,)})
+    assert len(group.values) % 2 == 0 and len(group.values) % 3 != 0
+    halves = [Shard.of(group, rank, 2) for rank in range(2)]
+    assert halves[0].even and halves[0].counts == [len(group.values) // 2] * 2
+    assert halves[1].start == len(group.values) // 2
+    assert not Shard.of(group, 0, 3).even
 
 
 def test_a_buffer_too_small_to_share_is_not_sharded():

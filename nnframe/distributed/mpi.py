@@ -54,7 +54,7 @@ import numpy as np
 
 from nnframe.contracts import MetricProtocol, OptimizerProtocol, ParameterGroup
 from nnframe.distributed.sharding import Shard, is_elementwise
-from nnframe.distributed.strategy import Strategy, even_rows
+from nnframe.distributed.strategy import Strategy, even_rows, finite
 from nnframe.errors import (
     ConfigError,
     DataError,
@@ -109,7 +109,8 @@ class MPIStrategy(Strategy):
         self._in_place = mpi.IN_PLACE
         self._watchdog = _Watchdog.shared(_timeout(timeout), self.rank, self.size)
         self._number = np.zeros(1, np.float64)
-        self._totals = np.zeros(2, np.float64)  # a batch's loss x rows, stop requests
+        # a batch's loss x rows, stop requests, gradients not finite (sharded step)
+        self._totals = np.zeros(3, np.float64)
         self._totals_request: Any = None
         self._rows = self._batch_rows = 0
         self._stop_agreed = False
@@ -120,7 +121,7 @@ class MPIStrategy(Strategy):
         self._shard: Shard | None = None  # this process's slice of the step, this run
         self._optimizer: OptimizerProtocol | None = None
         self._state_sliced = False  # whether the optimizer holds its slice's state alone
-        self._squares = np.zeros(2, np.float64)  # the gradients' sum of squares, non-finite
+        self._squares = np.zeros(1, np.float64)  # the gradients' sum of squares
 
     @property
     def sharded(self) -> bool:
@@ -268,11 +269,13 @@ class MPIStrategy(Strategy):
                             metric.update(*share)
 
     def share(self, loss: float, rows: int, batch_rows: int, stop_asked: bool) -> float:
-        """Start summing the batch's loss and stop requests (done in `combine`); the
+        """Start summing the batch's loss and stop requests (done in `combine`; with the
+        step sharded, started there, beside whether the gradients are finite); the
         weight of this share is its fraction of the global batch."""
-        self._totals[:] = (loss * rows, 1.0 if stop_asked else 0.0)
-        self._totals_request = self.comm.Iallreduce(self._in_place, self._totals,
-                                                    op=self._sum)
+        self._totals[:] = (loss * rows, 1.0 if stop_asked else 0.0, 0.0)
+        if self._shard is None:
+            self._totals_request = self.comm.Iallreduce(self._in_place, self._totals,
+                                                        op=self._sum)
         self._rows, self._batch_rows = rows, batch_rows
         return rows / batch_rows
 
@@ -285,41 +288,58 @@ class MPIStrategy(Strategy):
         shard = self._shard
         if shard is None:
             self._wait(self.comm.Allreduce, self._in_place, grads, op=self._sum)
-        else:
-            self._wait(self.comm.Reduce_scatter, grads, shard.group.grads, shard.counts,
-                       op=self._sum)
+        else:  # whether any process's gradients are not finite travels with the loss
+            self._totals[2] = 0.0 if finite(grads) else 1.0
+            self._totals_request = self.comm.Iallreduce(self._in_place, self._totals,
+                                                        op=self._sum)
+            if shard.even:
+                self._wait(self.comm.Reduce_scatter_block, grads, shard.group.grads,
+                           op=self._sum)
+            else:
+                self._wait(self.comm.Reduce_scatter, grads, shard.group.grads,
+                           shard.counts, op=self._sum)
         self._wait(self._totals_request.Wait)
         self._stop_agreed = bool(self._totals[1] > 0)
         return float(self._totals[0]) / self._batch_rows
 
     def step(self, optimizer: OptimizerProtocol, group: ParameterGroup,
              clip_norm: float | None) -> bool:
-        """Sharded: every process steps its slice, with the global norm (its sum of
-        squares summed over processes, which also tells every process whether any
-        gradient is not finite), then all gather the updated values in place."""
+        """Sharded: unless some process's gradients were not finite (every process
+        learnt it in `combine`), every process steps its slice, scaled to the global
+        norm (the slices' sums of squares, summed), then all gather the updated values
+        in place. A sum of finite gradients that overflows float32 is not caught here:
+        it shows as the next batch's loss, a divergence."""
         shard = self._shard
         if shard is None:
             return super().step(optimizer, group, clip_norm)
-        grads = shard.group.grads
-        with np.errstate(over="ignore", invalid="ignore"):
-            squares = float(np.vdot(grads, grads))
-        bad = not math.isfinite(squares) and not np.isfinite(grads).all()
-        if not bad and not math.isfinite(squares):  # finite, but the float32 sum overflowed
-            wide = grads.astype(np.float64)
-            squares = float(np.vdot(wide, wide))
-        self._squares[:] = (0.0 if bad else squares, 1.0 if bad else 0.0)
-        self._wait(self.comm.Allreduce, self._in_place, self._squares, op=self._sum)
-        if self._squares[1]:
+        if self._totals[2]:
             return False
+        grads = shard.group.grads
         if clip_norm is not None:
+            with np.errstate(over="ignore", invalid="ignore"):
+                self._squares[0] = np.vdot(grads, grads)
+            if not np.isfinite(self._squares[0]):  # a float32 overflow, or not finite
+                wide = grads.astype(np.float64)
+                self._squares[0] = np.vdot(wide, wide)
+            self._wait(self.comm.Allreduce, self._in_place, self._squares, op=self._sum)
             norm = math.sqrt(float(self._squares[0]))
+            if not math.isfinite(norm):
+                return False
             if norm > clip_norm:
                 grads *= clip_norm / norm
         self._slice_state()
         optimizer.step(shard.group)
-        self._wait(self.comm.Allgatherv, self._in_place,
-                   [group.values, (shard.counts, shard.displacements)])
+        self._gather(group.values)
         return True
+
+    def _gather(self, buffer: np.ndarray) -> None:
+        """Every process's slice of a flat buffer laid out like the values, in place."""
+        shard = self._shard
+        if shard.even:
+            self._wait(self.comm.Allgather, self._in_place, buffer)
+        else:
+            self._wait(self.comm.Allgatherv, self._in_place,
+                       [buffer, (shard.counts, shard.displacements)])
 
     def _slice_state(self) -> None:
         """Cut the optimizer's whole state down to this process's slice (the first
@@ -348,8 +368,7 @@ class MPIStrategy(Strategy):
         for slot, dtype in slots.items():
             buffer = np.zeros(len(shard.whole.values), dtype)
             shard.fill(buffer, sliced, slot)
-            self._wait(self.comm.Allgatherv, self._in_place,
-                       [buffer, (shard.counts, shard.displacements)])
+            self._gather(buffer)
             buffers[slot] = buffer
         optimizer.load_state_dict(shard.whole_state(buffers, shard.shared_values(sliced)))
 

@@ -52,14 +52,19 @@ class Shard:
 
     @classmethod
     def of(cls, whole: ParameterGroup, rank: int, size: int) -> Shard | None:
-        """Rank ``rank``'s slice of ``whole`` split ``size`` ways, each starting on an
+        """Rank ``rank``'s slice of ``whole`` split ``size`` ways: equal slices when the
+        buffer divides evenly (MPI gathers equal blocks in place several times faster
+        than blocks of different sizes), else slices that each start on an
         `ALIGNMENT_BYTES` boundary; None when the buffer is too small for every process
-        to get some of it."""
+        to get a good part of it."""
         total = len(whole.values)
         step = max(1, ALIGNMENT_BYTES // whole.values.dtype.itemsize)
         if total < size * step:
             return None
-        bounds = [min(total, round(total * r / size / step) * step) for r in range(size)]
+        if total % size == 0:
+            bounds = [total // size * r for r in range(size)]
+        else:
+            bounds = [min(total, round(total * r / size / step) * step) for r in range(size)]
         bounds.append(total)
         if any(b <= a for a, b in itertools.pairwise(bounds)):
             return None
@@ -82,6 +87,11 @@ class Shard:
     @property
     def stop(self) -> int:
         return self.bounds[self.rank + 1]
+
+    @property
+    def even(self) -> bool:
+        """Whether every process owns as many elements."""
+        return len(set(self.counts)) == 1
 
     @property
     def counts(self) -> list[int]:
