@@ -71,6 +71,20 @@ def declare_elementwise() -> None:
             cls.elementwise = True
 
 
+def time_optimizer_steps(cls: type) -> dict[str, float]:
+    """Count the CPU time of every ``cls.step`` in this process, in the dict returned."""
+    counted = {"cpu_s": 0.0}
+    step = cls.step
+
+    def timed(self: Any, group: Any) -> None:
+        start = time.process_time()
+        step(self, group)
+        counted["cpu_s"] += time.process_time() - start
+
+    cls.step = timed
+    return counted
+
+
 def worker(samples: int | None, batch_size: int, whole_step: bool = False) -> None:
     """One epoch of the mlp, timed, on however many processes mpiexec started
     (``whole_step``: every process takes the whole optimizer step)."""
@@ -93,15 +107,18 @@ def worker(samples: int | None, batch_size: int, whole_step: bool = False) -> No
 
         strategy = Timed(shard_step=not whole_step)
     net = build_nnframe(WORKLOAD, seed=0)
+    stepping = time_optimizer_steps(type(net.optimizer))
     net.fit(x[:WARMUP_BATCHES * batch_size], y[:WARMUP_BATCHES * batch_size], epochs=1,
             batch_size=batch_size, seed=0, verbose=0, strategy=strategy)
     if strategy is not None:
         strategy.comm.Barrier()
         type(strategy).waited = 0.0
+    stepping["cpu_s"] = 0.0
     wall, cpu = time.perf_counter(), time.process_time()
     net.fit(x, y, epochs=1, batch_size=batch_size, verbose=0, strategy=strategy)
     mine = {"wall_s": time.perf_counter() - wall, "cpu_s": time.process_time() - cpu,
-            "collectives_s": type(strategy).waited if strategy is not None else 0.0}
+            "collectives_s": type(strategy).waited if strategy is not None else 0.0,
+            "optimizer_cpu_s": stepping["cpu_s"]}
     everyone = strategy.comm.gather(mine, root=0) if strategy is not None else [mine]
     if strategy is None or strategy.is_root:
         print(json.dumps({"processes": len(everyone), "ranks": everyone, "data": data,
@@ -218,10 +235,20 @@ def summarize(rounds: list[dict[Any, dict[str, Any]]], latency: dict[str, Any],
               f"ceiling with communication free, T1 / (2 T_halves): {spread('ceiling')}",
               f"efficiency / ceiling, step sharded: {spread('of_ceiling')}; whole step: "
               f"{spread('whole_of_ceiling')}",
+              "optimizer steps, CPU time of the busier process (median): " + ", ".join(
+                  f"{label} {optimizer_cpu(rounds, setting):.2f} s" for setting, label in
+                  ((1, "1 process"), (2, "sharded"), ("whole", "whole step"))),
               f"allreduce on 2 processes here: the gradient buffer ({latency['bytes']:,} "
               f"bytes) {latency['gradients_us']:.0f} us, two numbers "
               f"{latency['two_numbers_us']:.1f} us"]
     return "\n".join(lines)
+
+
+def optimizer_cpu(rounds: list[dict[Any, dict[str, Any]]], setting: Any) -> float:
+    """The median over rounds of the CPU time the busier process spent in optimizer
+    steps, in one setting."""
+    return statistics.median(max(rank.get("optimizer_cpu_s", 0.0)
+                                 for rank in result[setting]["ranks"]) for result in rounds)
 
 
 def main(argv: list[str] | None = None) -> None:

@@ -508,7 +508,8 @@ def test_the_scaling_benchmark_reports_t1_over_2_t2():
     from benchmarks.mpi_scaling import summarize
 
     def result(*ranks: tuple[float, float, float]) -> dict:
-        return {"ranks": [{"wall_s": w, "cpu_s": c, "collectives_s": s} for w, c, s in ranks],
+        return {"ranks": [{"wall_s": w, "cpu_s": c, "collectives_s": s,
+                           "optimizer_cpu_s": c / 5} for w, c, s in ranks],
                 "samples": 1000, "data": "MNIST", "batches": 8, "batch_size": 128,
                 "parameters": 10}
 
@@ -526,3 +527,5 @@ def test_the_scaling_benchmark_reports_t1_over_2_t2():
     assert "T1 / (2 T_halves): median 91% (91% to 91%)" in text
     assert "efficiency / ceiling, step sharded: median 100% (100% to 100%); whole step: " \
         "median 88% (88% to 88%)" in text
+    assert "optimizer steps, CPU time of the busier process (median): 1 process 0.40 s, " \
+        "sharded 0.24 s, whole step 0.30 s" in text
