@@ -89,6 +89,7 @@ def worker(samples: int | None, batch_size: int, whole_step: bool = False) -> No
     """One epoch of the mlp, timed, on however many processes mpiexec started
     (``whole_step``: every process takes the whole optimizer step)."""
     from nnframe.distributed import MPIStrategy, launch
+    from nnframe.kernels import choices
 
     declare_elementwise()
     x, y, data = training_data(samples)
@@ -123,6 +124,7 @@ def worker(samples: int | None, batch_size: int, whole_step: bool = False) -> No
     if strategy is None or strategy.is_root:
         print(json.dumps({"processes": len(everyone), "ranks": everyone, "data": data,
                           "sharded": bool(getattr(strategy, "sharded", False)),
+                          "adam_kernel": choices(("adam_step",))[0].provider,
                           "samples": len(x), "batch_size": batch_size,
                           "batches": -(-len(x) // batch_size),
                           "parameters": net.count_params()}))
@@ -194,7 +196,8 @@ def summarize(rounds: list[dict[Any, dict[str, Any]]], latency: dict[str, Any],
                  if load is not None else f"load average {os.getloadavg()[0]:.1f}")
     lines = [f"mlp, one epoch of {first['samples']:,} samples of {first['data']} "
              f"({first['batches']} batches of {first['batch_size']}, {first['parameters']:,} "
-             f"parameters), 1 thread per process, {len(rounds)} rounds interleaved; "
+             f"parameters, Adam step by {first.get('adam_kernel', 'nnframe')}'s kernel), "
+             f"1 thread per process, {len(rounds)} rounds interleaved; "
              f"{load_text} on {os.cpu_count()} cores", "",
              "| round | 1 process: wall, CPU | 2, step sharded: wall, CPU (both), in "
              "collectives | 2, whole step: wall, CPU (both), in collectives | 2 independent "

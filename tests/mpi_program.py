@@ -5,7 +5,8 @@ It trains a small tanh network on the MNIST sample and writes each process's fin
 weights to ``<out>.<rank>.npy``, its layer state to ``<out>.state.<rank>.npz``, its
 optimizer state to ``<out>.optimizer.<rank>.npz`` and rank 0's history to
 ``<out>.json`` (with whether the optimizer step was sharded). Options make one
-process misbehave (raise, hold bad data, kill or stop itself, ask to stop) so that the
+process misbehave (raise, hold bad data, kill or stop itself, ask to stop, give a NaN
+gradient) so that the
 tests can watch what the others do.
 """
 
@@ -25,6 +26,7 @@ import nnframe
 from nnframe.datasets import mnist_sample
 from nnframe.datasets.streaming import FileRows, npy_rows
 from nnframe.distributed import MPIStrategy, launch
+from nnframe.errors import TrainingDivergedError
 from nnframe.optimizers.adam import Adam
 from nnframe.optimizers.rmsprop import RMSprop
 from nnframe.optimizers.sgd import SGD
@@ -60,7 +62,33 @@ def declare_elementwise() -> None:
             cls.elementwise = True
 
 
-def network(optimizer: str, dropout: bool, state: bool) -> nnframe.Network:
+@attrs.define(eq=False)
+class PoisonedShift(nnframe.Layer):
+    """y = x + shift. Its backward gives a NaN gradient for one number of its shift on
+    the training batch ``poison_at`` (counted from 1; set on one process only, so that
+    every process's config stays the same): the last numbers of the parameter buffer,
+    which fall in the last process's slice of a sharded step."""
+
+    poison_at: int = attrs.field(init=False, default=0)
+    _batches: int = attrs.field(init=False, default=0)
+
+    def build(self, input_shape, rng, dtype):
+        self.params = {"shift": np.zeros(input_shape[-1], dtype)}
+        self.grads = {"shift": np.zeros(input_shape[-1], dtype)}
+
+    def forward(self, x, training=False):
+        self._batches += bool(training)
+        return x + self.params["shift"]
+
+    def backward(self, grad_output):
+        self.grads["shift"][...] = grad_output.sum(axis=0)
+        if self._batches == self.poison_at:
+            self.grads["shift"][0] = np.nan
+        return grad_output
+
+
+def network(optimizer: str, dropout: bool, state: bool,
+            poisoned: bool = False) -> nnframe.Network:
     layers = [nnframe.layer("flatten")]
     if state:  # running statistics of the inputs themselves (tests/plugin_dist)
         layers.append(nnframe.layer("running_center"))
@@ -68,6 +96,8 @@ def network(optimizer: str, dropout: bool, state: bool) -> nnframe.Network:
     if dropout:
         layers.append(nnframe.layer("dropout", rate=0.3))
     layers.append(nnframe.layer("dense", output_size=10))
+    if poisoned:
+        layers.append(PoisonedShift())
     chosen = (NormalizedSGD() if optimizer == "normalized" else
               nnframe.optimizer(optimizer.split("-")[0], **SETTINGS[optimizer]))
     return nnframe.Network(layers).use("cross_entropy", chosen)
@@ -131,7 +161,8 @@ def main() -> None:
     parser.add_argument("--state", action="store_true", help="a layer with running statistics")
     parser.add_argument("--out", type=Path, required=True)
     parser.add_argument("--resume", type=Path, help="continue from this model file")
-    parser.add_argument("--misbehave", help="raise, kill, sigstop, stop or bad-data")
+    parser.add_argument("--misbehave",
+                        help="raise, kill, sigstop, stop, bad-data or nan-gradient")
     parser.add_argument("--stream-from", type=Path,
                         help="read the inputs batch by batch from this .npy file")
     parser.add_argument("--on-rank", type=int, default=1)
@@ -151,19 +182,26 @@ def main() -> None:
         net = nnframe.load(args.resume)
         seed = None
     else:
-        net, seed = network(args.optimizer, args.dropout, args.state), 0
+        net, seed = network(args.optimizer, args.dropout, args.state,
+                            poisoned=args.misbehave == "nan-gradient"), 0
     callbacks = []
     if args.misbehave and args.on_rank == launch().rank:
         if args.misbehave == "bad-data":
             y = y.copy()
             y[5] = 10  # not one of the 10 classes: the loss refuses it
+        elif args.misbehave == "nan-gradient":
+            net.layers[-1].poison_at = args.at_batch
         else:
             callbacks.append(Misbehave(args.misbehave, args.at_batch))
-    history = net.fit(x, y, epochs=args.epochs, batch_size=args.batch, seed=seed,
-                      validation_data=(x_val[:300], y_val[:300]), callbacks=callbacks,
-                      verbose=0, initial_epoch=net.epoch, strategy=strategy,
-                      clip_norm=args.clip_norm)
     me = rank()
+    try:
+        history = net.fit(x, y, epochs=args.epochs, batch_size=args.batch, seed=seed,
+                          validation_data=(x_val[:300], y_val[:300]), callbacks=callbacks,
+                          verbose=0, initial_epoch=net.epoch, strategy=strategy,
+                          clip_norm=args.clip_norm)
+    except TrainingDivergedError as error:
+        Path(f"{args.out}.diverged.{me}.txt").write_text(str(error))
+        history = nnframe.History()
     np.save(f"{args.out}.{me}.npy", net.parameters().values)
     np.savez(f"{args.out}.state.{me}.npz", **net.state())
     np.savez(f"{args.out}.optimizer.{me}.npz", **net.optimizer.state_dict())

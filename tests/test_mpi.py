@@ -181,6 +181,29 @@ def test_the_whole_step_where_the_step_cannot_be_sharded(tmp_path, options, why)
 
 
 @needs_mpi
+@pytest.mark.parametrize("sharded", [True, False])
+def test_a_gradient_not_finite_on_one_process_stops_every_process(tmp_path, sharded):
+    """Rank 1 alone gets a NaN gradient, in the last numbers of the buffer (rank 1's
+    slice): every process raises the one-process error after the same batch, with no
+    step taken, and holds the same finite weights and the whole optimizer state."""
+    options = ("--optimizer", "adam", "--out", tmp_path / "out", "--misbehave",
+               "nan-gradient", "--on-rank", 1, "--at-batch", 3)
+    succeeded(mpiexec(*program(*options, *(() if sharded else ("--whole-step",)))))
+    for rank in (0, 1):
+        message = (tmp_path / f"out.diverged.{rank}.txt").read_text()
+        assert "gave NaN or infinite gradients at epoch 1, batch 3" in message
+        assert "the weights were not updated" in message
+    rank0, rank1 = np.load(tmp_path / "out.0.npy"), np.load(tmp_path / "out.1.npy")
+    np.testing.assert_array_equal(rank0, rank1)
+    assert np.isfinite(rank0).all()
+    states = [np.load(tmp_path / f"out.optimizer.{rank}.npz") for rank in (0, 1)]
+    assert int(states[0]["iterations"]) == int(states[1]["iterations"]) == 2
+    for name in states[0]:
+        np.testing.assert_array_equal(states[0][name], states[1][name])
+    assert states[0]["1.weights/m"].shape == (784, 32)  # the whole state, as saved
+
+
+@needs_mpi
 def test_a_model_saved_by_a_sharded_run_continues_in_one_process(tmp_path):
     """Stopped inside its first epoch, a sharded run saves one whole model from rank 0,
     with the optimizer state laid out as one process lays it out; resumed in one process
