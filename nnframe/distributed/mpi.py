@@ -1,14 +1,18 @@
 """Data-parallel training on MPI, through mpi4py (the extra ``nnframe[mpi]``).
 
 Every process holds the whole model and the whole data set, and takes its own contiguous
-share of the rows of every global batch (the batch ``fit`` was given). Per batch, one
-allreduce sums the processes' gradient buffers in place, each computed from a loss
-gradient weighted by the process's share of the batch, so the sum is the gradient of the
-mean loss over the global batch: every process then takes the very optimizer step one
-process would have taken. Alongside, started after the forward pass and done by the time
-the gradients are, a second allreduce of two numbers gives every process the batch's
-loss (so all see the same one, and stop together if it diverges) and whether any process
-was asked to stop (Ctrl-C, a callback), so that all stop after the same batch. A request
+share of the rows of every global batch (the batch ``fit`` was given). Per batch, the
+processes' gradient buffers are summed, each computed from a loss gradient weighted by
+the process's share of the batch, so the sum is the gradient of the mean loss over the
+global batch. When the optimizer is element-wise (`nnframe.distributed.sharding`) a
+reduce-scatter gives each process the sum over its slice of the buffer, each steps its
+slice (with optimizer state for it alone), and an all-gather gives every process every
+updated slice; otherwise one allreduce sums the whole buffer and every process takes the
+whole step. Either way every process holds the model one process would have trained.
+Alongside, a second allreduce of three numbers gives every process the batch's loss (so
+all see the same one, and stop together if it diverges), whether any process was asked
+to stop (Ctrl-C, a callback), so that all stop after the same batch, and (sharded)
+whether any process's gradients are not finite. A request
 made after a batch's forward pass is agreed with the next batch, so on many processes
 training stops one batch later than asked.
 
