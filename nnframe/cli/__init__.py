@@ -20,6 +20,7 @@ import typer
 
 from nnframe._version import __version__
 from nnframe.cli import components, kit, models, train
+from nnframe.cli.errors import fail, is_exit, is_usage_error
 
 __all__ = ["COMMANDS", "app", "build_app", "fail", "main"]
 
@@ -51,12 +52,6 @@ def build_app() -> typer.Typer:
     for name, function in COMMANDS.items():
         application.command(name)(function)
     return application
-
-
-def fail(message: str, status: int = 2) -> typer.Exit:
-    """Print one error line on stderr and return the `typer.Exit` to raise."""
-    typer.echo(f"nnframe: error: {message}", err=True)
-    return typer.Exit(status)
 
 
 def _version_callback(value: bool) -> None:
@@ -97,9 +92,9 @@ def main(argv: list[str] | None = None) -> None:
         typer.echo(f"nnframe: error: {exc}", err=True)
         sys.exit(2)
     except Exception as exc:
-        if _is_exit(exc):
+        if is_exit(exc):
             sys.exit(exc.exit_code)
-        if _is_usage_error(exc):  # click's (or Typer's vendored click's) usage errors
+        if is_usage_error(exc):  # click's (or Typer's vendored click's) usage errors
             if debug:
                 raise
             ctx = getattr(exc, "ctx", None)
@@ -112,11 +107,3 @@ def main(argv: list[str] | None = None) -> None:
                    "(rerun with --debug for the traceback, and please report it)", err=True)
         sys.exit(1)
     sys.exit(status if isinstance(status, int) else 0)
-
-
-def _is_exit(exc: Exception) -> bool:
-    return type(exc).__name__ == "Exit" and isinstance(getattr(exc, "exit_code", None), int)
-
-
-def _is_usage_error(exc: Exception) -> bool:
-    return hasattr(exc, "format_message") and isinstance(getattr(exc, "exit_code", None), int)

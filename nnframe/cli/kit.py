@@ -27,7 +27,7 @@ def check_command(
 
     Exits 1 when any property fails (or a plugin failed to load).
     """
-    from nnframe.cli import fail
+    from nnframe.cli.errors import fail
     from nnframe.cli.selection import select
     from nnframe.testing import check_component
 

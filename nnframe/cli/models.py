@@ -24,7 +24,7 @@ def export_command(
         "--opset", help="ONNX opset to write (17 or later).")] = 17,
 ) -> None:
     """Export a saved model to ONNX (needs nnframe[onnx]): input 'input', output 'output'."""
-    from nnframe.cli import fail
+    from nnframe.cli.errors import fail
     from nnframe.cli.files import load_model
     from nnframe.modelfile.atomic import refuse_own_inputs
     from nnframe.onnx import BATCH_AXIS, INPUT_NAME, OUTPUT_NAME, export, require_onnx

@@ -366,11 +366,8 @@ class _Step:
         loss = self.strategy.combine(group.grads, loss)
         if not math.isfinite(loss):
             raise diverged(network, loss, epoch, batch, self.snapshot, xb)
-        if not _finite(group.grads):
+        if not self.strategy.step(network.optimizer, group, self.clip_norm):  # clip, step
             raise bad_gradients(network, loss, epoch, batch)
-        if self.clip_norm is not None:
-            _clip(group.grads, self.clip_norm)
-        network.optimizer.step(group)
         if checked:
             check_bound(network, group)
         return output, loss
@@ -392,20 +389,3 @@ class _Step:
         if wb is not None:
             return output, inputs, network.loss.forward(yb, output, sample_weight=wb)
         return output, inputs, network.loss.forward(yb, output)
-
-
-def _finite(array: np.ndarray) -> bool:
-    """Whether every value is finite: one BLAS pass in the usual case."""
-    with np.errstate(over="ignore", invalid="ignore"):
-        if np.isfinite(np.vdot(array, array)):
-            return True
-    return bool(np.isfinite(array).all())  # an overflow of the sum of squares alone
-
-
-def _clip(grads: np.ndarray, clip_norm: float) -> None:
-    """Scale the gradient buffer down to global norm ``clip_norm`` when it is larger."""
-    norm = math.sqrt(float(np.vdot(grads, grads)))
-    if norm > clip_norm:
-        grads *= clip_norm / norm
-
-

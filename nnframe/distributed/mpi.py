@@ -1,14 +1,18 @@
 """Data-parallel training on MPI, through mpi4py (the extra ``nnframe[mpi]``).
 
 Every process holds the whole model and the whole data set, and takes its own contiguous
-share of the rows of every global batch (the batch ``fit`` was given). Per batch, one
-allreduce sums the processes' gradient buffers in place, each computed from a loss
-gradient weighted by the process's share of the batch, so the sum is the gradient of the
-mean loss over the global batch: every process then takes the very optimizer step one
-process would have taken. Alongside, started after the forward pass and done by the time
-the gradients are, a second allreduce of two numbers gives every process the batch's
-loss (so all see the same one, and stop together if it diverges) and whether any process
-was asked to stop (Ctrl-C, a callback), so that all stop after the same batch. A request
+share of the rows of every global batch (the batch ``fit`` was given). Per batch, the
+processes' gradient buffers are summed, each computed from a loss gradient weighted by
+the process's share of the batch, so the sum is the gradient of the mean loss over the
+global batch. When the optimizer is element-wise (`nnframe.distributed.sharding`) a
+reduce-scatter gives each process the sum over its slice of the buffer, each steps its
+slice (with optimizer state for it alone), and an all-gather gives every process every
+updated slice; otherwise one allreduce sums the whole buffer and every process takes the
+whole step. Either way every process holds the model one process would have trained.
+Alongside, a second allreduce of three numbers gives every process the batch's loss (so
+all see the same one, and stop together if it diverges), whether any process was asked
+to stop (Ctrl-C, a callback), so that all stop after the same batch, and (sharded)
+whether any process's gradients are not finite. A request
 made after a batch's forward pass is agreed with the next batch, so on many processes
 training stops one batch later than asked.
 
@@ -39,6 +43,7 @@ from __future__ import annotations
 import array
 import contextlib
 import hashlib
+import math
 import os
 import stat
 import sys
@@ -51,8 +56,9 @@ from typing import TYPE_CHECKING, Any, NoReturn
 
 import numpy as np
 
-from nnframe.core.contracts import MetricProtocol
-from nnframe.distributed.strategy import Strategy, even_rows
+from nnframe.core.contracts import MetricProtocol, OptimizerProtocol, ParameterGroup
+from nnframe.distributed.sharding import Shard, is_elementwise
+from nnframe.distributed.strategy import Strategy, even_rows, finite
 from nnframe.errors import (
     ConfigError,
     DataError,
@@ -87,10 +93,13 @@ class MPIStrategy(Strategy):
     ``timeout`` (seconds; default ``$NNFRAME_MPI_TIMEOUT`` or 600, 0 for none) bounds
     how long a process waits for the others in one collective operation. ``expected``
     is the number of processes the launcher started (checked against MPI's).
+    ``shard_step`` (default True): shard the optimizer step across the processes when
+    the optimizer is element-wise (see `nnframe.distributed.sharding`); False: every
+    process takes the whole step, as an optimizer that is not element-wise always does.
     """
 
     def __init__(self, comm: Any = None, *, timeout: float | None = None,
-                 expected: int | None = None) -> None:
+                 expected: int | None = None, shard_step: bool = True) -> None:
         mpi = import_mpi()
         self.comm = mpi.COMM_WORLD if comm is None else comm
         self.size, self.rank = self.comm.Get_size(), self.comm.Get_rank()
@@ -104,13 +113,24 @@ class MPIStrategy(Strategy):
         self._in_place = mpi.IN_PLACE
         self._watchdog = _Watchdog.shared(_timeout(timeout), self.rank, self.size)
         self._number = np.zeros(1, np.float64)
-        self._totals = np.zeros(2, np.float64)  # a batch's loss x rows, stop requests
+        # a batch's loss x rows, stop requests, gradients not finite (sharded step)
+        self._totals = np.zeros(3, np.float64)
         self._totals_request: Any = None
         self._rows = self._batch_rows = 0
         self._stop_agreed = False
         self._pending: list[tuple[np.ndarray, np.ndarray] | None] = []
         self._guarded = False
         self._stream_key: tuple[dict[str, Any], bytes] | None = None
+        self.shard_step = bool(shard_step)
+        self._shard: Shard | None = None  # this process's slice of the step, this run
+        self._optimizer: OptimizerProtocol | None = None
+        self._state_sliced = False  # whether the optimizer holds its slice's state alone
+        self._squares = np.zeros(1, np.float64)  # the gradients' sum of squares
+
+    @property
+    def sharded(self) -> bool:
+        """Whether this run shards the optimizer step (set by `start`)."""
+        return self._shard is not None
 
     def describe(self) -> str:
         return f"{self.size} processes (MPI)"
@@ -129,7 +149,8 @@ class MPIStrategy(Strategy):
         self._guarded = True
         try:
             yield
-        except TrainingDivergedError:
+        except TrainingDivergedError:  # every process raises it after the same batch
+            self._whole_state()
             raise
         except BaseException as exc:
             if _is_success(exc):
@@ -209,6 +230,10 @@ class MPIStrategy(Strategy):
             network.rng.bit_generator.state = shared["rng"]
             network.optimizer.load_state_dict(shared["optimizer"])
             network.train_state = shared["train_state"]
+        self._optimizer, self._state_sliced = network.optimizer, False
+        self._shard = None
+        if self.shard_step and is_elementwise(network.optimizer):
+            self._shard = Shard.of(network.parameters(), self.rank, self.size)
 
     # -- every batch ---------------------------------------------------------------------
 
@@ -245,23 +270,108 @@ class MPIStrategy(Strategy):
                             metric.update(*share)
 
     def share(self, loss: float, rows: int, batch_rows: int, stop_asked: bool) -> float:
-        """Start summing the batch's loss and stop requests (done in `combine`); the
+        """Start summing the batch's loss and stop requests (done in `combine`; with the
+        step sharded, started there, beside whether the gradients are finite); the
         weight of this share is its fraction of the global batch."""
-        self._totals[:] = (loss * rows, 1.0 if stop_asked else 0.0)
-        self._totals_request = self.comm.Iallreduce(self._in_place, self._totals,
-                                                    op=self._sum)
+        self._totals[:] = (loss * rows, 1.0 if stop_asked else 0.0, 0.0)
+        if self._shard is None:
+            self._totals_request = self.comm.Iallreduce(self._in_place, self._totals,
+                                                        op=self._sum)
         self._rows, self._batch_rows = rows, batch_rows
         return rows / batch_rows
 
     def combine(self, grads: np.ndarray, loss: float) -> float:
-        """Sum every process's gradient buffer in place: the gradient of the mean loss
-        over the global batch. Returns that loss."""
+        """Sum every process's gradient buffer: the gradient of the mean loss over the
+        global batch, in place (or, when the step is sharded, this process's slice of
+        it, in the slice's own buffer). Returns that loss."""
         if not self._rows:  # no rows of this batch here: the buffer holds the last one's
             grads.fill(0)
-        self._wait(self.comm.Allreduce, self._in_place, grads, op=self._sum)
+        shard = self._shard
+        if shard is None:
+            self._wait(self.comm.Allreduce, self._in_place, grads, op=self._sum)
+        else:  # whether any process's gradients are not finite travels with the loss
+            self._totals[2] = 0.0 if finite(grads) else 1.0
+            self._totals_request = self.comm.Iallreduce(self._in_place, self._totals,
+                                                        op=self._sum)
+            if shard.even:
+                self._wait(self.comm.Reduce_scatter_block, grads, shard.group.grads,
+                           op=self._sum)
+            else:
+                self._wait(self.comm.Reduce_scatter, grads, shard.group.grads,
+                           shard.counts, op=self._sum)
         self._wait(self._totals_request.Wait)
         self._stop_agreed = bool(self._totals[1] > 0)
         return float(self._totals[0]) / self._batch_rows
+
+    def step(self, optimizer: OptimizerProtocol, group: ParameterGroup,
+             clip_norm: float | None) -> bool:
+        """Sharded: unless some process's gradients were not finite (every process
+        learnt it in `combine`), every process steps its slice, scaled to the global
+        norm (the slices' sums of squares, summed), then all gather the updated values
+        in place. A sum of finite gradients that overflows float32 is not caught here:
+        it shows as the next batch's loss, a divergence."""
+        shard = self._shard
+        if shard is None:
+            return super().step(optimizer, group, clip_norm)
+        if self._totals[2]:
+            return False
+        grads = shard.group.grads
+        if clip_norm is not None:
+            with np.errstate(over="ignore", invalid="ignore"):
+                self._squares[0] = np.vdot(grads, grads)
+            if not np.isfinite(self._squares[0]):  # a float32 overflow, or not finite
+                wide = grads.astype(np.float64)
+                self._squares[0] = np.vdot(wide, wide)
+            self._wait(self.comm.Allreduce, self._in_place, self._squares, op=self._sum)
+            norm = math.sqrt(float(self._squares[0]))
+            if not math.isfinite(norm):
+                return False
+            if norm > clip_norm:
+                grads *= clip_norm / norm
+        self._slice_state()
+        optimizer.step(shard.group)
+        self._gather(group.values)
+        return True
+
+    def _gather(self, buffer: np.ndarray) -> None:
+        """Every process's slice of a flat buffer laid out like the values, in place."""
+        shard = self._shard
+        if shard.even:
+            self._wait(self.comm.Allgather, self._in_place, buffer)
+        else:
+            self._wait(self.comm.Allgatherv, self._in_place,
+                       [buffer, (shard.counts, shard.displacements)])
+
+    def _slice_state(self) -> None:
+        """Cut the optimizer's whole state down to this process's slice (the first
+        sharded step of a run, and of each epoch)."""
+        if self._state_sliced or self._shard is None or self._optimizer is None:
+            return
+        optimizer = self._optimizer
+        optimizer.load_state_dict(self._shard.slice_state(optimizer.state_dict()))
+        self._state_sliced = True
+
+    def _whole_state(self) -> None:
+        """Give every process the optimizer's whole state again, in the layout of a
+        model file, from every process's slice (at the end of each epoch, when training
+        stops, and before a divergence is raised)."""
+        if not self._state_sliced or self._shard is None or self._optimizer is None:
+            return
+        self._state_sliced = False
+        shard, optimizer = self._shard, self._optimizer
+        sliced = optimizer.state_dict()
+        listed = [(slot, dtype.str) for slot, dtype in shard.local_slots(sliced).items()]
+        slots: dict[str, np.dtype] = {}
+        for theirs in self._wait(self.comm.allgather, listed):
+            for slot, dtype in theirs:
+                slots.setdefault(slot, np.dtype(dtype))
+        buffers = {}
+        for slot, dtype in slots.items():
+            buffer = np.zeros(len(shard.whole.values), dtype)
+            shard.fill(buffer, sliced, slot)
+            self._gather(buffer)
+            buffers[slot] = buffer
+        optimizer.load_state_dict(shard.whole_state(buffers, shard.shared_values(sliced)))
 
     def should_stop(self, network: Network) -> bool:
         """Whether any process had been asked to stop when this batch was combined."""
@@ -281,8 +391,10 @@ class MPIStrategy(Strategy):
 
     def end_epoch(self, network: Network, shared_state: dict[str, Any]) -> None:
         """The shared random state back on every process; float layer state averaged
-        across processes, other layer state taken from rank 0."""
+        across processes, other layer state taken from rank 0; the optimizer's whole
+        state on every process (for checkpoints, validation and callbacks)."""
         network.rng.bit_generator.state = shared_state
+        self._whole_state()
         state = network.state()
         floats = [value for value in state.values() if value.dtype.kind == "f"]
         if floats:

@@ -10,12 +10,13 @@ loop in `nnframe.core.training` reads the same for one process and for many.
 from __future__ import annotations
 
 import contextlib
+import math
 from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from nnframe.core.contracts import MetricProtocol
+from nnframe.core.contracts import MetricProtocol, OptimizerProtocol, ParameterGroup
 
 if TYPE_CHECKING:
     from nnframe.core.network import Network
@@ -26,7 +27,7 @@ class Strategy:
 
     The hooks, in the order a run calls them: `failures` around the run, `start` once;
     per batch `rows`, `begin_batch`, `share` (after forward), `update_metrics`, `combine`
-    (after backward) and `should_stop`; per epoch `end_epoch`, `metric_results`,
+    (after backward), `step` and `should_stop`; per epoch `end_epoch`, `metric_results`,
     `evaluate` and `any`.
     """
 
@@ -90,6 +91,18 @@ class Strategy:
         are)."""
         return loss
 
+    def step(self, optimizer: OptimizerProtocol, group: ParameterGroup,
+             clip_norm: float | None) -> bool:
+        """After `combine`: scale the gradients down to global norm ``clip_norm`` when
+        larger (None: never), then take the optimizer step. False, with nothing updated,
+        when the gradients are not all finite (here, the whole step on this process)."""
+        if not finite(group.grads):
+            return False
+        if clip_norm is not None:
+            clip(group.grads, clip_norm)
+        optimizer.step(group)
+        return True
+
     def should_stop(self, network: Network) -> bool:
         """After a batch: whether training stops now (here, whether a callback or Ctrl-C
         set ``network.stop_training``)."""
@@ -123,3 +136,18 @@ def even_rows(begin: int, end: int, rank: int, size: int) -> tuple[int, int]:
     share, extra = divmod(end - begin, size)
     start = begin + rank * share + min(rank, extra)
     return start, start + share + (1 if rank < extra else 0)
+
+
+def finite(array: np.ndarray) -> bool:
+    """Whether every value is finite: one BLAS pass in the usual case."""
+    with np.errstate(over="ignore", invalid="ignore"):
+        if np.isfinite(np.vdot(array, array)):
+            return True
+    return bool(np.isfinite(array).all())  # an overflow of the sum of squares alone
+
+
+def clip(grads: np.ndarray, clip_norm: float) -> None:
+    """Scale the gradient buffer down to global norm ``clip_norm`` when it is larger."""
+    norm = math.sqrt(float(np.vdot(grads, grads)))
+    if norm > clip_norm:
+        grads *= clip_norm / norm

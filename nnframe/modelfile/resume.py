@@ -14,7 +14,7 @@ import json
 import os
 from typing import TYPE_CHECKING, Any
 
-from nnframe.core.identity import component_name
+from nnframe.core.registry import component_name
 from nnframe.errors import ConfigError, ModelFileError
 from nnframe.modelfile.save import describe_layer
 

@@ -23,6 +23,8 @@ class Adam(Optimizer):
     objective.
     """
 
+    elementwise: ClassVar[bool] = True  # each element's update reads only that element
+
     learning_rate: float = attrs.field(default=0.001, converter=to_float, validator=non_negative)
     beta1: float = attrs.field(default=0.9, converter=to_float, validator=unit_interval)
     beta2: float = attrs.field(default=0.999, converter=to_float, validator=unit_interval)

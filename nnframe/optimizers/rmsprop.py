@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, ClassVar
 
 import attrs
 
@@ -22,6 +22,8 @@ class RMSprop(Optimizer):
     ``weight_decay`` adds weight_decay * p to the gradient, ``maximize`` climbs the
     objective.
     """
+
+    elementwise: ClassVar[bool] = True  # each element's update reads only that element
 
     learning_rate: float = attrs.field(default=0.01, converter=to_float, validator=non_negative)
     alpha: float = attrs.field(default=0.99, converter=to_float, validator=unit_interval)

@@ -24,6 +24,8 @@ class SGD(Optimizer):
     momentum by 1 - dampening after the first step; ``maximize`` climbs the objective.
     """
 
+    elementwise: ClassVar[bool] = True  # each element's update reads only that element
+
     #: `nnframe check` runs it with momentum, so that its state is checked too.
     check_hints: ClassVar[dict] = {"config": {"momentum": 0.9}}
 

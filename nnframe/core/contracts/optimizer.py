@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterator, Mapping, Sequence
-from typing import Any, Protocol, overload, runtime_checkable
+from typing import Any, ClassVar, Protocol, overload, runtime_checkable
 
 import attrs
 import numpy as np
@@ -104,6 +104,10 @@ class OptimizerProtocol(Protocol):
 
     Its state is keyed by the stable parameter keys, so that it can be saved in a model
     file and restored into a new optimizer for the same network.
+
+    Optionally, a class attribute ``elementwise = True`` says that the update is
+    element-wise (see `Optimizer.elementwise`); without it an optimizer is never given a
+    slice of the buffers.
     """
 
     learning_rate: float
@@ -136,6 +140,16 @@ class Optimizer:
     """``{parameter key: {slot name: array}}``: what `state_dict` saves."""
     iterations: int = attrs.field(init=False, default=0, repr=False)
     """Steps taken so far (a subclass's `step` counts them); saved with the state."""
+    elementwise: ClassVar[bool] = False
+    """Whether the update is element-wise: each element of ``values`` and of every state
+    slot changes from the same element of ``grads`` and of the slots alone (plus numbers
+    shared by every element, such as the learning rate and ``iterations``), so that a step
+    on any slice of the buffers updates that slice as the whole step would. Training on
+    several processes then shards the step: each process steps a `ParameterGroup` of its
+    slice (flat pieces of the parameters, under their keys) and keeps state for it alone.
+    A subclass that says True must also keep ``state_dict`` in the ``"key/slot"`` layout,
+    each array shaped like its parameter. False (the default): every process takes the
+    whole step."""
     _slots: dict[str, np.ndarray] = attrs.field(init=False, factory=dict, repr=False)
     _slots_group: ParameterGroup | None = attrs.field(init=False, default=None, repr=False)
 
