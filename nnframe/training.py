@@ -14,7 +14,9 @@ process, for which each of those points is the identity.
 
 Inputs may also be rows of a file (`nnframe.datasets.streaming.FileRows`, ``stream``):
 each batch's rows are then read, in the order the same permutation gives, on a background
-thread (`nnframe.datasets.prefetch.Prefetch`) a few batches ahead of the compute.
+thread (`nnframe.datasets.prefetch.Prefetch`) a few batches ahead of the compute. A source
+read in chunks (Parquet row groups) draws its own epoch order (`StreamedRows.epoch_order`)
+and is told every batch it will be asked for (`StreamedRows.batch_reader`).
 """
 
 from __future__ import annotations
@@ -253,7 +255,8 @@ class Trainer:
         if resuming:
             current = rng.bit_generator.state
             rng.bit_generator.state = epoch_rng
-        order = rng.permutation(len(self.x)) if self.shuffle else None
+        order = None if not self.shuffle else (
+            self.x.epoch_order(rng) if is_streamed(self.x) else rng.permutation(len(self.x)))
         shared_rng = rng.bit_generator.state  # the same on every process
         if resuming:
             rng.bit_generator.state = current
@@ -341,13 +344,16 @@ class Trainer:
         if not is_streamed(self.x):
             return None
         x, y, weights, dtype = self.x, self.y, self.weights, self.network.dtype
+        reads = []  # this process's rows of each batch, which a chunked source plans on
+        for batch in range(first_batch, steps):
+            begin = batch * self.batch_size
+            first, last = self.strategy.rows(begin, min(begin + self.batch_size, len(x)))
+            reads.append(np.arange(first, last) if order is None else order[first:last])
+        source = x.batch_reader(reads)
 
         def make(batch: int) -> tuple[np.ndarray, np.ndarray, np.ndarray | None]:
-            begin = batch * self.batch_size
-            end = min(begin + self.batch_size, len(x))
-            first, last = self.strategy.rows(begin, end)
-            index = np.arange(first, last) if order is None else order[first:last]
-            return (x.read(index, dtype), y.take(index, axis=0),
+            index = reads[batch - first_batch]
+            return (source.read(index, dtype), y.take(index, axis=0),
                     None if weights is None else weights.take(index))
 
         return Prefetch(make, range(first_batch, steps))
