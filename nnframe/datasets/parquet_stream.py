@@ -85,10 +85,15 @@ class ParquetRows(StreamedRows):
     def epoch_order(self, rng: np.random.Generator) -> np.ndarray:
         """The block-then-buffer shuffle of these rows (see the module)."""
         positions = self.positions()
-        groups = self.group_of(positions)
-        by_group = np.argsort(groups, kind="stable")
-        starts = np.flatnonzero(np.diff(groups[by_group], prepend=-1))
-        blocks = np.split(by_group, starts[1:]) if len(by_group) else []
+        if len(positions) and (positions[1:] >= positions[:-1]).all():  # all, or a split
+            bounds = np.searchsorted(positions, self.group_starts[1:-1])
+            blocks = [block for block in np.split(np.arange(len(positions)), bounds)
+                      if len(block)]
+        else:  # rows in any order: grouped by row group
+            groups = self.group_of(positions)
+            by_group = np.argsort(groups, kind="stable")
+            starts = np.flatnonzero(np.diff(groups[by_group], prepend=-1))
+            blocks = np.split(by_group, starts[1:]) if len(by_group) else []
         return block_buffer_order(blocks, self.buffer, rng)
 
     def batch_reader(self, reads: list[np.ndarray]) -> BufferedReads:
@@ -133,8 +138,29 @@ class ParquetRows(StreamedRows):
                 raise DataError(f"{self.path}: row group {group}, row {first + row}, column "
                                 f"{name!r}: the value is missing; fill it in, or leave stream "
                                 "unset and read with missing = \"drop\" or \"fill\"")
-            values[:, column] = data.cast("float64").to_numpy(zero_copy_only=False)
+            values[:, column] = _numbers(data)
         return values.reshape(len(values), *self.sample_shape)
+
+
+def _numbers(column: Any) -> np.ndarray:
+    """A chunked Arrow column of numbers without nulls as float64, read from its buffers
+    (pyarrow's ``to_numpy`` imports pandas when it is installed: some 50 MB)."""
+    import pyarrow as pa
+
+    parts = []
+    for chunk in column.chunks:
+        kind, data = chunk.type, chunk.buffers()[1]
+        if pa.types.is_boolean(kind):
+            bits = np.unpackbits(np.frombuffer(data, np.uint8), bitorder="little")
+            parts.append(bits[chunk.offset:chunk.offset + len(chunk)])
+            continue
+        letter = "f" if pa.types.is_floating(kind) else \
+            "i" if pa.types.is_signed_integer(kind) else "u"
+        dtype = np.dtype(f"<{letter}{kind.bit_width // 8}")
+        parts.append(np.frombuffer(data, dtype, len(chunk), chunk.offset * dtype.itemsize))
+    if not parts:
+        return np.zeros(0)
+    return np.concatenate(parts).astype(np.float64)
 
 
 def block_buffer_order(blocks: list[np.ndarray], buffer: int,
@@ -145,19 +171,21 @@ def block_buffer_order(blocks: list[np.ndarray], buffer: int,
     (see the module). Vectorised per block, not per row."""
     if buffer < 0:
         raise ValueError(f"the shuffle buffer must be at least 0 rows, got {buffer}")
+    order = np.empty(sum(len(block) for block in blocks), np.int64)
+    done = 0
     pending = np.zeros(0, np.int64)
-    drawn = []
     for block in rng.permutation(len(blocks)):
         pending = np.concatenate([pending, blocks[block]])
         excess = len(pending) - buffer
         if excess > 0:
             chosen = rng.choice(len(pending), excess, replace=False)  # in random order
-            drawn.append(pending[chosen])
+            order[done:done + excess] = pending[chosen]
+            done += excess
             kept = np.ones(len(pending), bool)
             kept[chosen] = False
             pending = pending[kept]
-    drawn.append(pending[rng.permutation(len(pending))])
-    return np.concatenate(drawn).astype(np.int64, copy=False)
+    order[done:] = pending[rng.permutation(len(pending))]
+    return order
 
 
 class BufferedReads:
@@ -172,10 +200,16 @@ class BufferedReads:
         self.ends = np.cumsum(lengths)
         self.sequence = rows.positions(np.concatenate(reads) if reads else
                                        np.zeros(0, np.int64))  # file rows, in read order
-        groups = rows.group_of(self.sequence)
-        self.by_group = np.argsort(groups, kind="stable")
-        self.groups, self.group_first, counts = np.unique(
-            groups[self.by_group], return_index=True, return_counts=True)
+        # the sequence's indices grouped by row group: a few index arrays a row, and
+        # 4-byte ones where they fit, since they are what grows with the data
+        small = np.int32 if len(self.sequence) < 2**31 else np.int64
+        groups = rows.group_of(self.sequence).astype(small)
+        self.by_group = np.argsort(groups, kind="stable").astype(small)
+        groups = groups[self.by_group]
+        self.group_first = np.flatnonzero(np.diff(groups, prepend=-1))
+        self.groups = groups[self.group_first]
+        del groups
+        counts = np.diff(self.group_first, append=len(self.by_group))
         self.group_counts = counts
         first_use = self.by_group[self.group_first]  # the first read of each group's rows
         self.load_order = np.argsort(first_use, kind="stable")
@@ -188,8 +222,8 @@ class BufferedReads:
         self.loaded = 0  # groups loaded so far, in load order
         self.done = 0  # rows of the sequence taken so far
         self.pool: np.ndarray | None = None
-        self.slot = np.full(len(self.sequence), -1, np.int64)
-        self.free = np.arange(self.capacity, dtype=np.int64)[::-1].copy()
+        self.slot = np.full(len(self.sequence), -1, small)
+        self.free = np.arange(self.capacity, dtype=small)[::-1].copy()
         self.free_count = self.capacity
         self.file: Any = None
 
