@@ -226,6 +226,16 @@ def test_a_missing_or_bad_value_stops_training_naming_the_row_group_and_row(tmp_
         assert not prefetch_threads()
 
 
+def test_an_unknown_class_in_streamed_rows_is_named_by_row_group_and_row(tmp_path):
+    _, y = write(tmp_path / "a.parquet", n=200)
+    write(tmp_path / "b.parquet", n=200, label=np.where(np.arange(200) == 130, 7, y))
+    net = network()
+    net.fit(dataset(tmp_path / "a.parquet", stream=True), epochs=1, verbose=0)
+    with pytest.raises(DataError, match=r"b.parquet: row group 2, row 130, column 'label': "
+                                        r"the class '7' was not in the training data"):
+        net.evaluate(dataset(tmp_path / "b.parquet", stream=True))
+
+
 def test_what_cannot_stream_is_a_clear_error_or_read_into_memory(tmp_path):
     write(tmp_path / "d.parquet")
     path = tmp_path / "d.parquet"

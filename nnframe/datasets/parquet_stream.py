@@ -115,7 +115,7 @@ class ParquetRows(StreamedRows):
         import pyarrow.parquet as parquet
 
         try:
-            return parquet.ParquetFile(self.path)
+            return parquet.ParquetFile(self.path, pre_buffer=False)  # one chunk at a time
         except Exception as exc:  # pyarrow's errors: gone, or no longer Parquet
             raise DataError(f"{self.path}: cannot be read as Parquet ({exc})") from None
 
