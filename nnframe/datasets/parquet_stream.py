@@ -236,7 +236,7 @@ class BufferedReads:
             self._load(int(self.load_order[self.loaded]))
             self.loaded += 1
         slots = self.slot[begin:end]
-        batch = self.pool[slots].astype(dtype) if len(slots) else np.empty(
+        batch = self.pool[slots].astype(dtype, copy=False) if len(slots) else np.empty(
             (0, *self.rows.sample_shape), dtype)
         self.free[self.free_count:self.free_count + len(slots)] = slots
         self.free_count += len(slots)
