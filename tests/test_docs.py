@@ -255,3 +255,12 @@ def test_the_architecture_page_lists_every_module_of_nnframe():
 def test_every_module_the_architecture_page_lists_exists():
     gone = [entry for entry in module_table_entries() if not (ROOT / entry).exists()]
     assert not gone, f"docs/architecture.md's module table names modules that are gone: {gone}"
+
+
+def test_no_page_holds_a_merge_conflict_marker():
+    """A conflict left in a page renders as text and can hide a half of it."""
+    found = [f"{path.relative_to(ROOT)}:{number}"
+             for path in reader_facing_files()
+             for number, line in enumerate(path.read_text().splitlines(), 1)
+             if line.startswith(("<<<<<<< ", ">>>>>>> ")) or line == "======="]
+    assert not found, f"merge conflict markers in {found}"

@@ -248,7 +248,7 @@ def test_a_layer_that_adapts_on_all_samples_is_refused_when_streaming(tmp_path):
 
 def test_readers_that_cannot_stream_refuse_stream_true(tmp_path):
     assert nnframe.dataset("image_folder", path=tmp_path, stream=True).stream is True
-    with pytest.raises(ConfigError, match="implemented for npy, npz and image_folder"):
+    with pytest.raises(ConfigError, match="implemented for npy, npz, parquet and image_folder"):
         nnframe.dataset("csv", path=tmp_path / "x.csv", target="t", stream=True)
     with pytest.raises(ConfigError, match="stream must be true, false or unset"):
         nnframe.dataset("npy", x=tmp_path / "x.npy", stream="yes")

@@ -286,7 +286,8 @@ class Trainer:
             rng.bit_generator.state = state.epoch_rng
         else:
             network.train_state = attrs.evolve(state, epoch_rng=rng.bit_generator.state)
-        order = rng.permutation(len(self.x)) if self.shuffle else None
+        order = None if not self.shuffle else (  # rows read in chunks draw their own order
+            self.x.epoch_order(rng) if is_streamed(self.x) else rng.permutation(len(self.x)))
         shared_rng = rng.bit_generator.state  # the same on every process
         if state.epoch_rng is not None:
             rng.bit_generator.state = current

@@ -196,7 +196,9 @@ def fit_schema(raw: Raw, *, classify: bool | None = None, missing: str = "error"
     """
     kind = "table" if isinstance(raw.inputs, Table) else raw.reading.get("kind", "array")
     features: tuple[Feature, ...] = ()
-    if kind == "table":
+    if kind == "table" and is_streamed(raw.inputs):  # number columns read as training goes
+        features = tuple(Feature(name) for name in raw.inputs.column_names)
+    elif kind == "table":
         features = tuple(_fit_feature(raw.inputs, name, raw.reading)
                          for name in raw.inputs.names)
     classes = mean = scale = None

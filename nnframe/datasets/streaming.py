@@ -63,6 +63,23 @@ class StreamedRows:
         """The source's rows at ``positions`` (sorted), as ``dtype``, in that order."""
         raise NotImplementedError
 
+    def row_where(self, row: int) -> str:
+        """Where source row ``row`` is, for messages."""
+        return f"{self.where}: row {row}"
+
+    def epoch_order(self, rng: np.random.Generator) -> np.ndarray:
+        """One epoch's shuffled order of the rows (positions in this set), drawn from
+        ``rng``: a permutation, exactly as the in-memory path draws it (a source read in
+        chunks overrides it with a shuffle that keeps its reads local)."""
+        return rng.permutation(len(self))
+
+    def batch_reader(self, reads: list[np.ndarray]) -> StreamedRows:
+        """What reads the batches ``reads`` (positions in this set), in that order, with
+        ``read(index, dtype)``: the rows themselves for a random-access source (a
+        source read in chunks returns a reader that keeps only what the batches still
+        need)."""
+        return self
+
     def __len__(self) -> int:
         return self.count if self.rows is None else len(self.rows)
 
@@ -126,10 +143,15 @@ class StreamedRows:
         values = self.read_sorted(positions[order], dtype)
         batch = np.empty((len(positions), *self.sample_shape), dtype)
         batch[order] = values.reshape(batch.shape)  # back in the batch's order
+        return self.check_finite(batch, positions)
+
+    def check_finite(self, batch: np.ndarray, positions: np.ndarray) -> np.ndarray:
+        """``batch`` (the source rows ``positions``), or a `DataError` naming the first
+        row that holds NaN or infinite values."""
         if batch.dtype.kind == "f" and not np.isfinite(np.vdot(batch, batch)):
             bad = np.flatnonzero(~np.isfinite(batch.reshape(len(batch), -1)).all(axis=1))
             if len(bad):
-                raise DataError(f"{self.where}: row {int(positions[bad[0]])}: holds NaN or "
+                raise DataError(f"{self.row_where(int(positions[bad[0]]))}: holds NaN or "
                                 "infinite values; clean them before training")
         return batch
 

@@ -85,13 +85,19 @@ def read_ahead(x: Any, y: Any, weights: Any, dtype: Any, order: Any, batch_size:
                ) -> Prefetch:
     """Batches of rows read from a file (``x.read(index, dtype)``), in the epoch's
     ``order`` (None: file order), with their targets and weights: ``rows(begin, end)``
-    gives this process's rows of each global batch."""
-    def make(batch: int) -> tuple[Any, Any, Any]:
+    gives this process's rows of each global batch. A source read in chunks (Parquet row
+    groups) is told every batch first (``x.batch_reader(reads)``), to plan its reads."""
+    batches = list(batches)
+    reads = {}  # this process's rows of each batch
+    for batch in batches:
         begin = batch * batch_size
-        end = min(begin + batch_size, len(x))
-        first, last = rows(begin, end)
-        index = np.arange(first, last) if order is None else order[first:last]
-        return (x.read(index, dtype), y.take(index, axis=0),
+        first, last = rows(begin, min(begin + batch_size, len(x)))
+        reads[batch] = np.arange(first, last) if order is None else order[first:last]
+    source = x.batch_reader(list(reads.values()))
+
+    def make(batch: int) -> tuple[Any, Any, Any]:
+        index = reads[batch]
+        return (source.read(index, dtype), y.take(index, axis=0),
                 None if weights is None else weights.take(index))
 
     return Prefetch(make, batches)

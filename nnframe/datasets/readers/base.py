@@ -5,9 +5,10 @@ path="penguins.csv", target="species")``). Building one reads nothing: it descri
 itself from its arguments (and, cheaply, a file's header), so ``nnframe check`` and
 config validation never need the file. `FileDataset.read` reads all its rows into a
 `Raw`; the model's `nnframe.DataSchema` is then fitted on the training rows and turns any
-rows of the same format into arrays. Readers that can (``npy``, ``npz``, ``image_folder``)
-may instead give their inputs as `nnframe.datasets.streaming.StreamedRows`, read batch by
-batch as training goes (``stream``; see that module).
+rows of the same format into arrays. Readers that can (``npy``, ``npz``, ``parquet``,
+``image_folder``) may instead give their inputs as
+`nnframe.datasets.streaming.StreamedRows`, read batch by batch as training goes
+(``stream``; see that module).
 """
 
 from __future__ import annotations
@@ -63,8 +64,10 @@ class Raw:
 
     def where(self, row: int) -> str:
         where = getattr(self.inputs, "where", None)
-        if where is not None:
+        if callable(where):  # a table (rows streamed from a file name theirs otherwise)
             return where(row)
+        if hasattr(self.inputs, "row_where"):
+            return self.inputs.row_where(int(self.inputs.positions([row])[0]))
         if self.names is not None:
             return self.names[row]
         return f"{self.source}: sample {row}"
@@ -79,8 +82,9 @@ def check_stream(instance: Any, attribute: Any, value: Any) -> None:
     if value is True and not getattr(instance, "streams", False):
         raise _argument_error("stream", f"{type(instance).name}: stream = true: reading "
                               "batches from disk as training goes is implemented for npy, "
-                              "npz and image_folder, not yet for this reader; leave stream unset "
-                              "(the data is read into memory) or save the inputs as .npy")
+                              "npz, parquet and image_folder, not yet for this reader; leave "
+                              "stream unset (the data is read into memory) or save the inputs "
+                              "as .npy or Parquet")
 
 
 def check_missing(instance: Any, attribute: Any, value: Any) -> None:

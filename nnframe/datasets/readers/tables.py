@@ -7,6 +7,7 @@ from typing import Any, ClassVar
 import attrs
 import numpy as np
 
+from nnframe.datasets.parquet_stream import SHUFFLE_BUFFER, parquet_rows
 from nnframe.datasets.readers.base import (
     FileDataset,
     Raw,
@@ -15,6 +16,7 @@ from nnframe.datasets.readers.base import (
     check_missing,
     check_stream,
 )
+from nnframe.datasets.streaming import streams
 from nnframe.datasets.tables import NA_VALUES, Table, read_header, read_table
 from nnframe.errors import ConfigError, DataError
 
@@ -69,6 +71,24 @@ class _TableReader(FileDataset):
         return {}
 
     def read(self) -> Raw:
+        features, targets = self._columns()
+        table = self._read_table(features + targets)
+        table = self._handle_missing(table, features, targets)
+        inputs = attrs.evolve(table, columns={n: table.columns[n] for n in features},
+                              missing={n: table.missing[n] for n in features})
+        y = None
+        if targets:
+            y = table.columns[targets[0]] if len(targets) == 1 else np.stack(
+                [_numeric(table, n) for n in targets], axis=1)
+        return Raw(self.path, self.name, inputs, y, tuple(targets), reading=self._kind())
+
+    def _kind(self) -> dict[str, Any]:
+        return {"kind": "table", **self._reading(),
+                "categorical": "auto" if self.categorical == "auto"
+                else list(self.categorical)}
+
+    def _columns(self) -> tuple[list[str], list[str]]:
+        """The feature and target columns (a `DataError` when they make no sense)."""
         targets = list(self.target or ())
         if self.features is not None:
             features = list(self.features)
@@ -87,18 +107,7 @@ class _TableReader(FileDataset):
             if unknown:
                 raise DataError(f"{self.path}: categorical names {', '.join(map(repr, unknown))}"
                                 f", which are not feature columns ({', '.join(features)})")
-        table = self._read_table(features + targets)
-        table = self._handle_missing(table, features, targets)
-        inputs = attrs.evolve(table, columns={n: table.columns[n] for n in features},
-                              missing={n: table.missing[n] for n in features})
-        y = None
-        if targets:
-            y = table.columns[targets[0]] if len(targets) == 1 else np.stack(
-                [_numeric(table, n) for n in targets], axis=1)
-        reading = {"kind": "table", **self._reading(),
-                   "categorical": "auto" if self.categorical == "auto"
-                   else list(self.categorical)}
-        return Raw(self.path, self.name, inputs, y, tuple(targets), reading=reading)
+        return features, targets
 
     def _handle_missing(self, table: Table, features: list[str],
                         targets: list[str]) -> Table:
@@ -194,19 +203,71 @@ class CSV(_TableReader):
         return attrs.evolve(inputs, targets=y, target_names=tuple(names))
 
 
+def _buffer(instance: Any, attribute: Any, value: Any) -> None:
+    if isinstance(value, bool) or not isinstance(value, int) or value < 0:
+        error = ConfigError(f"{type(instance).name}: shuffle_buffer must be a number of rows "
+                            f"(0 or more), got {value!r}")
+        error.argument = attribute.name
+        raise error
+
+
 @attrs.define(eq=False)
 class Parquet(_TableReader):
     """Rows of a Parquet file (pyarrow, from the ``arrow`` extra).
 
     Arguments as ``csv``'s (``target``, ``features``, ``drop``, ``categorical``,
-    ``missing``, ``stream``); missing values are Parquet's nulls (and NaN).
+    ``missing``); missing values are Parquet's nulls (and NaN). ``stream``: read the
+    feature columns (numbers) row group by row group as training goes (unset: when they
+    would not fit, see `nnframe.datasets.streaming.streams`), shuffled through a buffer of
+    ``shuffle_buffer`` rows (default 10,000; see `nnframe.datasets.parquet_stream`); the
+    targets are read into memory.
     """
 
     name: ClassVar[str] = "parquet"
+    streams: ClassVar[bool] = True
     #: Building reads nothing, so the kit checks it with paths that need not exist.
     check_hints: ClassVar[dict] = {"config": {"path": "data.parquet", "target": "label"}}
 
     stream: bool | None = attrs.field(default=None, validator=check_stream)
+    shuffle_buffer: int = attrs.field(default=SHUFFLE_BUFFER, validator=_buffer)
+
+    def read(self) -> Raw:
+        """Every row; with ``stream`` (or unset, when the inputs would not fit) the
+        feature columns stay in the file and only the targets are read."""
+        if self.stream is False:
+            return super().read()
+        features, targets = self._columns()
+        if self.stream is None and (self.missing != "error" or self.categorical != "auto"
+                                    or not targets):
+            return super().read()  # what streaming cannot do is read into memory
+        try:
+            rows = parquet_rows(self.path, features, self.shuffle_buffer)
+        except DataError:
+            if self.stream:
+                raise
+            return super().read()  # text columns, say: the in-memory reader codes them
+        if not streams(self.stream, rows):
+            return super().read()
+        if self.missing != "error":
+            raise DataError(f"{self.path}: missing = {self.missing!r} needs every row in "
+                            "memory; with stream = true a missing value stops training with "
+                            "its row named (leave missing unset, or stream unset)")
+        if self.categorical != "auto":
+            raise DataError(f"{self.path}: stream reads columns of numbers, so it codes no "
+                            "categories; leave categorical unset, or stream unset")
+        if not targets:
+            raise DataError(f"{self.path}: stream = true reads the features as training "
+                            "goes and needs a target column to train on; name it with target")
+        table = self._read_table(targets)
+        for name in targets:
+            if table.missing[name].any():
+                row = int(np.flatnonzero(table.missing[name])[0])
+                raise DataError(f"{table.where(row)}, column {name!r}: the target is "
+                                "missing; fill it in, or leave stream unset and read with "
+                                "missing = \"drop\"")
+        y = table.columns[targets[0]] if len(targets) == 1 else np.stack(
+            [_numeric(table, n) for n in targets], axis=1)
+        return Raw(self.path, self.name, rows, y, tuple(targets), reading=self._kind())
 
     def _read_table(self, columns: list[str] | None) -> Table:
         from nnframe.datasets.tables import read_parquet
