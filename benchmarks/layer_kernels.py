@@ -242,7 +242,10 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
     parser.add_argument("--startup-rounds", type=int, default=3,
                         help="rounds of fresh processes (default 3; 0: none)")
     parser.add_argument("--workloads", default="cnn",
-                        help="comma-separated, of " + ", ".join(WORKLOADS) + " (default cnn)")
+                        help="start-up of: comma-separated, of " + ", ".join(WORKLOADS)
+                             + " (default cnn)")
+    parser.add_argument("--epoch-workloads", default=None,
+                        help="epochs of: comma-separated (default: as --workloads)")
     parser.add_argument("--threads", default="1,2", help="epoch thread counts (default 1,2)")
     parser.add_argument("--train-samples", type=int, default=None,
                         help="train each epoch on the first N images (default all)")
@@ -278,7 +281,9 @@ def main(argv: list[str] | None = None) -> int:
                 for mode, m in modes.items()))
     if args.epoch_rounds:
         print("epochs:")
-        results["epochs"] = time_epochs(workloads, threads, args.epoch_rounds,
+        epoch_workloads = [w for w in (args.epoch_workloads or args.workloads).split(",")
+                           if w]
+        results["epochs"] = time_epochs(epoch_workloads, threads, args.epoch_rounds,
                                         args.train_samples, args.timeout)
         results["epoch_table"] = epoch_table(results["epochs"])
         for row in results["epoch_table"]:
