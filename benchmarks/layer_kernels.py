@@ -10,10 +10,13 @@ The LSTM's forward step is timed against the compiled candidate that nnframe-num
 leaves out (`lstm_forward_candidate`), so that the figure behind that choice stays
 measurable.
 
+Batches: the CPU time of a training batch once the kernels are chosen, each workload
+trained with NumPy's kernels and with nnframe-numba's in turn, in one process, on 1 thread.
+
 Start-up: a fresh ``python -c`` that builds a workload and trains one batch, with
 ``NNFRAME_KERNELS=reference`` and with nnframe-numba (its cache warm): the CPU seconds of
 that process. The break-even number of batches is the extra start-up CPU over the CPU a
-batch saves (from the epoch rows).
+batch saves (from the batch rows).
 
 Epochs: one epoch of each workload in a fresh process (`benchmarks.measure`), with
 NumPy's kernels, with nnframe-numba's (optimizer and layer kernels: the plugin as
@@ -152,6 +155,40 @@ def _summary(values: list[float], scale: float) -> dict[str, float]:
     return {"median": statistics.median(scaled), "min": min(scaled), "max": max(scaled)}
 
 
+#: workload -> training batches timed per round in `time_batches`
+BATCHES = {"cnn": 100, "seq-mnist": 30}
+
+
+def time_batches(workload: str, rounds: int) -> dict[str, Any]:
+    """CPU ms per training batch once the kernels are chosen (and compiled or loaded), on
+    the first MNIST images, 1 thread: the network trained with NumPy's kernels and a copy
+    with nnframe-numba's, in turn, each round (`fit(..., kernels=...)`)."""
+    from threadpoolctl import threadpool_limits
+
+    from benchmarks.workloads import WORKLOADS as ALL
+    from benchmarks.workloads import build_nnframe
+    from nnframe.datasets import mnist
+
+    threadpool_limits(limits=1)
+    spec = ALL[workload]
+    count = BATCHES[workload] * spec.batch_size
+    x, y = mnist("train")
+    x, y = x[:count].reshape(count, *spec.input_shape), y[:count]
+    nets = {mode: build_nnframe(spec, 0) for mode in ("reference", "auto")}
+    for mode, net in nets.items():  # the kernels' choice, numba's start-up, caches warm
+        net.fit(x[:2 * spec.batch_size], y[:2 * spec.batch_size], batch_size=spec.batch_size,
+                verbose=0, kernels=mode)
+    per_batch: dict[str, list[float]] = {mode: [] for mode in nets}
+    for _ in range(rounds):
+        for mode, net in nets.items():
+            start = time.process_time()
+            net.fit(x, y, batch_size=spec.batch_size, verbose=0, kernels=mode)
+            per_batch[mode].append((time.process_time() - start) / BATCHES[workload])
+    ratios = [n / r for n, r in zip(per_batch["auto"], per_batch["reference"], strict=True)]
+    return {"reference_ms": _summary(per_batch["reference"], 1e3),
+            "numba_ms": _summary(per_batch["auto"], 1e3), "ratio": _summary(ratios, 1.0)}
+
+
 STARTUP_CODE = """
 import time, numpy as np
 from benchmarks.workloads import WORKLOADS, build_nnframe
@@ -239,6 +276,8 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
     parser.add_argument("--rounds", type=int, default=7, help="kernel rounds (default 7)")
     parser.add_argument("--epoch-rounds", type=int, default=3,
                         help="rounds of epochs (default 3; 0: none)")
+    parser.add_argument("--batch-rounds", type=int, default=5,
+                        help="rounds of training batches in process (default 5; 0: none)")
     parser.add_argument("--startup-rounds", type=int, default=3,
                         help="rounds of fresh processes (default 3; 0: none)")
     parser.add_argument("--workloads", default="cnn",
@@ -273,12 +312,30 @@ def main(argv: list[str] | None = None) -> int:
         print(f"  {label:<34} numpy {ref['median']:7.3f} [{ref['min']:.3f}-{ref['max']:.3f}]"
               f"  numba {fused['median']:7.3f} [{fused['min']:.3f}-{fused['max']:.3f}]"
               f"  ratio {ratio['median']:.2f} [{ratio['min']:.2f}-{ratio['max']:.2f}]")
+    if args.batch_rounds:
+        print("training batches, 1 thread, CPU ms per batch once the kernels are chosen:")
+        results["batches"] = {w: time_batches(w, args.batch_rounds) for w in workloads}
+        for workload, row in results["batches"].items():
+            ref, fused, ratio = row["reference_ms"], row["numba_ms"], row["ratio"]
+            print(f"  {workload:<9} numpy {ref['median']:.2f} [{ref['min']:.2f}-"
+                  f"{ref['max']:.2f}]  numba {fused['median']:.2f} [{fused['min']:.2f}-"
+                  f"{fused['max']:.2f}]  ratio {ratio['median']:.2f} [{ratio['min']:.2f}-"
+                  f"{ratio['max']:.2f}]")
     if args.startup_rounds:
         results["startup"] = {w: time_startup(w, args.startup_rounds) for w in workloads}
         for workload, modes in results["startup"].items():
             print(f"start-up, build {workload} and train one batch, CPU s: " + ", ".join(
                 f"{mode} {m['median']:.2f} [{m['min']:.2f}-{m['max']:.2f}]"
                 for mode, m in modes.items()))
+    for workload in workloads if "batches" in results and "startup" in results else ():
+        extra = (results["startup"][workload]["numba"]["median"]
+                 - results["startup"][workload]["reference"]["median"])
+        row = results["batches"][workload]
+        saved = (row["reference_ms"]["median"] - row["numba_ms"]["median"]) / 1e3
+        even = extra / saved if saved > 0 else float("inf")
+        results.setdefault("break_even_batches", {})[workload] = even
+        print(f"break-even, {workload}: {extra:.2f} s more at start, {saved * 1e3:.2f} ms "
+              f"saved a batch: {even:,.0f} batches")
     if args.epoch_rounds:
         print("epochs:")
         epoch_workloads = [w for w in (args.epoch_workloads or args.workloads).split(",")

@@ -41,10 +41,10 @@ def check_kernel(component_or_name: Component | str | Callable[..., None], *,
     if function is not None:
         try:
             kernel_spec = spec(label.rpartition(":")[2])
+            reference = _reference(kernel_spec.name, kernel_spec.reference)
         except KeyError as exc:  # a plugin's own kernel, its owner not installed
             results.append(PropertyResult("reference", False, str(exc.args[0])))
             return _report(label, results, raises)
-        reference = _reference(kernel_spec.name, kernel_spec.reference)
         results.append(PropertyResult("imports", True, "it imports"))
         for index, case in enumerate(kernel_spec.cases):
             results.append(_agrees(kernel_spec.name, function, reference, case,
