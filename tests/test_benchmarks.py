@@ -182,3 +182,42 @@ def test_the_reading_benchmark_times_every_reader_on_the_same_rows(tmp_path):
     assert report["results"]["nnframe csv"]["speed_vs_nnframe_csv"] == 1.0
     assert all(r["rows_per_second"] > 0 for r in report["results"].values())
     assert "rows/s" in table(report)
+
+
+def test_the_layer_kernel_rows_time_two_versions_that_agree():
+    pytest.importorskip("nnframe_numba")
+    pytest.importorskip("nnframe_conv")
+    pytest.importorskip("nnframe_recurrent")
+    import importlib
+
+    import numpy as np
+
+    from benchmarks import layer_kernels
+
+    for label in layer_kernels.KERNEL_ROWS:
+        name, module, args, kwargs = layer_kernels.kernel_arguments(label)
+        ours = [a.copy() for a in args]
+        getattr(importlib.import_module(module), name)(*args, **kwargs)
+        fused = (layer_kernels.lstm_forward_candidate() if name == "lstm_forward_gates"
+                 else getattr(importlib.import_module("nnframe_numba.layers"), name))
+        fused(*ours, **kwargs)
+        for got, want in zip(ours, args, strict=True):
+            np.testing.assert_allclose(got, want, rtol=2e-5, atol=1e-6, err_msg=label)
+
+
+def test_the_layer_kernel_epochs_are_compared_setting_by_setting():
+    from benchmarks.layer_kernels import epoch_table
+
+    def result(setting, threads, cpu, wall):
+        return {"workload": "cnn", "threads": threads, "setting": setting,
+                "epoch_cpu_s": cpu, "epoch_s": wall}
+
+    rows = epoch_table([result("nnframe", 1, 2.0, 9.0), result("nnframe-numba", 1, 1.5, 9.0),
+                        result("torch", 1, 3.0, 9.0), result("nnframe", 2, 9.0, 4.0),
+                        result("nnframe-numba", 2, 9.0, 2.0), {"error": "took too long"}])
+    numba_one = next(r for r in rows if r["setting"] == "nnframe-numba" and r["threads"] == 1)
+    assert (numba_one["measure"], numba_one["median"]) == ("CPU s", 1.5)
+    assert numba_one["vs nnframe"] == 0.75 and numba_one["vs torch"] == 0.5
+    numba_two = next(r for r in rows if r["setting"] == "nnframe-numba" and r["threads"] == 2)
+    assert (numba_two["measure"], numba_two["vs nnframe"]) == ("wall s", 0.5)
+    assert "vs torch" not in numba_two

@@ -206,3 +206,82 @@ def test_nnframe_train_says_which_kernel_it_runs(tmp_path, monkeypatch):
     optimizer = nnframe.load(tmp_path / "model.npz").optimizer.kernel
     assert (f"kernel: {optimizer}: nnframe (the reference, none other installed)"
             in result.stdout.splitlines())
+
+
+# -- a plugin's own kernels (a layer's hot loop) -------------------------------------------
+
+OWN = kernels.KernelSpec("double_into", "tests.test_kernels:double_into", (
+    kernels.KernelCase("2-d", ("x", "out"), steps=1, make="tests.test_kernels:own_arguments"),
+    kernels.KernelCase("one element", ("x", "out"), steps=1,
+                       make="tests.test_kernels:own_arguments")))
+
+
+def double_into(x, out, *, factor):
+    """The reference of a plugin's own kernel: ``out = factor * x``."""
+    np.multiply(x, factor, out=out)
+
+
+def own_arguments(label, rng, dtype):
+    """The kit's arrays for `OWN`: each case at its own shape, the output unset (NaN)."""
+    shape = (3, 5) if label == "2-d" else (1,)
+    return ([rng.standard_normal(shape).astype(dtype), np.full(shape, np.nan, dtype)],
+            {"factor": 2.0})
+
+
+@pytest.fixture
+def declared(monkeypatch):
+    """A clean table of plugin-declared kernels, and a plugin that declares `OWN`."""
+    monkeypatch.setattr(kernels, "_DECLARED", {})
+
+    def register_kernels(register):
+        kernels.declare(OWN)
+        register(OWN.name, OWN.reference)
+
+    register(plugin_module("owner", register_kernels=register_kernels), "nnframe-owner")
+
+
+def test_a_plugin_declares_its_own_kernel_and_registers_its_reference(declared):
+    assert kernels.spec("double_into") is OWN
+    assert nnframe.kernel("double_into") is double_into
+    (choice,) = kernels.choices(("double_into",))
+    assert (choice.provider, choice.reason) == ("nnframe-owner", "the reference, none other "
+                                                                 "installed")
+    report = check_kernel("double_into")  # the reference against itself, per case
+    assert [p.name for p in report.properties] == ["imports", "agrees(2-d)",
+                                                   "agrees(one element)"]
+
+
+def test_another_plugins_version_of_a_plugin_kernel_is_checked_and_used(declared, capsys):
+    def faster(x, out, *, factor):
+        out[...] = x * factor
+
+    def wrong(x, out, *, factor):  # leaves out untouched where the reference writes it
+        out[:1] = x[:1] * factor
+
+    register(kernels_plugin("wrong", double_into=wrong), "nnframe-wrong")
+    assert nnframe.kernel("double_into") is double_into
+    assert "kernel 'double_into' of nnframe-wrong is not used" in capsys.readouterr().err
+    register(kernels_plugin("fast", double_into=faster), "nnframe-fast")
+    assert nnframe.kernel("double_into") is faster
+    assert check_kernel("nnframe-fast:double_into").passed
+    assert not check_kernel("nnframe-wrong:double_into", raises=False).passed
+    with kernels.preference("reference"):
+        assert nnframe.kernel("double_into") is double_into
+
+
+def test_a_kernel_whose_owner_is_not_installed_fails_its_check(monkeypatch):
+    monkeypatch.setattr(kernels, "_DECLARED", {})
+    register(kernels_plugin("stray", double_into=double_into), "nnframe-stray")
+    report = check_kernel("nnframe-stray:double_into", raises=False)
+    assert not report.passed
+    assert "no kernel named 'double_into'" in report.properties[0].detail
+    with pytest.raises(KeyError, match="no kernel named 'double_into'"):
+        nnframe.kernel("double_into")
+
+
+def test_declaring_a_taken_name_is_an_error(monkeypatch):
+    monkeypatch.setattr(kernels, "_DECLARED", {})
+    kernels.declare(OWN)
+    kernels.declare(OWN)  # again, the same: harmless
+    with pytest.raises(ValueError, match="declared already"):
+        kernels.declare(kernels.KernelSpec("sgd_step", "somewhere:else", ()))

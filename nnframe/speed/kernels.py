@@ -18,12 +18,17 @@ never depends on timings otherwise, so that two runs with one seed give the same
 ``NNFRAME_KERNELS=reference`` in the environment, or ``fit(..., kernels="reference")``,
 keeps to the references. Nothing here
 imports a plugin's kernel (nor its dependencies) before that first call.
+
+A plugin may name kernels of its own (a layer's hot loop): its ``register_kernels`` hook
+gives their `KernelSpec` to `declare` and registers the reference under the same name;
+other plugins then register faster versions of it as they do of the core's.
 """
 
 from __future__ import annotations
 
 import contextlib
 import contextvars
+import importlib
 import os
 import sys
 import time
@@ -39,7 +44,8 @@ if TYPE_CHECKING:
 
 
 __all__ = ["KERNELS_ENV", "SPECS", "Choice", "KernelCase", "KernelSpec", "choices",
-           "compare", "forget", "kernel", "kernel_mode", "make_arguments", "preference", "use"]
+           "compare", "declare", "forget", "kernel", "kernel_mode", "make_arguments",
+           "preference", "spec", "use"]
 
 KERNELS_ENV = "NNFRAME_KERNELS"
 """``NNFRAME_KERNELS=reference``: use the core's NumPy kernels only (``auto``, the default:
@@ -55,7 +61,10 @@ class KernelCase:
 
     ``arrays`` are positional, ``keyword_arrays`` given by name; the arrays named in
     ``nonnegative`` are drawn >= 0 (second moments). ``steps`` runs the kernel that many
-    times in a row, passing ``step=1, 2, ...`` when ``counts_steps``.
+    times in a row, passing ``step=1, 2, ...`` when ``counts_steps``. ``make``
+    (``"module:function"``, called ``function(label, rng, dtype)``) builds the case's own
+    ``(positional arrays, keyword arguments)`` instead, at its own shapes (a layer's
+    kernel: a batch of images and its geometry); only the arrays named are compared.
     """
 
     label: str
@@ -65,6 +74,7 @@ class KernelCase:
     nonnegative: tuple[str, ...] = ()
     counts_steps: bool = False
     steps: int = 3
+    make: str | None = None
 
 
 @attrs.frozen
@@ -108,6 +118,30 @@ SPECS: dict[str, KernelSpec] = {spec.name: spec for spec in (
                    keyword_arrays=("momentum_buffer",), nonnegative=("square_avg",)))),
 )}
 """The core's named kernels, by name."""
+_DECLARED: dict[str, KernelSpec] = {}
+
+
+def declare(kernel_spec: KernelSpec) -> None:
+    """Name a plugin's own kernel (call it in the plugin's ``register_kernels``, which
+    registers the reference, ``kernel_spec.reference``, under the same name); declaring
+    the same spec again is harmless, another under a taken name a `ValueError`."""
+    known = SPECS.get(kernel_spec.name) or _DECLARED.get(kernel_spec.name)
+    if known is not None and known != kernel_spec:
+        raise ValueError(f"kernel {kernel_spec.name!r} is declared already, with reference "
+                         f"{known.reference!r}; choose another name")
+    _DECLARED[kernel_spec.name] = kernel_spec
+
+
+def spec(name: str) -> KernelSpec:
+    """The `KernelSpec` of ``name``, the core's or a plugin's (declared as the registry
+    loads its plugins); `KeyError` naming all."""
+    if name not in SPECS and name not in _DECLARED:
+        _registry.get_registry().load()
+    found = SPECS.get(name) or _DECLARED.get(name)
+    if found is None:
+        raise KeyError(f"nnframe has no kernel named {name!r}; its kernels are "
+                       f"{', '.join([*SPECS, *_DECLARED])}")
+    return found
 
 
 @attrs.frozen
@@ -116,7 +150,8 @@ class Choice:
 
     name: str
     provider: str
-    """``"nnframe"`` (the reference) or the distribution whose kernel is used."""
+    """``"nnframe"`` (the reference; for a plugin's own kernel, the distribution that
+    declares it) or the distribution whose kernel is used."""
     function: Callable[..., None] = attrs.field(repr=False)
     reason: str
 
@@ -198,20 +233,21 @@ def _choose(name: str, mode: str) -> Choice:
     registry = _registry.get_registry()
     _chosen_from[0] = registry
     providers = [c for c in registry.components("kernel") if c.name == name]
-    builtin = next((c for c in providers if c.builtin), None)
-    if builtin is None:
+    declared = _DECLARED[name].reference if name in _DECLARED else "(the core's)"
+    owner = next((c for c in providers if c.builtin or c.reference == declared), None)
+    if owner is None:
         raise KeyError(f"nnframe has no kernel named {name!r}; its kernels are "
-                       f"{', '.join(SPECS)}")
-    reference = builtin.factory
-    others = [c for c in providers if not c.builtin]
+                       f"{', '.join([*SPECS, *_DECLARED])}")
+    reference = owner.factory
+    others = [c for c in providers if c is not owner]
     if mode == "reference":
-        return Choice(name, builtin.distribution, reference, "the reference, as asked")
+        return Choice(name, owner.distribution, reference, "the reference, as asked")
     if not others:
-        return Choice(name, builtin.distribution, reference, "the reference, none other "
+        return Choice(name, owner.distribution, reference, "the reference, none other "
                       "installed")
     passing = [c for c in others if _passes(c, reference)]
     if not passing:
-        return Choice(name, builtin.distribution, reference, "the reference: the "
+        return Choice(name, owner.distribution, reference, "the reference: the "
                       "installed kernels failed their check")
     if len(passing) == 1:
         return Choice(name, passing[0].distribution, passing[0].factory, "checked")
@@ -225,7 +261,7 @@ def _passes(component: _registry.Component, reference: Callable[..., None]) -> b
     line when it does not)."""
     try:
         function = component.factory
-        problems = [p for case in SPECS[component.name].cases
+        problems = [p for case in spec(component.name).cases
                     for p in compare(component.name, function, reference, case, size=257)]
     except Exception as exc:  # plugin code: it must never break training
         problems = [f"{type(exc).__name__}: {exc}"]
@@ -238,7 +274,7 @@ def _passes(component: _registry.Component, reference: Callable[..., None]) -> b
 
 def _seconds(name: str, function: Callable[..., None]) -> float:
     """The best of a few calls on `TIMING_SIZE` float32 elements, CPU seconds."""
-    case = SPECS[name].cases[0]
+    case = spec(name).cases[0]
     args, kwargs = make_arguments(case, TIMING_SIZE, "float32", seed=0)
     best = float("inf")
     for _ in range(5):
@@ -254,6 +290,10 @@ def make_arguments(case: KernelCase, shape: int | tuple[int, ...], dtype: str,
     import numpy as np
 
     rng = np.random.default_rng(seed)
+    if case.make is not None:
+        module, _, function = case.make.partition(":")
+        return getattr(importlib.import_module(module), function)(
+            case.label, rng, np.dtype(dtype))
     arrays = {}
     for name in (*case.arrays, *case.keyword_arrays):
         drawn = rng.standard_normal(shape)

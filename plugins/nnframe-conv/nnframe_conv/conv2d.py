@@ -298,15 +298,14 @@ class Conv2D(nnframe.Layer):
         else:
             np.matmul(grad, weights.transpose(0, 2, 1), out=dcols)
         dcols = dcols.reshape(kh, kw, n, rows.out, cols.out, channels)
-        # col2im: window position (i, j) of every output pixel adds onto one strided slice.
+        # col2im, the named kernel (`nnframe_conv.kernels`): window position (i, j) of
+        # every output pixel adds onto one strided slice, images split over the threads.
         grad_input = np.empty((n, rows.padded, cols.padded, channels), grad_output.dtype)
+        col2im = nnframe.kernel("col2im")
 
         def scatter(start: int, stop: int) -> None:  # images start:stop
-            part = grad_input[start:stop]
-            part.fill(0.0)
-            for i in range(kh):
-                for j in range(kw):
-                    part[:, rows.window(i), cols.window(j)] += dcols[i, j, start:stop]
+            col2im(dcols[:, :, start:stop], grad_input[start:stop], stride=self.stride,
+                   dilation=self.dilation)
 
         split_rows(scatter, n, rows.padded * cols.padded * channels * kh * kw)
         return self._unpad(grad_input, rows, cols)

@@ -7,6 +7,7 @@ from typing import ClassVar
 import attrs
 import numpy as np
 
+import nnframe
 from nnframe.speed.parallel import split_batch
 from nnframe_conv.pooling import Pool2D
 from nnframe_conv.windows import Axis, Pair, positive_pair, to_pair
@@ -92,32 +93,11 @@ class MaxPool2D(Pool2D):
             raise RuntimeError("MaxPool2D.backward called before forward(x, training=True)")
         x, y = self._input, self._output
         rows, cols = self._geometry
-        # Tiled input: every cell is written exactly once below, so no zero fill is needed.
-        tiled = self.tiles(rows, cols)
-        grad_input = (np.empty if tiled else np.zeros)(x.shape, grad_output.dtype)
-        split_batch(lambda *parts: self._route(*parts, rows, cols), x, y, grad_output,
-                    grad_input)
+        # the named kernel (`nnframe_conv.kernels`): NumPy's, or a plugin's faster one;
+        # it writes every cell of grad_input
+        route = nnframe.kernel("maxpool2d_backward")
+        geometry = {"pool": self.pool_size, "stride": self.strides,
+                    "dilation": self.dilation}
+        grad_input = np.empty(x.shape, grad_output.dtype)
+        split_batch(lambda *parts: route(*parts, **geometry), x, y, grad_output, grad_input)
         return self.unpadded(grad_input, rows, cols)
-
-    def _route(self, x: np.ndarray, y: np.ndarray, grad_output: np.ndarray,
-               grad_input: np.ndarray, rows: Axis, cols: Axis) -> None:
-        """Each window's gradient to its arg-max cell, for the images given."""
-        overlapping = self.overlapping(rows, cols)
-        views = self.positions(x, rows, cols)
-        targets = self.positions(grad_input, rows, cols)
-        # ``free``: windows whose arg-max is not found yet. Position k wins where it equals
-        # the max and no earlier position did; the last position takes what is left, so
-        # each window routes its gradient to exactly one cell.
-        free = np.ones(y.shape, bool)
-        hit = np.empty(y.shape, bool)
-        for k, (view, target) in enumerate(zip(views, targets, strict=True)):
-            if k == len(views) - 1:
-                hit = free
-            else:
-                np.equal(view, y, out=hit)
-                hit &= free
-                np.greater(free, hit, out=free)  # free and not hit
-            if overlapping:
-                target += grad_output * hit
-            else:
-                np.multiply(grad_output, hit, out=target)

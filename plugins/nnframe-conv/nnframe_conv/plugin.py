@@ -33,3 +33,15 @@ def register_converters(register) -> None:
     register("global_max_pool", "nnframe_conv.converters:GlobalMaxPoolConverter")
     register("adaptive_avg_pool2d", "nnframe_conv.converters:AdaptiveAvgPool2DConverter")
     register("adaptive_max_pool2d", "nnframe_conv.converters:AdaptiveMaxPool2DConverter")
+
+
+@nnframe.hookimpl
+def register_kernels(register) -> None:
+    # The layers' own named kernels: their specs (what the kit checks a faster version
+    # on), then the NumPy references; nnframe-numba registers compiled ones.
+    from nnframe.speed.kernels import declare
+    from nnframe_conv.kernel_cases import SPECS
+
+    for spec in SPECS:
+        declare(spec)
+        register(spec.name, spec.reference)

@@ -22,8 +22,11 @@ LAYERS = {"conv2d": "Conv2D", "maxpool2d": "MaxPool2D", "avgpool2d": "AvgPool2D"
           "conv1d": "Conv1D", "separable_conv2d": "SeparableConv2D",
           "global_avg_pool": "GlobalAvgPool", "global_max_pool": "GlobalMaxPool",
           "adaptive_avg_pool2d": "AdaptiveAvgPool2D", "adaptive_max_pool2d": "AdaptiveMaxPool2D"}
+#: The layers' own named kernels (`nnframe_conv.kernels`).
+KERNELS = ("maxpool2d_backward", "col2im")
 #: What the plugin may import from nnframe: the package itself and its public modules.
-PUBLIC_MODULES = {"nnframe", "nnframe.checks.arguments", "nnframe.core.contracts.initializer",
+PUBLIC_MODULES = {"nnframe", "nnframe.speed.kernels",
+                  "nnframe.checks.arguments", "nnframe.core.contracts.initializer",
                   "nnframe.speed.parallel", "nnframe.testing", "nnframe.speed.workspace"}
 
 
@@ -52,7 +55,8 @@ def test_nnframe_plugins_shows_the_plugin_healthy():
                             capture_output=True, text=True, check=True)
     plugin = next(p for p in json.loads(result.stdout) if p["distribution"] == "nnframe-conv")
     assert plugin["status"] == "ok", plugin["error"]
-    assert plugin["hooks"] == ["register_layers", "register_converters"]
+    assert plugin["hooks"] == ["register_layers", "register_converters",
+                               "register_kernels"]
     assert plugin["version"] == installed_version()
 
 
@@ -99,5 +103,6 @@ def test_every_layer_passes_the_plugin_authors_kit():
 
     reports = check_distribution("nnframe-conv")
     assert sorted((report.kind, report.component) for report in reports) == sorted(
-        (kind, f"nnframe-conv:{name}") for name in LAYERS for kind in ("layer", "converter"))
+        [(kind, f"nnframe-conv:{name}") for name in LAYERS for kind in ("layer", "converter")]
+        + [("kernel", f"nnframe-conv:{name}") for name in KERNELS])
     assert all(report.passed for report in reports)

@@ -18,12 +18,15 @@ from nnframe.speed import kernels
 from nnframe.testing import check_distribution, check_kernel
 
 NAMES = ("adam_step", "adamw_step", "sgd_step", "rmsprop_step")
+#: the layer kernels it registers where nnframe-conv and nnframe-recurrent are installed
+LAYER_NAMES = ("maxpool2d_backward", "col2im", "lstm_backward_gates")
 
 
 def test_every_kernel_passes_the_kit():
     reports = check_distribution("nnframe-numba")
     assert sorted(r.component for r in reports) == sorted(f"nnframe-numba:{n}"
-                                                         for n in NAMES)
+                                                         for n in (*NAMES, *LAYER_NAMES))
+    assert all(r.passed for r in reports), [r for r in reports if not r.passed]
     assert all(len(r.properties) >= 3 for r in reports)
 
 
@@ -104,7 +107,9 @@ def test_listing_and_importing_nnframe_import_no_numba():
             "from nnframe.core.registry import get_registry\n"
             "names = [c.qualified_name for c in get_registry().components('kernel')]\n"
             "assert 'nnframe-numba:adam_step' in names, names\n"
-            "loaded = [m for m in sys.modules if m.startswith(('numba', 'nnframe_numba.op'))]\n"
+            "assert 'nnframe-numba:col2im' in names, names\n"
+            "loaded = [m for m in sys.modules if m.startswith(('numba', 'nnframe_numba.op',"
+            " 'nnframe_numba.layers', 'nnframe_conv.kernels', 'nnframe_recurrent.kernels'))]\n"
             "assert not loaded, loaded\n")
     done = run(code)
     assert done.returncode == 0, done.stderr

@@ -12,8 +12,9 @@ from typing import ClassVar
 import attrs
 import numpy as np
 
+import nnframe
 from nnframe.speed.workspace import Workspace
-from nnframe_recurrent.recurrent import Recurrent, Run, activate, exp_factors
+from nnframe_recurrent.recurrent import Recurrent, Run, exp_factors
 
 #: i, f, g, o: which gates are sigmoids (g is a tanh)
 SIGMOID_GATES = (True, True, False, True)
@@ -51,21 +52,16 @@ class LSTM(Recurrent):
         carried = work.get("carried", (n, 4 * units), dtype)
         product = work.get("product", (n, units), dtype)
         learned = self.learned  # a nonzero h0 enters the first step too
+        # the gate arithmetic, a named kernel (`nnframe_recurrent.kernels`)
+        step = nnframe.kernel("lstm_forward_gates")
         with np.errstate(over="ignore"):
             for t in range(time):
                 gate = gates[t]
                 if t or learned:
                     np.matmul(states[t], scaled["recurrent_weights"], out=carried)
                     gate += carried
-                activate(gate)
-                i, f, g, o = (gate[:, k * units:(k + 1) * units] for k in range(4))
-                g *= 2.0
-                g -= 1.0  # now sigmoid(i), sigmoid(f), tanh(g), sigmoid(o)
-                np.multiply(f, cells[t], out=cells[t + 1])
-                np.multiply(i, g, out=product)
-                cells[t + 1] += product
-                np.tanh(cells[t + 1], out=cell_tanh[t])
-                np.multiply(o, cell_tanh[t], out=states[t + 1])
+                step(gate, cells[t], cells[t + 1], cell_tanh[t], states[t + 1],
+                     scratch=product)
         return Run(steps, states, {"gates": gates, "cells": cells, "cell_tanh": cell_tanh})
 
     def _backward_steps(self, run: Run, grad_states: np.ndarray) -> np.ndarray:
@@ -76,43 +72,24 @@ class LSTM(Recurrent):
         grad = work.get("grad_projection", (time, n, 4 * units), dtype)
         grad_state = work.zeros("grad_state", (n, units), dtype)  # dE/dh_t
         grad_cell = work.zeros("grad_cell", (n, units), dtype)  # dE/dc_t
-        product = work.get("grad_product", (n, units), dtype)
-        # (1 - a) (a + [0, 0, 1, 0]): s (1 - s) for the sigmoid gates, 1 - g^2 for g
-        slope, offset = (work.get(name, (n, 4 * units), dtype) for name in ("slope", "offset"))
-        tanh_gate = np.repeat(~np.array(SIGMOID_GATES), units).astype(dtype)
+        scratch = work.get("grad_scratch", (9 * n * units,), dtype)
         recurrent_transposed = self.params["recurrent_weights"].T
+        # the gate arithmetic, a named kernel (`nnframe_recurrent.kernels`)
+        step = nnframe.kernel("lstm_backward_gates")
         # Step by step, so that each step's arrays stay in the cache between operations.
         for t in reversed(range(time)):
             own = self._grad_state_at(grad_states, t, time)
             if own is not None:
                 grad_state += own
-            gate, grad_gate = gates[t], grad[t]
-            i, f, g, o = (gate[:, k * units:(k + 1) * units] for k in range(4))
-            gi, gf, gg, go = (grad_gate[:, k * units:(k + 1) * units] for k in range(4))
-            # h_t = o * tanh(c_t)
-            np.multiply(grad_state, cell_tanh[t], out=go)
-            np.multiply(cell_tanh[t], cell_tanh[t], out=product)
-            np.subtract(1.0, product, out=product)
-            product *= o
-            product *= grad_state
-            grad_cell += product
-            # c_t = f * c_{t-1} + i * g
-            np.multiply(grad_cell, g, out=gi)
-            np.multiply(grad_cell, cells[t], out=gf)
-            np.multiply(grad_cell, i, out=gg)
-            # through the activations, to the pre-activations
-            np.subtract(1.0, gate, out=slope)
-            np.add(gate, tanh_gate, out=offset)
-            grad_gate *= slope
-            grad_gate *= offset
+            # grad[t] gets dE/d(pre-activations), grad_cell dE/dc_{t-1} through c_t
+            step(gates[t], cells[t], cell_tanh[t], grad_state, grad_cell, grad[t],
+                 scratch=scratch)
             if t:
-                grad_cell *= f  # c_t = f * c_{t-1} + ...
-                np.matmul(grad_gate, recurrent_transposed, out=grad_state)
+                np.matmul(grad[t], recurrent_transposed, out=grad_state)
         first = 0 if self.learned else 1  # a zero initial state adds nothing
         np.matmul(states[first:time].reshape(-1, units).T,
                   grad[first:].reshape(-1, 4 * units), out=self.grads["recurrent_weights"])
         if self.learned:
             self._initial_grad("initial_state", grad[0] @ recurrent_transposed)
-            grad_cell *= gates[0][:, units:2 * units]  # c_1 = f * c_0 + ...
-            self._initial_grad("initial_cell", grad_cell)
+            self._initial_grad("initial_cell", grad_cell)  # c_1 = f * c_0 + ...
         return grad

@@ -22,3 +22,15 @@ def register_converters(register) -> None:
     register("rnn", "nnframe_recurrent.converters:SimpleRNNConverter")
     register("lstm", "nnframe_recurrent.converters:LSTMConverter")
     register("gru", "nnframe_recurrent.converters:GRUConverter")
+
+
+@nnframe.hookimpl
+def register_kernels(register) -> None:
+    # The LSTM's own named kernels: their specs (what the kit checks a faster version
+    # on), then the NumPy references; nnframe-numba registers compiled ones.
+    from nnframe.speed.kernels import declare
+    from nnframe_recurrent.kernel_cases import SPECS
+
+    for spec in SPECS:
+        declare(spec)
+        register(spec.name, spec.reference)

@@ -19,8 +19,11 @@ nnframe_recurrent = pytest.importorskip(
     "`pip install ./plugins/nnframe-recurrent` or run `nox -s tests`")
 
 LAYERS = {"rnn": "SimpleRNN", "lstm": "LSTM", "gru": "GRU"}
+#: The layers' own named kernels (`nnframe_recurrent.kernels`).
+KERNELS = ("lstm_forward_gates", "lstm_backward_gates")
 #: What the plugin may import from nnframe: the package itself and its public modules.
-PUBLIC_MODULES = {"nnframe", "nnframe.checks.arguments", "nnframe.testing",
+PUBLIC_MODULES = {"nnframe", "nnframe.speed.kernels",
+                  "nnframe.checks.arguments", "nnframe.testing",
                   "nnframe.speed.workspace"}
 
 
@@ -50,7 +53,8 @@ def test_nnframe_plugins_shows_the_plugin_healthy():
     plugin = next(p for p in json.loads(result.stdout)
                   if p["distribution"] == "nnframe-recurrent")
     assert plugin["status"] == "ok", plugin["error"]
-    assert plugin["hooks"] == ["register_layers", "register_converters"]
+    assert plugin["hooks"] == ["register_layers", "register_converters",
+                               "register_kernels"]
     assert plugin["version"] == installed_version()
 
 
@@ -108,5 +112,6 @@ def test_every_layer_passes_the_plugin_authors_kit():
 
     reports = check_distribution("nnframe-recurrent")
     assert sorted((report.kind, report.component) for report in reports) == sorted(
-        (kind, f"nnframe-recurrent:{name}") for name in LAYERS for kind in ("layer", "converter"))
+        [(kind, f"nnframe-recurrent:{name}") for name in LAYERS for kind in ("layer", "converter")]
+        + [("kernel", f"nnframe-recurrent:{name}") for name in KERNELS])
     assert all(report.passed for report in reports)

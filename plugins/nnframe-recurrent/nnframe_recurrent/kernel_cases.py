@@ -1,0 +1,37 @@
+"""The LSTM kernels' `KernelSpec`\\ s, which the plugin declares: the shapes the kit
+checks a faster ``lstm_forward_gates`` and ``lstm_backward_gates`` on (the arrays are
+made by `nnframe_recurrent.kernels`). Plain Python: declaring them at registration
+imports neither NumPy nor the kernels.
+"""
+
+from __future__ import annotations
+
+from nnframe.speed.kernels import KernelCase, KernelSpec
+
+#: label -> (direction, batch, units)
+LSTM_CASES: dict[str, tuple[str, int, int]] = {
+    "forward, the seq-mnist's 128 units": ("forward", 16, 128),
+    "forward, batch 1, 1 unit": ("forward", 1, 1),
+    "forward, odd sizes": ("forward", 3, 7),
+    "backward, the seq-mnist's 128 units": ("backward", 16, 128),
+    "backward, batch 1, 1 unit": ("backward", 1, 1),
+    "backward, odd sizes": ("backward", 3, 7),
+}
+
+_MODULE = "nnframe_recurrent.kernels"
+_FORWARD = ("gate", "cell_prev", "cell_next", "cell_tanh", "state_next")
+_BACKWARD = ("gate", "cell_prev", "cell_tanh", "grad_state", "grad_cell", "grad_gate")
+
+
+def _cases(direction: str, arrays: tuple[str, ...]) -> tuple[KernelCase, ...]:
+    return tuple(KernelCase(label, arrays, steps=1, make=f"{_MODULE}:lstm_arguments")
+                 for label, case in LSTM_CASES.items() if case[0] == direction)
+
+
+SPECS: tuple[KernelSpec, ...] = (
+    KernelSpec("lstm_forward_gates", f"{_MODULE}:lstm_forward_gates",
+               _cases("forward", _FORWARD)),
+    KernelSpec("lstm_backward_gates", f"{_MODULE}:lstm_backward_gates",
+               _cases("backward", _BACKWARD)),
+)
+"""The LSTM's kernels."""
