@@ -29,7 +29,7 @@ import numpy as np
 from nnframe import registry
 from nnframe.arguments import check_int
 from nnframe.atomic import check_writable
-from nnframe.blas_threads import BlasGate
+from nnframe.blas_threads import BlasGate, blas_mode
 from nnframe.callbacks import History, ModelCheckpoint, ProgressDisplay
 from nnframe.contracts import (
     Callback,
@@ -178,6 +178,7 @@ class Trainer:
             if check_logs is not None:
                 check_logs(logged)
         _check_output_paths(mine)
+        blas_mode()  # a bad $NNFRAME_BLAS_THREADS is refused before any callback runs
         if any(isinstance(c, ModelCheckpoint) for c in mine):
             check_saveable(network)  # a checkpoint must not fail after the first epoch
         self._start_schedule(steps)
@@ -189,7 +190,7 @@ class Trainer:
                                   "samples": len(self.x), "batch_size": self.batch_size,
                                   "initial_epoch": self.initial_epoch})
         # overflow shows as a loss that is not finite, a TrainingDivergedError: no noise
-        self._blas = BlasGate.start()  # one BLAS thread while the cores are busy
+        self._blas = BlasGate.start()  # the BLAS threads of the run (blas_threads)
         with np.errstate(over="ignore", invalid="ignore"):
             try:
                 self._epochs(steps, metrics, val_metrics, callbacks)
