@@ -1,10 +1,16 @@
-"""The update rules of nnframe's optimizers as pure functions over arrays, updated in place.
+"""The fast path of nnframe's optimizers: their update rules as pure functions over arrays,
+updated in place, walked in cache-sized blocks over threads.
 
 `adam_step` (Adam and AdamW), `rmsprop_step` and `sgd_step` (plain, momentum, Nesterov)
-follow torch.optim's formulas. Each takes the parameter values, their gradients and the
-optimizer's state arrays (all of one shape and dtype, usually the network's whole flat
-buffers) and hyperparameters as Python numbers; nothing is allocated per call but a few
-0-d arrays, and float32 stays float32.
+compute what the rules written as their maths beside each optimizer compute
+(`nnframe.optimizers.adam.adam_rule`, `nnframe.optimizers.rmsprop.rmsprop_rule`,
+`nnframe.optimizers.sgd.sgd_rule`: read those first), with a few operations reordered;
+tests hold them equal within a few units in the last place. Each takes the parameter
+values, their gradients and the optimizer's state arrays (all of one shape and dtype,
+usually the network's whole flat buffers) and hyperparameters as Python numbers; nothing
+is allocated per call but a few 0-d arrays, and float32 stays float32. They are the NumPy
+references of the named kernels (`nnframe.kernels`) that the optimizers opt into where
+their options allow.
 
 Why blocks: NumPy has no fused multiply-add, so an update rule is a dozen ufunc passes.
 Over whole 20M-element buffers each pass crosses main memory; here the buffers are walked
