@@ -40,6 +40,15 @@ What is left is NumPy itself: twelve passes at 0.15-0.25 ns an element each in c
 a square root at 0.4-0.8 ns, against PyTorch's fused Adam, which makes one pass (about 1 ns
 an element on this machine).
 
+Adam could take two passes fewer by keeping its moments pre-scaled, M = m/(1 - b1) and
+V = v/(1 - b2), so that M = b1 M + g and V = b2 V + g^2 lose a multiply each: 0.86-0.90
+of the CPU time at 235k elements, 0.92-0.96 at 2M and 20M (``python -m benchmarks.kernels
+--forms``). It is not done: model files keep torch's m and v, and in float32 the round
+trip M -> m -> M changes 13.5% of the M and 1.7% of the V by an ulp, so a run resumed from
+a file would no longer continue exactly as the run that wrote it; keeping it exact would
+take a second pair of arrays in every file. The gain, 1-1.5% of an mlp epoch, is
+smaller than that cost (with nnframe-numba the step is one fused loop anyway).
+
 Buffers of at least two `PARALLEL_MIN` pieces are cut into contiguous runs of blocks that
 the threads claim (`nnframe.parallel`, when a core is free): NumPy releases the GIL inside
 each pass. Every
