@@ -1,5 +1,6 @@
-"""``python -m benchmarks.blas_threads``: training with nnframe's BLAS thread gate against
-the BLAS left alone (``NNFRAME_BLAS_THREADS=keep``), at the BLAS's default threads.
+"""``python -m benchmarks.blas_threads``: training with nnframe's load-following BLAS
+thread gate (``NNFRAME_BLAS_THREADS=auto``, opt-in) against the BLAS left alone
+(``NNFRAME_BLAS_THREADS=keep``), at the BLAS's default threads.
 
 Each round trains the mlp's network (784-256-128-10, relu, Adam, batch 128) on random
 data for ``--batches`` batches in a fresh process per setting, the order alternating;
@@ -43,9 +44,7 @@ def _spin() -> None:  # pragma: no cover - the load generator
 
 
 def _train(batches: int, keep: bool) -> tuple[float, float]:
-    env = {k: v for k, v in os.environ.items() if k != "NNFRAME_BLAS_THREADS"}
-    if keep:
-        env["NNFRAME_BLAS_THREADS"] = "keep"
+    env = {**os.environ, "NNFRAME_BLAS_THREADS": "keep" if keep else "auto"}
     done = subprocess.run([sys.executable, "-c", CODE.format(samples=128 * batches)],
                           capture_output=True, text=True, check=True, env=env)
     cpu, wall = json.loads(done.stdout.splitlines()[-1])

@@ -16,6 +16,14 @@ break-even number of steps is the extra start-up CPU over the CPU a step saves.
 Batch 1: the dense layer's weight gradient of one sample as GEMM with k = 1 against the
 outer product that `nnframe.layers.dense` now takes.
 
+Adam's two NumPy forms (``--forms`` alone runs only these): today's 12 passes a block
+(`nnframe.optimizers.kernels.adam_step`) against 10 with pre-scaled moments (M = m/(1 - b1)
+and V = v/(1 - b2) kept instead of m and v, so that M = b1 M + g and V = b2 V + g^2 lose a
+multiply each), through the same blocks, one thread, CPU time per step in interleaved
+rounds at 235k, 2M and 20M elements; and the share of float32 moments that do not come
+back bit for bit from torch's layout (m = (1 - b1) M, as model files keep it) to M: why
+nnframe keeps the 12-pass form (resuming from a file must continue exactly).
+
 Results go to stdout as a table and to benchmarks/results/kernels.json (not committed).
 """
 
@@ -165,6 +173,100 @@ def measure_rank1(widths: list[int], rounds: int) -> dict[str, Any]:
     return results
 
 
+#: Elements of one buffer for the comparison of Adam's forms.
+FORM_SIZES = {"235k": 235_146, "2M": 2_000_000, "20M": 20_008_000}
+
+
+def _adam_ten_passes(arrays: Any, scratch: Any, scalars: tuple) -> None:
+    """Adam on one block with pre-scaled moments M = m/(1 - b1), V = v/(1 - b2):
+    M = b1 M + g; V = b2 V + g^2; p -= step_hat M / (sqrt(V) + eps_hat)."""
+    import numpy as np
+
+    p, g, first, second = arrays
+    t, _ = scratch
+    beta1, beta2, eps_hat, step_hat = scalars
+    np.multiply(first, beta1, first)
+    np.add(first, g, first)
+    np.multiply(second, beta2, second)
+    np.multiply(g, g, t)
+    np.add(second, t, second)
+    np.sqrt(second, t)
+    np.add(t, eps_hat, t)
+    np.divide(first, t, t)
+    np.multiply(t, step_hat, t)
+    np.subtract(p, t, p)
+
+
+def adam_ten_passes(values: Any, grads: Any, first: Any, second: Any, *, lr: float,
+                    beta1: float, beta2: float, eps: float, step: int) -> None:
+    """One Adam step in the 10-pass form: ``first`` and ``second`` are the pre-scaled
+    moments. With c = sqrt((1 - b2)/(1 - b2^t)), torch's update lr/(1 - b1^t) m /
+    (sqrt(v)/sqrt(1 - b2^t) + eps) is lr (1 - b1)/(1 - b1^t)/c M / (sqrt(V) + eps/c)."""
+    import math
+
+    import numpy as np
+
+    from nnframe.optimizers import kernels as reference
+
+    c = math.sqrt((1.0 - beta2) / (1.0 - beta2**step))
+    dtype = values.dtype
+    scalars = tuple(np.array(x, dtype) for x in (
+        beta1, beta2, eps / c, lr * (1.0 - beta1) / (1.0 - beta1**step) / c))
+    reference._apply(_adam_ten_passes, (values, grads, first, second), scalars, scratch=2)
+
+
+def measure_adam_forms(sizes: list[str], rounds: int) -> dict[str, Any]:
+    """CPU s per Adam step of the 12- and 10-pass forms, interleaved, one thread; and the
+    share of moments a round trip through torch's layout changes."""
+    import numpy as np
+    from threadpoolctl import threadpool_limits
+
+    from nnframe import parallel
+    from nnframe.optimizers import kernels as reference
+
+    results: dict[str, Any] = {}
+    parallel.set_num_threads(1)
+    try:
+        with threadpool_limits(limits=1, user_api="blas"):
+            for size in sizes:
+                count = FORM_SIZES[size]
+                rng = np.random.default_rng(0)
+                forms = {"12 passes": reference.adam_step, "10 passes": adam_ten_passes}
+                arrays = {}
+                for form in forms:
+                    values, grads, first, second = (
+                        rng.standard_normal(count).astype(np.float32) for _ in range(4))
+                    arrays[form] = (values, grads * 1e-2, first * 1e-2,
+                                    np.abs(second) * 1e-4)
+                per_call = max(1, 4_000_000 // count)
+                runs: dict[str, list[float]] = {form: [] for form in forms}
+                for index in range(rounds + 1):  # the first round warms up
+                    for form, function in forms.items():
+                        start = time.process_time()
+                        for call in range(per_call):
+                            function(*arrays[form], lr=LEARNING_RATE, beta1=0.9,
+                                     beta2=0.999, eps=1e-8, step=index * per_call + call + 1)
+                        if index:
+                            runs[form].append((time.process_time() - start) / per_call)
+                ratios = [ten / twelve for ten, twelve
+                          in zip(runs["10 passes"], runs["12 passes"], strict=True)]
+                results[size] = {form: {"cpu_s": statistics.median(t),
+                                        "cpu_spread_s": [min(t), max(t)]}
+                                 for form, t in runs.items()}
+                results[size]["ratio"] = statistics.median(ratios)
+                results[size]["ratio_spread"] = [min(ratios), max(ratios)]
+    finally:
+        parallel.set_num_threads(None)
+    rng = np.random.default_rng(1)
+    moments = (rng.standard_normal(1_000_000) * np.exp(rng.uniform(-10, 5, 1_000_000))
+               ).astype(np.float32)
+    for name, beta in (("m", 0.9), ("v", 0.999)):
+        torch_layout = (moments.astype(np.float64) * (1.0 - beta)).astype(np.float32)
+        back = (torch_layout.astype(np.float64) / (1.0 - beta)).astype(np.float32)
+        results[f"round trip changes {name}"] = float(np.mean(back != moments))
+    return results
+
+
 START_CODE = ("import nnframe, numpy as np\n"
               "nnframe.kernel('adam_step')\n")
 
@@ -196,6 +298,22 @@ def measure_startup(rounds: int) -> dict[str, Any]:
                     "cpu_spread_s": [min(r[0] for r in values), max(r[0] for r in values)],
                     "rss_mb": statistics.median(r[1] for r in values)}
             for label, values in runs.items()}
+
+
+def report_forms(forms: dict[str, Any]) -> str:
+    lines = ["Adam, 12 passes (today) against 10 with pre-scaled moments, 1 thread, CPU ms "
+             "(median of interleaved rounds, spread); ratio 10/12"]
+    for size in FORM_SIZES:
+        if size not in forms:
+            continue
+        row = forms[size]
+        cells = [f"{row[f]['cpu_s'] * 1e3:8.3f} ({row[f]['cpu_spread_s'][0] * 1e3:.3f}-"
+                 f"{row[f]['cpu_spread_s'][1] * 1e3:.3f})" for f in ("12 passes", "10 passes")]
+        lines.append(f"  {size:<6}{cells[0]:>28}{cells[1]:>28}{row['ratio']:8.3f} "
+                     f"({row['ratio_spread'][0]:.3f}-{row['ratio_spread'][1]:.3f})")
+    lines.append("  float32 moments changed by a round trip through torch's layout: m "
+                 f"{forms['round trip changes m']:.1%}, v {forms['round trip changes v']:.1%}")
+    return "\n".join(lines)
 
 
 def report(steps: dict[str, Any], startup: dict[str, Any], rank1: dict[str, Any]) -> str:
@@ -239,10 +357,16 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--rounds", type=int, default=7)
     parser.add_argument("--sizes", default=",".join(SIZES))
     parser.add_argument("--threads", default="1,2")
+    parser.add_argument("--forms", action="store_true",
+                        help="only compare Adam's 12- and 10-pass NumPy forms")
     parser.add_argument("--child", help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     if args.child:
         _child(json.loads(args.child))
+        return
+    forms = measure_adam_forms(list(FORM_SIZES), args.rounds)
+    print(report_forms(forms))
+    if args.forms:
         return
     steps = measure_steps(args.sizes.split(","), [int(t) for t in args.threads.split(",")],
                           args.rounds)
@@ -252,7 +376,7 @@ def main(argv: list[str] | None = None) -> None:
     print(text)
     RESULTS.mkdir(exist_ok=True)
     (RESULTS / "kernels.json").write_text(json.dumps(
-        {"steps": steps, "startup": startup, "rank1": rank1}, indent=2))
+        {"steps": steps, "startup": startup, "rank1": rank1, "adam_forms": forms}, indent=2))
 
 
 if __name__ == "__main__":

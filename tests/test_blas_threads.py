@@ -1,5 +1,7 @@
-"""The BLAS thread gate: one BLAS thread while the machine is busy, the user's setting
-back after training, each MPI process its share of the node."""
+"""The BLAS threads while training: fixed for the run by default (the thread count
+changes a product's rounding, so following the load would make one seed give different
+models), one thread while the machine is busy with ``NNFRAME_BLAS_THREADS=auto``, the
+user's setting back after training, each MPI process its share of the node."""
 
 from __future__ import annotations
 
@@ -28,6 +30,7 @@ class Spy(nnframe.Callback):
 
 
 def train(callbacks):
+    """One epoch of four batches."""
     rng = np.random.default_rng(0)
     x = rng.standard_normal((64, 5)).astype(np.float32)
     y = rng.integers(0, 2, 64)
@@ -35,13 +38,32 @@ def train(callbacks):
     net.fit(x, y, epochs=1, batch_size=16, verbose=0, callbacks=callbacks)
 
 
-@pytest.mark.parametrize(("busy", "during"), [(True, 1), (False, 2)])
-def test_one_blas_thread_while_busy_and_the_setting_back_after(monkeypatch, busy, during):
-    monkeypatch.setattr(parallel, "machine_busy", lambda: busy)
+@pytest.fixture
+def two_cores_no_mpi(monkeypatch):
     monkeypatch.setattr(parallel, "available_cores", lambda: 2)
     monkeypatch.delenv(blas_threads.ENV_VAR, raising=False)
     for name in blas_threads.LOCAL_SIZE_VARS:
         monkeypatch.delenv(name, raising=False)
+
+
+@pytest.mark.parametrize("mode", ["", "fixed"])
+@pytest.mark.parametrize("busy", [True, False])
+def test_by_default_the_load_does_not_change_the_blas_threads(monkeypatch, two_cores_no_mpi,
+                                                              mode, busy):
+    monkeypatch.setattr(parallel, "machine_busy", lambda: busy)
+    monkeypatch.setenv(blas_threads.ENV_VAR, mode)
+    with threadpoolctl.threadpool_limits(limits=2, user_api="blas"):
+        spy = Spy()
+        train([spy])
+        assert spy.seen == [2] * 4
+        assert numpy_blas_threads() == 2
+
+
+@pytest.mark.parametrize(("busy", "during"), [(True, 1), (False, 2)])
+def test_auto_takes_one_blas_thread_while_busy_and_the_setting_back_after(
+        monkeypatch, two_cores_no_mpi, busy, during):
+    monkeypatch.setattr(parallel, "machine_busy", lambda: busy)
+    monkeypatch.setenv(blas_threads.ENV_VAR, "auto")
     with threadpoolctl.threadpool_limits(limits=2, user_api="blas"):
         spy = Spy()
         train([spy])
@@ -49,8 +71,37 @@ def test_one_blas_thread_while_busy_and_the_setting_back_after(monkeypatch, busy
         assert numpy_blas_threads() == 2
 
 
+def test_under_mpi_each_process_keeps_its_share_for_the_whole_run(monkeypatch,
+                                                                  two_cores_no_mpi):
+    monkeypatch.setenv("MPI_LOCALNRANKS", "2")
+    busy = iter([False, True, False, True, True])
+    monkeypatch.setattr(parallel, "machine_busy", lambda: next(busy, False))
+    with threadpoolctl.threadpool_limits(limits=2, user_api="blas"):
+        spy = Spy()
+        train([spy])
+        assert spy.seen == [1] * 4
+        assert numpy_blas_threads() == 2
+
+
+def test_a_bad_mode_is_refused_before_training(monkeypatch):
+    monkeypatch.setenv(blas_threads.ENV_VAR, "fast")
+    began = []
+
+    class Began(nnframe.Callback):
+        def on_train_begin(self, logs):
+            began.append(True)
+
+    with pytest.raises(nnframe.ConfigError, match=r"NNFRAME_BLAS_THREADS is 'fast'.*auto"):
+        train([Began()])
+    assert not began
+    assert blas_threads.blas_mode({blas_threads.ENV_VAR: " AUTO "}) == "auto"
+    assert blas_threads.blas_mode({}) == "fixed"
+
+
 def test_keep_leaves_the_blas_alone(monkeypatch):
     monkeypatch.setattr(parallel, "machine_busy", lambda: True)
+    monkeypatch.setattr(parallel, "available_cores", lambda: 2)
+    monkeypatch.setenv("MPI_LOCALNRANKS", "2")  # under MPI too
     monkeypatch.setenv(blas_threads.ENV_VAR, "keep")
     with threadpoolctl.threadpool_limits(limits=2, user_api="blas"):
         spy = Spy()
@@ -58,8 +109,10 @@ def test_keep_leaves_the_blas_alone(monkeypatch):
         assert spy.seen == [2] * 4
 
 
-def test_a_user_limit_is_a_ceiling(monkeypatch):
+@pytest.mark.parametrize("mode", ["fixed", "auto"])
+def test_a_user_limit_is_a_ceiling(monkeypatch, mode):
     monkeypatch.setattr(parallel, "machine_busy", lambda: False)
+    monkeypatch.setenv(blas_threads.ENV_VAR, mode)
     with threadpoolctl.threadpool_limits(limits=1, user_api="blas"):
         spy = Spy()
         train([spy])

@@ -11,7 +11,7 @@ import pytest
 
 import nnframe
 from nnframe.core.contracts import ParameterGroup
-from nnframe.optimizers import general
+from nnframe.optimizers import adam, rmsprop, sgd
 from nnframe.testing import check_optimizer
 
 SHAPES = {"0.weights": (3, 4), "0.bias": (4,)}
@@ -134,9 +134,9 @@ def test_float32_stays_float32(case, rng):
 
 @pytest.mark.parametrize("name", ["sgd", "adam", "adamw", "rmsprop"])
 def test_the_defaults_keep_the_tuned_kernels(name, rng, monkeypatch):
-    """Default configs never take the general rules (the tuned kernels stay the path)."""
-    for rule in ("sgd_step", "adam_step", "rmsprop_step"):
-        monkeypatch.setattr(general, rule, None)
+    """Default configs never take the rules as written (the tuned kernels stay the path)."""
+    for module, rule in ((sgd, "sgd_rule"), (adam, "adam_rule"), (rmsprop, "rmsprop_rule")):
+        monkeypatch.setattr(module, rule, None)
     group, grads = problem(rng)
     descend(nnframe.optimizer(name), group, grads)
     descend(nnframe.optimizer(name, momentum=0.9) if name in ("sgd", "rmsprop")

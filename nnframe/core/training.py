@@ -33,7 +33,7 @@ from nnframe.core.contracts import Callback, MetricProtocol, ScheduleProtocol
 from nnframe.distributed.description import run_record
 from nnframe.distributed.strategy import Strategy
 from nnframe.speed.backward import ParameterBackward
-from nnframe.speed.blas_threads import BlasGate
+from nnframe.speed.blas_threads import BlasGate, blas_mode
 from nnframe.speed.gather import BatchGather
 from nnframe.speed.prefetch import Prefetch, read_ahead
 
@@ -184,6 +184,7 @@ class Trainer:
         # what would fail after an epoch fails now: a log a callback needs, a path
         fitting.check_before_training(network, self.schedule, self.callbacks, mine,
                                       metrics, val_metrics, self.validation is not None)
+        blas_mode()  # a bad $NNFRAME_BLAS_THREADS is refused before any callback runs
         self._start_position()
         self._start_schedule(steps)
         network.stop_training = False
@@ -191,7 +192,7 @@ class Trainer:
                                   "samples": len(self.x), "batch_size": self.batch_size,
                                   "initial_epoch": self.initial_epoch})
         # overflow shows as a loss that is not finite, a TrainingDivergedError: no noise
-        self._blas = BlasGate.start()  # one BLAS thread while the cores are busy
+        self._blas = BlasGate.start()  # the BLAS threads of the run (blas_threads)
         with np.errstate(over="ignore", invalid="ignore"):
             try:
                 self._epochs(steps, metrics, val_metrics, callbacks)

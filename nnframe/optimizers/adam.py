@@ -1,16 +1,45 @@
-"""Adam and AdamW, with the update rules of ``torch.optim.Adam`` and ``torch.optim.AdamW``."""
+"""Adam and AdamW, with the update rules of ``torch.optim.Adam`` and ``torch.optim.AdamW``.
+
+`adam_rule` is the update written as its maths; the optimizers run it for the options the
+fast path lacks (AMSGrad, ``maximize``) and otherwise the named kernels ``adam_step`` and
+``adamw_step`` (`nnframe.speed.blocked`, or a plugin's), which compute the same in
+cache-sized blocks and are tested equal to it.
+"""
 
 from __future__ import annotations
 
 from typing import Any, ClassVar
 
 import attrs
+import numpy as np
 
 from nnframe.checks.arguments import boolean, non_negative, to_float, unit_interval
 from nnframe.core.contracts import Optimizer, ParameterGroup
 from nnframe.core.contracts.config import config_of
-from nnframe.optimizers import general
 from nnframe.speed.kernels import use
+
+
+def adam_rule(p: np.ndarray, g: np.ndarray, m: np.ndarray, v: np.ndarray,
+              v_max: np.ndarray | None = None, *, lr: float, beta1: float, beta2: float,
+              eps: float, step: int, weight_decay: float = 0.0, decoupled: bool = False,
+              maximize: bool = False) -> None:
+    """One step of Adam (AdamW with ``decoupled``) on whole arrays: the values ``p``, their
+    gradient ``g``, the moments ``m`` and ``v`` (and AMSGrad's ``v_max``) updated in place.
+    ``step`` counts from 1. Written for reading, not speed: a few temporary arrays."""
+    if maximize:
+        g = -g
+    if decoupled:
+        p *= 1 - lr * weight_decay  # AdamW: the weights decay themselves
+    elif weight_decay:
+        g = g + weight_decay * p  # Adam: an L2 penalty on the gradient
+    m[...] = beta1 * m + (1 - beta1) * g  # the running mean of the gradient
+    v[...] = beta2 * v + (1 - beta2) * g * g  # ... and of its square
+    if v_max is not None:  # AMSGrad: divide by the largest second moment so far
+        np.maximum(v_max, v, out=v_max)
+        v = v_max
+    m_hat = m / (1 - beta1**step)  # both averages start at 0: correct the bias
+    v_hat = v / (1 - beta2**step)
+    p -= lr * m_hat / (np.sqrt(v_hat) + eps)
 
 
 @attrs.define(eq=False)
@@ -39,30 +68,25 @@ class Adam(Optimizer):
     @property
     def kernel(self) -> str | None:
         """The named kernel its steps run (`nnframe.speed.kernels`), or None: the options
-        ``amsgrad`` and ``maximize`` take the plain NumPy rules instead."""
+        ``amsgrad`` and ``maximize`` take `adam_rule` instead."""
         if self.amsgrad or self.maximize:
             return None
         return "adamw_step" if self._decoupled() else "adam_step"
 
     def step(self, parameters: ParameterGroup) -> None:
-        """One update of every parameter, over the whole buffer at once."""
+        """One update of every parameter, over the whole buffer at once: the named kernel
+        where the options allow (the fast path), else `adam_rule` as written."""
         t = self.iterations + 1
-        decoupled = self._decoupled()
         m, v = self.slot(parameters, "m"), self.slot(parameters, "v")
-        if self.amsgrad or self.maximize:
+        hyper = {"lr": self.learning_rate, "beta1": self.beta1, "beta2": self.beta2,
+                 "eps": self.eps, "step": t, "weight_decay": self.weight_decay}
+        kernel = self.kernel
+        if kernel is None:
             v_max = self.slot(parameters, "v_max") if self.amsgrad else None
-            general.adam_step(parameters.values, parameters.grads, m, v, v_max,
-                              lr=self.learning_rate, beta1=self.beta1, beta2=self.beta2,
-                              eps=self.eps, step=t, weight_decay=self.weight_decay,
-                              decoupled=decoupled, maximize=self.maximize)
-        elif decoupled:  # the named kernels: a plugin's fused loop, or NumPy's
-            use("adamw_step")(parameters.values, parameters.grads, m, v,
-                              lr=self.learning_rate, beta1=self.beta1, beta2=self.beta2,
-                              eps=self.eps, step=t, weight_decay=self.weight_decay)
+            adam_rule(parameters.values, parameters.grads, m, v, v_max, **hyper,
+                      decoupled=self._decoupled(), maximize=self.maximize)
         else:
-            use("adam_step")(parameters.values, parameters.grads, m, v,
-                             lr=self.learning_rate, beta1=self.beta1, beta2=self.beta2,
-                             eps=self.eps, step=t, weight_decay=self.weight_decay)
+            use(kernel)(parameters.values, parameters.grads, m, v, **hyper)
         self.iterations = t
 
     def _decoupled(self) -> bool:

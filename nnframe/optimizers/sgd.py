@@ -1,17 +1,43 @@
-"""Stochastic gradient descent, with optional (Nesterov) momentum as in ``torch.optim.SGD``."""
+"""Stochastic gradient descent, with optional (Nesterov) momentum as in ``torch.optim.SGD``.
+
+`sgd_rule` is the update written as its maths; `SGD` runs it for the options the fast
+path lacks (weight decay, dampening, ``maximize``) and otherwise the named kernel
+``sgd_step`` (`nnframe.speed.blocked`, or a plugin's), which computes the same in
+cache-sized blocks and is tested equal to it.
+"""
 
 from __future__ import annotations
 
 from typing import Any, ClassVar
 
 import attrs
+import numpy as np
 
 from nnframe.checks.arguments import boolean, non_negative, to_float, unit_interval
 from nnframe.core.contracts import Optimizer, ParameterGroup
 from nnframe.core.contracts.config import config_of
 from nnframe.errors import ConfigError
-from nnframe.optimizers import general
 from nnframe.speed.kernels import use
+
+
+def sgd_rule(p: np.ndarray, g: np.ndarray, velocity: np.ndarray | None = None, *,
+             lr: float, momentum: float = 0.0, dampening: float = 0.0,
+             nesterov: bool = False, weight_decay: float = 0.0, maximize: bool = False,
+             first: bool = False) -> None:
+    """One step of SGD on whole arrays: the values ``p`` and, with momentum, the
+    ``velocity`` updated in place from the gradient ``g``; ``first`` on the first step,
+    where the velocity starts at the gradient. Written for reading, not speed."""
+    if maximize:
+        g = -g
+    if weight_decay:
+        g = g + weight_decay * p  # an L2 penalty on the gradient
+    if momentum:
+        if first:
+            velocity[...] = g
+        else:
+            velocity[...] = momentum * velocity + (1 - dampening) * g
+        g = g + momentum * velocity if nesterov else velocity  # Nesterov looks ahead
+    p -= lr * g
 
 
 @attrs.define(eq=False)
@@ -45,19 +71,19 @@ class SGD(Optimizer):
     @property
     def kernel(self) -> str | None:
         """The named kernel its steps run (`nnframe.speed.kernels`), or None: weight decay,
-        dampening and ``maximize`` take the plain NumPy rules instead."""
+        dampening and ``maximize`` take `sgd_rule` instead."""
         return None if self.weight_decay or self.dampening or self.maximize else "sgd_step"
 
     def step(self, parameters: ParameterGroup) -> None:
-        """One update of every parameter, over the whole buffer at once."""
+        """One update of every parameter, over the whole buffer at once: the named kernel
+        where the options allow (the fast path), else `sgd_rule` as written."""
         # torch.optim.SGD starts the velocity at the first gradient: mu * 0 + g is g
         velocity = self.slot(parameters, "velocity") if self.momentum else None
-        if self.weight_decay or self.dampening or self.maximize:
-            general.sgd_step(parameters.values, parameters.grads, velocity,
-                             lr=self.learning_rate, momentum=self.momentum,
-                             dampening=self.dampening, nesterov=self.nesterov,
-                             weight_decay=self.weight_decay, maximize=self.maximize,
-                             first=self.iterations == 0)
+        if self.kernel is None:
+            sgd_rule(parameters.values, parameters.grads, velocity, lr=self.learning_rate,
+                     momentum=self.momentum, dampening=self.dampening,
+                     nesterov=self.nesterov, weight_decay=self.weight_decay,
+                     maximize=self.maximize, first=self.iterations == 0)
         else:
             use("sgd_step")(parameters.values, parameters.grads, velocity,
                             lr=self.learning_rate, momentum=self.momentum,

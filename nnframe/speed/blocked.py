@@ -1,10 +1,16 @@
-"""The update rules of nnframe's optimizers as pure functions over arrays, updated in place.
+"""The fast path of nnframe's optimizers: their update rules as pure functions over arrays,
+updated in place, walked in cache-sized blocks over threads.
 
 `adam_step` (Adam and AdamW), `rmsprop_step` and `sgd_step` (plain, momentum, Nesterov)
-follow torch.optim's formulas. Each takes the parameter values, their gradients and the
-optimizer's state arrays (all of one shape and dtype, usually the network's whole flat
-buffers) and hyperparameters as Python numbers; nothing is allocated per call but a few
-0-d arrays, and float32 stays float32.
+compute what the rules written as their maths beside each optimizer compute
+(`nnframe.optimizers.adam.adam_rule`, `nnframe.optimizers.rmsprop.rmsprop_rule`,
+`nnframe.optimizers.sgd.sgd_rule`: read those first), with a few operations reordered;
+tests hold them equal within a few units in the last place. Each takes the parameter
+values, their gradients and the optimizer's state arrays (all of one shape and dtype,
+usually the network's whole flat buffers) and hyperparameters as Python numbers; nothing
+is allocated per call but a few 0-d arrays, and float32 stays float32. They are the NumPy
+references of the named kernels (`nnframe.kernels`) that the optimizers opt into where
+their options allow.
 
 Why blocks: NumPy has no fused multiply-add, so an update rule is a dozen ufunc passes.
 Over whole 20M-element buffers each pass crosses main memory; here the buffers are walked
@@ -33,6 +39,15 @@ float costs about 1.4 us more per call) and no promotion of float32.
 What is left is NumPy itself: twelve passes at 0.15-0.25 ns an element each in cache, and
 a square root at 0.4-0.8 ns, against PyTorch's fused Adam, which makes one pass (about 1 ns
 an element on this machine).
+
+Adam could take two passes fewer by keeping its moments pre-scaled, M = m/(1 - b1) and
+V = v/(1 - b2), so that M = b1 M + g and V = b2 V + g^2 lose a multiply each: 0.86-0.90
+of the CPU time at 235k elements, 0.92-0.96 at 2M and 20M (``python -m benchmarks.kernels
+--forms``). It is not done: model files keep torch's m and v, and in float32 the round
+trip M -> m -> M changes 13.5% of the M and 1.7% of the V by an ulp, so a run resumed from
+a file would no longer continue exactly as the run that wrote it; keeping it exact would
+take a second pair of arrays in every file. The gain, 1-1.5% of an mlp epoch, is
+smaller than that cost (with nnframe-numba the step is one fused loop anyway).
 
 Buffers of at least two `PARALLEL_MIN` pieces are cut into contiguous runs of blocks that
 the threads claim (`nnframe.speed.parallel`, when a core is free): NumPy releases the GIL inside
