@@ -21,7 +21,9 @@ if TYPE_CHECKING:
 def diverged(network: Network, loss: float, epoch: int, batch: int,
              snapshot: dict[str, np.ndarray], xb: np.ndarray) -> TrainingDivergedError:
     """The error for a loss that became NaN or infinite, naming the first layer whose
-    outputs did; the weights are put back to ``snapshot`` if they are not finite."""
+    outputs did; the weights are put back to ``snapshot`` if they are not finite. The
+    run's position goes back to the start of the epoch: a model saved now resumes there."""
+    network.train_state = network.train_state.at_epoch_start(epoch)
     kept = "the weights of the last finite step are kept"
     first = first_nonfinite_output(network, xb)  # where, while the weights are finite
     arrays = [p.value for p in network.parameters()] + list(network.state().values())
@@ -43,7 +45,8 @@ def bad_gradients(network: Network, loss: float, epoch: int, batch: int
                   ) -> TrainingDivergedError:
     """The error for a finite loss with gradients that are not: it names the layer whose
     backward made them so (the weights are not updated), instead of blaming the
-    learning rate."""
+    learning rate. The run's position goes back to the start of the epoch."""
+    network.train_state = network.train_state.at_epoch_start(epoch)
     which = first_nonfinite_backward(network) or "a layer's backward"
     return TrainingDivergedError(
         f"{which} gave NaN or infinite gradients at epoch {epoch + 1}, batch "

@@ -32,10 +32,10 @@ import time
 from collections.abc import Callable
 from typing import TYPE_CHECKING
 
+import numpy as np
+
 if TYPE_CHECKING:
     from concurrent.futures import Future, ThreadPoolExecutor
-
-    import numpy as np
 
 ENV_VAR = "NNFRAME_NUM_THREADS"
 
