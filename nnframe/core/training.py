@@ -241,7 +241,8 @@ class Trainer:
         step = _Step(network, self.clip_norm, strategy, snapshot=network.snapshot())
         for metric in metrics:
             metric.reset()
-        for batch in range(state.batch, steps):
+        first_batch = state.batch  # `state` moves on with every batch below
+        for batch in range(first_batch, steps):
             if self._blas is not None:
                 self._blas.update()
             begin = batch * self.batch_size
@@ -259,7 +260,7 @@ class Trainer:
                 network.optimizer.learning_rate = float(
                     self.schedule.rate(epoch * steps + batch))
             strategy.begin_batch(network.rng, shared_rng, batch)
-            checked = epoch == self.initial_epoch and batch == state.batch
+            checked = epoch == self.initial_epoch and batch == first_batch
             output, loss = step(xb, yb, wb, end - begin, epoch, batch, checked)
             network.train_state = state = attrs.evolve(  # the weights took this batch
                 state, batch=batch + 1, loss_sum=state.loss_sum + loss * (end - begin),
