@@ -129,7 +129,9 @@ def bench(session: nox.Session) -> None:
     """nnframe vs PyTorch CPU (fused and default optimizers) vs scikit-learn on the
     reference workloads at 1 and 2 threads, and one optimizer step (docs/performance.md),
     then the optimizer steps with and without nnframe-numba and its start-up cost
-    (plugins/nnframe-numba/README.md), then the mlp on 1 process against 2 on MPI
+    (plugins/nnframe-numba/README.md), then the mlp epoch, the batch-1 step and a cold
+    ``nnframe list`` with and without it against PyTorch, then the mlp on 1 process
+    against 2 on MPI
     (docs/distributed.md), then training on data streamed from disk against data in
     memory (docs/your-data.md), then the speed of
     reading a 100 MB CSV and Parquet file against pandas and pyarrow.
@@ -145,6 +147,9 @@ def bench(session: nox.Session) -> None:
                 env=data_env() | {"NNFRAME_KERNELS": "reference"})
     # optimizer steps with and without nnframe-numba, and its start-up cost
     session.run("python", "-m", "benchmarks.kernels", env=data_env())
+    # the mlp epoch and the batch-1 step with and without it against PyTorch's fused Adam,
+    # and a cold `nnframe list` with and without it
+    session.run("python", "-m", "benchmarks.numba_rows", env=data_env())
     # the BLAS thread gate against the BLAS left alone, under a load generator
     session.run("python", "-m", "benchmarks.blas_threads", env=data_env())
     # data-parallel scaling: the mlp on 1 process against 2 (docs/distributed.md)
