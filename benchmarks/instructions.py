@@ -42,7 +42,7 @@ TINY = Workload(
     description="8-16-relu-4, cross-entropy, Adam 1e-3, batch 32")
 CHOICES: dict[str, Workload] = {"tiny": TINY, **{name: WORKLOADS[name]
                                                  for name in ("seed-mlp", "mlp", "cnn")}}
-DEFAULT_BATCHES = {"tiny": 400, "seed-mlp": 200, "mlp": 40, "cnn": 20}
+DEFAULT_BATCHES = {"tiny": 400, "seed-mlp": 100, "mlp": 10, "cnn": 6}
 
 #: The child: only nnframe's public API, so that any tree runs it. argv: the request.
 CHILD = """\

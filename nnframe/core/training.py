@@ -71,6 +71,14 @@ class TrainState:
         """This state at the start of ``epoch`` (``epoch`` epochs complete)."""
         return attrs.evolve(self, epoch=epoch, batch=0, epoch_rng=None, loss_sum=0.0, seen=0)
 
+    def after_batch(self, batch: int, rows: int, loss: float) -> TrainState:
+        """This state once batch ``batch`` (``rows`` rows, mean loss ``loss``) has trained;
+        built directly, since `attrs.evolve` cost a small network's batch 4%."""
+        return TrainState(epoch=self.epoch, batch=batch + 1, epoch_rng=self.epoch_rng,
+                          loss_sum=self.loss_sum + loss * rows, seen=self.seen + rows,
+                          schedule=self.schedule, base_learning_rate=self.base_learning_rate,
+                          notes=self.notes)
+
     def note(self, key: str, value: Any) -> TrainState:
         """This state with ``notes[key] = value`` (a JSON-safe value)."""
         return attrs.evolve(self, notes={**self.notes, key: value})
@@ -262,9 +270,8 @@ class Trainer:
             strategy.begin_batch(network.rng, shared_rng, batch)
             checked = epoch == self.initial_epoch and batch == first_batch
             output, loss = step(xb, yb, wb, end - begin, epoch, batch, checked)
-            network.train_state = state = attrs.evolve(  # the weights took this batch
-                state, batch=batch + 1, loss_sum=state.loss_sum + loss * (end - begin),
-                seen=state.seen + end - begin)
+            # the weights took this batch
+            network.train_state = state = state.after_batch(batch, end - begin, loss)
             strategy.update_metrics(metrics, yb, output)
             callbacks.on_batch_end(batch, {"loss": loss})
             if batch + 1 < steps and strategy.should_stop(network):
