@@ -130,9 +130,10 @@ def bench(session: nox.Session) -> None:
     reference workloads at 1 and 2 threads, and one optimizer step (docs/performance.md),
     then the optimizer steps and the layer kernels with and without nnframe-numba, its
     start-up cost and the cnn epoch with it (plugins/nnframe-numba/README.md), then the
-    mlp on 1 process against 2 on MPI (docs/distributed.md), then training on data
-    streamed from disk against data in memory (docs/your-data.md), then the speed of
-    reading a 100 MB CSV and Parquet file against pandas and pyarrow.
+    mlp epoch, the batch-1 step and a cold ``nnframe list`` with and without it against
+    PyTorch, then the mlp on 1 process against 2 on MPI (docs/distributed.md), then
+    training on data streamed from disk against data in memory (docs/your-data.md), then
+    the speed of reading a 100 MB CSV and Parquet file against pandas and pyarrow.
 
     Arguments after ``--`` go to ``python -m benchmarks`` (``--quick``, ``--rounds N``,
     ``--workloads mlp,cnn``, ``--threads 1,2``, ``--no-steps``; see ``--help``).
@@ -148,6 +149,9 @@ def bench(session: nox.Session) -> None:
     # the layer kernels with and without it, and the cnn epoch (plugins/nnframe-numba)
     session.run("python", "-m", "benchmarks.layer_kernels", "--workloads", "cnn,seq-mnist",
                 "--epoch-workloads", "cnn", env=data_env())
+    # the mlp epoch and the batch-1 step with and without it against PyTorch's fused Adam,
+    # and a cold `nnframe list` with and without it
+    session.run("python", "-m", "benchmarks.numba_rows", env=data_env())
     # the BLAS thread gate against the BLAS left alone, under a load generator
     session.run("python", "-m", "benchmarks.blas_threads", env=data_env())
     # data-parallel scaling: the mlp on 1 process against 2 (docs/distributed.md)

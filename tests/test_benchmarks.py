@@ -221,3 +221,55 @@ def test_the_layer_kernel_epochs_are_compared_setting_by_setting():
     numba_two = next(r for r in rows if r["setting"] == "nnframe-numba" and r["threads"] == 2)
     assert (numba_two["measure"], numba_two["vs nnframe"]) == ("wall s", 0.5)
     assert "vs torch" not in numba_two
+
+
+def test_the_instruction_count_child_trains_on_the_tree_it_is_given():
+    """The child that callgrind counts runs as is (no valgrind here) on this tree's
+    nnframe, for every workload it offers; an nnframe from elsewhere is refused."""
+    from pathlib import Path
+
+    from benchmarks import instructions
+
+    tree = Path(instructions.__file__).resolve().parent.parent
+    for name in ("tiny", "seed-mlp", "mlp"):
+        assert instructions.count(tree, instructions.CHOICES[name], 1, 2, None,
+                                  Path("unused")) == 0
+    with pytest.raises(RuntimeError, match="not from"):
+        instructions.count(tree / "tests", instructions.TINY, 1, 2, None, Path("unused"))
+
+
+def test_instructions_per_batch_are_the_difference_of_two_runs_over_k(tmp_path, monkeypatch):
+    from pathlib import Path
+
+    from benchmarks import instructions
+
+    totals = {10: 1_000_000, 20: 1_500_000}
+    monkeypatch.setattr(instructions, "count",
+                        lambda tree, workload, batches, most, out, counter:
+                        totals.get(batches, 0) if out else 0)
+    old = instructions.per_batch(Path("/old"), instructions.TINY, 10, tmp_path, Path("c"))
+    assert old["per_batch"] == 50_000
+    text = instructions.report({"tiny": {"/old": old, "/new": {**old, "per_batch": 51_000}}},
+                               ["/old", "/new"])
+    assert "1.0200" in text and "50,000" in text and "51,000" in text
+
+
+def test_numba_rows_rotate_the_settings_and_give_ratios_to_torch():
+    from benchmarks import numba_rows
+
+    order = []
+    cases = {label: (lambda label=label: order.append(label)) for label in "abc"}
+    summary = numba_rows._rounds(cases, 3)
+    assert order == ["a", "b", "c", "b", "c", "a", "c", "a", "b"]
+    assert set(summary) == set("abc") and len(summary["a"]["cpu_runs"]) == 3
+    row = {"cpu_s": 2.0, "wall_s": 1.0, "cpu_spread_s": [1.0, 3.0],
+           "wall_spread_s": [1.0, 1.0], "steps_per_run": 1, "kernel": "nnframe-numba"}
+    torch_row = {**row, "cpu_s": 4.0, "wall_s": 0.5, "kernel": "torch"}
+    text = numba_rows.report({"1t": {"mlp epoch|nnframe numba": row,
+                                     "mlp epoch|torch fused": torch_row},
+                              "2t": {"mlp epoch|nnframe numba": row,
+                                     "mlp epoch|torch fused": torch_row}}, None)
+    lines = [line for line in text.splitlines() if "nnframe numba" in line]
+    assert "0.50" in lines[0] and "2.00" in lines[1]  # 1 thread: CPU; 2 threads: wall
+    assert numba_rows.batch1_workload(256).input_shape == (256,)
+    assert count_parameters(numba_rows.batch1_workload(256)) == 2 * 257 * 256 + 257 * 10
