@@ -171,11 +171,19 @@ def contract_members(cls: type) -> list[str]:
             if not name.startswith("_") or name == "__call__"]
 
 
+#: The modules of the contracts: the core's, and those of data sets and ONNX converters.
+CONTRACT_MODULES = ("nnframe.core.contracts", "nnframe.datasets.contract",
+                    "nnframe.onnx.contract")
+
+
 def contract_classes() -> dict[str, type]:
-    """Every protocol and class of `nnframe.core.contracts`, by its public name."""
-    contracts = importlib.import_module("nnframe.core.contracts")
-    return {name: getattr(contracts, name) for name in contracts.__all__
-            if inspect.isclass(getattr(contracts, name))}
+    """Every protocol and class of the contract modules, by its public dotted path."""
+    found = {}
+    for module_name in CONTRACT_MODULES:
+        module = importlib.import_module(module_name)
+        found.update({f"{module_name}.{name}": getattr(module, name) for name in module.__all__
+                      if inspect.isclass(getattr(module, name))})
+    return found
 
 
 def public_api() -> dict[str, tuple[object, str | None]]:
@@ -200,9 +208,9 @@ def public_api() -> dict[str, tuple[object, str | None]]:
         if kind.check is not None:
             module, _, function = kind.check.partition(":")
             api[f"{module}.{function}"] = (importlib.import_module(module), function)
-    for name, cls in contract_classes().items():
+    for path, cls in contract_classes().items():
         for member in contract_members(cls):
-            api[f"nnframe.core.contracts.{name}.{member}"] = (cls, member)
+            api[f"{path}.{member}"] = (cls, member)
     return api
 
 

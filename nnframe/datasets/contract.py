@@ -21,12 +21,17 @@ class DatasetProtocol(Protocol):
     (`nnframe.FileDataset`)."""
 
     name: str
+    """The registered name: ``"mnist_sample"``."""
     sample_shape: tuple[int, ...]
+    """One input sample's shape, batch axis excluded."""
     sizes: dict[str, int]
+    """Samples per split: ``{"train": 2000, "test": 500}``."""
     num_classes: int | None
+    """The number of classes when the targets are integer labels, else None."""
 
     def load(self, split: str, data_dir: str | os.PathLike[str] | None = None,
-             download: bool = True) -> tuple[np.ndarray, np.ndarray]: ...
+             download: bool = True) -> tuple[np.ndarray, np.ndarray]:
+        """Inputs and targets of ``split`` (``"train"`` or ``"test"``)."""
 
 
 def _always() -> bool:
@@ -72,3 +77,6 @@ class Dataset:
     def get_config(self) -> dict[str, Any]:
         """Data sets are rebuilt by name alone."""
         return {}
+
+
+__all__ = ["Dataset", "DatasetProtocol"]

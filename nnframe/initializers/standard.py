@@ -12,8 +12,9 @@ import numpy as np
 from nnframe.checks.arguments import to_float
 from nnframe.core.contracts import Initializer, Shape
 
-#: Values drawn (in float64) per piece: bounds the memory an initializer uses beside its result.
 DRAW_CHUNK = 1 << 20
+"""Values drawn (in float64) per piece: bounds the memory an initializer uses beside its
+result."""
 
 
 def drawn(shape: Shape, dtype: Any, draw: Any) -> np.ndarray:

@@ -58,3 +58,6 @@ class Converter:
     def get_config(self) -> dict[str, Any]:
         """The constructor arguments, read from the attrs fields (see `config_of`)."""
         return config_of(self)
+
+
+__all__ = ["Converter", "ConverterProtocol"]
