@@ -398,4 +398,6 @@ def test_a_streamed_parquet_epoch_holds_the_buffer_not_the_file(tmp_path):
     # 280 MB more values add their labels, the epoch's order and the reader's indices
     # (about 40 bytes a row) and pyarrow's larger footer: not the 800 bytes a row of data
     assert peaks[400_000] - peaks[50_000] < 40
-    assert peaks[400_000] < 200  # the 320 MB of values read whole would need more
+    # below the values' own size: they cannot be in memory whole (the interpreter, NumPy and
+    # pyarrow take 130-240 MB of it depending on their versions)
+    assert peaks[400_000] < 320
