@@ -45,8 +45,10 @@ class Raw:
 
     def where(self, row: int) -> str:
         where = getattr(self.inputs, "where", None)
-        if where is not None:
+        if callable(where):  # a table (rows streamed from a file name theirs otherwise)
             return where(row)
+        if hasattr(self.inputs, "row_where"):
+            return self.inputs.row_where(int(self.inputs.positions([row])[0]))
         if self.names is not None:
             return self.names[row]
         return f"{self.source}: sample {row}"

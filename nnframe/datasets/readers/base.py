@@ -1,11 +1,11 @@
-"""What every file reader shares: `Raw` rows as read, and the `FileDataset` base class.
+"""What every file reader shares: the `FileDataset` base class and its argument checks.
 
 A file reader is a data set component with arguments (``nnframe.dataset("csv",
 path="penguins.csv", target="species")``). Building one reads nothing: it describes
 itself from its arguments (and, cheaply, a file's header), so ``nnframe check`` and
 config validation never need the file. `FileDataset.read` reads all its rows into a
-`Raw`; the model's `nnframe.DataSchema` is then fitted on the training rows and turns any
-rows of the same format into arrays. Readers that can (``npy``, ``npz``, ``parquet``,
+`nnframe.datasets.raw.Raw`; the model's `nnframe.DataSchema` is then fitted on the
+training rows and turns any rows of the same format into arrays. Readers that can (``npy``, ``npz``, ``parquet``,
 ``image_folder``) may instead give their inputs as
 `nnframe.datasets.streaming.StreamedRows`, read batch by batch as training goes
 (``stream``; see that module).
@@ -15,62 +15,16 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, ClassVar
+from typing import Any, ClassVar
 
-import attrs
 import numpy as np
 
 from nnframe.core.contracts.config import config_of
+from nnframe.datasets.raw import Raw
 from nnframe.errors import ConfigError, DataError
-
-if TYPE_CHECKING:
-    from nnframe.datasets.tables import Table
 
 #: What ``missing`` may be: stop with the rows named, leave such rows out, or fill them.
 MISSING_CHOICES = ("error", "drop", "fill")
-
-
-@attrs.frozen
-class Raw:
-    """Rows as a reader read them: inputs (a `Table` of feature columns, or an array of
-    samples) and their targets (text or numbers; None when the file has none)."""
-
-    source: str
-    """The file or folder, as messages name it."""
-    reader: str
-    """The reader's registered name (``"csv"``), which a schema keeps to read more rows."""
-    inputs: Table | np.ndarray = attrs.field(repr=False)
-    targets: np.ndarray | None = attrs.field(default=None, repr=False)
-    target_names: tuple[str, ...] = ()
-    """The target columns (tables), for the predictions' header."""
-    class_names: tuple[str, ...] | None = None
-    """Class names the data itself gives (image folders' sub-folders), the targets then
-    being indices into them."""
-    reading: dict[str, Any] = attrs.field(factory=dict)
-    """How to read more rows of this format (delimiter, image size...), JSON-safe."""
-    names: tuple[str, ...] | None = None
-    """Per row, where it came from (image files), for predictions."""
-
-    def __len__(self) -> int:
-        return len(self.inputs)
-
-    def take(self, rows: np.ndarray) -> Raw:
-        """The rows at ``rows``."""
-        inputs = self.inputs.take(rows) if hasattr(self.inputs, "columns") else \
-            self.inputs[rows]
-        targets = None if self.targets is None else self.targets[rows]
-        names = None if self.names is None else tuple(self.names[i] for i in rows)
-        return attrs.evolve(self, inputs=inputs, targets=targets, names=names)
-
-    def where(self, row: int) -> str:
-        where = getattr(self.inputs, "where", None)
-        if callable(where):  # a table (rows streamed from a file name theirs otherwise)
-            return where(row)
-        if hasattr(self.inputs, "row_where"):
-            return self.inputs.row_where(int(self.inputs.positions([row])[0]))
-        if self.names is not None:
-            return self.names[row]
-        return f"{self.source}: sample {row}"
 
 
 def check_stream(instance: Any, attribute: Any, value: Any) -> None:
