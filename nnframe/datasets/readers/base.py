@@ -5,8 +5,8 @@ path="penguins.csv", target="species")``). Building one reads nothing: it descri
 itself from its arguments (and, cheaply, a file's header), so ``nnframe check`` and
 config validation never need the file. `FileDataset.read` reads all its rows into a
 `nnframe.datasets.raw.Raw`; the model's `nnframe.DataSchema` is then fitted on the
-training rows and turns any rows of the same format into arrays. Readers that can (``npy``, ``npz``, ``parquet``,
-``image_folder``) may instead give their inputs as
+training rows and turns any rows of the same format into arrays. Readers that can
+(``npy``, ``npz``, ``parquet``, ``image_folder``) may instead give their inputs as
 `nnframe.datasets.streaming.StreamedRows`, read batch by batch as training goes
 (``stream``; see that module).
 """
