@@ -88,7 +88,10 @@ def run_child(mode: str, path: Path, labels: Path, threads: int,
               mpi: int = 0) -> list[dict[str, Any]]:
     env = {**os.environ, "OMP_NUM_THREADS": str(threads),
            "OPENBLAS_NUM_THREADS": str(threads), "MKL_NUM_THREADS": str(threads),
-           "PYTHONPATH": str(ROOT)}
+           "PYTHONPATH": str(ROOT),
+           # NumPy's optimizer kernels: a compiled-kernel plugin (nnframe-numba: ~115 MB
+           # once imported) would add its own memory to every figure
+           "NNFRAME_KERNELS": "reference"}
     out = path.parent / "results"
     shutil.rmtree(out, ignore_errors=True)
     out.mkdir()

@@ -3,11 +3,15 @@
 `FileRows` stands for the inputs of a ``.npy`` file, or of a member stored uncompressed in
 an ``.npz`` archive, without reading them: it knows where row 0 starts, the rows' dtype
 and shape, and which rows of the file it holds (a training split is a subset). `read`
-reads the rows a batch needs with positional reads (``os.pread``), in file order, then
-puts them in the batch's order and converts them to the network's dtype, so a batch holds
-exactly the values the in-memory path gathers. Nothing is memory-mapped: pages of a
-mapping that training touches count in the process's resident memory, page-cache reads
-do not, so memory stays bounded by the batch size and prefetch depth.
+reads each row a batch needs straight into its place in the batch with a positional read
+(``os.preadv``, one per run of consecutive rows), then converts the batch to the network's
+dtype, so a batch holds exactly the values the in-memory path gathers.
+
+Nothing is memory-mapped: pages of a mapping that training touches count in the process's
+resident memory, and a kernel that caches files in large pages maps far more than the row
+asked for (measured on Linux 6.18: one shuffled batch of 128 MNIST rows mapped 159 MB of a
+188 MB file). Page-cache reads do not count, so memory stays bounded by the batch size and
+prefetch depth.
 
 `StreamedRows` is what every such source shares (the array-like face the training loop
 and the readers use); the ``image_folder`` reader's `ImageRows` decodes its images batch
@@ -192,27 +196,62 @@ class FileRows(StreamedRows):
     def where(self) -> str:
         return f"{self.path}[{self.member!r}]" if self.member else self.path
 
-    def read_sorted(self, wanted: np.ndarray, dtype: Any) -> np.ndarray:
+    def read(self, index: Any, dtype: Any = np.float32) -> np.ndarray:
+        """The rows at ``index`` (positions in this set of rows), in that order, as
+        ``dtype``: each row read straight into its place in the batch."""
+        positions = self.positions(index)
+        batch = self.read_rows(positions).astype(dtype, copy=False)
+        return self.check_finite(batch.reshape(len(positions), *self.sample_shape), positions)
+
+    def read_sorted(self, positions: np.ndarray, dtype: Any) -> np.ndarray:
+        return self.read_rows(positions).astype(dtype, copy=False)
+
+    def read_rows(self, positions: np.ndarray) -> np.ndarray:
+        """The file's rows at ``positions``, in that order, as stored: one positional
+        read (``os.preadv``) per run of consecutive rows, into its place in the result.
+
+        Reading in the batch's order, not the file's, saves putting the rows back in
+        order afterwards (a shuffled batch's rows are scattered over the file either
+        way, and each read is served from the page cache or the disk alike)."""
         size = self.row_bytes
-        # runs of consecutive rows are read with one call each
-        starts = np.flatnonzero(np.diff(wanted, prepend=wanted[0] - 2) != 1)
-        lengths = np.diff(starts, append=len(wanted)) * size
-        offsets = self.offset + wanted[starts] * size
+        rows = np.empty((len(positions), *self.row_shape), self.file_dtype)
+        if not len(positions):
+            return rows
+        buffer = memoryview(rows.reshape(-1).view(np.uint8))
+        starts = np.flatnonzero(np.diff(positions, prepend=positions[0] - 2) != 1)
+        ends = np.append(starts[1:], len(positions)).tolist()
+        offsets = (self.offset + positions[starts] * size).tolist()
+        read = 0
         try:
             with open(self.path, "rb", buffering=0) as file:
-                fd, pread = file.fileno(), os.pread
-                raw = b"".join([pread(fd, n, at) for n, at in
-                                zip(lengths.tolist(), offsets.tolist(), strict=True)])
+                read_at = _reader(file)
+                for first, end, at in zip(starts.tolist(), ends, offsets, strict=True):
+                    read += read_at(buffer[first * size:end * size], at)
         except OSError as exc:
-            raise DataError(f"{self.where}: rows {int(wanted[0])} to {int(wanted[-1])}: "
-                            f"cannot be read ({exc})") from None
-        if len(raw) != len(wanted) * size:
+            raise DataError(f"{self.where}: rows {int(positions.min())} to "
+                            f"{int(positions.max())}: cannot be read ({exc})") from None
+        if read != len(positions) * size:
             available = max(0, (os.path.getsize(self.path) - self.offset) // size)
-            row = int(wanted[min(np.searchsorted(wanted, available), len(wanted) - 1)])
+            short = np.sort(positions)
+            row = int(short[min(np.searchsorted(short, available), len(short) - 1)])
             raise DataError(f"{self.where}: row {row}: the file ends there (it should hold "
                             f"{self.count} rows); was it truncated or is it still being "
                             "written?")
-        return np.frombuffer(raw, self.file_dtype)  # converted as it is put in order
+        return rows
+
+
+def _reader(file: Any) -> Any:
+    """``read_at(buffer, offset)`` on an open file: one ``os.preadv`` call where the
+    platform has it, else a seek and a read."""
+    if hasattr(os, "preadv"):
+        fd, preadv = file.fileno(), os.preadv
+        return lambda buffer, at: preadv(fd, [buffer], at)
+
+    def read_at(buffer: memoryview, at: int) -> int:
+        file.seek(at)
+        return file.readinto(buffer) or 0
+
+    return read_at
 
 
 def npy_rows(path: str | Path) -> FileRows:
