@@ -206,7 +206,7 @@ def adam_ten_passes(values: Any, grads: Any, first: Any, second: Any, *, lr: flo
 
     import numpy as np
 
-    from nnframe.optimizers import kernels as reference
+    from nnframe.speed import blocked as reference
 
     c = math.sqrt((1.0 - beta2) / (1.0 - beta2**step))
     dtype = values.dtype
@@ -221,8 +221,8 @@ def measure_adam_forms(sizes: list[str], rounds: int) -> dict[str, Any]:
     import numpy as np
     from threadpoolctl import threadpool_limits
 
-    from nnframe import parallel
-    from nnframe.optimizers import kernels as reference
+    from nnframe.speed import blocked as reference
+    from nnframe.speed import parallel
 
     results: dict[str, Any] = {}
     parallel.set_num_threads(1)

@@ -78,9 +78,8 @@ def time_optimizer_steps(cls: type) -> dict[str, float]:
 def worker(samples: int | None, batch_size: int, whole_step: bool = False) -> None:
     """One epoch of the mlp, timed, on however many processes mpiexec started
     (``whole_step``: every process takes the whole optimizer step)."""
-    from nnframe.kernels import choices
-
     from nnframe.distributed import MPIStrategy, launch
+    from nnframe.speed.kernels import choices
     x, y, data = training_data(samples)
     strategy = None
     if launch().parallel:

@@ -273,3 +273,29 @@ def test_numba_rows_rotate_the_settings_and_give_ratios_to_torch():
     assert "0.50" in lines[0] and "2.00" in lines[1]  # 1 thread: CPU; 2 threads: wall
     assert numba_rows.batch1_workload(256).input_shape == (256,)
     assert count_parameters(numba_rows.batch1_workload(256)) == 2 * 257 * 256 + 257 * 10
+
+
+def _nnframe_imports() -> list[tuple[str, str, str]]:
+    """Every ``from nnframe... import name`` in the benchmark modules, function bodies
+    included (where most of them are, to keep each child process's imports its own)."""
+    import ast
+    from pathlib import Path
+
+    found = []
+    for path in sorted((Path(__file__).parent.parent / "benchmarks").glob("*.py")):
+        for node in ast.walk(ast.parse(path.read_text())):
+            if (isinstance(node, ast.ImportFrom) and node.module
+                    and node.module.split(".")[0] == "nnframe"):
+                found += [(path.name, node.module, alias.name) for alias in node.names]
+    return found
+
+
+@pytest.mark.parametrize(("benchmark", "module", "name"), _nnframe_imports())
+def test_every_nnframe_name_a_benchmark_imports_exists(benchmark, module, name):
+    """The benchmarks run only in ``nox -s bench``: a module that moved would otherwise
+    break them unnoticed (``nnframe.kernels`` became ``nnframe.speed.kernels``)."""
+    import importlib
+
+    imported = importlib.import_module(module)
+    if not hasattr(imported, name):
+        importlib.import_module(f"{module}.{name}")  # a submodule: raises if absent
