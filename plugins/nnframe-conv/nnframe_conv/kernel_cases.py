@@ -1,6 +1,6 @@
 """The conv kernels' `KernelSpec`\\ s, which the plugin declares: what the kit checks a
-faster version of ``maxpool2d_backward``, ``im2col`` and ``col2im`` on (edge shapes, each a case;
-the arrays are made by `nnframe_conv.kernels`). Plain Python: declaring them at
+faster version of ``maxpool2d_backward``, ``im2col`` and ``col2im`` on (edge shapes, each
+a case; the arrays are made by `nnframe_conv.kernels`). Plain Python: declaring them at
 registration imports neither NumPy nor the kernels.
 """
 
@@ -27,6 +27,8 @@ IM2COL_CASES: dict[str, tuple] = {
     "stride 2, one channel": (2, 9, 8, 1, (3, 3), (2, 2), (1, 1)),
     "stride > kernel": (2, 10, 11, 2, (2, 2), (3, 4), (1, 1)),
     "dilation 2, one channel": (2, 9, 9, 1, (2, 3), (1, 2), (2, 2)),
+    "stride and dilation down the rows only, one channel": (2, 11, 8, 1, (3, 2), (2, 1),
+                                                            (2, 1)),
     "dilation 2": (2, 9, 9, 2, (2, 3), (1, 2), (2, 2)),
 }
 #: label -> (batch, padded height, padded width, channels, kernel, stride, dilation)
