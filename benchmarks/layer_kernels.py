@@ -6,9 +6,14 @@ nnframe-numba's version, one after the other, on the shapes of the workloads (th
 two max-pools and its second conv's col2im at batch 64; one step of the seq-mnist LSTM,
 128 units at batch 128), float32, on 1 thread (BLAS limited with threadpoolctl,
 ``NNFRAME_NUM_THREADS=1``); the median CPU time per call over the rounds, with the spread.
-The LSTM's forward step is timed against the compiled candidate that nnframe-numba
-leaves out (`lstm_forward_candidate`), so that the figure behind that choice stays
-measurable.
+The LSTM's and the GRU's forward steps, and im2col with more than one channel, are timed
+against the compiled candidates that nnframe-numba leaves out (`lstm_forward_candidate`,
+`gru_forward_candidate`, `im2col_candidate`), so that the figures behind those choices
+stay measurable. The im2col rows are the cnn's two convs at batch 64 (one channel: the
+window matrix's other layout); the GRU rows one step of a GRU of 128 units at batch 128.
+
+GRU layer: one training forward and backward of a GRU of 128 units on 128 sequences of
+28 steps, with NumPy's kernels and with nnframe-numba's in turn, CPU ms over the rounds.
 
 Batches: the CPU time of a training batch once the kernels are chosen, each workload
 trained with NumPy's kernels and with nnframe-numba's in turn, in one process, on 1 thread.
@@ -45,8 +50,13 @@ from benchmarks.__main__ import measuring_env, run_measure
 RESULTS = Path(__file__).resolve().parent / "results"
 #: label -> (kernel, the reference's module, function making its arguments)
 KERNEL_ROWS = ("cnn maxpool2d_backward 26x26x8", "cnn maxpool2d_backward 11x11x16",
-               "cnn col2im 13x13x8", "seq-mnist lstm_forward_gates",
-               "seq-mnist lstm_backward_gates")
+               "cnn col2im 13x13x8", "cnn im2col 28x28x1", "cnn im2col 13x13x8",
+               "seq-mnist lstm_forward_gates", "seq-mnist lstm_backward_gates",
+               "gru gru_forward_gates", "gru gru_backward_gates")
+#: row -> the compiled candidate nnframe-numba leaves out, timed in its place
+CANDIDATES = {"seq-mnist lstm_forward_gates": "lstm_forward_candidate",
+              "gru gru_forward_gates": "gru_forward_candidate",
+              "cnn im2col 13x13x8": "im2col_candidate"}
 #: workload -> the distribution whose layers it needs
 WORKLOADS = {"cnn": "nnframe-conv", "seq-mnist": "nnframe-recurrent"}
 
@@ -69,11 +79,21 @@ def kernel_arguments(label: str) -> tuple[str, str, list[Any], dict[str, Any]]:
         return ("maxpool2d_backward", "nnframe_conv.kernels",
                 [x, y, draw(*y.shape), np.empty_like(x)],
                 {"pool": (2, 2), "stride": (2, 2), "dilation": (1, 1)})
+    if "im2col" in label:
+        side, channels = (28, 1) if "28x28" in label else (13, 8)
+        out = side - 2
+        shape = ((3, 3, 64, out, out) if channels == 1
+                 else (64, out, out, 3, 3, channels))
+        return ("im2col", "nnframe_conv.kernels",
+                [draw(64, side, side, channels), np.empty(shape, np.float32)],
+                {"stride": (1, 1), "dilation": (1, 1)})
     if "col2im" in label:
         return ("col2im", "nnframe_conv.kernels",
                 [draw(3, 3, 64, 11, 11, 8), np.empty((64, 13, 13, 8), np.float32)],
                 {"stride": (1, 1), "dilation": (1, 1)})
     n, units = 128, 128
+    if label.startswith("gru"):
+        return gru_arguments("forward" in label, n, units, draw)
     if "forward" in label:
         return ("lstm_forward_gates", "nnframe_recurrent.kernels",
                 [draw(n, 4 * units), draw(n, units), *(np.empty((n, units), np.float32)
@@ -84,6 +104,48 @@ def kernel_arguments(label: str) -> tuple[str, str, list[Any], dict[str, Any]]:
             [gate, draw(n, units), np.tanh(draw(n, units)), draw(n, units), draw(n, units),
              np.empty((n, 4 * units), np.float32)],
             {"scratch": np.empty(9 * n * units, np.float32)})
+
+
+def gru_arguments(forward: bool, n: int, units: int, draw: Any
+                  ) -> tuple[str, str, list[Any], dict[str, Any]]:
+    """A GRU step's arrays (`kernel_arguments`), the activated gates in their ranges."""
+    import numpy as np
+
+    scratch = {"scratch": np.empty(n * units, np.float32)}
+    if forward:
+        return ("gru_forward_gates", "nnframe_recurrent.kernels",
+                [draw(n, 3 * units), draw(n, 3 * units), draw(n, units),
+                 np.empty((n, units), np.float32)], scratch)
+    gate = np.random.default_rng(1).uniform(0, 1, (n, 3 * units)).astype(np.float32)
+    gate[:, 2 * units:] = 2 * gate[:, 2 * units:] - 1
+    return ("gru_backward_gates", "nnframe_recurrent.kernels",
+            [gate, draw(n, 3 * units), draw(n, units), draw(n, units),
+             np.empty((n, 3 * units), np.float32), np.empty((n, 3 * units), np.float32)],
+            scratch)
+
+
+def im2col_candidate() -> Any:
+    """The compiled im2col for more than one channel that nnframe-numba leaves out (every
+    cell in turn: NumPy's one strided copy beats it), kept so that its row can be
+    measured; nnframe-numba's own `im2col` runs NumPy's there."""
+    from numba import njit
+
+    @njit(fastmath=True, error_model="numpy", nogil=True)
+    def cells(padded, patches, sh, sw, dh, dw):
+        n, out_h, out_w, kh, kw, channels = patches.shape
+        for b in range(n):
+            for y in range(out_h):
+                for x in range(out_w):
+                    for i in range(kh):
+                        for j in range(kw):
+                            r, s = y * sh + i * dh, x * sw + j * dw
+                            for c in range(channels):
+                                patches[b, y, x, i, j, c] = padded[b, r, s, c]
+
+    def im2col(padded, patches, *, stride, dilation):
+        cells(padded, patches, stride[0], stride[1], dilation[0], dilation[1])
+
+    return im2col
 
 
 def lstm_forward_candidate() -> Any:
@@ -116,6 +178,29 @@ def lstm_forward_candidate() -> Any:
     return lstm_forward_gates
 
 
+def gru_forward_candidate() -> Any:
+    """The compiled GRU forward step that nnframe-numba leaves out (two exp and a tanh an
+    element, scalar calls in numba, as the LSTM's), kept so that its row can be measured."""
+    import numpy as np
+    from numba import njit
+
+    @njit(fastmath=True, error_model="numpy", nogil=True)
+    def forward(gate, carried, state_prev, state_next, one):
+        n, units = state_prev.shape
+        for b in range(n):
+            for k in range(units):
+                r = one / (one + np.exp(gate[b, k] + carried[b, k]))
+                z = one / (one + np.exp(gate[b, units + k] + carried[b, units + k]))
+                new = np.tanh(gate[b, 2 * units + k] + r * carried[b, 2 * units + k])
+                gate[b, k], gate[b, units + k], gate[b, 2 * units + k] = r, z, new
+                state_next[b, k] = (state_prev[b, k] - new) * z + new
+
+    def gru_forward_gates(gate, carried, state_prev, state_next, *, scratch=None):
+        forward(gate, carried, state_prev, state_next, np.float32(1.0))
+
+    return gru_forward_gates
+
+
 def time_kernels(rounds: int) -> dict[str, Any]:
     """Each row's reference and numba kernel, interleaved over ``rounds``, 1 thread."""
     import importlib
@@ -127,7 +212,7 @@ def time_kernels(rounds: int) -> dict[str, Any]:
     for label in KERNEL_ROWS:
         name, module, args, kwargs = kernel_arguments(label)
         for provider, source in (("reference", module), ("numba", "nnframe_numba.layers")):
-            function = (lstm_forward_candidate() if name == "lstm_forward_gates"
+            function = (globals()[CANDIDATES[label]]() if label in CANDIDATES
                         and provider == "numba" else
                         getattr(importlib.import_module(source), name))
             function(*args, **kwargs)  # compile or load, and warm the caches
@@ -148,6 +233,50 @@ def time_kernels(rounds: int) -> dict[str, Any]:
                        "numba_ms": _summary(numba, 1e3),
                        "ratio": _summary(ratios, 1.0)}
     return rows
+
+
+#: (batch, steps, features, units) of the GRU layer row: seq-mnist's shapes, a GRU of 128
+GRU_LAYER = (128, 28, 28, 128)
+
+
+def time_gru_layer(rounds: int) -> dict[str, Any]:
+    """CPU ms of one training forward and backward of a GRU of 128 units on 128 sequences
+    of 28 steps (float32, 1 thread), with NumPy's kernels and with nnframe-numba's in turn
+    each round (`nnframe.speed.kernels.preference`); the layer's matrix products count."""
+    import numpy as np
+    from threadpoolctl import threadpool_limits
+
+    import nnframe
+    from nnframe.speed import kernels
+
+    threadpool_limits(limits=1)
+    n, steps, features, units = GRU_LAYER
+    rng = np.random.default_rng(0)
+    x = rng.standard_normal((n, steps, features)).astype(np.float32)
+    grad = rng.standard_normal((n, units)).astype(np.float32)
+    layers = {}
+    for mode in ("reference", "auto"):
+        layers[mode] = nnframe.layer("gru", units=units)
+        layers[mode].build((steps, features), np.random.default_rng(1), np.dtype(np.float32))
+
+    def one_pass(mode: str) -> None:
+        with kernels.preference(mode):
+            layers[mode].forward(x, training=True)
+            layers[mode].backward(grad)
+
+    for mode in layers:  # the kernels' choice, numba's start-up, caches warm
+        one_pass(mode)
+    times: dict[str, list[float]] = {mode: [] for mode in layers}
+    for _ in range(rounds):
+        for mode in layers:
+            repeats, start = 0, time.process_time()
+            while time.process_time() - start < 0.2 or repeats < 3:
+                one_pass(mode)
+                repeats += 1
+            times[mode].append((time.process_time() - start) / repeats)
+    ratios = [a / r for a, r in zip(times["auto"], times["reference"], strict=True)]
+    return {"reference_ms": _summary(times["reference"], 1e3),
+            "numba_ms": _summary(times["auto"], 1e3), "ratio": _summary(ratios, 1.0)}
 
 
 def _summary(values: list[float], scale: float) -> dict[str, float]:
@@ -312,6 +441,12 @@ def main(argv: list[str] | None = None) -> int:
         print(f"  {label:<34} numpy {ref['median']:7.3f} [{ref['min']:.3f}-{ref['max']:.3f}]"
               f"  numba {fused['median']:7.3f} [{fused['min']:.3f}-{fused['max']:.3f}]"
               f"  ratio {ratio['median']:.2f} [{ratio['min']:.2f}-{ratio['max']:.2f}]")
+    results["gru_layer"] = row = time_gru_layer(args.rounds)
+    ref, fused, ratio = row["reference_ms"], row["numba_ms"], row["ratio"]
+    print("gru layer, 128 units, batch 128, 28 steps, forward and backward, CPU ms: "
+          f"numpy {ref['median']:.2f} [{ref['min']:.2f}-{ref['max']:.2f}]  numba "
+          f"{fused['median']:.2f} [{fused['min']:.2f}-{fused['max']:.2f}]  ratio "
+          f"{ratio['median']:.2f} [{ratio['min']:.2f}-{ratio['max']:.2f}]")
     if args.batch_rounds:
         print("training batches, 1 thread, CPU ms per batch once the kernels are chosen:")
         results["batches"] = {w: time_batches(w, args.batch_rounds) for w in workloads}

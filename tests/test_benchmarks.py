@@ -198,7 +198,8 @@ def test_the_layer_kernel_rows_time_two_versions_that_agree():
         name, module, args, kwargs = layer_kernels.kernel_arguments(label)
         ours = [a.copy() for a in args]
         getattr(importlib.import_module(module), name)(*args, **kwargs)
-        fused = (layer_kernels.lstm_forward_candidate() if name == "lstm_forward_gates"
+        fused = (getattr(layer_kernels, layer_kernels.CANDIDATES[label])()
+                 if label in layer_kernels.CANDIDATES
                  else getattr(importlib.import_module("nnframe_numba.layers"), name))
         fused(*ours, **kwargs)
         for got, want in zip(ours, args, strict=True):

@@ -1,11 +1,12 @@
 """The conv layers' named kernels (`nnframe.kernel`): their NumPy references, and the
 arrays the kit checks a faster version on.
 
-``maxpool2d_backward`` routes each window's gradient to its arg-max, ``col2im`` adds
-the window matrix's gradient back onto the image. Both take a (part of a) batch of
-padded channels-last images and the window geometry as keywords (``stride`` and
-``dilation`` pairs; the pool is ``pool``, col2im reads the kernel size from ``dcols``),
-write their output array whole and return None, so that a layer can hand each thread a
+``maxpool2d_backward`` routes each window's gradient to its arg-max, ``im2col`` copies
+every window of the image into the conv's window matrix and ``col2im`` adds that matrix's
+gradient back onto the image. Each takes a (part of a) batch of padded channels-last
+images and the window geometry as keywords (``stride`` and ``dilation`` pairs; the pool
+is ``pool``, im2col and col2im read the kernel size from their matrix), writes its
+output array whole and returns None, so that a layer can hand each thread a
 slice of the batch. The layers call whichever version `nnframe.kernel` chose, once per
 forward or backward; `nnframe_conv.plugin` declares the `KernelSpec` of each.
 """
@@ -14,7 +15,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from nnframe_conv.kernel_cases import COL2IM_CASES, POOL_CASES
+from nnframe_conv.kernel_cases import COL2IM_CASES, IM2COL_CASES, POOL_CASES
 from nnframe_conv.pooling import Pool2D
 from nnframe_conv.windows import Axis, Pair, window_view
 
@@ -51,6 +52,25 @@ def maxpool2d_backward(x: np.ndarray, y: np.ndarray, grad_output: np.ndarray,
             target += grad_output * hit
         else:
             np.multiply(grad_output, hit, out=target)
+
+
+def im2col(padded: np.ndarray, patches: np.ndarray, *, stride: Pair,
+           dilation: Pair) -> None:
+    """The window matrix of a padded batch ``padded`` (N, H, W, C): ``patches`` is
+    overwritten with every window's cells, laid out (kh, kw, N, H', W') for one channel
+    (each window position is then whole image rows, where the other layout would copy
+    one element at a time) and (N, H', W', kh, kw, C) for more: one copy of the strided
+    view of all windows (`window_view`)."""
+    one_channel = patches.ndim == 5
+    kh, kw = patches.shape[:2] if one_channel else patches.shape[3:5]
+    out_h, out_w = patches.shape[3:5] if one_channel else patches.shape[1:3]
+    rows = Axis(padded.shape[1], kh, stride[0], out_h, dilation=dilation[0])
+    cols = Axis(padded.shape[2], kw, stride[1], out_w, dilation=dilation[1])
+    windows = window_view(padded, rows, cols)  # (N, H', W', C, kh, kw)
+    if one_channel:
+        np.copyto(patches, windows[:, :, :, 0].transpose(3, 4, 0, 1, 2))
+    else:
+        np.copyto(patches, windows.transpose(0, 1, 2, 4, 5, 3))
 
 
 def col2im(dcols: np.ndarray, grad_input: np.ndarray, *, stride: Pair,
@@ -100,3 +120,16 @@ def col2im_arguments(label: str, rng: np.random.Generator, dtype: np.dtype
     dcols = rng.standard_normal((*kernel, n, out_h, out_w, channels)).astype(dtype)
     grad_input = np.full((n, height, width, channels), np.nan, dtype)
     return [dcols, grad_input], {"stride": stride, "dilation": dilation}
+
+
+def im2col_arguments(label: str, rng: np.random.Generator, dtype: np.dtype
+                     ) -> tuple[list[np.ndarray], dict]:
+    """The kit's arrays for the `IM2COL_CASES` case ``label`` (`KernelCase.make`)."""
+    n, height, width, channels, kernel, stride, dilation = IM2COL_CASES[label]
+    out_h = _out(height, kernel[0], stride[0], dilation[0])
+    out_w = _out(width, kernel[1], stride[1], dilation[1])
+    padded = rng.standard_normal((n, height, width, channels)).astype(dtype)
+    shape = ((*kernel, n, out_h, out_w) if channels == 1
+             else (n, out_h, out_w, *kernel, channels))
+    patches = np.full(shape, np.nan, dtype)  # a kernel must write every cell
+    return [padded, patches], {"stride": stride, "dilation": dilation}

@@ -23,7 +23,7 @@ LAYERS = {"conv2d": "Conv2D", "maxpool2d": "MaxPool2D", "avgpool2d": "AvgPool2D"
           "global_avg_pool": "GlobalAvgPool", "global_max_pool": "GlobalMaxPool",
           "adaptive_avg_pool2d": "AdaptiveAvgPool2D", "adaptive_max_pool2d": "AdaptiveMaxPool2D"}
 #: The layers' own named kernels (`nnframe_conv.kernels`).
-KERNELS = ("maxpool2d_backward", "col2im")
+KERNELS = ("maxpool2d_backward", "im2col", "col2im")
 #: What the plugin may import from nnframe: the package itself and its public modules.
 PUBLIC_MODULES = {"nnframe", "nnframe.speed.kernels",
                   "nnframe.checks.arguments", "nnframe.core.contracts.initializer",

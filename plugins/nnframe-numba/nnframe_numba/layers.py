@@ -1,16 +1,19 @@
-"""Fused layer loops: the max-pool backward, col2im, and the LSTM's gate arithmetic of a
-step backward, each one compiled loop in place of the references' array passes
-(`nnframe_conv.kernels`, `nnframe_recurrent.kernels`).
+"""Fused layer loops: the max-pool backward, im2col (one channel), col2im, and the LSTM's
+and the GRU's gate arithmetic of a step backward, each one compiled loop in place of the
+references' array passes (`nnframe_conv.kernels`, `nnframe_recurrent.kernels`).
 
-Each public function has the signature of the reference of the same name. Max-pool's
-routing and col2im's sums add in the references' order; ``fastmath`` may fuse or
-reorder the LSTM's products, so results agree within float32 rounding, not bit for bit.
-Arrays in another layout are taken as they are (numba compiles a version per layout,
+Each public function has the signature of the reference of the same name. im2col copies,
+max-pool's routing and col2im's sums add in the references' order; ``fastmath`` may fuse or
+reorder the LSTM's and the GRU's products, so results agree within float32 rounding, not
+bit for bit. Arrays in another layout are taken as they are (numba compiles a version per layout,
 cached); dtypes other than float32 and float64 go to the reference.
 
-Left out because it does not pay: the LSTM's forward step (``lstm_forward_gates``). Its
-five exp and tanh an element are scalar calls in numba, where NumPy's are vectorised:
-0.57 ms against NumPy's 0.096 ms a step at the seq-mnist's shapes (README).
+Left out because they do not pay: the LSTM's and the GRU's forward steps
+(``lstm_forward_gates``, ``gru_forward_gates``). Their exp and tanh (five an element in
+the LSTM, three in the GRU) are scalar calls in numba, where NumPy's are vectorised:
+0.57 ms against NumPy's 0.096 ms an LSTM step at the seq-mnist's shapes, about 4 times
+NumPy's time for a GRU step of 128 units at batch 128 (README); and im2col with more than
+one channel, where NumPy's strided copy beats the compiled loops tried (README).
 """
 
 from __future__ import annotations
@@ -63,6 +66,18 @@ with caching_in(cache_dir()):
                                 grad_input[b, r, s, c] += value
 
     @_compiled
+    def _im2col_positions(image, patches, sh, dh):  # pragma: no cover - compiled
+        kh, kw, n, out_h, out_w = patches.shape
+        for i in range(kh):
+            for j in range(kw):
+                for b in range(n):
+                    for y in range(out_h):
+                        source = image[b, y * sh + i * dh]
+                        target = patches[i, j, b, y]
+                        for x in range(out_w):  # loop counters only: a vector copy
+                            target[x] = source[x + j]
+
+    @_compiled
     def _col2im(dcols, grad_input, sh, sw, dh, dw):  # pragma: no cover - compiled
         kh, kw, n, out_h, out_w, channels = dcols.shape
         grad_input[...] = 0.0
@@ -95,6 +110,27 @@ with caching_in(cache_dir()):
                 grad_gate[r, 3 * units + k] = ((h * t) * (one - o)) * o
                 grad_cell[r, k] = c * f
 
+    @_compiled
+    def _gru_backward(gate, carried, state_prev, grad_state, grad_gate, grad_carried,
+                      one):  # pragma: no cover - compiled
+        n, units = state_prev.shape
+        for b in range(n):
+            for k in range(units):
+                r = gate[b, k]
+                z = gate[b, units + k]
+                new = gate[b, 2 * units + k]
+                h = grad_state[b, k]
+                gn = ((one - new * new) * (one - z)) * h
+                gz = ((state_prev[b, k] - new) * ((one - z) * z)) * h
+                gr = (gn * carried[b, 2 * units + k]) * ((one - r) * r)
+                grad_gate[b, k] = gr
+                grad_gate[b, units + k] = gz
+                grad_gate[b, 2 * units + k] = gn
+                grad_carried[b, k] = gr
+                grad_carried[b, units + k] = gz
+                grad_carried[b, 2 * units + k] = gn * r
+                grad_state[b, k] = h * z
+
 
 def _reference(module: str, name: str):
     return getattr(importlib.import_module(module), name)
@@ -120,6 +156,20 @@ def maxpool2d_backward(x: np.ndarray, y: np.ndarray, grad_output: np.ndarray,
                       stride[1], dilation[0], dilation[1], tiled)
 
 
+def im2col(padded: np.ndarray, patches: np.ndarray, *, stride: tuple[int, int],
+           dilation: tuple[int, int]) -> None:
+    """The window matrix; as the reference (`nnframe_conv.kernels.im2col`). Compiled for
+    one channel with unit stride and dilation along the width, where each window
+    position copies runs of image rows; elsewhere NumPy's one strided copy is as fast or
+    faster (README), and runs."""
+    if (patches.ndim != 5 or stride[1] != 1 or dilation[1] != 1
+            or not padded.flags.c_contiguous or not _same_float(padded, patches)):
+        _reference("nnframe_conv.kernels", "im2col")(padded, patches, stride=stride,
+                                                     dilation=dilation)
+        return
+    _im2col_positions(padded.reshape(padded.shape[:3]), patches, stride[0], dilation[0])
+
+
 def col2im(dcols: np.ndarray, grad_input: np.ndarray, *, stride: tuple[int, int],
            dilation: tuple[int, int]) -> None:
     """The window matrix's gradient added back onto the image in one pass; as the
@@ -143,3 +193,17 @@ def lstm_backward_gates(gate: np.ndarray, cell_prev: np.ndarray, cell_tanh: np.n
         return
     _lstm_backward(gate, cell_prev, cell_tanh, grad_state, grad_cell, grad_gate,
                    gate.dtype.type(1.0))
+
+
+def gru_backward_gates(gate: np.ndarray, carried: np.ndarray, state_prev: np.ndarray,
+                       grad_state: np.ndarray, grad_gate: np.ndarray,
+                       grad_carried: np.ndarray, *, scratch: np.ndarray | None = None
+                       ) -> None:
+    """One GRU step's gate gradients in one loop; as the reference
+    (`nnframe_recurrent.kernels.gru_backward_gates`). ``scratch`` is not needed."""
+    if not _same_float(gate, carried, state_prev, grad_state, grad_gate, grad_carried):
+        _reference("nnframe_recurrent.kernels", "gru_backward_gates")(
+            gate, carried, state_prev, grad_state, grad_gate, grad_carried, scratch=scratch)
+        return
+    _gru_backward(gate, carried, state_prev, grad_state, grad_gate, grad_carried,
+                  gate.dtype.type(1.0))

@@ -10,11 +10,14 @@ import importlib.util
 from nnframe import hookimpl
 
 #: layer kernel -> the package whose layer runs it (and which declares it); the LSTM's
-#: forward step is not among them: numba's scalar exp and tanh lose to NumPy's (README)
+#: and the GRU's forward steps are not among them: numba's scalar exp and tanh lose to
+#: NumPy's (README)
 LAYER_KERNELS = {
     "maxpool2d_backward": "nnframe_conv",
+    "im2col": "nnframe_conv",
     "col2im": "nnframe_conv",
     "lstm_backward_gates": "nnframe_recurrent",
+    "gru_backward_gates": "nnframe_recurrent",
 }
 
 

@@ -19,7 +19,8 @@ from nnframe.testing import check_distribution, check_kernel
 
 NAMES = ("adam_step", "adamw_step", "sgd_step", "rmsprop_step")
 #: the layer kernels it registers where nnframe-conv and nnframe-recurrent are installed
-LAYER_NAMES = ("maxpool2d_backward", "col2im", "lstm_backward_gates")
+LAYER_NAMES = ("maxpool2d_backward", "im2col", "col2im", "lstm_backward_gates",
+               "gru_backward_gates")
 
 
 def test_every_kernel_passes_the_kit():

@@ -1,4 +1,4 @@
-"""nnframe-numba's layer kernels: chosen over the conv and LSTM references, equal to them
+"""nnframe-numba's layer kernels: chosen over the conv, LSTM and GRU references, equal to them
 within float32 rounding on the layers' own shapes, and the layers' float64 gradient
 checks pass through them."""
 
@@ -17,7 +17,8 @@ nnframe_recurrent = pytest.importorskip("nnframe_recurrent")
 from nnframe_conv import kernels as conv_kernels  # noqa: E402
 from nnframe_recurrent import kernels as recurrent_kernels  # noqa: E402
 
-LAYER_KERNELS = ("maxpool2d_backward", "col2im", "lstm_backward_gates")
+LAYER_KERNELS = ("maxpool2d_backward", "im2col", "col2im", "lstm_backward_gates",
+                 "gru_backward_gates")
 
 
 @pytest.mark.parametrize("name", LAYER_KERNELS)
@@ -27,16 +28,21 @@ def test_nnframe_chooses_the_compiled_layer_kernel(name):
     assert (choice.provider, choice.reason) == ("nnframe-numba", "checked")
 
 
-def test_the_lstm_forward_step_stays_numpy():
+@pytest.mark.parametrize("name", ["lstm_forward_gates", "gru_forward_gates"])
+def test_the_recurrent_forward_steps_stay_numpy(name):
     """Left out on purpose: numba's scalar exp and tanh lose to NumPy's (README)."""
-    assert nnframe.kernel("lstm_forward_gates") is recurrent_kernels.lstm_forward_gates
+    assert nnframe.kernel(name) is getattr(recurrent_kernels, name)
+    (choice,) = kernels.choices((name,))
+    assert choice.reason == "the reference, none other installed"
 
 
 def test_reference_mode_keeps_the_layers_on_numpy(monkeypatch):
     monkeypatch.setenv(kernels.KERNELS_ENV, "reference")
     assert nnframe.kernel("maxpool2d_backward") is conv_kernels.maxpool2d_backward
     assert nnframe.kernel("col2im") is conv_kernels.col2im
+    assert nnframe.kernel("im2col") is conv_kernels.im2col
     assert nnframe.kernel("lstm_backward_gates") is recurrent_kernels.lstm_backward_gates
+    assert nnframe.kernel("gru_backward_gates") is recurrent_kernels.gru_backward_gates
 
 
 def layer_gradients(layer_config: dict, shape: tuple[int, ...], mode: str,
@@ -59,6 +65,9 @@ def layer_gradients(layer_config: dict, shape: tuple[int, ...], mode: str,
     ({"type": "maxpool2d", "pool_size": 2}, (64, 11, 11, 16)),  # odd: the last row dropped
     ({"type": "maxpool2d", "pool_size": 3, "stride": 2, "padding": 1}, (2, 7, 6, 3)),
     ({"type": "maxpool2d", "pool_size": 2, "stride": 3}, (1, 8, 9, 2)),
+    ({"type": "conv2d", "filters": 8, "kernel_size": 3}, (64, 28, 28, 1)),  # the cnn's
+    ({"type": "conv2d", "filters": 2, "kernel_size": (3, 2), "stride": (1, 2),
+      "dilation": (2, 1), "padding": "same"}, (2, 9, 8, 1)),  # one channel, strided
     ({"type": "conv2d", "filters": 16, "kernel_size": 3}, (64, 13, 13, 8)),  # the cnn's
     ({"type": "conv2d", "filters": 3, "kernel_size": 3, "stride": 2, "padding": "same"},
      (2, 9, 8, 1)),
@@ -66,6 +75,11 @@ def layer_gradients(layer_config: dict, shape: tuple[int, ...], mode: str,
     ({"type": "lstm", "units": 128}, (128, 28, 28)),  # the seq-mnist's
     ({"type": "lstm", "units": 5, "return_sequences": True, "initial_state": "learned"},
      (3, 4, 2)),
+    ({"type": "gru", "units": 128}, (128, 28, 28)),  # the benchmark's GRU
+    ({"type": "gru", "units": 5, "return_sequences": True, "initial_state": "learned"},
+     (3, 4, 2)),
+    ({"type": "gru", "units": 1}, (1, 3, 2)),  # batch 1, one unit
+    ({"type": "gru", "units": 3, "bidirectional": True}, (2, 5, 4)),
 ])
 def test_the_layers_give_the_references_results_within_float32_rounding(config, shape):
     compiled = layer_gradients(config, shape, "auto")
@@ -88,11 +102,68 @@ def test_maxpool_gradients_pass_through_the_compiled_kernel(config, input_shape)
 def test_conv_gradients_pass_through_the_compiled_kernel():
     assert nnframe.kernel("col2im") is fused.col2im
     check_layer("conv2d", (6, 6, 2), filters=4, kernel_size=3, stride=2, padding="same")
+    assert nnframe.kernel("im2col") is fused.im2col
+    check_layer("conv2d", (7, 6, 1), filters=3, kernel_size=(3, 2), stride=(2, 1))
+
+
+@pytest.mark.parametrize(("shape", "kernel", "stride", "dilation"), [
+    ((3, 9, 8, 1), (3, 3), (1, 1), (1, 1)), ((1, 9, 5, 1), (3, 2), (2, 1), (3, 1))])
+def test_im2col_of_one_channel_copies_the_references_cells(shape, kernel, stride, dilation):
+    rng = np.random.default_rng(0)
+    padded = rng.standard_normal(shape).astype(np.float32)
+    out = [(size - d * (k - 1) - 1) // s + 1
+           for size, k, s, d in zip(shape[1:3], kernel, stride, dilation, strict=True)]
+    ours = np.full((*kernel, shape[0], *out), np.nan, np.float32)
+    theirs = ours.copy()
+    fused.im2col(padded, ours, stride=stride, dilation=dilation)
+    conv_kernels.im2col(padded, theirs, stride=stride, dilation=dilation)
+    np.testing.assert_array_equal(ours, theirs)
+
+
+def test_im2col_where_it_does_not_pay_runs_numpys(monkeypatch):
+    """Where NumPy's strided copy is as fast or faster (more channels, a stride or
+    dilation along the width), or the loop would need a copy first (a batch that is not
+    C-contiguous), the reference runs."""
+    calls = []
+    monkeypatch.setattr(conv_kernels, "im2col", lambda *a, **k: calls.append(a[1].ndim))
+    rng = np.random.default_rng(0)
+    options = {"stride": (1, 1), "dilation": (1, 1)}
+    fused.im2col(rng.standard_normal((2, 5, 5, 3)), np.empty((2, 3, 3, 3, 3, 3)), **options)
+    strided = rng.standard_normal((2, 5, 10, 1))[:, :, ::2]
+    fused.im2col(strided, np.empty((3, 3, 2, 3, 3)), **options)
+    image = rng.standard_normal((2, 5, 7, 1))
+    fused.im2col(image, np.empty((3, 3, 2, 3, 3)), stride=(1, 2), dilation=(1, 1))
+    fused.im2col(image, np.empty((3, 3, 2, 3, 3)), stride=(1, 1), dilation=(1, 2))
+    assert calls == [6, 5, 5, 5]
 
 
 def test_lstm_gradients_pass_through_the_compiled_kernel():
     assert nnframe.kernel("lstm_backward_gates") is fused.lstm_backward_gates
     check_layer("lstm", (5, 3), units=4, return_sequences=True)
+
+
+def test_gru_gradients_pass_through_the_compiled_kernel():
+    assert nnframe.kernel("gru_backward_gates") is fused.gru_backward_gates
+    check_layer("gru", (5, 3), units=4, return_sequences=True)
+
+
+@pytest.mark.parametrize(("dtype", "n", "units"), [
+    (np.float32, 128, 128), (np.float32, 3, 7), (np.float64, 1, 1), (np.float64, 4, 9)])
+def test_the_gru_step_gives_the_references_arrays(dtype, n, units):
+    """Every array the GRU's backward step writes, against the reference, within float32
+    (float64) rounding, on the benchmark's shapes and on odd ones."""
+    rng = np.random.default_rng(units)
+    gate = rng.uniform(0.0, 1.0, (n, 3 * units))  # activated r, z and n (in 0..1)
+    ours = [gate, *(rng.standard_normal(shape) for shape in (
+        (n, 3 * units), (n, units), (n, units), (n, 3 * units), (n, 3 * units)))]
+    ours = [a.astype(dtype) for a in ours]
+    theirs = [a.copy() for a in ours]
+    fused.gru_backward_gates(*ours)
+    recurrent_kernels.gru_backward_gates(*theirs)
+    rtol = 2e-5 if dtype == np.float32 else 1e-12
+    for got, want in zip(ours, theirs, strict=True):
+        assert got.dtype == want.dtype == dtype
+        np.testing.assert_allclose(got, want, rtol=rtol, atol=rtol * 1e-2)
 
 
 def test_other_dtypes_go_to_the_reference():

@@ -13,8 +13,9 @@ from typing import ClassVar
 import attrs
 import numpy as np
 
+import nnframe
 from nnframe.speed.workspace import Workspace
-from nnframe_recurrent.recurrent import Draw, Recurrent, Run, activate, exp_factors
+from nnframe_recurrent.recurrent import Draw, Recurrent, Run, exp_factors
 
 #: r, z, n: which gates are sigmoids (n is a tanh)
 SIGMOID_GATES = (True, True, False)
@@ -55,6 +56,8 @@ class GRU(Recurrent):
         states = self._states(work, time, n, dtype)
         product = work.get("product", (n, units), dtype)
         learned = self.learned  # a nonzero h0 enters the first step too
+        # the gate arithmetic, a named kernel (`nnframe_recurrent.kernels`)
+        step = nnframe.kernel("gru_forward_gates")
         with np.errstate(over="ignore"):
             for t in range(time):
                 carried = hidden[t]
@@ -63,18 +66,7 @@ class GRU(Recurrent):
                     carried += scaled["recurrent_bias"]
                 else:
                     carried[...] = scaled["recurrent_bias"]
-                gate = gates[t]
-                rz = gate[:, :2 * units]
-                rz += carried[:, :2 * units]
-                activate(rz)  # now sigmoid(r), sigmoid(z)
-                r, z, new = (gate[:, k * units:(k + 1) * units] for k in range(3))
-                np.multiply(r, carried[:, 2 * units:], out=product)
-                new += product
-                np.tanh(new, out=new)
-                state = states[t + 1]  # n + z * (h_{t-1} - n)
-                np.subtract(states[t], new, out=state)
-                state *= z
-                state += new
+                step(gates[t], carried, states[t], states[t + 1], scratch=product)
         return Run(steps, states, {"gates": gates, "hidden": hidden})
 
     def _backward_steps(self, run: Run, grad_states: np.ndarray) -> np.ndarray:
@@ -87,41 +79,28 @@ class GRU(Recurrent):
         grad_state = work.get("grad_state", (n, units), dtype)  # dE/dh_t
         np.copyto(grad_state, self._grad_state_at(grad_states, time - 1, time))
         product = work.get("grad_product", (n, units), dtype)
+        carry = work.get("grad_carry", (n, units), dtype)
         recurrent_transposed = self.params["recurrent_weights"].T
+        # the gate arithmetic, a named kernel (`nnframe_recurrent.kernels`)
+        step = nnframe.kernel("gru_backward_gates")
         # Step by step, so that each step's arrays stay in the cache between operations.
         for t in reversed(range(time)):
-            r, z, new = (gates[t][:, k * units:(k + 1) * units] for k in range(3))
-            gr, gz, gn = (grad[t][:, k * units:(k + 1) * units] for k in range(3))
-            # h_t = (1 - z) * n + z * h_{t-1}, n = tanh(a_n)
-            np.multiply(new, new, out=gn)
-            np.subtract(1.0, gn, out=gn)
-            np.subtract(1.0, z, out=product)
-            gn *= product
-            gn *= grad_state  # dE/da_n
-            product *= z
-            np.subtract(states[t], new, out=gz)
-            gz *= product
-            gz *= grad_state  # dE/da_z
-            # a_n = ... + r * (h_{t-1} W_hn + b_hn)
-            np.multiply(gn, hidden[t][:, 2 * units:], out=gr)
-            np.subtract(1.0, r, out=product)
-            product *= r
-            gr *= product  # dE/da_r
-            grad_hidden[t][:, :2 * units] = grad[t][:, :2 * units]
-            np.multiply(gn, r, out=grad_hidden[t][:, 2 * units:])
+            # grad[t] and grad_hidden[t] get dE/d(pre-activations), grad_state the part
+            # of dE/dh_{t-1} through h_t = ... + z * h_{t-1}
+            step(gates[t], hidden[t], states[t], grad_state, grad[t], grad_hidden[t],
+                 scratch=product)
             if t:
-                np.multiply(grad_state, z, out=product)  # h_t = ... + z * h_{t-1}
-                np.matmul(grad_hidden[t], recurrent_transposed, out=grad_state)
-                grad_state += product
+                np.matmul(grad_hidden[t], recurrent_transposed, out=carry)
+                grad_state += carry
                 own = self._grad_state_at(grad_states, t - 1, time)
                 if own is not None:
                     grad_state += own
         first = 0 if self.learned else 1  # a zero initial state adds nothing
         np.matmul(states[first:time].reshape(-1, units).T,
                   grad_hidden[first:].reshape(-1, 3 * units), out=self.grads["recurrent_weights"])
-        if self.learned:  # h_1 = ... + z * h_0, and h_0 W_hh inside every gate
-            np.multiply(grad_state, gates[0][:, units:2 * units], out=product)
-            self._initial_grad("initial_state", grad_hidden[0] @ recurrent_transposed + product)
+        if self.learned:  # h_1 = ... + z * h_0 (grad_state now), and h_0 W_hh in every gate
+            self._initial_grad("initial_state", grad_hidden[0] @ recurrent_transposed
+                               + grad_state)
         if self.use_bias:
             self._sum_rows(grad_hidden.reshape(-1, 3 * units), self.grads["recurrent_bias"])
         return grad

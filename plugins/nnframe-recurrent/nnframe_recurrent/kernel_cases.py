@@ -1,6 +1,7 @@
-"""The LSTM kernels' `KernelSpec`\\ s, which the plugin declares: the shapes the kit
-checks a faster ``lstm_forward_gates`` and ``lstm_backward_gates`` on (the arrays are
-made by `nnframe_recurrent.kernels`). Plain Python: declaring them at registration
+"""The LSTM's and the GRU's kernels' `KernelSpec`\\ s, which the plugin declares: the
+shapes the kit checks a faster ``lstm_forward_gates``, ``lstm_backward_gates``,
+``gru_forward_gates`` and ``gru_backward_gates`` on (the arrays are made by
+`nnframe_recurrent.kernels`). Plain Python: declaring them at registration
 imports neither NumPy nor the kernels.
 """
 
@@ -17,15 +18,27 @@ LSTM_CASES: dict[str, tuple[str, int, int]] = {
     "backward, batch 1, 1 unit": ("backward", 1, 1),
     "backward, odd sizes": ("backward", 3, 7),
 }
+#: label -> (direction, batch, units)
+GRU_CASES: dict[str, tuple[str, int, int]] = {
+    "forward, 128 units": ("forward", 16, 128),
+    "forward, batch 1, 1 unit": ("forward", 1, 1),
+    "forward, odd sizes": ("forward", 3, 7),
+    "backward, 128 units": ("backward", 16, 128),
+    "backward, batch 1, 1 unit": ("backward", 1, 1),
+    "backward, odd sizes": ("backward", 3, 7),
+}
 
 _MODULE = "nnframe_recurrent.kernels"
 _FORWARD = ("gate", "cell_prev", "cell_next", "cell_tanh", "state_next")
 _BACKWARD = ("gate", "cell_prev", "cell_tanh", "grad_state", "grad_cell", "grad_gate")
+_GRU_FORWARD = ("gate", "carried", "state_prev", "state_next")
+_GRU_BACKWARD = ("gate", "carried", "state_prev", "grad_state", "grad_gate", "grad_carried")
 
 
-def _cases(direction: str, arrays: tuple[str, ...]) -> tuple[KernelCase, ...]:
-    return tuple(KernelCase(label, arrays, steps=1, make=f"{_MODULE}:lstm_arguments")
-                 for label, case in LSTM_CASES.items() if case[0] == direction)
+def _cases(direction: str, arrays: tuple[str, ...], cases: dict[str, tuple] = LSTM_CASES,
+           make: str = "lstm_arguments") -> tuple[KernelCase, ...]:
+    return tuple(KernelCase(label, arrays, steps=1, make=f"{_MODULE}:{make}")
+                 for label, case in cases.items() if case[0] == direction)
 
 
 SPECS: tuple[KernelSpec, ...] = (
@@ -33,5 +46,9 @@ SPECS: tuple[KernelSpec, ...] = (
                _cases("forward", _FORWARD)),
     KernelSpec("lstm_backward_gates", f"{_MODULE}:lstm_backward_gates",
                _cases("backward", _BACKWARD)),
+    KernelSpec("gru_forward_gates", f"{_MODULE}:gru_forward_gates",
+               _cases("forward", _GRU_FORWARD, GRU_CASES, "gru_arguments")),
+    KernelSpec("gru_backward_gates", f"{_MODULE}:gru_backward_gates",
+               _cases("backward", _GRU_BACKWARD, GRU_CASES, "gru_arguments")),
 )
-"""The LSTM's kernels."""
+"""The LSTM's and the GRU's kernels."""

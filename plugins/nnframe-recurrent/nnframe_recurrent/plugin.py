@@ -26,8 +26,8 @@ def register_converters(register) -> None:
 
 @nnframe.hookimpl
 def register_kernels(register) -> None:
-    # The LSTM's own named kernels: their specs (what the kit checks a faster version
-    # on), then the NumPy references; nnframe-numba registers compiled ones.
+    # The LSTM's and the GRU's own named kernels: their specs (what the kit checks a
+    # faster version on), then the NumPy references; nnframe-numba registers compiled ones.
     from nnframe.speed.kernels import declare
     from nnframe_recurrent.kernel_cases import SPECS
 

@@ -20,7 +20,8 @@ nnframe_recurrent = pytest.importorskip(
 
 LAYERS = {"rnn": "SimpleRNN", "lstm": "LSTM", "gru": "GRU"}
 #: The layers' own named kernels (`nnframe_recurrent.kernels`).
-KERNELS = ("lstm_forward_gates", "lstm_backward_gates")
+KERNELS = ("lstm_forward_gates", "lstm_backward_gates", "gru_forward_gates",
+           "gru_backward_gates")
 #: What the plugin may import from nnframe: the package itself and its public modules.
 PUBLIC_MODULES = {"nnframe", "nnframe.speed.kernels",
                   "nnframe.checks.arguments", "nnframe.testing",
