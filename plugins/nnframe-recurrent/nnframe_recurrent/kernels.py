@@ -13,9 +13,11 @@ faster version may ignore it).
 
 from __future__ import annotations
 
+import functools
+
 import numpy as np
 
-from nnframe_recurrent.kernel_cases import GRU_CASES, LSTM_CASES
+from nnframe_recurrent.kernel_cases import GATE_CASES
 from nnframe_recurrent.recurrent import activate
 
 
@@ -145,18 +147,22 @@ def gru_backward_gates(gate: np.ndarray, carried: np.ndarray, state_prev: np.nda
 # -- the kit's cases ---------------------------------------------------------------------
 
 
+def _random(rng: np.random.Generator, dtype: np.dtype, shape: tuple[int, ...]) -> np.ndarray:
+    return rng.standard_normal(shape).astype(dtype)
+
+
+def _unset(dtype: np.dtype, shape: tuple[int, ...]) -> np.ndarray:
+    """An output the kernel must fill: NaN everywhere, so that a cell left unwritten shows."""
+    return np.full(shape, np.nan, dtype)
+
+
 def lstm_arguments(label: str, rng: np.random.Generator, dtype: np.dtype
                    ) -> tuple[list[np.ndarray], dict]:
-    """The kit's arrays for the `LSTM_CASES` case ``label`` (`KernelCase.make`): the
-    forward's or the backward's, random, outputs NaN so that every cell must be written."""
-    direction, n, units = LSTM_CASES[label]
-
-    def draw(shape: tuple[int, ...]) -> np.ndarray:
-        return rng.standard_normal(shape).astype(dtype)
-
-    def unset(shape: tuple[int, ...]) -> np.ndarray:
-        return np.full(shape, np.nan, dtype)
-
+    """The kit's arrays for the `GATE_CASES` case ``label`` (`KernelCase.make`): the
+    LSTM forward's or backward's, random, outputs NaN so that every cell must be written."""
+    direction, n, units = GATE_CASES[label]
+    draw = functools.partial(_random, rng, dtype)
+    unset = functools.partial(_unset, dtype)
     if direction == "forward":
         return [draw((n, 4 * units)), draw((n, units)), unset((n, units)),
                 unset((n, units)), unset((n, units))], {}
@@ -169,16 +175,11 @@ def lstm_arguments(label: str, rng: np.random.Generator, dtype: np.dtype
 
 def gru_arguments(label: str, rng: np.random.Generator, dtype: np.dtype
                   ) -> tuple[list[np.ndarray], dict]:
-    """The kit's arrays for the `GRU_CASES` case ``label`` (`KernelCase.make`), as
+    """The kit's arrays for the `GATE_CASES` case ``label`` (`KernelCase.make`), as
     `lstm_arguments` makes the LSTM's."""
-    direction, n, units = GRU_CASES[label]
-
-    def draw(shape: tuple[int, ...]) -> np.ndarray:
-        return rng.standard_normal(shape).astype(dtype)
-
-    def unset(shape: tuple[int, ...]) -> np.ndarray:
-        return np.full(shape, np.nan, dtype)
-
+    direction, n, units = GATE_CASES[label]
+    draw = functools.partial(_random, rng, dtype)
+    unset = functools.partial(_unset, dtype)
     if direction == "forward":
         return [draw((n, 3 * units)), draw((n, 3 * units)), draw((n, units)),
                 unset((n, units))], {}
