@@ -44,9 +44,10 @@ def _index(value: Any) -> np.ndarray | None:
 class StreamedRows:
     """Rows read when a batch needs them: the array-like face training and the readers
     use (length, shape, subsets, reshapes, ``numpy.asarray``), on a subclass's
-    `read_sorted`. A subclass is a frozen attrs class with the fields ``rows`` (which of
-    its source's rows, None: all) and ``sample_shape``, and says ``count`` (rows in the
-    source), ``where`` (the source for messages) and ``dtype``."""
+    `read_sorted` (or its own `read`, where rows need not be read in file order). A
+    subclass is a frozen attrs class with the fields ``rows`` (which of its source's
+    rows, None: all) and ``sample_shape``, and says ``count`` (rows in the source),
+    ``where`` (the source for messages) and ``dtype``."""
 
     rows: np.ndarray | None
     sample_shape: tuple[int, ...]
@@ -202,9 +203,6 @@ class FileRows(StreamedRows):
         positions = self.positions(index)
         batch = self.read_rows(positions).astype(dtype, copy=False)
         return self.check_finite(batch.reshape(len(positions), *self.sample_shape), positions)
-
-    def read_sorted(self, positions: np.ndarray, dtype: Any) -> np.ndarray:
-        return self.read_rows(positions).astype(dtype, copy=False)
 
     def read_rows(self, positions: np.ndarray) -> np.ndarray:
         """The file's rows at ``positions``, in that order, as stored: one positional
