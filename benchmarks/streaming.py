@@ -5,8 +5,10 @@ file into a temporary folder (deleted afterwards) and trains the ``mlp`` workloa
 epoch on it, each run in a fresh process, in two ways:
 
 - ``memory``: the file read whole into memory (``numpy.load``), then ``fit(x, y)``;
-- ``stream``: ``fit(npy_rows(path), y)``: each batch's rows read from the file, ahead of
-  the compute on the prefetch thread (the labels are in memory either way).
+- ``stream``: ``fit(npy_rows(path), y)``: each batch's rows gathered from the file
+  memory-mapped (the MNIST-size file, at most ``MAP_LIMIT``), or read row by row ahead of
+  the compute on the prefetch thread (the 2 GB file, and each process's share under MPI);
+  the labels are in memory either way.
 
 Parts (all by default):
 

@@ -24,7 +24,7 @@ import numpy as np
 
 import nnframe
 from nnframe.datasets import mnist_sample
-from nnframe.datasets.streaming import FileRows, npy_rows
+from nnframe.datasets.streaming import FileRows, MappedRows, npy_rows
 from nnframe.distributed import MPIStrategy, launch
 from nnframe.errors import TrainingDivergedError
 
@@ -116,17 +116,23 @@ class Misbehave(nnframe.Callback):
 
 
 def count_rows_read(rows: FileRows, out: Path) -> FileRows:
-    """``rows``, counting in ``<out>.read.<rank>.json`` how many this process reads."""
-    read = FileRows.read
-    counted = {"rows": 0}
+    """``rows``, counting in ``<out>.read.<rank>.json`` how many rows this process reads,
+    row by row or from a memory map (in ``"mapped"``)."""
+    counted = {"rows": 0, "mapped": 0}
 
-    def counting(self: FileRows, index: object, dtype: object = np.float32) -> np.ndarray:
-        batch = read(self, index, dtype)
-        counted["rows"] += len(batch)
-        Path(f"{out}.read.{rank()}.json").write_text(json.dumps(counted))
-        return batch
+    def counter(kind: type, key: str) -> object:
+        read = kind.read
 
-    FileRows.read = counting  # type: ignore[method-assign]
+        def counting(self: object, index: object, dtype: object = np.float32) -> np.ndarray:
+            batch = read(self, index, dtype)
+            counted[key] += len(batch)
+            Path(f"{out}.read.{rank()}.json").write_text(json.dumps(counted))
+            return batch
+
+        return counting
+
+    FileRows.read = counter(FileRows, "rows")  # type: ignore[method-assign]
+    MappedRows.read = counter(MappedRows, "mapped")  # type: ignore[method-assign]
     return rows
 
 

@@ -11,7 +11,15 @@ import numpy as np
 import pytest
 
 import nnframe
-from nnframe.datasets.streaming import FileRows, is_streamed, npy_rows, npz_rows, streams
+from nnframe.datasets import streaming
+from nnframe.datasets.streaming import (
+    FileRows,
+    MappedRows,
+    is_streamed,
+    npy_rows,
+    npz_rows,
+    streams,
+)
 from nnframe.errors import ConfigError, DataError
 from nnframe.speed.prefetch import Prefetch
 from tests.test_mpi import alone, mpiexec, needs_mpi, program, succeeded
@@ -37,6 +45,15 @@ def assert_same_weights(a: nnframe.Network, b: nnframe.Network) -> None:
         np.testing.assert_array_equal(p.value, q.value, err_msg=p.key)
 
 
+@pytest.fixture(params=["mapped", "row by row"])
+def read_way(request, monkeypatch):
+    """Both ways of reading a small file's rows: memory-mapped (the default for a file
+    of at most ``MAP_LIMIT``) and row by row (larger files, or a share of one)."""
+    if request.param == "row by row":
+        monkeypatch.setattr(streaming, "MAP_LIMIT", 0)
+    return request.param
+
+
 def prefetch_threads() -> list[threading.Thread]:
     return [t for t in threading.enumerate() if t.name == "nnframe-prefetch" and t.is_alive()]
 
@@ -60,6 +77,41 @@ def test_rows_are_read_in_the_order_asked_converted_and_subset(tmp_path):
     assert flat.shape == (50, 30)
     np.testing.assert_array_equal(flat.read([1]), x[1:2].reshape(1, 30))
     np.testing.assert_array_equal(np.asarray(rows[:5]), x[:5])
+
+
+def test_an_epoch_maps_a_small_file_and_reads_a_large_one_or_a_share_row_by_row(
+        tmp_path, monkeypatch):
+    x, _ = images(64)
+    np.save(tmp_path / "x.npy", x)
+    rows = npy_rows(tmp_path / "x.npy")[4:]  # a training split: 60 of the file's rows
+    epoch = [np.arange(0, 30), np.arange(30, 60)]
+    mapped = rows.batch_reader(epoch)
+    assert isinstance(mapped, MappedRows)
+    index = np.array([59, 0, 0, 31, 7])
+    for dtype in (np.float32, np.float64, np.uint8):
+        got = mapped.read(index, dtype)
+        assert got.dtype == dtype
+        np.testing.assert_array_equal(got, rows.read(index, dtype))
+        np.testing.assert_array_equal(got, x[4:][index].astype(dtype))
+    np.testing.assert_array_equal(rows.reshape(60, -1).batch_reader(epoch).read([2]),
+                                  x[6:7].reshape(1, 30))
+    assert rows.batch_reader([epoch[0]]) is rows  # half the rows: one process's share
+    monkeypatch.setattr(streaming, "MAP_LIMIT", rows.file_bytes - 1)
+    assert rows.batch_reader(epoch) is rows
+
+
+def test_a_mapped_file_truncated_while_training_is_an_error_not_a_crash(tmp_path):
+    x, _ = images(64)
+    np.save(tmp_path / "x.npy", x)
+    rows = npy_rows(tmp_path / "x.npy")
+    mapped = rows.batch_reader([np.arange(64)])
+    assert mapped.read([63]).shape == (1, 6, 5)
+    os.truncate(tmp_path / "x.npy", os.path.getsize(tmp_path / "x.npy") - 30)  # row 63
+    for reader in (mapped, rows):  # touching the lost page of the mapping is a SIGBUS
+        with pytest.raises(DataError, match=r"x.npy: row 63: the file ends there"):
+            reader.read([0, 63])
+    with pytest.raises(DataError, match=r"x.npy: row 63: the file ends there"):
+        rows.batch_reader([np.arange(64)])
 
 
 def test_an_uncompressed_npz_member_is_read_in_place(tmp_path):
@@ -127,7 +179,7 @@ def test_readers_stream_by_themselves_when_the_inputs_would_not_fit(tmp_path, mo
 
 
 @pytest.mark.parametrize("shuffle", [True, False])
-def test_streamed_rows_train_the_in_memory_model_bit_for_bit(tmp_path, shuffle):
+def test_streamed_rows_train_the_in_memory_model_bit_for_bit(tmp_path, read_way, shuffle):
     x, y = images(203)
     np.save(tmp_path / "x.npy", x)
     fit = {"epochs": 3, "batch_size": 16, "seed": 5, "verbose": 0, "shuffle": shuffle,
@@ -184,7 +236,8 @@ def test_a_streamed_image_folder_trains_the_in_memory_model_bit_for_bit(tmp_path
     assert rows.shape == (90, 6, 5, 1)
 
 
-def test_stopping_inside_an_epoch_then_resuming_a_stream_is_the_uninterrupted_run(tmp_path):
+def test_stopping_inside_an_epoch_then_resuming_a_stream_is_the_uninterrupted_run(
+        tmp_path, read_way):
     x, y = images(120)
     np.save(tmp_path / "x.npy", x)
     fit = {"batch_size": 16, "verbose": 0, "epochs": 3}
@@ -211,7 +264,7 @@ def test_stopping_inside_an_epoch_then_resuming_a_stream_is_the_uninterrupted_ru
     assert_same_weights(whole, resumed)
 
 
-def test_a_bad_row_stops_training_naming_the_file_and_row(tmp_path):
+def test_a_bad_row_stops_training_naming_the_file_and_row(tmp_path, read_way):
     x = images(100)[0].astype(np.float32)
     y = images(100)[1]
     x[61, 2, 3] = np.nan
@@ -222,7 +275,7 @@ def test_a_bad_row_stops_training_naming_the_file_and_row(tmp_path):
     assert not prefetch_threads()
 
 
-def test_an_error_in_a_callback_stops_the_reading_thread(tmp_path):
+def test_an_error_in_a_callback_stops_the_reading_thread(tmp_path, read_way):
     x, y = images(200)
     np.save(tmp_path / "x.npy", x)
 
@@ -311,11 +364,13 @@ def test_each_process_reads_only_its_share_and_trains_the_one_process_model(tmp_
     np.testing.assert_array_equal(rank0, rank1)
     assert float(np.abs(one - rank0).max()) < 1e-5
     checked = len(range(0, rows, rows // 64))  # rows that check the processes' data agree
-    alone_read = json.loads((tmp_path / "one.read.0.json").read_text())["rows"]
-    assert alone_read == epochs * rows + checked
+    alone_read = json.loads((tmp_path / "one.read.0.json").read_text())
+    # one process reads every row, so it maps the small file; each of two reads its half
+    # of every batch (of 32) row by row, which keeps the other half out of its memory
+    assert alone_read == {"rows": checked, "mapped": epochs * rows}
     for rank in (0, 1):
-        read = json.loads((tmp_path / f"two.read.{rank}.json").read_text())["rows"]
-        assert read == epochs * rows // 2 + checked  # its half of every batch (of 32)
+        read = json.loads((tmp_path / f"two.read.{rank}.json").read_text())
+        assert read == {"rows": epochs * rows // 2 + checked, "mapped": 0}
 
 
 # -- configs ------------------------------------------------------------------------------

@@ -5,6 +5,12 @@ and backward passes of batch b. The queue is bounded (``depth`` batches ahead), 
 stays a few batches whatever the data's size. An error while making a batch is raised in
 the training thread when that batch is asked for; `close` (always called, also on Ctrl-C
 or SIGTERM unwinding the loop) stops the thread and frees what it had queued.
+
+A source whose batches cost no more to make than gathering them from memory (a
+memory-mapped file: `MappedRows`) says ``prefetch = False`` and is read in the training
+thread (`Inline`), as arrays in memory are: a reading thread would only take a core from
+the BLAS threads (measured at 2 BLAS threads on 2 cores: a streamed MNIST epoch 1.13x the
+in-memory one with the thread, 0.98x without).
 """
 
 from __future__ import annotations
@@ -82,11 +88,13 @@ class Prefetch:
 
 def read_ahead(x: Any, y: Any, weights: Any, dtype: Any, order: Any, batch_size: int,
                rows: Callable[[int, int], tuple[int, int]], batches: Iterable[int]
-               ) -> Prefetch:
+               ) -> Prefetch | Inline:
     """Batches of rows read from a file (``x.read(index, dtype)``), in the epoch's
     ``order`` (None: file order), with their targets and weights: ``rows(begin, end)``
     gives this process's rows of each global batch. A source read in chunks (Parquet row
-    groups) is told every batch first (``x.batch_reader(reads)``), to plan its reads."""
+    groups) is told every batch first (``x.batch_reader(reads)``), to plan its reads,
+    and a file may answer with a memory map of itself, which is read in the training
+    thread."""
     batches = list(batches)
     reads = {}  # this process's rows of each batch
     for batch in batches:
@@ -100,4 +108,19 @@ def read_ahead(x: Any, y: Any, weights: Any, dtype: Any, order: Any, batch_size:
         return (source.read(index, dtype), y.take(index, axis=0),
                 None if weights is None else weights.take(index))
 
-    return Prefetch(make, batches)
+    return Prefetch(make, batches) if getattr(source, "prefetch", True) else Inline(make)
+
+
+class Inline:
+    """`Prefetch`'s face on batches made when they are asked for, in the caller's
+    thread."""
+
+    def __init__(self, make: Callable[[Any], Any]) -> None:
+        self._make = make
+
+    def get(self, key: Any) -> Any:
+        """The item for ``key``, made now."""
+        return self._make(key)
+
+    def close(self) -> None:
+        """Nothing to stop."""
