@@ -30,7 +30,7 @@ DOCS = ROOT / "docs"
 # processes run without them (this command only: nothing else is changed).
 OPENBLAS_OVERRIDES = ("OPENBLAS_CORETYPE", "OPENBLAS_L2_SIZE")
 QUICK_SAMPLES = 10_000
-FRAMEWORKS = ("nnframe", "torch", "torch-default", "sklearn")
+FRAMEWORKS = ("nnframe", "nnframe-threads", "torch", "torch-default", "sklearn")
 
 
 def parse_args(argv: list[str]) -> argparse.Namespace:
@@ -155,8 +155,9 @@ def plan(args: argparse.Namespace, workloads: list[str]) -> list[list[dict[str, 
                 common = {"workload": name, "threads": threads, "round": round_index,
                           "train_samples": args.train_samples or 60_000}
                 requests.append({"kind": "floor", **common})
-                frameworks = [f for f in ("nnframe", *WORKLOADS[name].peers)
-                              if f in args.frameworks]
+                frameworks = [f for f in ("nnframe", "nnframe-threads", *WORKLOADS[name].peers)
+                              if f in args.frameworks
+                              and (f != "nnframe-threads" or threads > 1)]
                 for framework in rotated(frameworks, round_index):
                     requests.append({
                         "kind": "epoch", "framework": framework, "seed": round_index,

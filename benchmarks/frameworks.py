@@ -5,9 +5,11 @@ Each runner gets the training images float32 in [0, 1], shaped as the workload r
 labels, builds its network from `benchmarks.workloads`, and converts the data before the
 clock starts (views where the framework allows: torch.from_numpy, reshape).
 
-Frameworks: ``nnframe``; ``torch``, PyTorch at its best CPU setting (fused optimizers);
-``torch-default``, PyTorch with ``torch.optim``'s defaults (on a CPU, a Python loop over
-the parameters); ``sklearn``, scikit-learn's MLPClassifier.
+Frameworks: ``nnframe``; ``nnframe-threads``, the same with ``strategy="threads"`` (each
+batch split over the threads, run only at 2 threads and more); ``torch``, PyTorch at its
+best CPU setting (fused optimizers); ``torch-default``, PyTorch with ``torch.optim``'s
+defaults (on a CPU, a Python loop over the parameters); ``sklearn``, scikit-learn's
+MLPClassifier.
 """
 
 from __future__ import annotations
@@ -37,8 +39,11 @@ class NNFrameRunner:
         self.x = x
         self.y = one_hot(y) if workload.one_hot_targets else y
 
+    strategy: str | None = None
+
     def train_epoch(self) -> None:
-        self.net.fit(self.x, self.y, epochs=1, batch_size=self.workload.batch_size, verbose=0)
+        self.net.fit(self.x, self.y, epochs=1, batch_size=self.workload.batch_size, verbose=0,
+                     strategy=self.strategy)
 
     def predict(self, x: np.ndarray) -> np.ndarray:
         return self.net.predict(x)
@@ -49,6 +54,13 @@ class NNFrameRunner:
 
     def count_parameters(self) -> int:
         return self.net.count_params()
+
+
+class NNFrameThreadsRunner(NNFrameRunner):
+    """``Network.fit(..., strategy="threads")``: each batch split over the threads."""
+
+    name = "nnframe-threads"
+    strategy = "threads"
 
 
 def _nchw(x: np.ndarray) -> np.ndarray:
@@ -138,6 +150,6 @@ class SklearnRunner:
         return sum(w.size for w in self.model.coefs_) + sum(b.size for b in self.model.intercepts_)
 
 
-RUNNERS: dict[str, Any] = {r.name: r for r in (NNFrameRunner, TorchRunner, TorchDefaultRunner,
-                                                SklearnRunner)}
+RUNNERS: dict[str, Any] = {r.name: r for r in (NNFrameRunner, NNFrameThreadsRunner, TorchRunner,
+                                                TorchDefaultRunner, SklearnRunner)}
 FRAMEWORKS = tuple(RUNNERS)

@@ -16,11 +16,12 @@ from typing import Any
 from benchmarks.steps import NNFRAME_OPTIMIZERS
 from benchmarks.workloads import IMAGE_SHAPE
 
-FRAMEWORK_ORDER = ("nnframe", "torch", "torch-default", "sklearn")
-LABELS = {"nnframe": "nnframe", "torch": "PyTorch (fused optimizer)",
+FRAMEWORK_ORDER = ("nnframe", "nnframe-threads", "torch", "torch-default", "sklearn")
+LABELS = {"nnframe": "nnframe", "nnframe-threads": 'nnframe, strategy="threads"',
+          "torch": "PyTorch (fused optimizer)",
           "torch-default": "PyTorch (default optimizer)", "sklearn": "scikit-learn"}
-COLORS = {"nnframe": "#2a6f97", "torch": "#ee6c4d", "torch-default": "#f4a261",
-          "sklearn": "#98c1d9"}
+COLORS = {"nnframe": "#2a6f97", "nnframe-threads": "#61a5c2", "torch": "#ee6c4d",
+          "torch-default": "#f4a261", "sklearn": "#98c1d9"}
 #: Highest over lowest per-round ratio above which a comparison is flagged as noisy.
 NOISY_SPREAD = 1.3
 #: The thread count the targets are set at.
@@ -104,6 +105,12 @@ def summarise_epochs(measurements: list[dict[str, Any]]) -> dict[str, Any]:
                 entry["ratios"][peer] = {key: _paired(ours, theirs, key) for key in
                                          ("epoch_s", "epoch_cpu_s", "inference_s",
                                           "inference_cpu_s", "latency_s")}
+            threaded = by_framework["nnframe-threads"]  # strategy="threads" against peers
+            for peer in ("torch", "torch-default"):
+                if threaded and by_framework[peer]:
+                    entry.setdefault("threads_ratios", {})[peer] = {
+                        key: _paired(threaded, by_framework[peer], key)
+                        for key in ("epoch_s", "epoch_cpu_s")}
             if floors:
                 entry["floor"] = {"epoch_s": _stats([f["epoch_s"] for f in floors]),
                                   "inference_s": _stats([f["inference_s"] for f in floors]),
@@ -360,11 +367,26 @@ def noisy_count(results: dict[str, Any]) -> int:
     return sum(1 for t in results["targets"] if t["noisy"])
 
 
+def threads_lines(results: dict[str, Any]) -> list[str]:
+    """``nnframe, strategy="threads" / PyTorch``, per workload and thread count."""
+    lines = []
+    for name, by_threads in results["summary"].items():
+        for threads, entry in by_threads.items():
+            for peer, ratio in entry.get("threads_ratios", {}).items():
+                lines.append(f'{name}, {threads} threads: nnframe strategy="threads" / '
+                             f"{LABELS[peer]}: epoch {_ratio_text(ratio['epoch_s'])}, CPU "
+                             f"{_ratio_text(ratio['epoch_cpu_s'])}")
+    return lines
+
+
 def format_report(results: dict[str, Any]) -> str:
     parts = [machine_line(results["machine"]), "", _text_table(table_rows(results))]
     if results.get("steps"):
         parts += ["", _text_table(step_rows(results))]
     parts += ["", _text_table(target_rows(results))]
+    threaded = threads_lines(results)
+    if threaded:
+        parts += ["", *threaded]
     noisy = noisy_count(results)
     if noisy:
         parts.append(f"{noisy} target(s) flagged noisy: their rounds disagree by more than "

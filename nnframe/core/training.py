@@ -355,9 +355,12 @@ class _Step:
                  ) -> tuple[np.ndarray | None, float]:
         """Train on this process's rows of a batch; its output and the batch's loss."""
         network, group = self.network, self.group
-        output, inputs, loss = self._forward(xb, yb, checked, wb)
+        # the strategy's own passes (over threads), else this thread's
+        split = self.strategy.forward_backward(network, self.backward, xb, yb, wb, checked)
+        output, inputs, loss = self._forward(xb, yb, checked, wb) if split is None \
+            else (split[0], None, split[1])
         weight = self.strategy.share(loss, len(xb), batch_rows, network.stop_training)
-        if output is not None:  # None: no rows of this batch on this process
+        if output is not None and split is None:  # None: no rows of this batch here
             grad = network.loss.backward()
             if weight != 1.0:  # this process's part of the global batch's mean loss
                 grad = grad * weight

@@ -4,7 +4,8 @@
 change; in Python, ``net.fit(..., strategy="mpi")`` in a script started by ``mpiexec``
 (or ``strategy="auto"``: MPI when a launcher started several processes, else one
 process). `Strategy` is the extension point of the training loop, and also the
-one-process strategy `fit` uses by default; `MPIStrategy` is the data-parallel one.
+one-process strategy `fit` uses by default; `MPIStrategy` is the data-parallel one, and
+`ThreadStrategy` (``strategy="threads"``) splits each batch over one process's threads.
 
 Importing this package imports no MPI: mpi4py is imported only when an `MPIStrategy` is
 made, so one-process training never needs it.
@@ -15,14 +16,16 @@ from __future__ import annotations
 from nnframe.distributed.launcher import Launch, launch
 from nnframe.distributed.mpi import MPIStrategy
 from nnframe.distributed.strategy import Strategy
+from nnframe.distributed.threads import ThreadStrategy
 from nnframe.errors import ConfigError
 
-STRATEGY_NAMES = ("auto", "mpi")
+STRATEGY_NAMES = ("auto", "mpi", "threads")
 
 
 def resolve(strategy: str | Strategy | None) -> Strategy:
     """The strategy `fit` was given: None for one process, a `Strategy`, ``"mpi"``
-    (every process of ``MPI.COMM_WORLD``) or ``"auto"`` (see `from_launcher`)."""
+    (every process of ``MPI.COMM_WORLD``), ``"threads"`` (each batch split over this
+    process's threads, `ThreadStrategy`) or ``"auto"`` (see `from_launcher`)."""
     if strategy is None:
         return Strategy()
     if isinstance(strategy, Strategy):
@@ -31,6 +34,8 @@ def resolve(strategy: str | Strategy | None) -> Strategy:
         return from_launcher()
     if strategy == "mpi":
         return MPIStrategy()
+    if strategy == "threads":
+        return ThreadStrategy()
     raise ConfigError(f"strategy must be None, {' or '.join(map(repr, STRATEGY_NAMES))}, or "
                       f"a nnframe.distributed.Strategy, got {strategy!r}")
 
@@ -45,4 +50,5 @@ def from_launcher() -> Strategy:
     return MPIStrategy(expected=started.size)
 
 
-__all__ = ["Launch", "MPIStrategy", "Strategy", "from_launcher", "launch", "resolve"]
+__all__ = ["Launch", "MPIStrategy", "Strategy", "ThreadStrategy", "from_launcher", "launch",
+           "resolve"]

@@ -20,13 +20,15 @@ from nnframe.core.contracts import MetricProtocol, OptimizerProtocol, ParameterG
 
 if TYPE_CHECKING:
     from nnframe.core.network import Network
+    from nnframe.speed.backward import ParameterBackward
 
 
 class Strategy:
     """How training is spread over processes: here, one process does everything.
 
     The hooks, in the order a run calls them: `failures` around the run, `start` once;
-    per batch `rows`, `begin_batch`, `share` (after forward), `update_metrics`, `combine`
+    per batch `rows`, `begin_batch`, `forward_backward`, `share` (after forward),
+    `update_metrics`, `combine`
     (after backward), `step` and `should_stop`; per epoch `end_epoch`, `metric_results`,
     `evaluate` and `any`.
     """
@@ -68,6 +70,15 @@ class Strategy:
                     batch: int) -> None:
         """Before a batch's forward pass: the random stream its layers draw from (here,
         the network's generator, continuing)."""
+
+    def forward_backward(self, network: Network, backward: ParameterBackward,
+                         xb: np.ndarray, yb: np.ndarray, wb: np.ndarray | None,
+                         checked: bool = False) -> tuple[np.ndarray, float] | None:
+        """Run this process's forward, loss and backward passes over a batch itself (over
+        threads: `nnframe.distributed.threads.ThreadStrategy`), filling the gradient
+        buffer, with every layer checked on the ``checked`` first batch; the output and
+        the mean loss. None (here): the training loop runs them on this thread."""
+        return None
 
     def update_metrics(self, metrics: Sequence[MetricProtocol], y: np.ndarray | None,
                        output: np.ndarray | None) -> None:
