@@ -534,6 +534,11 @@ def markdown(results: dict[str, Any]) -> str:
         f"{NOISY_SPREAD:.1f}x the lowest. `CPU ratio`: the",
         "  same for process CPU time (every thread of the process), which counts work",
         "  rather than waiting and is steadier on a shared machine.",
+        "- `nnframe, strategy=\"threads\"` (at 2 threads and more): the same network trained",
+        "  with each batch split over the threads (`fit(strategy=\"threads\")`, see the user",
+        "  guide), its `nnframe / this` being plain nnframe's time over its own; against",
+        "  PyTorch:" + (" " + "; ".join(threads_lines(results)) if threads_lines(results)
+                       else " not measured in this run") + ".",
         "- The GEMM floor is the time NumPy's BLAS takes for the epoch's matrix products",
         "  alone, at the workload's real shapes (each batch size, forward, weight and input",
         "  gradients but the input gradient of the first layer), measured in every round at",

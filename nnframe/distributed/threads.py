@@ -60,6 +60,7 @@ class ThreadStrategy(Strategy):
         self._workers: list[_Worker] = []
         self._blas: Any = None
         self._stream_key: tuple[Any, bytes] | None = None
+        self._grads = np.empty(0)
 
     def describe(self) -> str:
         return f"1 process, {self.threads} threads"
@@ -84,6 +85,7 @@ class ThreadStrategy(Strategy):
         if self.threads < 2:
             return
         group = network.parameters()
+        self._grads = group.grads  # the buffer backward fills, for the whole run
         self._replicas = [Replica.of(network, group) for _ in range(self.threads - 1)]
         self._workers = [_Worker(f"nnframe-share-{share}")
                          for share in range(1, self.threads)]
@@ -144,7 +146,7 @@ class ThreadStrategy(Strategy):
             backward.checked(grad[first:last], inputs)
         else:
             backward(grad[first:last])
-        grads = network.parameters().grads
+        grads = self._grads
         for replica, worker in pairs:
             worker.result()
             grads += replica.grads
