@@ -458,8 +458,9 @@ def test_a_strategy_is_named_or_given():
     assert type(resolve(None)) is Strategy
     mine = Strategy()
     assert resolve(mine) is mine
-    with pytest.raises(ConfigError, match="strategy must be None, 'auto' or 'mpi'"):
-        resolve("threads")
+    with pytest.raises(ConfigError,
+                       match="strategy must be None, 'auto', 'mpi' or 'threads', or a"):
+        resolve("thread")
     assert type(resolve("auto")) is Strategy  # no launcher here: one process
 
 

@@ -192,6 +192,7 @@ def test_the_strategy_is_named_and_checked():
     strategy = resolve("threads")
     assert isinstance(strategy, ThreadStrategy) and strategy.threads >= 1
     assert ThreadStrategy(3).describe() == "1 process, 3 threads"
+    assert ThreadStrategy(1).describe() == "1 process, 1 thread"
     for bad in (0, -1, 1.5, True, "2"):
         with pytest.raises(ValueError, match="positive number of threads"):
             ThreadStrategy(bad)
@@ -228,3 +229,46 @@ def test_conv_and_recurrent_layers_train_the_one_thread_model(plugin):
     alone.fit(x, y, epochs=2, batch_size=16, seed=0, verbose=0)
     split.fit(x, y, epochs=2, batch_size=16, seed=0, verbose=0, strategy=ThreadStrategy(2))
     assert max_difference(alone, split) < 1e-10
+
+
+def test_a_config_asks_for_threads_and_the_banner_says_so(tmp_path):
+    from typer.testing import CliRunner
+
+    from nnframe.cli import app
+    from nnframe.cli.training import _threads_if_asked
+    from nnframe.config import parse_config
+    from nnframe.config.problems import ConfigFileError
+    from nnframe.distributed import Strategy
+    from nnframe.errors import ConfigError
+
+    config = {"model": {"layers": [{"type": "dense", "output_size": 8}, {"type": "tanh"},
+                                   {"type": "dense", "output_size": 10}]},
+              "loss": {"type": "cross_entropy"}, "optimizer": {"type": "adam"},
+              "data": {"dataset": "mnist_sample", "subset": 200, "test_subset": 50,
+                       "flatten": True},
+              "train": {"epochs": 1, "batch_size": 20, "seed": 0}}
+    lines = ['[model]', 'layers = [{ type = "dense", output_size = 8 }, { type = "tanh" },',
+             '          { type = "dense", output_size = 10 }]', '[loss]',
+             'type = "cross_entropy"', '[optimizer]', 'type = "adam"', '[data]',
+             'dataset = "mnist_sample"', 'subset = 200', 'test_subset = 50', 'flatten = true',
+             '[train]', 'epochs = 1', 'batch_size = 20', 'seed = 0']
+    models = {}
+    for name, extra in (("one", []), ("split", ['strategy = "threads"'])):
+        path = tmp_path / f"{name}.toml"
+        path.write_text("\n".join(lines + extra) + "\n")
+        result = CliRunner().invoke(app, ["train", str(path), "-o",
+                                          str(tmp_path / f"{name}.npz")])
+        assert result.exit_code == 0, result.output
+        assert ("split over 1 process, " in result.output) is (name == "split")
+        models[name] = nnframe.load(tmp_path / f"{name}.npz")
+    assert max_difference(models["one"], models["split"]) < 1e-5
+    threaded = parse_config({**config, "train": {**config["train"], "strategy": "threads"}})
+    assert isinstance(_threads_if_asked(threaded, Strategy()), ThreadStrategy)
+
+    class TwoProcesses(Strategy):
+        size = 2
+
+    with pytest.raises(ConfigError, match="but mpiexec started several"):
+        _threads_if_asked(threaded, TwoProcesses())
+    with pytest.raises(ConfigFileError, match=r"train.strategy: must be one of 'threads'"):
+        parse_config({**config, "train": {**config["train"], "strategy": "mpi"}})

@@ -32,7 +32,7 @@ from nnframe.core.contracts import Callback
 from nnframe.core.network import Network
 from nnframe.core.registry import component_name
 from nnframe.datasets.network_data import loss_classifies
-from nnframe.distributed import Strategy, from_launcher, launch
+from nnframe.distributed import Strategy, ThreadStrategy, from_launcher, launch
 from nnframe.errors import ConfigError, NNFrameError, TrainingDivergedError
 from nnframe.modelfile.resume import check_resumable, kept_from_checkpoint
 from nnframe.modelfile.save import check_saveable
@@ -113,9 +113,22 @@ def _strategy() -> Strategy:
         raise SystemExit(2) from None
 
 
+def _threads_if_asked(config: Config, strategy: Strategy) -> Strategy:
+    """``[train] strategy = "threads"``: each batch split over this process's threads;
+    refused under an MPI launcher, where each process already trains its share."""
+    if config.train.strategy != "threads":
+        return strategy
+    if strategy.size > 1:
+        raise ConfigError('train.strategy = "threads" splits each batch over the threads of '
+                          "one process, but mpiexec started several: remove it from the "
+                          "config, or train without mpiexec")
+    return ThreadStrategy()
+
+
 def _train(options: TrainOptions, strategy: Strategy) -> int:
     root = strategy.is_root
     config = load_config(options.config)
+    strategy = _threads_if_asked(config, strategy)
     if options.resume is not None and options.seed is not None:
         raise ConfigError("--seed cannot be combined with --resume: a resumed run continues "
                           "the random stream saved in the checkpoint")
@@ -290,7 +303,8 @@ def _data_name(config: Config) -> str:
 def _describe(network: Network, config: Config, strategy: Strategy) -> str:
     loss = component_name("loss", network.loss)
     optimizer = component_name("optimizer", network.optimizer)
-    spread = f", split over {strategy.describe()}" if strategy.size > 1 else ""
+    spread = (f", split over {strategy.describe()}"
+              if strategy.size > 1 or isinstance(strategy, ThreadStrategy) else "")
     return (f"network: {len(network.layers)} layers, {network.count_params():,} parameters, "
             f"{network.dtype}; loss {loss}, optimizer {optimizer} (learning rate "
             f"{network.optimizer.learning_rate:g}); batch size {config.train.batch_size}"

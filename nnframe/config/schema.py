@@ -80,6 +80,7 @@ class TrainSpec:
     callbacks: tuple[ComponentSpec, ...] = ()  #: early stopping, checkpoints, logs
     clip_norm: float | None = None  #: the largest global gradient norm
     class_weight: Any = None  #: "balanced", or a mapping of class (name or index) to weight
+    strategy: str | None = None  #: "threads": each batch split over this process's threads
 
     def create_schedule(self) -> Any:
         """A fresh schedule, or None."""

@@ -31,7 +31,7 @@ DATA_KEYS = ("dataset", "test", "test_split", "stratify", "subset", "test_subset
 FILE_SUFFIXES = {".csv": "csv", ".tsv": "csv", ".parquet": "parquet", ".pq": "parquet",
                  ".npy": "npy", ".npz": "npz"}
 TRAIN_KEYS = ("epochs", "batch_size", "seed", "shuffle", "log_every", "metrics", "schedule",
-              "callbacks", "clip_norm", "class_weight")
+              "callbacks", "clip_norm", "class_weight", "strategy")
 LAYERS_EXAMPLE = '[[model.layers]] type = "dense" output_size = 10'
 
 
@@ -248,6 +248,8 @@ def _train_spec(problems: Problems, raw: dict[str, Any]) -> TrainSpec | None:
         "clip_norm": fields.number(problems, table, "train", "clip_norm", None, low=0.0,
                                    low_inclusive=False, high=float("inf"),
                                    high_inclusive=False),
+        "strategy": fields.string(problems, table, "train", "strategy", None,
+                                  choices=("threads",)),
     }
     seed = fields.integer(problems, table, "train", "seed", None, minimum=0)
     values["class_weight"] = _class_weight(problems, table)

@@ -36,8 +36,9 @@ def resolve(strategy: str | Strategy | None) -> Strategy:
         return MPIStrategy()
     if strategy == "threads":
         return ThreadStrategy()
-    raise ConfigError(f"strategy must be None, {' or '.join(map(repr, STRATEGY_NAMES))}, or "
-                      f"a nnframe.distributed.Strategy, got {strategy!r}")
+    names = ", ".join(map(repr, STRATEGY_NAMES[:-1])) + f" or {STRATEGY_NAMES[-1]!r}"
+    raise ConfigError(f"strategy must be None, {names}, or a nnframe.distributed.Strategy, "
+                      f"got {strategy!r}")
 
 
 def from_launcher() -> Strategy:

@@ -63,7 +63,7 @@ class ThreadStrategy(Strategy):
         self._grads = np.empty(0)
 
     def describe(self) -> str:
-        return f"1 process, {self.threads} threads"
+        return f"1 process, {self.threads} thread{'s' if self.threads > 1 else ''}"
 
     def failures(self, show_traceback: bool = True) -> contextlib.AbstractContextManager[None]:
         """Around the run: the workers stopped and the BLAS's threads put back at its
