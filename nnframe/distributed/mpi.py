@@ -42,7 +42,6 @@ from __future__ import annotations
 
 import array
 import contextlib
-import hashlib
 import math
 import os
 import stat
@@ -58,7 +57,7 @@ import numpy as np
 
 from nnframe.core.contracts import MetricProtocol, OptimizerProtocol, ParameterGroup
 from nnframe.distributed.sharding import Shard, is_elementwise
-from nnframe.distributed.strategy import Strategy, even_rows, finite
+from nnframe.distributed.strategy import Strategy, even_rows, finite, stream_state
 from nnframe.errors import (
     ConfigError,
     DataError,
@@ -247,7 +246,7 @@ class MPIStrategy(Strategy):
         key = self._stream_key
         if key is None or key[0] is not shared_state:  # a new epoch
             key = self._stream_key = (shared_state, repr(shared_state).encode())
-        rng.bit_generator.state = _stream_state(rng.bit_generator, key[1], batch, self.rank)
+        rng.bit_generator.state = stream_state(rng.bit_generator, key[1], batch, self.rank)
 
     def update_metrics(self, metrics: Sequence[MetricProtocol], y: np.ndarray | None,
                        output: np.ndarray | None) -> None:
@@ -521,15 +520,3 @@ def _describe_array(array: np.ndarray) -> str:
     step = max(1, len(array) // 64)
     checksum = zlib.crc32(np.ascontiguousarray(array[::step]).tobytes())
     return f"{array.shape} {array.dtype} (checksum {checksum:08x})"
-
-
-def _stream_state(bit_generator: Any, key: bytes, batch: int, rank: int) -> dict[str, Any]:
-    """The state of a random stream of its own for (shared state, batch, rank)."""
-    digest = hashlib.blake2b(key + f"/{batch}/{rank}".encode(), digest_size=32).digest()
-    if isinstance(bit_generator, np.random.PCG64):  # nnframe's: set its 128-bit state
-        return {"bit_generator": "PCG64",
-                "state": {"state": int.from_bytes(digest[:16], "little"),
-                          "inc": int.from_bytes(digest[16:], "little") | 1},
-                "has_uint32": 0, "uinteger": 0}
-    seed = np.random.SeedSequence(int.from_bytes(digest, "little"))
-    return type(bit_generator)(seed).state

@@ -10,6 +10,7 @@ loop in `nnframe.core.training` reads the same for one process and for many.
 from __future__ import annotations
 
 import contextlib
+import hashlib
 import math
 from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any
@@ -162,3 +163,17 @@ def clip(grads: np.ndarray, clip_norm: float) -> None:
     norm = math.sqrt(float(np.vdot(grads, grads)))
     if norm > clip_norm:
         grads *= clip_norm / norm
+
+
+def stream_state(bit_generator: Any, key: bytes, batch: int, rank: int) -> dict[str, Any]:
+    """The state of a random stream of its own for (shared state ``key``, batch, rank):
+    each process's (`MPIStrategy`) or each thread's share (`ThreadStrategy`) of a batch
+    draws its random numbers (dropout) from one."""
+    digest = hashlib.blake2b(key + f"/{batch}/{rank}".encode(), digest_size=32).digest()
+    if isinstance(bit_generator, np.random.PCG64):  # nnframe's: set its 128-bit state
+        return {"bit_generator": "PCG64",
+                "state": {"state": int.from_bytes(digest[:16], "little"),
+                          "inc": int.from_bytes(digest[16:], "little") | 1},
+                "has_uint32": 0, "uinteger": 0}
+    seed = np.random.SeedSequence(int.from_bytes(digest, "little"))
+    return type(bit_generator)(seed).state

@@ -38,7 +38,7 @@ import numpy as np
 from nnframe.checks.layers import checked_forward
 from nnframe.core.contracts import ParameterGroup
 from nnframe.core.contracts.optimizer import aligned_zeros
-from nnframe.distributed.strategy import Strategy, even_rows
+from nnframe.distributed.strategy import Strategy, even_rows, stream_state
 from nnframe.speed import parallel
 from nnframe.speed.backward import ParameterBackward
 
@@ -106,13 +106,11 @@ class ThreadStrategy(Strategy):
         network's own, which share 0 draws from, goes on as with one thread)."""
         if not self._replicas:
             return
-        from nnframe.distributed.mpi import _stream_state
-
         key = self._stream_key
         if key is None or key[0] is not shared_state:  # a new epoch
             key = self._stream_key = (shared_state, repr(shared_state).encode())
         for share, replica in enumerate(self._replicas, start=1):
-            replica.rng.bit_generator.state = _stream_state(replica.rng.bit_generator,
+            replica.rng.bit_generator.state = stream_state(replica.rng.bit_generator,
                                                             key[1], batch, share)
 
     def forward_backward(self, network: Network, backward: ParameterBackward,
