@@ -272,3 +272,21 @@ def test_a_config_asks_for_threads_and_the_banner_says_so(tmp_path):
         _threads_if_asked(threaded, TwoProcesses())
     with pytest.raises(ConfigFileError, match=r"train.strategy: must be one of 'threads'"):
         parse_config({**config, "train": {**config["train"], "strategy": "mpi"}})
+
+
+@pytest.mark.parametrize("limit", ["mapped", "row by row"])
+def test_rows_streamed_from_a_file_train_the_in_memory_split_model(tmp_path, monkeypatch,
+                                                                     limit):
+    from nnframe.datasets import streaming
+
+    if limit == "row by row":  # read on the prefetch thread, beside the share workers
+        monkeypatch.setattr(streaming, "MAP_LIMIT", 0)
+    x, y = data()
+    np.save(tmp_path / "x.npy", x)
+    fit = {"epochs": 2, "batch_size": 16, "seed": 3, "verbose": 0}
+    memory, streamed = network("dropout"), network("dropout")
+    memory.fit(x, y, strategy=ThreadStrategy(2), **fit)
+    streamed.fit(streaming.npy_rows(tmp_path / "x.npy"), y, strategy=ThreadStrategy(2), **fit)
+    for a, b in zip(weights(memory), weights(streamed), strict=True):
+        np.testing.assert_array_equal(a, b)
+    assert not share_threads()
