@@ -290,3 +290,20 @@ def test_rows_streamed_from_a_file_train_the_in_memory_split_model(tmp_path, mon
     for a, b in zip(weights(memory), weights(streamed), strict=True):
         np.testing.assert_array_equal(a, b)
     assert not share_threads()
+
+
+def test_ctrl_c_stops_the_workers_and_gives_the_blas_back():
+    threadpoolctl = pytest.importorskip("threadpoolctl")
+    before = [info["num_threads"] for info in threadpoolctl.threadpool_info()]
+
+    class Interrupt(nnframe.Callback):
+        def on_batch_end(self, batch, logs):
+            if batch == 2:
+                raise KeyboardInterrupt  # as Ctrl-C does
+
+    x, y = data()
+    with pytest.raises(KeyboardInterrupt):
+        network().fit(x, y, epochs=2, batch_size=16, seed=0, verbose=0,
+                      callbacks=[Interrupt()], strategy=ThreadStrategy(2))
+    assert not share_threads()
+    assert [info["num_threads"] for info in threadpoolctl.threadpool_info()] == before
