@@ -476,6 +476,7 @@ def markdown(results: dict[str, Any]) -> str:
     memory_methods = {s["memory_method"] for by in results["summary"].values()
                       for e in by.values() for s in e["frameworks"].values()}
     noisy = noisy_count(results)
+    threaded = "; ".join(threads_lines(results)) or "not measured in this run"
     lines = [
         "# Performance",
         "",
@@ -537,8 +538,7 @@ def markdown(results: dict[str, Any]) -> str:
         "- `nnframe, strategy=\"threads\"` (at 2 threads and more): the same network trained",
         "  with each batch split over the threads (`fit(strategy=\"threads\")`, see the user",
         "  guide), its `nnframe / this` being plain nnframe's time over its own; against",
-        "  PyTorch:" + (" " + "; ".join(threads_lines(results)) if threads_lines(results)
-                       else " not measured in this run") + ".",
+        f"  PyTorch: {threaded}.",
         "- The GEMM floor is the time NumPy's BLAS takes for the epoch's matrix products",
         "  alone, at the workload's real shapes (each batch size, forward, weight and input",
         "  gradients but the input gradient of the first layer), measured in every round at",

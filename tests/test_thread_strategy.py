@@ -10,7 +10,7 @@ import pytest
 
 import nnframe
 from nnframe.distributed import ThreadStrategy, resolve
-from nnframe.distributed.threads import Replica
+from nnframe.distributed.threads import WORKER_NAME, Replica
 
 
 def data(n: int = 203, features: int = 12, classes: int = 4, seed: int = 0
@@ -34,7 +34,7 @@ def weights(net: nnframe.Network) -> list[np.ndarray]:
 
 def share_threads() -> list[threading.Thread]:
     return [t for t in threading.enumerate()
-            if t.name.startswith("nnframe-share-") and t.is_alive()]
+            if t.name.startswith(WORKER_NAME) and t.is_alive()]
 
 
 def max_difference(a: nnframe.Network, b: nnframe.Network) -> float:
@@ -307,3 +307,17 @@ def test_ctrl_c_stops_the_workers_and_gives_the_blas_back():
                       callbacks=[Interrupt()], strategy=ThreadStrategy(2))
     assert not share_threads()
     assert [info["num_threads"] for info in threadpoolctl.threadpool_info()] == before
+
+
+def test_without_threadpoolctl_a_blas_with_several_threads_is_a_warning(monkeypatch):
+    import sys
+
+    from nnframe.speed import parallel
+
+    monkeypatch.setitem(sys.modules, "threadpoolctl", None)  # import fails
+    monkeypatch.setattr(parallel, "blas_threads", lambda: 4)
+    x, y = data(64)
+    with pytest.warns(RuntimeWarning, match=r"BLAS, which has 4 threads.*nnframe\[threads\]"):
+        network().fit(x, y, epochs=1, batch_size=32, seed=0, verbose=0,
+                      strategy=ThreadStrategy(2))
+    assert not share_threads()

@@ -303,8 +303,7 @@ def _data_name(config: Config) -> str:
 def _describe(network: Network, config: Config, strategy: Strategy) -> str:
     loss = component_name("loss", network.loss)
     optimizer = component_name("optimizer", network.optimizer)
-    spread = (f", split over {strategy.describe()}"
-              if strategy.size > 1 or isinstance(strategy, ThreadStrategy) else "")
+    spread = f", split over {strategy.describe()}" if strategy.splits else ""
     return (f"network: {len(network.layers)} layers, {network.count_params():,} parameters, "
             f"{network.dtype}; loss {loss}, optimizer {optimizer} (learning rate "
             f"{network.optimizer.learning_rate:g}); batch size {config.train.batch_size}"

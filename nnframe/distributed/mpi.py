@@ -57,7 +57,7 @@ import numpy as np
 
 from nnframe.core.contracts import MetricProtocol, OptimizerProtocol, ParameterGroup
 from nnframe.distributed.sharding import Shard, is_elementwise
-from nnframe.distributed.strategy import Strategy, even_rows, finite, stream_state
+from nnframe.distributed.strategy import ShareStreams, Strategy, even_rows, finite
 from nnframe.errors import (
     ConfigError,
     DataError,
@@ -119,7 +119,7 @@ class MPIStrategy(Strategy):
         self._stop_agreed = False
         self._pending: list[tuple[np.ndarray, np.ndarray] | None] = []
         self._guarded = False
-        self._stream_key: tuple[dict[str, Any], bytes] | None = None
+        self._streams = ShareStreams()
         self.shard_step = bool(shard_step)
         self._shard: Shard | None = None  # this process's slice of the step, this run
         self._optimizer: OptimizerProtocol | None = None
@@ -243,10 +243,8 @@ class MPIStrategy(Strategy):
                     batch: int) -> None:
         """Point the network's generator at a stream of this process and batch, derived
         from the state every process shares this epoch."""
-        key = self._stream_key
-        if key is None or key[0] is not shared_state:  # a new epoch
-            key = self._stream_key = (shared_state, repr(shared_state).encode())
-        rng.bit_generator.state = stream_state(rng.bit_generator, key[1], batch, self.rank)
+        rng.bit_generator.state = self._streams.state(rng.bit_generator, shared_state, batch,
+                                                      self.rank)
 
     def update_metrics(self, metrics: Sequence[MetricProtocol], y: np.ndarray | None,
                        output: np.ndarray | None) -> None:

@@ -40,6 +40,11 @@ class Strategy:
     rank: int = 0
 
     @property
+    def splits(self) -> bool:
+        """Whether each batch is split (over processes or threads), for the banner."""
+        return self.size > 1
+
+    @property
     def is_root(self) -> bool:
         """Whether this process is rank 0, the one that prints and writes files."""
         return self.rank == 0
@@ -177,3 +182,18 @@ def stream_state(bit_generator: Any, key: bytes, batch: int, rank: int) -> dict[
                 "has_uint32": 0, "uinteger": 0}
     seed = np.random.SeedSequence(int.from_bytes(digest, "little"))
     return type(bit_generator)(seed).state
+
+
+class ShareStreams:
+    """`stream_state` for each batch and share of an epoch, keyed by the generator state
+    every process shares that epoch (encoded once per epoch, not once per batch)."""
+
+    def __init__(self) -> None:
+        self._key: tuple[dict[str, Any], bytes] | None = None
+
+    def state(self, bit_generator: Any, shared_state: dict[str, Any], batch: int,
+              share: int) -> dict[str, Any]:
+        key = self._key
+        if key is None or key[0] is not shared_state:  # a new epoch
+            key = self._key = (shared_state, repr(shared_state).encode())
+        return stream_state(bit_generator, key[1], batch, share)

@@ -28,8 +28,9 @@ from __future__ import annotations
 
 import contextlib
 import copy
-import threading
-from collections.abc import Callable, Iterator, Mapping
+import warnings
+from collections.abc import Iterator, Mapping
+from concurrent.futures import ThreadPoolExecutor
 from typing import TYPE_CHECKING, Any
 
 import attrs
@@ -38,12 +39,15 @@ import numpy as np
 from nnframe.checks.layers import checked_forward
 from nnframe.core.contracts import ParameterGroup
 from nnframe.core.contracts.optimizer import aligned_zeros
-from nnframe.distributed.strategy import Strategy, even_rows, stream_state
+from nnframe.distributed.strategy import ShareStreams, Strategy, even_rows
 from nnframe.speed import parallel
 from nnframe.speed.backward import ParameterBackward
 
 if TYPE_CHECKING:
     from nnframe.core.network import Network
+
+#: The worker threads' names start so (``nnframe-share_0``, ...).
+WORKER_NAME = "nnframe-share"
 
 
 class ThreadStrategy(Strategy):
@@ -57,21 +61,22 @@ class ThreadStrategy(Strategy):
                              f"got {threads!r}")
         self.threads = threads or parallel.num_threads()
         self._replicas: list[Replica] = []
-        self._workers: list[_Worker] = []
+        self._workers: ThreadPoolExecutor | None = None
         self._blas: Any = None
-        self._stream_key: tuple[Any, bytes] | None = None
+        self._streams = ShareStreams()
         self._grads = np.empty(0)
+
+    @property
+    def splits(self) -> bool:
+        return self.threads > 1
 
     def describe(self) -> str:
         return f"1 process, {self.threads} thread{'s' if self.threads > 1 else ''}"
 
-    def failures(self, show_traceback: bool = True) -> contextlib.AbstractContextManager[None]:
+    @contextlib.contextmanager
+    def failures(self, show_traceback: bool = True) -> Iterator[None]:
         """Around the run: the workers stopped and the BLAS's threads put back at its
         end, however it ends."""
-        return self._closing()
-
-    @contextlib.contextmanager
-    def _closing(self) -> Iterator[None]:
         try:
             yield
         finally:
@@ -87,15 +92,15 @@ class ThreadStrategy(Strategy):
         group = network.parameters()
         self._grads = group.grads  # the buffer backward fills, for the whole run
         self._replicas = [Replica.of(network, group) for _ in range(self.threads - 1)]
-        self._workers = [_Worker(f"nnframe-share-{share}")
-                         for share in range(1, self.threads)]
+        self._workers = ThreadPoolExecutor(self.threads - 1, thread_name_prefix=WORKER_NAME)
         self._blas = _one_blas_thread()
 
     def close(self) -> None:
         """Stop the workers and give the BLAS its threads back (idempotent)."""
-        for worker in self._workers:
-            worker.stop()
-        self._workers, self._replicas = [], []
+        if self._workers is not None:
+            self._workers.shutdown(wait=True, cancel_futures=True)
+            self._workers = None
+        self._replicas = []
         if self._blas is not None:
             self._blas.restore_original_limits()
             self._blas = None
@@ -104,14 +109,9 @@ class ThreadStrategy(Strategy):
                     batch: int) -> None:
         """Point each replica's generator at a stream of its own for this batch (the
         network's own, which share 0 draws from, goes on as with one thread)."""
-        if not self._replicas:
-            return
-        key = self._stream_key
-        if key is None or key[0] is not shared_state:  # a new epoch
-            key = self._stream_key = (shared_state, repr(shared_state).encode())
         for share, replica in enumerate(self._replicas, start=1):
-            replica.rng.bit_generator.state = stream_state(replica.rng.bit_generator,
-                                                            key[1], batch, share)
+            generator = replica.rng.bit_generator
+            generator.state = self._streams.state(generator, shared_state, batch, share)
 
     def forward_backward(self, network: Network, backward: ParameterBackward,
                          xb: np.ndarray, yb: np.ndarray, wb: np.ndarray | None,
@@ -122,32 +122,30 @@ class ThreadStrategy(Strategy):
         ``checked`` first batch, share 0's passes are checked layer by layer (the
         replicas run the same layers' code)."""
         shares = [even_rows(0, len(xb), share, self.threads) for share in range(self.threads)]
-        shares = [(first, last) for first, last in shares if last > first]
-        if len(shares) < 2 or not self._replicas:
+        (first, last), *others = [(a, b) for a, b in shares if b > a]
+        if not others or self._workers is None:
             return None
-        pairs = list(zip(self._replicas, self._workers, strict=True))[:len(shares) - 1]
-        for (replica, worker), (first, last) in zip(pairs, shares[1:], strict=False):
-            worker.submit(_bind(replica.forward, xb[first:last]))
-        first, last = shares[0]
+        replicas = self._replicas[:len(others)]
+        submit = self._workers.submit
+        running = [submit(replica.forward, xb[a:b])
+                   for replica, (a, b) in zip(replicas, others, strict=True)]
         if checked:
             mine, inputs = checked_forward(network.layers, xb[first:last], network.dtype)
         else:
             mine, inputs = network.forward(xb[first:last], training=True), []
-        output = np.concatenate([mine, *(worker.result() for _, worker in pairs)])
+        output = np.concatenate([mine, *(future.result() for future in running)])
         loss = (network.loss.forward(yb, output) if wb is None
                 else network.loss.forward(yb, output, sample_weight=wb))
         grad = network.loss.backward()
-        for (replica, worker), (first, last) in zip(pairs, shares[1:], strict=False):
-            worker.submit(_bind(replica.backward, grad[first:last]))
-        first, last = shares[0]
+        running = [submit(replica.backward, grad[a:b])
+                   for replica, (a, b) in zip(replicas, others, strict=True)]
         if checked:
             backward.checked(grad[first:last], inputs)
         else:
             backward(grad[first:last])
-        grads = self._grads
-        for replica, worker in pairs:
-            worker.result()
-            grads += replica.grads
+        for replica, future in zip(replicas, running, strict=True):
+            future.result()
+            self._grads += replica.grads
         if checked:  # a first layer whose backward_parameters disagreed: all drop it
             for replica in self._replicas:
                 replica.follow(backward)
@@ -156,18 +154,17 @@ class ThreadStrategy(Strategy):
     def end_epoch(self, network: Network, shared_state: dict[str, Any]) -> None:
         """Float layer state (batch statistics) averaged over the shares, then the same
         state in every replica."""
-        if not self._replicas:
+        theirs = [replica.state() for replica in self._replicas]
+        if not theirs:
             return
-        state = network.state()
-        for key, value in state.items():
-            theirs = [replica.state()[key] for replica in self._replicas]
+        for key, value in network.state().items():
             if value.dtype.kind == "f":
                 total = value.astype(np.float64)
-                for other in theirs:
-                    total += other
+                for state in theirs:
+                    total += state[key]
                 np.copyto(value, total / (1 + len(theirs)), casting="unsafe")
-            for other in theirs:
-                np.copyto(other, value)
+            for state in theirs:
+                np.copyto(state[key], value)
 
 
 @attrs.define(eq=False)
@@ -180,7 +177,8 @@ class Replica:
     loss: Any
     grads: np.ndarray
     rng: np.random.Generator
-    backward_pass: ParameterBackward
+    backward: ParameterBackward
+    """Backward down to the first layer with parameters, as training runs it."""
 
     @classmethod
     def of(cls, network: Network, group: ParameterGroup) -> Replica:
@@ -199,15 +197,12 @@ class Replica:
             x = layer.forward(x, training=True)
         return x
 
-    def backward(self, grad: np.ndarray) -> None:
-        self.backward_pass(grad)
-
     def follow(self, backward: ParameterBackward) -> None:
         """Call the first layer with parameters as the network's ``backward`` does: its
         ``backward`` when the first batch showed its ``backward_parameters`` wrong."""
         first = backward.first
         if first is not None and backward.last == backward.layers[first].backward:
-            self.backward_pass.last = self.layers[first].backward
+            self.backward.last = self.layers[first].backward
 
     def state(self) -> dict[str, np.ndarray]:
         """Its layers' state, keyed as `Network.state` keys the network's."""
@@ -215,58 +210,18 @@ class Replica:
                 for name, value in getattr(layer, "state", {}).items()}
 
 
-class _Worker:
-    """One thread that runs the jobs it is given, one at a time."""
-
-    def __init__(self, name: str) -> None:
-        self._go, self._done = threading.Event(), threading.Event()
-        self._job: Callable[[], Any] | None = None
-        self._value: Any = None
-        self._error: BaseException | None = None
-        self._stopping = False
-        self._thread = threading.Thread(target=self._run, name=name, daemon=True)
-        self._thread.start()
-
-    def _run(self) -> None:
-        while True:
-            self._go.wait()
-            self._go.clear()
-            if self._stopping:
-                return
-            try:
-                self._value, self._error = self._job(), None  # type: ignore[misc]
-            except BaseException as exc:  # handed to the training thread, which raises it
-                self._value, self._error = None, exc
-            self._done.set()
-
-    def submit(self, job: Callable[[], Any]) -> None:
-        self._job = job
-        self._done.clear()
-        self._go.set()
-
-    def result(self) -> Any:
-        """The job's value; raises what the job raised."""
-        self._done.wait()
-        if self._error is not None:
-            error, self._error = self._error, None
-            raise error
-        return self._value
-
-    def stop(self) -> None:
-        self._stopping = True
-        self._go.set()
-        self._thread.join()
-
-
-def _bind(function: Callable[[np.ndarray], Any], argument: np.ndarray) -> Callable[[], Any]:
-    return lambda: function(argument)
-
-
 def _one_blas_thread() -> Any:
     """A threadpoolctl limit of the BLAS to one thread (each share is one thread's
-    work), or None without threadpoolctl (the BLAS then keeps its threads)."""
+    work); without threadpoolctl, the BLAS keeps its threads, with a warning when it has
+    several (the shares' products then compete for the cores)."""
     try:
         from threadpoolctl import threadpool_limits
     except ImportError:
+        blas = parallel.blas_threads()
+        if blas is not None and blas > 1:
+            warnings.warn(f'strategy="threads" runs each share\'s matrix products on NumPy\'s '
+                          f"BLAS, which has {blas} threads, and cannot limit it to one "
+                          "without threadpoolctl: install it (pip install 'nnframe[threads]') "
+                          "or set OPENBLAS_NUM_THREADS=1", RuntimeWarning, stacklevel=2)
         return None
     return threadpool_limits(1, user_api="blas")
