@@ -6,10 +6,9 @@ nnframe-numba's version, one after the other, on the shapes of the workloads (th
 two max-pools and its second conv's col2im at batch 64; one step of the seq-mnist LSTM,
 128 units at batch 128), float32, on 1 thread (BLAS limited with threadpoolctl,
 ``NNFRAME_NUM_THREADS=1``); the median CPU time per call over the rounds, with the spread.
-The LSTM's and the GRU's forward steps, and im2col with more than one channel, are timed
-against the compiled candidates that nnframe-numba leaves out (`lstm_forward_candidate`,
-`gru_forward_candidate`, `im2col_candidate`), so that the figures behind those choices
-stay measurable. The im2col rows are the cnn's two convs at batch 64 (one channel: the
+im2col with more than one channel is timed against the compiled candidate that
+nnframe-numba leaves out (`im2col_candidate`), so that the figure behind that choice stays
+measurable. The im2col rows are the cnn's two convs at batch 64 (one channel: the
 window matrix's other layout); the GRU rows one step of a GRU of 128 units at batch 128.
 
 GRU layer: one training forward and backward of a GRU of 128 units on 128 sequences of
@@ -54,9 +53,7 @@ KERNEL_ROWS = ("cnn maxpool2d_backward 26x26x8", "cnn maxpool2d_backward 11x11x1
                "seq-mnist lstm_forward_gates", "seq-mnist lstm_backward_gates",
                "gru gru_forward_gates", "gru gru_backward_gates")
 #: row -> the compiled candidate nnframe-numba leaves out, timed in its place
-CANDIDATES = {"seq-mnist lstm_forward_gates": "lstm_forward_candidate",
-              "gru gru_forward_gates": "gru_forward_candidate",
-              "cnn im2col 13x13x8": "im2col_candidate"}
+CANDIDATES = {"cnn im2col 13x13x8": "im2col_candidate"}
 #: workload -> the distribution whose layers it needs
 WORKLOADS = {"cnn": "nnframe-conv", "seq-mnist": "nnframe-recurrent"}
 
@@ -148,70 +145,19 @@ def im2col_candidate() -> Any:
     return im2col
 
 
-def lstm_forward_candidate() -> Any:
-    """The compiled LSTM forward step that nnframe-numba leaves out (it loses to NumPy:
-    numba's exp and tanh are scalar calls), kept here so that its row can be measured."""
-    import numpy as np
-    from numba import njit
-
-    @njit(fastmath=True, error_model="numpy", nogil=True)
-    def forward(gate, cell_prev, cell_next, cell_tanh, state_next, one, two):
-        n, units = cell_prev.shape
-        for r in range(n):
-            for k in range(units):
-                i = one / (one + np.exp(gate[r, k]))
-                f = one / (one + np.exp(gate[r, units + k]))
-                g = two * (one / (one + np.exp(gate[r, 2 * units + k]))) - one
-                o = one / (one + np.exp(gate[r, 3 * units + k]))
-                gate[r, k], gate[r, units + k] = i, f
-                gate[r, 2 * units + k], gate[r, 3 * units + k] = g, o
-                c = f * cell_prev[r, k] + i * g
-                cell_next[r, k] = c
-                cell_tanh[r, k] = np.tanh(c)
-                state_next[r, k] = o * cell_tanh[r, k]
-
-    def lstm_forward_gates(gate, cell_prev, cell_next, cell_tanh, state_next, *,
-                           scratch=None):
-        forward(gate, cell_prev, cell_next, cell_tanh, state_next, np.float32(1.0),
-                np.float32(2.0))
-
-    return lstm_forward_gates
-
-
-def gru_forward_candidate() -> Any:
-    """The compiled GRU forward step that nnframe-numba leaves out (two exp and a tanh an
-    element, scalar calls in numba, as the LSTM's), kept so that its row can be measured."""
-    import numpy as np
-    from numba import njit
-
-    @njit(fastmath=True, error_model="numpy", nogil=True)
-    def forward(gate, carried, state_prev, state_next, one):
-        n, units = state_prev.shape
-        for b in range(n):
-            for k in range(units):
-                r = one / (one + np.exp(gate[b, k] + carried[b, k]))
-                z = one / (one + np.exp(gate[b, units + k] + carried[b, units + k]))
-                new = np.tanh(gate[b, 2 * units + k] + r * carried[b, 2 * units + k])
-                gate[b, k], gate[b, units + k], gate[b, 2 * units + k] = r, z, new
-                state_next[b, k] = (state_prev[b, k] - new) * z + new
-
-    def gru_forward_gates(gate, carried, state_prev, state_next, *, scratch=None):
-        forward(gate, carried, state_prev, state_next, np.float32(1.0))
-
-    return gru_forward_gates
-
-
 def time_kernels(rounds: int) -> dict[str, Any]:
     """Each row's reference and numba kernel, interleaved over ``rounds``, 1 thread."""
     import importlib
 
+    from nnframe_numba.plugin import LAYER_KERNELS
     from threadpoolctl import threadpool_limits
 
     threadpool_limits(limits=1)
     calls: dict[str, Any] = {}
     for label in KERNEL_ROWS:
         name, module, args, kwargs = kernel_arguments(label)
-        for provider, source in (("reference", module), ("numba", "nnframe_numba.layers")):
+        compiled = f"nnframe_numba.{LAYER_KERNELS[name][1]}"
+        for provider, source in (("reference", module), ("numba", compiled)):
             function = (globals()[CANDIDATES[label]]() if label in CANDIDATES
                         and provider == "numba" else
                         getattr(importlib.import_module(source), name))

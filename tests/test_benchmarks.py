@@ -191,6 +191,7 @@ def test_the_layer_kernel_rows_time_two_versions_that_agree():
     import importlib
 
     import numpy as np
+    from nnframe_numba.plugin import LAYER_KERNELS
 
     from benchmarks import layer_kernels
 
@@ -198,9 +199,10 @@ def test_the_layer_kernel_rows_time_two_versions_that_agree():
         name, module, args, kwargs = layer_kernels.kernel_arguments(label)
         ours = [a.copy() for a in args]
         getattr(importlib.import_module(module), name)(*args, **kwargs)
+        compiled = f"nnframe_numba.{LAYER_KERNELS[name][1]}"
         fused = (getattr(layer_kernels, layer_kernels.CANDIDATES[label])()
                  if label in layer_kernels.CANDIDATES
-                 else getattr(importlib.import_module("nnframe_numba.layers"), name))
+                 else getattr(importlib.import_module(compiled), name))
         fused(*ours, **kwargs)
         for got, want in zip(ours, args, strict=True):
             np.testing.assert_allclose(got, want, rtol=2e-5, atol=1e-6, err_msg=label)

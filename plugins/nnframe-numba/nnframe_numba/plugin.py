@@ -9,15 +9,16 @@ import importlib.util
 
 from nnframe import hookimpl
 
-#: layer kernel -> the package whose layer runs it (and which declares it); the LSTM's
-#: and the GRU's forward steps are not among them: numba's scalar exp and tanh lose to
-#: NumPy's (README)
+#: layer kernel -> (the package whose layer runs it and declares it, this plugin's module
+#: that has it)
 LAYER_KERNELS = {
-    "maxpool2d_backward": "nnframe_conv",
-    "im2col": "nnframe_conv",
-    "col2im": "nnframe_conv",
-    "lstm_backward_gates": "nnframe_recurrent",
-    "gru_backward_gates": "nnframe_recurrent",
+    "maxpool2d_backward": ("nnframe_conv", "conv"),
+    "im2col": ("nnframe_conv", "conv"),
+    "col2im": ("nnframe_conv", "conv"),
+    "lstm_forward_gates": ("nnframe_recurrent", "recurrent"),
+    "lstm_backward_gates": ("nnframe_recurrent", "recurrent"),
+    "gru_forward_gates": ("nnframe_recurrent", "recurrent"),
+    "gru_backward_gates": ("nnframe_recurrent", "recurrent"),
 }
 
 
@@ -25,6 +26,6 @@ LAYER_KERNELS = {
 def register_kernels(register) -> None:
     for name in ("adam_step", "adamw_step", "sgd_step", "rmsprop_step"):
         register(name, f"nnframe_numba.optimizers:{name}")
-    for name, owner in LAYER_KERNELS.items():
+    for name, (owner, module) in LAYER_KERNELS.items():
         if importlib.util.find_spec(owner) is not None:
-            register(name, f"nnframe_numba.layers:{name}")
+            register(name, f"nnframe_numba.{module}:{name}")

@@ -19,8 +19,8 @@ from nnframe.testing import check_distribution, check_kernel
 
 NAMES = ("adam_step", "adamw_step", "sgd_step", "rmsprop_step")
 #: the layer kernels it registers where nnframe-conv and nnframe-recurrent are installed
-LAYER_NAMES = ("maxpool2d_backward", "im2col", "col2im", "lstm_backward_gates",
-               "gru_backward_gates")
+LAYER_NAMES = ("maxpool2d_backward", "im2col", "col2im", "lstm_forward_gates",
+               "lstm_backward_gates", "gru_forward_gates", "gru_backward_gates")
 
 
 def test_every_kernel_passes_the_kit():
@@ -110,7 +110,8 @@ def test_listing_and_importing_nnframe_import_no_numba():
             "assert 'nnframe-numba:adam_step' in names, names\n"
             "assert 'nnframe-numba:col2im' in names, names\n"
             "loaded = [m for m in sys.modules if m.startswith(('numba', 'nnframe_numba.op',"
-            " 'nnframe_numba.layers', 'nnframe_conv.kernels', 'nnframe_recurrent.kernels'))]\n"
+            " 'nnframe_numba.conv', 'nnframe_numba.recurrent', 'nnframe_numba.vector_math',"
+            " 'nnframe_conv.kernels', 'nnframe_recurrent.kernels'))]\n"
             "assert not loaded, loaded\n")
     done = run(code)
     assert done.returncode == 0, done.stderr

@@ -6,7 +6,9 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from nnframe_numba import layers as fused
+from nnframe_numba import conv as fused
+from nnframe_numba import recurrent as fused_recurrent
+from nnframe_numba.plugin import LAYER_KERNELS
 
 import nnframe
 from nnframe.speed import kernels
@@ -17,23 +19,14 @@ nnframe_recurrent = pytest.importorskip("nnframe_recurrent")
 from nnframe_conv import kernels as conv_kernels  # noqa: E402
 from nnframe_recurrent import kernels as recurrent_kernels  # noqa: E402
 
-LAYER_KERNELS = ("maxpool2d_backward", "im2col", "col2im", "lstm_backward_gates",
-                 "gru_backward_gates")
+MODULES = {"conv": fused, "recurrent": fused_recurrent}
 
 
-@pytest.mark.parametrize("name", LAYER_KERNELS)
+@pytest.mark.parametrize("name", sorted(LAYER_KERNELS))
 def test_nnframe_chooses_the_compiled_layer_kernel(name):
-    assert nnframe.kernel(name) is getattr(fused, name)
+    assert nnframe.kernel(name) is getattr(MODULES[LAYER_KERNELS[name][1]], name)
     (choice,) = kernels.choices((name,))
     assert (choice.provider, choice.reason) == ("nnframe-numba", "checked")
-
-
-@pytest.mark.parametrize("name", ["lstm_forward_gates", "gru_forward_gates"])
-def test_the_recurrent_forward_steps_stay_numpy(name):
-    """Left out on purpose: numba's scalar exp and tanh lose to NumPy's (README)."""
-    assert nnframe.kernel(name) is getattr(recurrent_kernels, name)
-    (choice,) = kernels.choices((name,))
-    assert choice.reason == "the reference, none other installed"
 
 
 def test_reference_mode_keeps_the_layers_on_numpy(monkeypatch):
@@ -41,8 +34,9 @@ def test_reference_mode_keeps_the_layers_on_numpy(monkeypatch):
     assert nnframe.kernel("maxpool2d_backward") is conv_kernels.maxpool2d_backward
     assert nnframe.kernel("col2im") is conv_kernels.col2im
     assert nnframe.kernel("im2col") is conv_kernels.im2col
-    assert nnframe.kernel("lstm_backward_gates") is recurrent_kernels.lstm_backward_gates
-    assert nnframe.kernel("gru_backward_gates") is recurrent_kernels.gru_backward_gates
+    for name in ("lstm_forward_gates", "lstm_backward_gates", "gru_forward_gates",
+                 "gru_backward_gates"):
+        assert nnframe.kernel(name) is getattr(recurrent_kernels, name)
 
 
 def layer_gradients(layer_config: dict, shape: tuple[int, ...], mode: str,
@@ -138,12 +132,12 @@ def test_im2col_where_it_does_not_pay_runs_numpys(monkeypatch):
 
 
 def test_lstm_gradients_pass_through_the_compiled_kernel():
-    assert nnframe.kernel("lstm_backward_gates") is fused.lstm_backward_gates
+    assert nnframe.kernel("lstm_backward_gates") is fused_recurrent.lstm_backward_gates
     check_layer("lstm", (5, 3), units=4, return_sequences=True)
 
 
 def test_gru_gradients_pass_through_the_compiled_kernel():
-    assert nnframe.kernel("gru_backward_gates") is fused.gru_backward_gates
+    assert nnframe.kernel("gru_backward_gates") is fused_recurrent.gru_backward_gates
     check_layer("gru", (5, 3), units=4, return_sequences=True)
 
 
@@ -158,7 +152,7 @@ def test_the_gru_step_gives_the_references_arrays(dtype, n, units):
         (n, 3 * units), (n, units), (n, units), (n, 3 * units), (n, 3 * units)))]
     ours = [a.astype(dtype) for a in ours]
     theirs = [a.copy() for a in ours]
-    fused.gru_backward_gates(*ours)
+    fused_recurrent.gru_backward_gates(*ours)
     recurrent_kernels.gru_backward_gates(*theirs)
     rtol = 2e-5 if dtype == np.float32 else 1e-12
     for got, want in zip(ours, theirs, strict=True):
@@ -176,3 +170,58 @@ def test_other_dtypes_go_to_the_reference():
     conv_kernels.maxpool2d_backward(x, y, grad, theirs, **options)
     np.testing.assert_array_equal(ours, theirs)
     assert ours.dtype == np.float16
+
+
+def forward_arrays(kind: str, n: int, units: int, dtype, scale: float = 1.0):
+    """A forward step's arrays: pre-activations drawn with ``scale``, outputs NaN."""
+    rng = np.random.default_rng(units)
+    width = (4 if kind == "lstm" else 3) * units
+    draw = [rng.standard_normal((n, width)) * scale]
+    draw += [rng.standard_normal((n, width))] if kind == "gru" else []
+    draw += [rng.standard_normal((n, units))]
+    unset = [np.full((n, units), np.nan) for _ in range(3 if kind == "lstm" else 1)]
+    return [a.astype(dtype) for a in (*draw, *unset)]
+
+
+@pytest.mark.parametrize("kind", ["lstm", "gru"])
+@pytest.mark.parametrize(("n", "units", "scale"), [
+    (128, 128, 1.0), (64, 128, 8.0), (3, 7, 30.0), (1, 1, 1.0)])
+def test_the_forward_steps_give_the_references_arrays(kind, n, units, scale):
+    """Every array a forward step writes, against the reference within float32 rounding,
+    from pre-activations near 0 to far in the saturated tails (``scale``)."""
+    ours = forward_arrays(kind, n, units, np.float32, scale)
+    theirs = [a.copy() for a in ours]
+    getattr(fused_recurrent, f"{kind}_forward_gates")(*ours)
+    with np.errstate(over="ignore"):
+        getattr(recurrent_kernels, f"{kind}_forward_gates")(*theirs)
+    for got, want in zip(ours, theirs, strict=True):
+        assert got.dtype == want.dtype == np.float32
+        assert np.isfinite(got).all()
+        np.testing.assert_allclose(got, want, rtol=2e-5, atol=2e-7)
+
+
+@pytest.mark.parametrize("kind", ["lstm", "gru"])
+def test_a_nan_in_a_forward_step_stays_nan_and_inf_saturates(kind):
+    """A diverging run must still show: NaN propagates as in the reference; an infinite
+    pre-activation saturates its gate as the reference's does."""
+    ours = forward_arrays(kind, 2, 3, np.float32)
+    ours[0][0, :] = np.nan
+    ours[0][1, ::2], ours[0][1, 1::2] = np.inf, -np.inf
+    theirs = [a.copy() for a in ours]
+    getattr(fused_recurrent, f"{kind}_forward_gates")(*ours)
+    with np.errstate(over="ignore", invalid="ignore"):
+        getattr(recurrent_kernels, f"{kind}_forward_gates")(*theirs)
+    for got, want in zip(ours, theirs, strict=True):
+        np.testing.assert_array_equal(np.isnan(got), np.isnan(want))
+        np.testing.assert_allclose(got[1], want[1], rtol=0, atol=1e-30)
+
+
+@pytest.mark.parametrize("kind", ["lstm", "gru"])
+def test_float64_forward_steps_run_the_reference(kind, monkeypatch):
+    """Gradient checks run in float64, which the compiled forward steps leave to NumPy."""
+    ours = forward_arrays(kind, 3, 5, np.float64)
+    theirs = [a.copy() for a in ours]
+    getattr(fused_recurrent, f"{kind}_forward_gates")(*ours)
+    getattr(recurrent_kernels, f"{kind}_forward_gates")(*theirs)
+    for got, want in zip(ours, theirs, strict=True):
+        np.testing.assert_array_equal(got, want)

@@ -1,19 +1,14 @@
-"""Fused layer loops: the max-pool backward, im2col (one channel), col2im, and the LSTM's
-and the GRU's gate arithmetic of a step backward, each one compiled loop in place of the
-references' array passes (`nnframe_conv.kernels`, `nnframe_recurrent.kernels`).
+"""The conv layers' loops: the max-pool backward, im2col (one channel) and col2im, each one
+compiled loop in place of the references' array passes (`nnframe_conv.kernels`).
 
 Each public function has the signature of the reference of the same name. im2col copies,
-max-pool's routing and col2im's sums add in the references' order; ``fastmath`` may fuse or
-reorder the LSTM's and the GRU's products, so results agree within float32 rounding, not
-bit for bit. Arrays in another layout are taken as they are (numba compiles a version per layout,
-cached); dtypes other than float32 and float64 go to the reference.
+and max-pool's routing and col2im's sums add in the references' order. Arrays in another
+layout are taken as they are (numba compiles a version per layout, cached); dtypes other
+than float32 and float64 go to the reference.
 
-Left out because they do not pay: the LSTM's and the GRU's forward steps
-(``lstm_forward_gates``, ``gru_forward_gates``). Their exp and tanh (five an element in
-the LSTM, three in the GRU) are scalar calls in numba, where NumPy's are vectorised:
-0.57 ms against NumPy's 0.096 ms an LSTM step at the seq-mnist's shapes, about 4 times
-NumPy's time for a GRU step of 128 units at batch 128 (README); and im2col with more than
-one channel, where NumPy's strided copy beats the compiled loops tried (README).
+Left out because it does not pay: im2col with more than one channel, where NumPy's
+strided copy beats the compiled loops tried (README). The recurrent layers' kernels are
+in `nnframe_numba.recurrent`.
 """
 
 from __future__ import annotations
@@ -91,46 +86,6 @@ with caching_in(cache_dir()):
                             for c in range(channels):
                                 grad_input[b, r, s, c] += dcols[i, j, b, y, x, c]
 
-    @_compiled
-    def _lstm_backward(gate, cell_prev, cell_tanh, grad_state, grad_cell, grad_gate,
-                       one):  # pragma: no cover - compiled
-        n, units = cell_prev.shape
-        for r in range(n):
-            for k in range(units):
-                i = gate[r, k]
-                f = gate[r, units + k]
-                g = gate[r, 2 * units + k]
-                o = gate[r, 3 * units + k]
-                t = cell_tanh[r, k]
-                h = grad_state[r, k]
-                c = grad_cell[r, k] + ((one - t * t) * o) * h
-                grad_gate[r, k] = ((c * g) * (one - i)) * i
-                grad_gate[r, units + k] = ((c * cell_prev[r, k]) * (one - f)) * f
-                grad_gate[r, 2 * units + k] = ((c * i) * (one - g)) * (g + one)
-                grad_gate[r, 3 * units + k] = ((h * t) * (one - o)) * o
-                grad_cell[r, k] = c * f
-
-    @_compiled
-    def _gru_backward(gate, carried, state_prev, grad_state, grad_gate, grad_carried,
-                      one):  # pragma: no cover - compiled
-        n, units = state_prev.shape
-        for b in range(n):
-            for k in range(units):
-                r = gate[b, k]
-                z = gate[b, units + k]
-                new = gate[b, 2 * units + k]
-                h = grad_state[b, k]
-                gn = ((one - new * new) * (one - z)) * h
-                gz = ((state_prev[b, k] - new) * ((one - z) * z)) * h
-                gr = (gn * carried[b, 2 * units + k]) * ((one - r) * r)
-                grad_gate[b, k] = gr
-                grad_gate[b, units + k] = gz
-                grad_gate[b, 2 * units + k] = gn
-                grad_carried[b, k] = gr
-                grad_carried[b, units + k] = gz
-                grad_carried[b, 2 * units + k] = gn * r
-                grad_state[b, k] = h * z
-
 
 def _reference(module: str, name: str):
     return getattr(importlib.import_module(module), name)
@@ -179,31 +134,3 @@ def col2im(dcols: np.ndarray, grad_input: np.ndarray, *, stride: tuple[int, int]
                                                      dilation=dilation)
         return
     _col2im(dcols, grad_input, stride[0], stride[1], dilation[0], dilation[1])
-
-
-def lstm_backward_gates(gate: np.ndarray, cell_prev: np.ndarray, cell_tanh: np.ndarray,
-                        grad_state: np.ndarray, grad_cell: np.ndarray,
-                        grad_gate: np.ndarray, *, scratch: np.ndarray | None = None
-                        ) -> None:
-    """One LSTM step's gate gradients in one loop; as the reference
-    (`nnframe_recurrent.kernels.lstm_backward_gates`). ``scratch`` is not needed."""
-    if not _same_float(gate, cell_prev, cell_tanh, grad_state, grad_cell, grad_gate):
-        _reference("nnframe_recurrent.kernels", "lstm_backward_gates")(
-            gate, cell_prev, cell_tanh, grad_state, grad_cell, grad_gate, scratch=scratch)
-        return
-    _lstm_backward(gate, cell_prev, cell_tanh, grad_state, grad_cell, grad_gate,
-                   gate.dtype.type(1.0))
-
-
-def gru_backward_gates(gate: np.ndarray, carried: np.ndarray, state_prev: np.ndarray,
-                       grad_state: np.ndarray, grad_gate: np.ndarray,
-                       grad_carried: np.ndarray, *, scratch: np.ndarray | None = None
-                       ) -> None:
-    """One GRU step's gate gradients in one loop; as the reference
-    (`nnframe_recurrent.kernels.gru_backward_gates`). ``scratch`` is not needed."""
-    if not _same_float(gate, carried, state_prev, grad_state, grad_gate, grad_carried):
-        _reference("nnframe_recurrent.kernels", "gru_backward_gates")(
-            gate, carried, state_prev, grad_state, grad_gate, grad_carried, scratch=scratch)
-        return
-    _gru_backward(gate, carried, state_prev, grad_state, grad_gate, grad_carried,
-                  gate.dtype.type(1.0))
