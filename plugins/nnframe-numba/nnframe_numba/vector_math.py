@@ -18,7 +18,8 @@ like any other loop body:
 The callers compile with ``fastmath={"contract"}`` alone: fused multiply-adds, but no
 reordering, and NaN and inf keep IEEE meaning (a diverging run must still show NaN).
 Both are inlined into their callers, whose compiled code is cached; they have no cache of
-their own.
+their own. numba's cache looks only at the caller's file: after editing this module, clear
+the cache folder (`nnframe_numba.cache`) or the kernels keep the old code.
 """
 
 from __future__ import annotations
