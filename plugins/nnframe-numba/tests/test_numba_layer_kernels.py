@@ -74,6 +74,8 @@ def layer_gradients(layer_config: dict, shape: tuple[int, ...], mode: str,
      (3, 4, 2)),
     ({"type": "gru", "units": 1}, (1, 3, 2)),  # batch 1, one unit
     ({"type": "gru", "units": 3, "bidirectional": True}, (2, 5, 4)),
+    ({"type": "lstm", "units": 3, "bidirectional": True, "return_sequences": True},
+     (2, 5, 4)),  # the reverse direction runs on a time-reversed view
 ])
 def test_the_layers_give_the_references_results_within_float32_rounding(config, shape):
     compiled = layer_gradients(config, shape, "auto")
@@ -225,3 +227,11 @@ def test_float64_forward_steps_run_the_reference(kind, monkeypatch):
     getattr(recurrent_kernels, f"{kind}_forward_gates")(*theirs)
     for got, want in zip(ours, theirs, strict=True):
         np.testing.assert_array_equal(got, want)
+
+
+def test_the_recurrent_steps_hold_no_gil():
+    """`fit(strategy="threads")` runs the shares' time steps at once: each compiled step
+    must let go of the GIL for its whole loop."""
+    for compiled in (fused_recurrent._lstm_forward, fused_recurrent._lstm_backward,
+                     fused_recurrent._gru_forward, fused_recurrent._gru_backward):
+        assert compiled.targetoptions["nogil"] is True
