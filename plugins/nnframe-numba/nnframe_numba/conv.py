@@ -16,75 +16,64 @@ from __future__ import annotations
 import importlib
 
 import numpy as np
-from numba import njit
 
-from nnframe_numba.cache import cache_dir, caching_in
+from nnframe_numba.cache import compiled
 
 _FLOATS = (np.dtype(np.float32), np.dtype(np.float64))
 
 
-def _compiled(function):
-    """As `nnframe_numba.optimizers`: cached on disk where it can be, no GIL held (the
-    layers hand each thread a part of the batch)."""
-    options = {"fastmath": True, "error_model": "numpy", "nogil": True}
-    try:
-        return njit(cache=True, **options)(function)
-    except RuntimeError:
-        return njit(**options)(function)
+@compiled
+def _maxpool_backward(x, y, grad_output, grad_input, ph, pw, sh, sw, dh, dw,
+                      tiled):  # pragma: no cover - compiled
+    n, out_h, out_w, channels = y.shape
+    if not tiled:
+        grad_input[...] = 0.0
+    zero = grad_output.dtype.type(0.0)
+    free = np.empty(channels, np.bool_)  # channels whose arg-max is not found yet
+    last = ph * pw - 1
+    for b in range(n):
+        for i in range(out_h):
+            for j in range(out_w):
+                free[:] = True
+                for k in range(last + 1):  # positions in row-major order
+                    r = i * sh + (k // pw) * dh
+                    s = j * sw + (k % pw) * dw
+                    for c in range(channels):  # branch-free: it vectorises
+                        hit = free[c] and (k == last or x[b, r, s, c] == y[b, i, j, c])
+                        free[c] = free[c] and not hit
+                        value = grad_output[b, i, j, c] if hit else zero
+                        if tiled:  # each cell lies in one window: written once
+                            grad_input[b, r, s, c] = value
+                        else:
+                            grad_input[b, r, s, c] += value
 
 
-with caching_in(cache_dir()):
+@compiled
+def _im2col_positions(image, patches, sh, dh):  # pragma: no cover - compiled
+    kh, kw, n, out_h, out_w = patches.shape
+    for i in range(kh):
+        for j in range(kw):
+            for b in range(n):
+                for y in range(out_h):
+                    source = image[b, y * sh + i * dh]
+                    target = patches[i, j, b, y]
+                    for x in range(out_w):  # loop counters only: a vector copy
+                        target[x] = source[x + j]
 
-    @_compiled
-    def _maxpool_backward(x, y, grad_output, grad_input, ph, pw, sh, sw, dh, dw,
-                          tiled):  # pragma: no cover - compiled
-        n, out_h, out_w, channels = y.shape
-        if not tiled:
-            grad_input[...] = 0.0
-        zero = grad_output.dtype.type(0.0)
-        free = np.empty(channels, np.bool_)  # channels whose arg-max is not found yet
-        last = ph * pw - 1
-        for b in range(n):
-            for i in range(out_h):
-                for j in range(out_w):
-                    free[:] = True
-                    for k in range(last + 1):  # positions in row-major order
-                        r = i * sh + (k // pw) * dh
-                        s = j * sw + (k % pw) * dw
-                        for c in range(channels):  # branch-free: it vectorises
-                            hit = free[c] and (k == last or x[b, r, s, c] == y[b, i, j, c])
-                            free[c] = free[c] and not hit
-                            value = grad_output[b, i, j, c] if hit else zero
-                            if tiled:  # each cell lies in one window: written once
-                                grad_input[b, r, s, c] = value
-                            else:
-                                grad_input[b, r, s, c] += value
 
-    @_compiled
-    def _im2col_positions(image, patches, sh, dh):  # pragma: no cover - compiled
-        kh, kw, n, out_h, out_w = patches.shape
+@compiled
+def _col2im(dcols, grad_input, sh, sw, dh, dw):  # pragma: no cover - compiled
+    kh, kw, n, out_h, out_w, channels = dcols.shape
+    grad_input[...] = 0.0
+    for b in range(n):
         for i in range(kh):
             for j in range(kw):
-                for b in range(n):
-                    for y in range(out_h):
-                        source = image[b, y * sh + i * dh]
-                        target = patches[i, j, b, y]
-                        for x in range(out_w):  # loop counters only: a vector copy
-                            target[x] = source[x + j]
-
-    @_compiled
-    def _col2im(dcols, grad_input, sh, sw, dh, dw):  # pragma: no cover - compiled
-        kh, kw, n, out_h, out_w, channels = dcols.shape
-        grad_input[...] = 0.0
-        for b in range(n):
-            for i in range(kh):
-                for j in range(kw):
-                    for y in range(out_h):
-                        r = y * sh + i * dh
-                        for x in range(out_w):
-                            s = x * sw + j * dw
-                            for c in range(channels):
-                                grad_input[b, r, s, c] += dcols[i, j, b, y, x, c]
+                for y in range(out_h):
+                    r = y * sh + i * dh
+                    for x in range(out_w):
+                        s = x * sw + j * dw
+                        for c in range(channels):
+                            grad_input[b, r, s, c] += dcols[i, j, b, y, x, c]
 
 
 def _reference(module: str, name: str):

@@ -17,70 +17,60 @@ from __future__ import annotations
 import math
 
 import numpy as np
-from numba import njit
 
 from nnframe.speed import blocked as reference
-from nnframe_numba.cache import cache_dir, caching_in
+from nnframe_numba.cache import compiled
 
 _FLOATS = (np.dtype(np.float32), np.dtype(np.float64))
 
 
-def _compiled(function):
-    """``function`` compiled on first call, cached on disk where a cache folder can be
-    written (else compiled again by each process: numba refuses to cache without one)."""
-    options = {"fastmath": True, "error_model": "numpy", "nogil": True}
-    try:
-        return njit(cache=True, **options)(function)
-    except RuntimeError:
-        return njit(**options)(function)
+@compiled
+def _adam(p, g, m, v, one_minus_b1, b2, one_minus_b2, eps_hat, step_hat, decay,
+          mode):  # pragma: no cover - compiled
+    for i in range(p.size):
+        gi = g[i]
+        pi = p[i]
+        if mode == 1:  # Adam's L2 penalty
+            gi = gi + decay * pi
+        elif mode == 2:  # AdamW's decoupled decay
+            pi = pi * decay
+        mi = m[i] + one_minus_b1 * (gi - m[i])
+        vi = b2 * v[i] + one_minus_b2 * (gi * gi)
+        m[i] = mi
+        v[i] = vi
+        p[i] = pi - (mi / (np.sqrt(vi) + eps_hat)) * step_hat
 
 
-with caching_in(cache_dir()):
+@compiled
+def _sgd(p, g, lr):  # pragma: no cover - compiled
+    for i in range(p.size):
+        p[i] -= lr * g[i]
 
-    @_compiled
-    def _adam(p, g, m, v, one_minus_b1, b2, one_minus_b2, eps_hat, step_hat, decay,
-              mode):  # pragma: no cover - compiled
-        for i in range(p.size):
-            gi = g[i]
-            pi = p[i]
-            if mode == 1:  # Adam's L2 penalty
-                gi = gi + decay * pi
-            elif mode == 2:  # AdamW's decoupled decay
-                pi = pi * decay
-            mi = m[i] + one_minus_b1 * (gi - m[i])
-            vi = b2 * v[i] + one_minus_b2 * (gi * gi)
-            m[i] = mi
-            v[i] = vi
-            p[i] = pi - (mi / (np.sqrt(vi) + eps_hat)) * step_hat
 
-    @_compiled
-    def _sgd(p, g, lr):  # pragma: no cover - compiled
-        for i in range(p.size):
-            p[i] -= lr * g[i]
+@compiled
+def _sgd_momentum(p, g, b, lr, momentum, nesterov):  # pragma: no cover - compiled
+    for i in range(p.size):
+        bi = momentum * b[i] + g[i]
+        b[i] = bi
+        if nesterov:
+            p[i] -= lr * (momentum * bi + g[i])
+        else:
+            p[i] -= lr * bi
 
-    @_compiled
-    def _sgd_momentum(p, g, b, lr, momentum, nesterov):  # pragma: no cover - compiled
-        for i in range(p.size):
-            bi = momentum * b[i] + g[i]
+
+@compiled
+def _rmsprop(p, g, s, b, alpha, one_minus_alpha, eps, lr, momentum,
+             with_buffer):  # pragma: no cover - compiled
+    for i in range(p.size):
+        gi = g[i]
+        si = alpha * s[i] + one_minus_alpha * (gi * gi)
+        s[i] = si
+        d = gi / (np.sqrt(si) + eps)
+        if with_buffer:
+            bi = momentum * b[i] + d
             b[i] = bi
-            if nesterov:
-                p[i] -= lr * (momentum * bi + g[i])
-            else:
-                p[i] -= lr * bi
-
-    @_compiled
-    def _rmsprop(p, g, s, b, alpha, one_minus_alpha, eps, lr, momentum,
-                 with_buffer):  # pragma: no cover - compiled
-        for i in range(p.size):
-            gi = g[i]
-            si = alpha * s[i] + one_minus_alpha * (gi * gi)
-            s[i] = si
-            d = gi / (np.sqrt(si) + eps)
-            if with_buffer:
-                bi = momentum * b[i] + d
-                b[i] = bi
-                d = bi
-            p[i] -= lr * d
+            d = bi
+        p[i] -= lr * d
 
 
 def _flat(*arrays: np.ndarray | None) -> list[np.ndarray] | None:

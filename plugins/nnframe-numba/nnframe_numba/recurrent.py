@@ -23,146 +23,123 @@ import importlib
 import numpy as np
 from numba import njit
 
-from nnframe_numba.cache import cache_dir, caching_in
+from nnframe_numba.cache import compiled
 from nnframe_numba.vector_math import FASTMATH, exp32, tanh32
 
 _FLOATS = (np.dtype(np.float32), np.dtype(np.float64))
 _FLOAT32 = np.dtype(np.float32)
 
 
-def _compiled(function):
-    """Cached on disk where it can be (as `nnframe_numba.optimizers`), no GIL held."""
-    options = {"fastmath": FASTMATH, "error_model": "numpy", "nogil": True}
-    try:
-        return njit(cache=True, **options)(function)
-    except RuntimeError:
-        return njit(**options)(function)
+@njit(inline="always")
+def _four(row, units):  # pragma: no cover - compiled
+    """A row's four blocks of ``units``: the LSTM's i, f, g, o."""
+    return row[:units], row[units:2 * units], row[2 * units:3 * units], row[3 * units:]
 
 
-with caching_in(cache_dir()):
+@njit(inline="always")
+def _three(row, units):  # pragma: no cover - compiled
+    """A row's three blocks of ``units``: the GRU's r, z, n."""
+    return row[:units], row[units:2 * units], row[2 * units:]
 
-    @_compiled
-    def _lstm_forward(gate, cell_prev, cell_next, cell_tanh,
-                      state_next):  # pragma: no cover - compiled
-        n, units = cell_prev.shape
-        one = np.float32(1.0)
-        two = np.float32(2.0)
-        for r in range(n):
-            row = gate[r]
-            i = row[:units]
-            f = row[units:2 * units]
-            g = row[2 * units:3 * units]
-            o = row[3 * units:]
-            for k in range(units):  # the gates hold -a (i, f, o) and -2a (g)
-                i[k] = one / (one + exp32(i[k]))
-            for k in range(units):
-                f[k] = one / (one + exp32(f[k]))
-            for k in range(units):
-                g[k] = two / (one + exp32(g[k])) - one  # tanh(a) = 2 sigmoid(2a) - 1
-            for k in range(units):
-                o[k] = one / (one + exp32(o[k]))
-            c_prev = cell_prev[r]
-            c_next = cell_next[r]
-            c_tanh = cell_tanh[r]
-            h_next = state_next[r]
-            for k in range(units):
-                c_next[k] = f[k] * c_prev[k] + i[k] * g[k]
-            for k in range(units):
-                c_tanh[k] = tanh32(c_next[k])
-            for k in range(units):
-                h_next[k] = o[k] * c_tanh[k]
 
-    @_compiled
-    def _lstm_backward(gate, cell_prev, cell_tanh, grad_state, grad_cell, grad_gate,
-                       one):  # pragma: no cover - compiled
-        n, units = cell_prev.shape
-        for r in range(n):
-            row = gate[r]
-            i = row[:units]
-            f = row[units:2 * units]
-            g = row[2 * units:3 * units]
-            o = row[3 * units:]
-            out = grad_gate[r]
-            grad_i = out[:units]
-            grad_f = out[units:2 * units]
-            grad_g = out[2 * units:3 * units]
-            grad_o = out[3 * units:]
-            c_prev = cell_prev[r]
-            c_tanh = cell_tanh[r]
-            grad_h = grad_state[r]
-            grad_c = grad_cell[r]
-            for k in range(units):  # h_t = o * tanh(c_t)
-                t = c_tanh[k]
-                grad_c[k] += ((one - t * t) * o[k]) * grad_h[k]
-            for k in range(units):  # through each activation: s (1 - s), 1 - g^2
-                grad_o[k] = ((grad_h[k] * c_tanh[k]) * (one - o[k])) * o[k]
-            for k in range(units):  # c_t = f * c_{t-1} + i * g
-                grad_i[k] = ((grad_c[k] * g[k]) * (one - i[k])) * i[k]
-            for k in range(units):
-                grad_f[k] = ((grad_c[k] * c_prev[k]) * (one - f[k])) * f[k]
-            for k in range(units):
-                grad_g[k] = ((grad_c[k] * i[k]) * (one - g[k])) * (g[k] + one)
-            for k in range(units):
-                grad_c[k] *= f[k]
+@compiled(fastmath=FASTMATH)
+def _lstm_forward(gate, cell_prev, cell_next, cell_tanh,
+                  state_next):  # pragma: no cover - compiled
+    n, units = cell_prev.shape
+    one = np.float32(1.0)
+    two = np.float32(2.0)
+    for r in range(n):
+        i, f, g, o = _four(gate[r], units)
+        for k in range(units):  # the gates hold -a (i, f, o) and -2a (g)
+            i[k] = one / (one + exp32(i[k]))
+        for k in range(units):
+            f[k] = one / (one + exp32(f[k]))
+        for k in range(units):
+            g[k] = two / (one + exp32(g[k])) - one  # tanh(a) = 2 sigmoid(2a) - 1
+        for k in range(units):
+            o[k] = one / (one + exp32(o[k]))
+        c_prev = cell_prev[r]
+        c_next = cell_next[r]
+        c_tanh = cell_tanh[r]
+        h_next = state_next[r]
+        for k in range(units):
+            c_next[k] = f[k] * c_prev[k] + i[k] * g[k]
+        for k in range(units):
+            c_tanh[k] = tanh32(c_next[k])
+        for k in range(units):
+            h_next[k] = o[k] * c_tanh[k]
 
-    @_compiled
-    def _gru_forward(gate, carried, state_prev, state_next):  # pragma: no cover - compiled
-        n, units = state_prev.shape
-        one = np.float32(1.0)
-        for b in range(n):
-            row = gate[b]
-            r = row[:units]
-            z = row[units:2 * units]
-            new = row[2 * units:]
-            recurrent = carried[b]
-            carried_r = recurrent[:units]
-            carried_z = recurrent[units:2 * units]
-            carried_n = recurrent[2 * units:]
-            h_prev = state_prev[b]
-            h_next = state_next[b]
-            for k in range(units):  # r and z hold -a
-                r[k] = one / (one + exp32(r[k] + carried_r[k]))
-            for k in range(units):
-                z[k] = one / (one + exp32(z[k] + carried_z[k]))
-            for k in range(units):
-                new[k] = tanh32(new[k] + r[k] * carried_n[k])
-            for k in range(units):  # h_t = n + z (h_{t-1} - n)
-                h_next[k] = (h_prev[k] - new[k]) * z[k] + new[k]
 
-    @_compiled
-    def _gru_backward(gate, carried, state_prev, grad_state, grad_gate, grad_carried,
-                      one):  # pragma: no cover - compiled
-        n, units = state_prev.shape
-        for b in range(n):
-            row = gate[b]
-            r = row[:units]
-            z = row[units:2 * units]
-            new = row[2 * units:]
-            carried_n = carried[b][2 * units:]
-            out = grad_gate[b]
-            grad_r = out[:units]
-            grad_z = out[units:2 * units]
-            grad_n = out[2 * units:]
-            out_carried = grad_carried[b]
-            carried_grad_r = out_carried[:units]
-            carried_grad_z = out_carried[units:2 * units]
-            carried_grad_n = out_carried[2 * units:]
-            h_prev = state_prev[b]
-            grad_h = grad_state[b]
-            for k in range(units):  # h_t = (1 - z) n + z h_{t-1}, n = tanh(a_n)
-                grad_n[k] = ((one - new[k] * new[k]) * (one - z[k])) * grad_h[k]
-            for k in range(units):
-                grad_z[k] = ((h_prev[k] - new[k]) * ((one - z[k]) * z[k])) * grad_h[k]
-            for k in range(units):  # a_n = ... + r * (h_{t-1} W_hn + b_hn)
-                grad_r[k] = (grad_n[k] * carried_n[k]) * ((one - r[k]) * r[k])
-            for k in range(units):
-                carried_grad_r[k] = grad_r[k]
-            for k in range(units):
-                carried_grad_z[k] = grad_z[k]
-            for k in range(units):
-                carried_grad_n[k] = grad_n[k] * r[k]
-            for k in range(units):
-                grad_h[k] *= z[k]
+@compiled(fastmath=FASTMATH)
+def _lstm_backward(gate, cell_prev, cell_tanh, grad_state, grad_cell, grad_gate,
+                   one):  # pragma: no cover - compiled
+    n, units = cell_prev.shape
+    for r in range(n):
+        i, f, g, o = _four(gate[r], units)
+        grad_i, grad_f, grad_g, grad_o = _four(grad_gate[r], units)
+        c_prev = cell_prev[r]
+        c_tanh = cell_tanh[r]
+        grad_h = grad_state[r]
+        grad_c = grad_cell[r]
+        for k in range(units):  # h_t = o * tanh(c_t)
+            t = c_tanh[k]
+            grad_c[k] += ((one - t * t) * o[k]) * grad_h[k]
+        for k in range(units):  # through each activation: s (1 - s), 1 - g^2
+            grad_o[k] = ((grad_h[k] * c_tanh[k]) * (one - o[k])) * o[k]
+        for k in range(units):  # c_t = f * c_{t-1} + i * g
+            grad_i[k] = ((grad_c[k] * g[k]) * (one - i[k])) * i[k]
+        for k in range(units):
+            grad_f[k] = ((grad_c[k] * c_prev[k]) * (one - f[k])) * f[k]
+        for k in range(units):
+            grad_g[k] = ((grad_c[k] * i[k]) * (one - g[k])) * (g[k] + one)
+        for k in range(units):
+            grad_c[k] *= f[k]
+
+
+@compiled(fastmath=FASTMATH)
+def _gru_forward(gate, carried, state_prev, state_next):  # pragma: no cover - compiled
+    n, units = state_prev.shape
+    one = np.float32(1.0)
+    for b in range(n):
+        r, z, new = _three(gate[b], units)
+        carried_r, carried_z, carried_n = _three(carried[b], units)
+        h_prev = state_prev[b]
+        h_next = state_next[b]
+        for k in range(units):  # r and z hold -a
+            r[k] = one / (one + exp32(r[k] + carried_r[k]))
+        for k in range(units):
+            z[k] = one / (one + exp32(z[k] + carried_z[k]))
+        for k in range(units):
+            new[k] = tanh32(new[k] + r[k] * carried_n[k])
+        for k in range(units):  # h_t = n + z (h_{t-1} - n)
+            h_next[k] = (h_prev[k] - new[k]) * z[k] + new[k]
+
+
+@compiled(fastmath=FASTMATH)
+def _gru_backward(gate, carried, state_prev, grad_state, grad_gate, grad_carried,
+                  one):  # pragma: no cover - compiled
+    n, units = state_prev.shape
+    for b in range(n):
+        r, z, new = _three(gate[b], units)
+        carried_n = carried[b][2 * units:]
+        grad_r, grad_z, grad_n = _three(grad_gate[b], units)
+        carried_grad_r, carried_grad_z, carried_grad_n = _three(grad_carried[b], units)
+        h_prev = state_prev[b]
+        grad_h = grad_state[b]
+        for k in range(units):  # h_t = (1 - z) n + z h_{t-1}, n = tanh(a_n)
+            grad_n[k] = ((one - new[k] * new[k]) * (one - z[k])) * grad_h[k]
+        for k in range(units):
+            grad_z[k] = ((h_prev[k] - new[k]) * ((one - z[k]) * z[k])) * grad_h[k]
+        for k in range(units):  # a_n = ... + r * (h_{t-1} W_hn + b_hn)
+            grad_r[k] = (grad_n[k] * carried_n[k]) * ((one - r[k]) * r[k])
+        for k in range(units):
+            carried_grad_r[k] = grad_r[k]
+        for k in range(units):
+            carried_grad_z[k] = grad_z[k]
+        for k in range(units):
+            carried_grad_n[k] = grad_n[k] * r[k]
+        for k in range(units):
+            grad_h[k] *= z[k]
 
 
 def _reference(name: str):
