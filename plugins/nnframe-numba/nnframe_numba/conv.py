@@ -13,13 +13,10 @@ in `nnframe_numba.recurrent`.
 
 from __future__ import annotations
 
-import importlib
-
 import numpy as np
 
 from nnframe_numba.cache import compiled
-
-_FLOATS = (np.dtype(np.float32), np.dtype(np.float64))
+from nnframe_numba.fallback import FLOATS, reference, same_dtype
 
 
 @compiled
@@ -76,22 +73,13 @@ def _col2im(dcols, grad_input, sh, sw, dh, dw):  # pragma: no cover - compiled
                             grad_input[b, r, s, c] += dcols[i, j, b, y, x, c]
 
 
-def _reference(module: str, name: str):
-    return getattr(importlib.import_module(module), name)
-
-
-def _same_float(*arrays: np.ndarray) -> bool:
-    dtype = arrays[0].dtype
-    return dtype in _FLOATS and all(a.dtype == dtype for a in arrays)
-
-
 def maxpool2d_backward(x: np.ndarray, y: np.ndarray, grad_output: np.ndarray,
                        grad_input: np.ndarray, *, pool: tuple[int, int],
                        stride: tuple[int, int], dilation: tuple[int, int]) -> None:
     """Each window's gradient to its arg-max, one pass over the windows; as the
     reference (`nnframe_conv.kernels.maxpool2d_backward`)."""
-    if not _same_float(x, y, grad_output, grad_input):
-        _reference("nnframe_conv.kernels", "maxpool2d_backward")(
+    if not same_dtype(FLOATS, x, y, grad_output, grad_input):
+        reference("nnframe_conv.kernels", "maxpool2d_backward")(
             x, y, grad_output, grad_input, pool=pool, stride=stride, dilation=dilation)
         return
     tiled = all(s == p and d == 1 and o * p == size for s, p, d, o, size in zip(
@@ -107,8 +95,8 @@ def im2col(padded: np.ndarray, patches: np.ndarray, *, stride: tuple[int, int],
     position copies runs of image rows; elsewhere NumPy's one strided copy is as fast or
     faster (README), and runs."""
     if (patches.ndim != 5 or stride[1] != 1 or dilation[1] != 1
-            or not padded.flags.c_contiguous or not _same_float(padded, patches)):
-        _reference("nnframe_conv.kernels", "im2col")(padded, patches, stride=stride,
+            or not padded.flags.c_contiguous or not same_dtype(FLOATS, padded, patches)):
+        reference("nnframe_conv.kernels", "im2col")(padded, patches, stride=stride,
                                                      dilation=dilation)
         return
     _im2col_positions(padded.reshape(padded.shape[:3]), patches, stride[0], dilation[0])
@@ -118,8 +106,8 @@ def col2im(dcols: np.ndarray, grad_input: np.ndarray, *, stride: tuple[int, int]
            dilation: tuple[int, int]) -> None:
     """The window matrix's gradient added back onto the image in one pass; as the
     reference (`nnframe_conv.kernels.col2im`)."""
-    if not _same_float(dcols, grad_input):
-        _reference("nnframe_conv.kernels", "col2im")(dcols, grad_input, stride=stride,
+    if not same_dtype(FLOATS, dcols, grad_input):
+        reference("nnframe_conv.kernels", "col2im")(dcols, grad_input, stride=stride,
                                                      dilation=dilation)
         return
     _col2im(dcols, grad_input, stride[0], stride[1], dilation[0], dilation[1])

@@ -20,8 +20,7 @@ import numpy as np
 
 from nnframe.speed import blocked as reference
 from nnframe_numba.cache import compiled
-
-_FLOATS = (np.dtype(np.float32), np.dtype(np.float64))
+from nnframe_numba.fallback import FLOATS
 
 
 @compiled
@@ -76,7 +75,7 @@ def _rmsprop(p, g, s, b, alpha, one_minus_alpha, eps, lr, momentum,
 def _flat(*arrays: np.ndarray | None) -> list[np.ndarray] | None:
     """1-d views of the arrays, or None when the compiled loop cannot take them."""
     first = arrays[0]
-    if first.dtype not in _FLOATS:
+    if first.dtype not in FLOATS:
         return None
     for array in arrays:
         if (array.shape != first.shape or array.dtype != first.dtype

@@ -18,16 +18,14 @@ No GIL is held inside: with ``fit(strategy="threads")`` the shares' steps run at
 
 from __future__ import annotations
 
-import importlib
+from collections.abc import Callable
 
 import numpy as np
 from numba import njit
 
 from nnframe_numba.cache import compiled
+from nnframe_numba.fallback import FLOAT32, FLOATS, reference, same_dtype
 from nnframe_numba.vector_math import FASTMATH, exp32, tanh32
-
-_FLOATS = (np.dtype(np.float32), np.dtype(np.float64))
-_FLOAT32 = np.dtype(np.float32)
 
 
 @njit(inline="always")
@@ -43,11 +41,10 @@ def _three(row, units):  # pragma: no cover - compiled
 
 
 @compiled(fastmath=FASTMATH)
-def _lstm_forward(gate, cell_prev, cell_next, cell_tanh,
-                  state_next):  # pragma: no cover - compiled
+def _lstm_forward(gate, cell_prev, cell_next, cell_tanh, state_next,
+                  one):  # pragma: no cover - compiled
     n, units = cell_prev.shape
-    one = np.float32(1.0)
-    two = np.float32(2.0)
+    two = one + one
     for r in range(n):
         i, f, g, o = _four(gate[r], units)
         for k in range(units):  # the gates hold -a (i, f, o) and -2a (g)
@@ -97,9 +94,8 @@ def _lstm_backward(gate, cell_prev, cell_tanh, grad_state, grad_cell, grad_gate,
 
 
 @compiled(fastmath=FASTMATH)
-def _gru_forward(gate, carried, state_prev, state_next):  # pragma: no cover - compiled
+def _gru_forward(gate, carried, state_prev, state_next, one):  # pragma: no cover - compiled
     n, units = state_prev.shape
-    one = np.float32(1.0)
     for b in range(n):
         r, z, new = _three(gate[b], units)
         carried_r, carried_z, carried_n = _three(carried[b], units)
@@ -142,14 +138,15 @@ def _gru_backward(gate, carried, state_prev, grad_state, grad_gate, grad_carried
             grad_h[k] *= z[k]
 
 
-def _reference(name: str):
-    return getattr(importlib.import_module("nnframe_recurrent.kernels"), name)
-
-
-def _all(dtypes: tuple[np.dtype, ...], *arrays: np.ndarray) -> bool:
-    """Whether the arrays share one dtype, among ``dtypes``."""
-    dtype = arrays[0].dtype
-    return dtype in dtypes and all(a.dtype == dtype for a in arrays)
+def _step(name: str, kernel: Callable, dtypes: tuple[np.dtype, ...],
+          arrays: tuple[np.ndarray, ...], scratch: np.ndarray | None) -> None:
+    """``kernel`` on ``arrays`` where they share one of ``dtypes``, else the reference
+    ``name`` (which uses ``scratch``). Each kernel also takes 1 in the arrays' dtype, so
+    that its constants keep float32 float32."""
+    if same_dtype(dtypes, *arrays):
+        kernel(*arrays, arrays[0].dtype.type(1.0))
+    else:
+        reference("nnframe_recurrent.kernels", name)(*arrays, scratch=scratch)
 
 
 def lstm_forward_gates(gate: np.ndarray, cell_prev: np.ndarray, cell_next: np.ndarray,
@@ -157,11 +154,8 @@ def lstm_forward_gates(gate: np.ndarray, cell_prev: np.ndarray, cell_next: np.nd
                        scratch: np.ndarray | None = None) -> None:
     """One LSTM step after its products in one loop; as the reference
     (`nnframe_recurrent.kernels.lstm_forward_gates`). ``scratch`` is not needed."""
-    if not _all((_FLOAT32,), gate, cell_prev, cell_next, cell_tanh, state_next):
-        _reference("lstm_forward_gates")(gate, cell_prev, cell_next, cell_tanh, state_next,
-                                         scratch=scratch)
-        return
-    _lstm_forward(gate, cell_prev, cell_next, cell_tanh, state_next)
+    _step("lstm_forward_gates", _lstm_forward, FLOAT32,
+          (gate, cell_prev, cell_next, cell_tanh, state_next), scratch)
 
 
 def lstm_backward_gates(gate: np.ndarray, cell_prev: np.ndarray, cell_tanh: np.ndarray,
@@ -170,23 +164,16 @@ def lstm_backward_gates(gate: np.ndarray, cell_prev: np.ndarray, cell_tanh: np.n
                         ) -> None:
     """One LSTM step's gate gradients in one loop; as the reference
     (`nnframe_recurrent.kernels.lstm_backward_gates`). ``scratch`` is not needed."""
-    if not _all(_FLOATS, gate, cell_prev, cell_tanh, grad_state, grad_cell, grad_gate):
-        _reference("lstm_backward_gates")(gate, cell_prev, cell_tanh, grad_state,
-                                          grad_cell, grad_gate, scratch=scratch)
-        return
-    _lstm_backward(gate, cell_prev, cell_tanh, grad_state, grad_cell, grad_gate,
-                   gate.dtype.type(1.0))
+    _step("lstm_backward_gates", _lstm_backward, FLOATS,
+          (gate, cell_prev, cell_tanh, grad_state, grad_cell, grad_gate), scratch)
 
 
 def gru_forward_gates(gate: np.ndarray, carried: np.ndarray, state_prev: np.ndarray,
                       state_next: np.ndarray, *, scratch: np.ndarray | None = None) -> None:
     """One GRU step after its products in one loop; as the reference
     (`nnframe_recurrent.kernels.gru_forward_gates`). ``scratch`` is not needed."""
-    if not _all((_FLOAT32,), gate, carried, state_prev, state_next):
-        _reference("gru_forward_gates")(gate, carried, state_prev, state_next,
-                                        scratch=scratch)
-        return
-    _gru_forward(gate, carried, state_prev, state_next)
+    _step("gru_forward_gates", _gru_forward, FLOAT32,
+          (gate, carried, state_prev, state_next), scratch)
 
 
 def gru_backward_gates(gate: np.ndarray, carried: np.ndarray, state_prev: np.ndarray,
@@ -195,9 +182,5 @@ def gru_backward_gates(gate: np.ndarray, carried: np.ndarray, state_prev: np.nda
                        ) -> None:
     """One GRU step's gate gradients in one loop; as the reference
     (`nnframe_recurrent.kernels.gru_backward_gates`). ``scratch`` is not needed."""
-    if not _all(_FLOATS, gate, carried, state_prev, grad_state, grad_gate, grad_carried):
-        _reference("gru_backward_gates")(gate, carried, state_prev, grad_state, grad_gate,
-                                         grad_carried, scratch=scratch)
-        return
-    _gru_backward(gate, carried, state_prev, grad_state, grad_gate, grad_carried,
-                  gate.dtype.type(1.0))
+    _step("gru_backward_gates", _gru_backward, FLOATS,
+          (gate, carried, state_prev, grad_state, grad_gate, grad_carried), scratch)
